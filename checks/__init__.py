@@ -1,0 +1,1 @@
+"""Checks: pure functions from observations and expectations to CheckResults (no I/O)."""

@@ -1,0 +1,1 @@
+"""Exporters: publish CheckResults and drill results (Prometheus, textfile, pushgateway)."""

@@ -1,0 +1,188 @@
+"""`holdtime check` and `holdtime describe`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any, TextIO
+
+from holdtime.errors import ConfigError
+from holdtime.models import CheckResult, RunResult, Status
+
+FORMATS = ("table", "json", "junit", "markdown", "html")
+_STATUS_MARK = {
+    Status.PASS: "pass",
+    Status.WARN: "WARN",
+    Status.FAIL: "FAIL",
+    Status.ERROR: "ERROR",
+    Status.SKIP: "skip",
+}
+
+
+def register(subparsers: Any) -> None:
+    """Add `check` and `describe`."""
+    check = subparsers.add_parser(
+        "check",
+        help="run every check of an inventory and print a report",
+        description="Run the inventory's checks once. Exit 0 all pass/warn, 1 any fail, 2 error.",
+    )
+    check.add_argument("-i", "--inventory", required=True, type=Path, help="inventory YAML file")
+    check.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="glob on check, target or device name (e.g. 'bgp.*', 'vpc-router-1'); repeatable",
+    )
+    check.add_argument("--format", choices=FORMATS, default="table", help="report format")
+    check.add_argument("-o", "--output", type=Path, help="write the report to FILE")
+    check.add_argument(
+        "--workers", type=_positive_int, default=16, help="targets checked at once (default 16)"
+    )
+    check.add_argument(
+        "--deadline",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="stop the whole run after SECONDS; unfinished targets are ERROR",
+    )
+    noise = check.add_mutually_exclusive_group()
+    noise.add_argument("-q", "--quiet", action="store_true", help="no progress, report only")
+    noise.add_argument(
+        "-v", "--verbose", action="store_true", help="show every result as it completes"
+    )
+    check.set_defaults(handler=run_check)
+
+    describe = subparsers.add_parser(
+        "describe",
+        help="explain what a check compares, with thresholds and units",
+        description="Without CHECK: list every check. With CHECK: what it compares and when.",
+    )
+    describe.add_argument("check_name", nargs="?", metavar="CHECK", help="e.g. tcp.port_open")
+    describe.set_defaults(handler=run_describe)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} must be more than 0")
+    return value
+
+
+class Progress:
+    """Streams one line per finished result to stderr (verbose) or a counter (terminal)."""
+
+    def __init__(self, stream: TextIO, *, verbose: bool, quiet: bool) -> None:
+        self.stream = stream
+        self.verbose = verbose
+        self.live = not quiet and not verbose and stream.isatty()
+        self.done = 0
+
+    def __call__(self, result: CheckResult) -> None:
+        self.done += 1
+        if self.verbose:
+            mark = _STATUS_MARK[result.status]
+            print(f"{mark:5} {result.test_id}: {result.summary}", file=self.stream, flush=True)
+        elif self.live:
+            print(f"\r{self.done} results ...", end="", file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self.live and self.done:
+            print("\r\033[K", end="", file=self.stream, flush=True)
+
+
+def render(run: RunResult, fmt: str, *, color: bool, verbose: bool) -> str:
+    """Render a run in one of FORMATS."""
+    if fmt == "table":
+        from holdtime.reports.table import render_table
+
+        return render_table(run, color=color, verbose=verbose)
+    from holdtime.plugins import report_formats
+
+    renderers = report_formats()
+    if fmt not in renderers:
+        raise ConfigError(f"unknown report format {fmt!r}; known: {', '.join(sorted(renderers))}")
+    return renderers[fmt](run)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Handler of `holdtime check`."""
+    from holdtime.inventory import load_inventory
+    from holdtime.runner import run_checks
+
+    inventory = load_inventory(args.inventory)
+    progress = Progress(sys.stderr, verbose=args.verbose, quiet=args.quiet)
+    try:
+        run = run_checks(
+            inventory,
+            only=tuple(args.only),
+            max_workers=args.workers,
+            run_deadline_seconds=args.deadline,
+            on_result=progress,
+        )
+    finally:
+        progress.close()
+    if not run.results:
+        patterns = ", ".join(args.only) or "(none)"
+        raise ConfigError(
+            f"{args.inventory}: no check matched (--only {patterns}); "
+            "`holdtime describe` lists the checks"
+        )
+    to_terminal = args.output is None and sys.stdout.isatty()
+    text = render(run, args.format, color=to_terminal, verbose=args.verbose)
+    if args.output is not None:
+        try:
+            args.output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot write report to {args.output}: {exc.strerror}") from None
+        if not args.quiet:
+            print(f"report written to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return run.exit_code
+
+
+def run_describe(args: argparse.Namespace) -> int:
+    """Handler of `holdtime describe`."""
+    from holdtime.plugins import checks
+
+    registered = checks()
+    if args.check_name is None:
+        width = max(len(name) for name in registered)
+        for name in sorted(registered):
+            print(f"{name:<{width}}  {registered[name].describe().summary}")
+        return 0
+    check = registered.get(args.check_name)
+    if check is None:
+        import difflib
+
+        close = difflib.get_close_matches(args.check_name, registered, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else "; `holdtime describe` lists them"
+        raise ConfigError(f"unknown check {args.check_name!r}{hint}")
+    info = check.describe()
+    print(f"{info.name} (probe: {info.probe})")
+    print(textwrap.fill(info.summary, 100))
+    print(f"compares: {info.compares}")
+    if info.thresholds:
+        print("thresholds:")
+        for threshold in info.thresholds:
+            print(f"  {threshold.name} = {threshold.default} {threshold.unit}: {threshold.meaning}")
+    if info.statuses:
+        print("verdicts:")
+        for status, when in info.statuses.items():
+            print(f"  {status}: {when}")
+    return 0

@@ -1,0 +1,139 @@
+"""Plugin contracts (Protocols) and the entry-point registry.
+
+Probes, checks and report formats are registered as entry points in the groups
+``holdtime.probes``, ``holdtime.checks``, ``holdtime.reports`` and ``holdtime.exporters``; the
+built-ins are listed in holdtime's own pyproject, a third party ships its own package.
+
+Data flow: ``Probe.targets(inventory)`` names what to look at, ``Probe.collect(target, timeout)``
+returns one observation per target (I/O happens only here), and every ``Check`` whose ``probe``
+equals the probe's name turns that observation into CheckResults (no I/O).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from holdtime.errors import ConfigError
+
+if TYPE_CHECKING:
+    from holdtime.inventory import Inventory
+    from holdtime.models import CheckResult, RunResult
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One thing a probe looks at: a TCP endpoint, a router, a vCenter, a ping path."""
+
+    name: str  # display id used in results, e.g. "vpc-router-1" or "dc1-ldaps/10.1.1.10:636"
+    device: str  # inventory name of the device/entry
+    config: Any  # the inventory entry (Router, VCenter, TcpTarget, ...)
+    expect: Mapping[str, Any] = field(default_factory=dict)
+    timeout_seconds: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    """One tunable a check compares against, as `holdtime describe` prints it."""
+
+    name: str
+    default: object
+    unit: str
+    meaning: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckDescription:
+    """What a check compares, for `holdtime describe`."""
+
+    name: str
+    probe: str
+    summary: str
+    compares: str
+    thresholds: tuple[Threshold, ...] = ()
+    statuses: Mapping[str, str] = field(default_factory=dict)  # status value -> when
+
+
+@runtime_checkable
+class Probe(Protocol):
+    """Talks to devices and returns observations; never decides pass/fail."""
+
+    name: str
+
+    def targets(self, inventory: Inventory) -> Sequence[Target]:
+        """The targets of this probe in an inventory (no I/O)."""
+        ...
+
+    def collect(self, target: Target, timeout_seconds: float) -> object:
+        """Collect one observation; raise a HoldtimeError subclass when it cannot."""
+        ...
+
+
+@runtime_checkable
+class Check(Protocol):
+    """A pure function of an observation and the target's expectations."""
+
+    name: str
+    probe: str
+
+    def describe(self) -> CheckDescription:
+        """What this check compares, with thresholds and units."""
+        ...
+
+    def evaluate(self, target: Target, observation: Any) -> Sequence[CheckResult]:
+        """Judge the observation; no I/O."""
+        ...
+
+
+ReportRenderer = Callable[["RunResult"], str]
+"""A report format: renders a whole RunResult to text."""
+
+
+@runtime_checkable
+class Exporter(Protocol):
+    """Publishes RunResults somewhere (Prometheus registry, textfile, pushgateway)."""
+
+    name: str
+
+    def publish(self, run: RunResult) -> None:
+        """Publish one run's results."""
+        ...
+
+
+GROUPS = ("holdtime.probes", "holdtime.checks", "holdtime.reports", "holdtime.exporters")
+
+
+@functools.cache
+def _load_group(group: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = {}
+    for entry in entry_points(group=group):
+        try:
+            loaded[entry.name] = entry.load()
+        except Exception as exc:
+            raise ConfigError(
+                f"plugin {entry.name!r} in {group} ({entry.value}) failed to load: {exc}"
+            ) from exc
+    return loaded
+
+
+def probes() -> dict[str, Probe]:
+    """Every registered probe, instantiated, by name."""
+    return {name: factory() for name, factory in _load_group("holdtime.probes").items()}
+
+
+def checks() -> dict[str, Check]:
+    """Every registered check, instantiated, by name."""
+    return {name: factory() for name, factory in _load_group("holdtime.checks").items()}
+
+
+def report_formats() -> dict[str, ReportRenderer]:
+    """Every registered report renderer by format name."""
+    return dict(_load_group("holdtime.reports"))
+
+
+def exporters() -> dict[str, Any]:
+    """Every registered exporter factory by name."""
+    return dict(_load_group("holdtime.exporters"))

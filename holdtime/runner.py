@@ -1,0 +1,228 @@
+"""Run probes and checks for many targets concurrently, with deadlines.
+
+Each target is collected in its own worker thread (at most ``max_workers`` at once). A target
+that does not finish by its own deadline (``Target.timeout_seconds``) or by the run deadline
+yields ERROR results for its checks and the run moves on: Python cannot kill a thread, so the
+hung worker is abandoned (daemon thread) and its late answer is ignored. An exception from one
+target becomes ERROR results for that target only. Results stream to ``on_result`` as they
+complete, in the calling thread.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from holdtime.errors import CommandTimeout
+from holdtime.models import CheckResult, RunResult, error_result, utc_now
+from holdtime.plugins import Check, Probe, Target
+
+if TYPE_CHECKING:
+    from holdtime.inventory import Inventory
+
+ResultCallback = Callable[[CheckResult], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One target of one probe, with the checks that judge its observation."""
+
+    probe: Probe
+    target: Target
+    checks: tuple[Check, ...]
+
+    @property
+    def key(self) -> str:
+        return f"{self.probe.name}:{self.target.name}"
+
+
+@dataclass(slots=True)
+class _Running:
+    job: Job
+    deadline: float
+    started: float
+    abandoned: bool = False
+
+
+def matches(patterns: Sequence[str], check: str, target: Target) -> bool:
+    """True if any glob pattern matches the check name, the target name or the device name."""
+    if not patterns:
+        return True
+    names = (check, target.name, target.device, f"{check}[{target.name}]")
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns for name in names)
+
+
+def plan_jobs(
+    inventory: Inventory,
+    probes: Mapping[str, Probe],
+    checks: Mapping[str, Check],
+    only: Sequence[str] = (),
+) -> list[Job]:
+    """Pair every probe target with the checks that apply to it (no I/O)."""
+    jobs: list[Job] = []
+    for probe_name in sorted(probes):
+        probe = probes[probe_name]
+        family = [c for _, c in sorted(checks.items()) if c.probe == probe_name]
+        if not family:
+            continue
+        for target in probe.targets(inventory):
+            selected = tuple(
+                c for c in family if _applies(c, target) and matches(only, c.name, target)
+            )
+            if selected:
+                jobs.append(Job(probe=probe, target=target, checks=selected))
+    return jobs
+
+
+def _applies(check: Check, target: Target) -> bool:
+    applies = getattr(check, "applies_to", None)
+    return bool(applies(target)) if callable(applies) else True
+
+
+def evaluate_job(job: Job, observation: object, duration_seconds: float) -> list[CheckResult]:
+    """Run every check of a job on its observation; a crashing check becomes ERROR."""
+    results: list[CheckResult] = []
+    for check in job.checks:
+        try:
+            produced = list(check.evaluate(job.target, observation))
+        except Exception as exc:
+            produced = [error_result(check.name, job.target.name, exc, device=job.target.device)]
+        for result in produced:
+            results.append(_with_timing(result, job.target.device, duration_seconds))
+    return results
+
+
+def _with_timing(result: CheckResult, device: str, duration_seconds: float) -> CheckResult:
+    return replace(
+        result,
+        device=result.device or device,
+        duration_seconds=result.duration_seconds or duration_seconds,
+    )
+
+
+def errors_for(job: Job, exc: BaseException, duration_seconds: float) -> list[CheckResult]:
+    """ERROR results for every check of a job whose collection failed."""
+    return [
+        error_result(
+            check.name,
+            job.target.name,
+            exc,
+            device=job.target.device,
+            duration_seconds=duration_seconds,
+        )
+        for check in job.checks
+    ]
+
+
+def execute(
+    jobs: Iterable[Job],
+    *,
+    max_workers: int = 16,
+    run_deadline_seconds: float | None = None,
+    on_result: ResultCallback | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> list[CheckResult]:
+    """Run jobs concurrently; return all results (also streamed to `on_result`)."""
+    if max_workers < 1:
+        raise ValueError("max_workers must be >= 1")
+    pending = list(jobs)
+    pending.reverse()  # pop() from the end keeps the planned order
+    start = clock()
+    run_deadline = start + run_deadline_seconds if run_deadline_seconds else None
+    finished: queue.Queue[tuple[_Running, list[CheckResult]]] = queue.Queue()
+    running: list[_Running] = []
+    results: list[CheckResult] = []
+
+    def emit(batch: list[CheckResult]) -> None:
+        for result in batch:
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+
+    def worker(slot: _Running) -> None:
+        began = clock()
+        try:
+            observation = slot.job.probe.collect(slot.job.target, slot.job.target.timeout_seconds)
+            batch = evaluate_job(slot.job, observation, clock() - began)
+        except Exception as exc:
+            batch = errors_for(slot.job, exc, clock() - began)
+        finished.put((slot, batch))
+
+    while pending or running:
+        now = clock()
+        while pending and len(running) < max_workers:
+            job = pending.pop()
+            if run_deadline is not None and now >= run_deadline:
+                emit(errors_for(job, CommandTimeout("run deadline reached before it started"), 0))
+                continue
+            deadline = now + job.target.timeout_seconds
+            if run_deadline is not None:
+                deadline = min(deadline, run_deadline)
+            slot = _Running(job=job, deadline=deadline, started=now)
+            running.append(slot)
+            threading.Thread(
+                target=worker, args=(slot,), name=f"holdtime-{job.key}", daemon=True
+            ).start()
+        if not running:
+            continue
+        wait = max(0.0, min(s.deadline for s in running) - clock())
+        try:
+            slot, batch = finished.get(timeout=wait)
+        except queue.Empty:
+            now = clock()
+            for late in [s for s in running if now >= s.deadline]:
+                late.abandoned = True
+                running.remove(late)
+                elapsed = now - late.started
+                emit(
+                    errors_for(
+                        late.job,
+                        CommandTimeout(
+                            f"{late.job.target.device}: no answer within {elapsed:.1f} s "
+                            "(target deadline)"
+                        ),
+                        elapsed,
+                    )
+                )
+            continue
+        if slot.abandoned:
+            continue  # its ERROR was already reported at the deadline
+        running.remove(slot)
+        emit(batch)
+    return results
+
+
+def run_checks(
+    inventory: Inventory,
+    *,
+    only: Sequence[str] = (),
+    probes: Mapping[str, Probe] | None = None,
+    checks: Mapping[str, Check] | None = None,
+    max_workers: int = 16,
+    run_deadline_seconds: float | None = None,
+    on_result: ResultCallback | None = None,
+) -> RunResult:
+    """Plan and execute every check of an inventory; the one call the CLI and plugins use."""
+    from holdtime import plugins
+
+    started_at = utc_now()
+    jobs = plan_jobs(
+        inventory,
+        probes if probes is not None else plugins.probes(),
+        checks if checks is not None else plugins.checks(),
+        only,
+    )
+    results = execute(
+        jobs,
+        max_workers=max_workers,
+        run_deadline_seconds=run_deadline_seconds,
+        on_result=on_result,
+    )
+    return RunResult.collect(
+        results, started_at=started_at, inventory_path=str(getattr(inventory, "path", ""))
+    )

@@ -1,0 +1,1 @@
+"""Probes: talk to devices, parse their output, return observations (never verdicts)."""

@@ -1,0 +1,1 @@
+"""Reports: render one RunResult as table, JSON, JUnit XML, Markdown or HTML."""

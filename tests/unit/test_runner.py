@@ -1,0 +1,160 @@
+"""The runner: concurrency, per-target and per-run deadlines, per-target errors."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from holdtime.errors import AuthError
+from holdtime.models import CheckResult, Status
+from holdtime.plugins import CheckDescription, Target
+from holdtime.runner import Job, execute, matches, plan_jobs
+
+
+@dataclass
+class ScriptedProbe:
+    """A probe whose targets behave as scripted: answer, raise, or hang until released."""
+
+    behaviour: dict[str, str]
+    name: str = "scripted"
+    timeout_seconds: float = 0.3
+    release: threading.Event = field(default_factory=threading.Event)
+
+    def targets(self, inventory: Any) -> Sequence[Target]:
+        return [
+            Target(name=n, device=n, config=None, timeout_seconds=self.timeout_seconds)
+            for n in self.behaviour
+        ]
+
+    def collect(self, target: Target, timeout_seconds: float) -> object:
+        action = self.behaviour[target.name]
+        if action == "hang":
+            self.release.wait(30)
+            return "late"
+        if action == "raise":
+            raise AuthError(f"{target.name}: authentication failed")
+        return action
+
+
+@dataclass
+class EchoCheck:
+    """PASS when the observation is 'ok', FAIL otherwise; raises on 'boom'."""
+
+    name: str = "scripted.echo"
+    probe: str = "scripted"
+
+    def describe(self) -> CheckDescription:
+        return CheckDescription(self.name, self.probe, "echo", "the observation")
+
+    def evaluate(self, target: Target, observation: Any) -> Sequence[CheckResult]:
+        if observation == "boom":
+            raise RuntimeError("check bug")
+        status = Status.PASS if observation == "ok" else Status.FAIL
+        return [CheckResult(self.name, target.name, status, str(observation))]
+
+
+def _run(behaviour: dict[str, str], **kwargs: Any) -> tuple[dict[str, CheckResult], ScriptedProbe]:
+    probe = ScriptedProbe(behaviour)
+    jobs = plan_jobs(None, {"scripted": probe}, {"scripted.echo": EchoCheck()})  # type: ignore[arg-type]
+    results = execute(jobs, **kwargs)
+    return {r.target: r for r in results}, probe
+
+
+def test_hanging_target_is_error_at_its_deadline_while_others_report() -> None:
+    """A target that hangs yields ERROR at its deadline; the other targets finish and report."""
+    results, probe = _run({"r1": "ok", "hung": "hang", "r2": "ok", "r3": "bad"}, max_workers=4)
+    try:
+        assert {"r1": Status.PASS, "hung": Status.ERROR, "r2": Status.PASS, "r3": Status.FAIL} == {
+            t: r.status for t, r in results.items()
+        }
+        assert "target deadline" in results["hung"].summary
+        assert not probe.release.is_set()  # the run returned while the target still hung
+    finally:
+        probe.release.set()
+
+
+def test_exception_from_one_target_is_error_for_that_target_only() -> None:
+    """An AuthError on one device becomes ERROR for it; the others pass."""
+    results, _ = _run({"good": "ok", "locked": "raise"})
+    assert {"good": Status.PASS, "locked": Status.ERROR} == {
+        t: r.status for t, r in results.items()
+    }
+    assert "locked: authentication failed" == results["locked"].summary
+
+
+def test_crashing_check_becomes_error_not_a_crash() -> None:
+    """A bug in a check is reported as ERROR for that check and target."""
+    results, _ = _run({"x": "boom"})
+    assert Status.ERROR == results["x"].status
+    assert "check bug" == results["x"].summary
+
+
+def test_run_deadline_turns_unfinished_and_unstarted_targets_into_errors() -> None:
+    """With one worker and a run deadline, the hung target and those queued behind it are ERROR."""
+    results, probe = _run(
+        {"hung": "hang", "queued1": "ok", "queued2": "ok"}, max_workers=1, run_deadline_seconds=0.2
+    )
+    try:
+        assert {"hung": Status.ERROR, "queued1": Status.ERROR, "queued2": Status.ERROR} == {
+            t: r.status for t, r in results.items()
+        }
+        assert "run deadline reached before it started" == results["queued1"].summary
+    finally:
+        probe.release.set()
+
+
+def test_results_stream_to_callback_as_they_complete() -> None:
+    """on_result sees every result, and the fast target before the hung one."""
+    seen: list[str] = []
+    results, probe = _run({"hung": "hang", "fast": "ok"}, on_result=lambda r: seen.append(r.target))
+    probe.release.set()
+    assert ["fast", "hung"] == seen
+    assert 2 == len(results)
+
+
+def test_workers_are_bounded() -> None:
+    """No more than max_workers targets are collected at the same time."""
+    active = 0
+    peak = 0
+    lock = threading.Lock()
+
+    class CountingProbe(ScriptedProbe):
+        def collect(self, target: Target, timeout_seconds: float) -> object:
+            nonlocal active, peak
+            with lock:
+                active += 1
+                peak = max(peak, active)
+            threading.Event().wait(0.02)
+            with lock:
+                active -= 1
+            return "ok"
+
+    probe = CountingProbe({f"t{i}": "ok" for i in range(12)}, timeout_seconds=5)
+    jobs = plan_jobs(None, {"scripted": probe}, {"scripted.echo": EchoCheck()})  # type: ignore[arg-type]
+    results = execute(jobs, max_workers=3)
+    assert 12 == len(results)
+    assert peak <= 3
+
+
+def test_only_patterns_match_check_target_or_device() -> None:
+    """--only globs match the check name, the target name or the device name."""
+    target = Target(name="vpc-router-1/10.10.10.2", device="vpc-router-1", config=None)
+    assert matches(["bgp.*"], "bgp.peer_established", target)
+    assert matches(["vpc-router-1"], "ipsec.child_installed", target)
+    assert not matches(["tcp.*"], "bgp.peer_established", target)
+    assert matches([], "anything", target)
+
+
+def test_plan_skips_checks_that_do_not_apply() -> None:
+    """A check whose applies_to() is false for a target is not planned for it."""
+
+    class Picky(EchoCheck):
+        def applies_to(self, target: Target) -> bool:
+            return target.name != "skip-me"
+
+    probe = ScriptedProbe({"keep": "ok", "skip-me": "ok"})
+    jobs = plan_jobs(None, {"scripted": probe}, {"scripted.echo": Picky()})  # type: ignore[arg-type]
+    assert ["keep"] == [job.target.name for job in jobs]
+    assert all(isinstance(job, Job) for job in jobs)
