@@ -1,0 +1,321 @@
+"""Failover-gap analysis: turn ping probe events into loss episodes and outage figures.
+
+Pure functions, no I/O: the same analysis runs over a parsed ping log (holdtime.probes.pinglog)
+and over the events of our own prober (holdtime.probes.ping). Vocabulary (RFC 6412/6413 style):
+
+- loss-derived outage = lost probes x probe interval;
+- gap-derived outage = time of first reply after the loss - time of last reply before it - interval
+  (only when the log has timestamps);
+- loss episode = a maximal run of consecutive lost sequence numbers (first_lost_seq, last_lost_seq,
+  lost_count); a run may hold several (failover and failback);
+- resolution = the probe interval: no outage shorter than it can be seen, so it is always reported.
+
+Sequence numbers are 16 bits on the wire; they are unwrapped into a monotonically increasing
+sequence before anything else. Every sequence number between the first and the last one seen counts
+as sent: a plain ping log prints nothing for a lost probe, the hole in icmp_seq is the only trace.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SEQ_MODULO = 65536  # ICMP echo sequence numbers are 16 bits
+_HALF_MODULO = SEQ_MODULO // 2
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeEvent:
+    """One observation about one probe: a reply, or a probe known to have gone unanswered.
+
+    A probe that got no reply appears once with ``replied=False``; a reply appears once per copy
+    received (a second copy is a duplicate). Timestamps are seconds on one clock (monotonic for our
+    prober, epoch for `ping -D` logs) or None when the source has none.
+    """
+
+    seq: int
+    sent_at: float | None = None
+    received_at: float | None = None
+    replied: bool = True
+    rtt_seconds: float | None = None  # as printed by ping; else received_at - sent_at
+
+
+def event(seq: int, sent_at: float | None, received_at: float | None) -> ProbeEvent:
+    """The `(seq, sent_at, received_at | None)` shape: a reply iff received_at is not None."""
+    return ProbeEvent(seq, sent_at, received_at, replied=received_at is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class LossEpisode:
+    """A maximal run of consecutive lost probes."""
+
+    first_lost_seq: int  # unwrapped (equal to icmp_seq until the first wrap at 65535)
+    last_lost_seq: int
+    lost_count: int
+    start_at: float | None  # send time of the first lost probe, when known or derivable
+    end_at: float | None  # send time of the last lost probe
+    loss_derived_outage_seconds: float
+    gap_derived_outage_seconds: float | None  # None without timestamps or an open side
+    recovered: bool  # False: no reply after the loss (the run ended inside the outage)
+    after_first_reply: bool  # False: the run began inside the loss (no reply before it)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class GapResult:
+    """What a ping run says about connectivity, at the resolution of its probe interval."""
+
+    resolution_seconds: float  # the probe interval
+    sent: int
+    received: int  # distinct sequence numbers answered in time
+    lost: int  # sent - received (late replies count as lost)
+    duplicates: int  # extra copies of replies already received
+    late: int  # replies that arrived after the late threshold
+    reordered: int  # replies that arrived after a reply with a higher sequence number
+    episodes: tuple[LossEpisode, ...]
+    late_seqs: tuple[int, ...] = ()
+    late_after_seconds: float | None = None
+    rtt_min_seconds: float | None = None
+    rtt_avg_seconds: float | None = None
+    rtt_max_seconds: float | None = None
+    first_seq: int | None = None
+    last_seq: int | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def loss_ratio(self) -> float:
+        """Lost / sent, 0..1 (0 for an empty run)."""
+        return self.lost / self.sent if self.sent else 0.0
+
+    @property
+    def longest_episode(self) -> LossEpisode | None:
+        """The episode with most lost probes (the earliest on a tie)."""
+        if not self.episodes:
+            return None
+        return max(self.episodes, key=lambda episode: episode.lost_count)
+
+    @property
+    def total_loss_derived_outage_seconds(self) -> float:
+        """Sum of the loss-derived outages of every episode (= lost x interval)."""
+        return sum(episode.loss_derived_outage_seconds for episode in self.episodes)
+
+    @property
+    def max_gap_derived_outage_seconds(self) -> float | None:
+        """The largest gap-derived outage, None when no episode has one."""
+        gaps = [
+            episode.gap_derived_outage_seconds
+            for episode in self.episodes
+            if episode.gap_derived_outage_seconds is not None
+        ]
+        return max(gaps) if gaps else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict with the derived totals included."""
+        longest = self.longest_episode
+        return {
+            "resolution_seconds": self.resolution_seconds,
+            "sent": self.sent,
+            "received": self.received,
+            "lost": self.lost,
+            "loss_ratio": self.loss_ratio,
+            "duplicates": self.duplicates,
+            "late": self.late,
+            "late_seqs": list(self.late_seqs),
+            "late_after_seconds": self.late_after_seconds,
+            "reordered": self.reordered,
+            "first_seq": self.first_seq,
+            "last_seq": self.last_seq,
+            "episodes": [episode.to_dict() for episode in self.episodes],
+            "longest_episode": longest.to_dict() if longest else None,
+            "total_loss_derived_outage_seconds": self.total_loss_derived_outage_seconds,
+            "max_gap_derived_outage_seconds": self.max_gap_derived_outage_seconds,
+            "rtt_min_seconds": self.rtt_min_seconds,
+            "rtt_avg_seconds": self.rtt_avg_seconds,
+            "rtt_max_seconds": self.rtt_max_seconds,
+            "notes": list(self.notes),
+        }
+
+
+def unwrap_sequence(raw_seqs: Iterable[int], modulo: int = SEQ_MODULO) -> list[int]:
+    """Unwrap 16-bit sequence numbers, in arrival order, into a monotonically growing sequence.
+
+    Each number is placed at the unwrapped value nearest to the previous one, so 65535 -> 0 reads
+    as a step of +1 and a reply reordered across the wrap (0 then 65535) as a step of -1.
+    """
+    unwrapped: list[int] = []
+    previous: int | None = None
+    for raw in raw_seqs:
+        if previous is None:
+            current = raw
+        else:
+            delta = (raw - previous) % modulo
+            if delta >= modulo // 2:
+                delta -= modulo
+            current = previous + delta
+        unwrapped.append(current)
+        previous = current
+    return unwrapped
+
+
+@dataclass(slots=True)
+class _SeqState:
+    """What we learnt about one (unwrapped) sequence number."""
+
+    sent_at: float | None = None
+    received_at: float | None = None  # of the first copy in time
+    rtt_seconds: float | None = None
+    replied: bool = False
+    late: bool = False
+
+
+def analyze(
+    events: Sequence[ProbeEvent],
+    interval_seconds: float,
+    late_after_seconds: float | None = None,
+    unwrap: bool = True,
+) -> GapResult:
+    """Count sent/lost/duplicate/late/reordered probes and find the loss episodes.
+
+    ``events`` are in the order they were observed (log order, or receive order for the prober).
+    A reply whose RTT exceeds ``late_after_seconds`` counts as lost and is listed in late_seqs.
+    """
+    if not math.isfinite(interval_seconds) or interval_seconds <= 0:
+        raise ValueError(f"interval must be a positive number of seconds, not {interval_seconds}")
+    if not events:
+        return GapResult(
+            resolution_seconds=interval_seconds,
+            sent=0,
+            received=0,
+            lost=0,
+            duplicates=0,
+            late=0,
+            reordered=0,
+            episodes=(),
+            late_after_seconds=late_after_seconds,
+        )
+    seqs = unwrap_sequence(e.seq for e in events) if unwrap else [e.seq for e in events]
+    states: dict[int, _SeqState] = {}
+    duplicates = 0
+    reordered = 0
+    highest_replied: int | None = None
+    for seq, probe in zip(seqs, events, strict=True):
+        state = states.setdefault(seq, _SeqState())
+        if probe.sent_at is not None and state.sent_at is None:
+            state.sent_at = probe.sent_at
+        if not probe.replied:
+            continue
+        rtt = probe.rtt_seconds
+        if rtt is None and probe.received_at is not None and probe.sent_at is not None:
+            rtt = probe.received_at - probe.sent_at
+        if state.replied or state.late:
+            duplicates += 1
+            continue
+        if late_after_seconds is not None and rtt is not None and rtt > late_after_seconds:
+            state.late = True
+        else:
+            state.replied = True
+        state.received_at = probe.received_at
+        state.rtt_seconds = rtt
+        if highest_replied is not None and seq < highest_replied:
+            reordered += 1
+        highest_replied = seq if highest_replied is None else max(highest_replied, seq)
+
+    first_seq, last_seq = min(states), max(states)
+    episodes = _episodes(states, first_seq, last_seq, interval_seconds)
+    answered = [s for s in states.values() if s.replied]
+    rtts = [s.rtt_seconds for s in answered if s.rtt_seconds is not None]
+    sent = last_seq - first_seq + 1
+    notes: list[str] = []
+    if not any(s.received_at is not None for s in answered):
+        notes.append("no timestamps: gap-derived outage unavailable, loss-derived only")
+    return GapResult(
+        resolution_seconds=interval_seconds,
+        sent=sent,
+        received=len(answered),
+        lost=sent - len(answered),
+        duplicates=duplicates,
+        late=sum(1 for s in states.values() if s.late),
+        reordered=reordered,
+        episodes=tuple(episodes),
+        late_seqs=tuple(sorted(seq for seq, s in states.items() if s.late)),
+        late_after_seconds=late_after_seconds,
+        rtt_min_seconds=min(rtts) if rtts else None,
+        rtt_avg_seconds=sum(rtts) / len(rtts) if rtts else None,
+        rtt_max_seconds=max(rtts) if rtts else None,
+        first_seq=first_seq,
+        last_seq=last_seq,
+        notes=tuple(notes),
+    )
+
+
+def _episodes(
+    states: dict[int, _SeqState], first_seq: int, last_seq: int, interval_seconds: float
+) -> list[LossEpisode]:
+    """Loss episodes are the holes between answered sequence numbers (O(events), not O(range))."""
+    answered = sorted(seq for seq, state in states.items() if state.replied)
+    holes: list[tuple[int, int]] = []
+    if not answered:
+        holes.append((first_seq, last_seq))
+    else:
+        if answered[0] > first_seq:
+            holes.append((first_seq, answered[0] - 1))
+        holes.extend((a + 1, b - 1) for a, b in itertools.pairwise(answered) if b > a + 1)
+        if answered[-1] < last_seq:
+            holes.append((answered[-1] + 1, last_seq))
+    sends = _SendClock(states, interval_seconds)
+    episodes: list[LossEpisode] = []
+    for start, end in holes:
+        before = states.get(start - 1) if start > first_seq else None
+        after = states.get(end + 1) if end < last_seq else None
+        gap: float | None = None
+        if (
+            before is not None
+            and after is not None
+            and before.received_at is not None
+            and after.received_at is not None
+        ):
+            # Clamped at 0: RTT jitter can make a one-probe gap look shorter than the interval.
+            gap = max(0.0, after.received_at - before.received_at - interval_seconds)
+        lost_count = end - start + 1
+        episodes.append(
+            LossEpisode(
+                first_lost_seq=start,
+                last_lost_seq=end,
+                lost_count=lost_count,
+                start_at=sends.sent_at(start),
+                end_at=sends.sent_at(end),
+                loss_derived_outage_seconds=lost_count * interval_seconds,
+                gap_derived_outage_seconds=gap,
+                recovered=after is not None,
+                after_first_reply=before is not None,
+            )
+        )
+    return episodes
+
+
+class _SendClock:
+    """Send time of any sequence number: known, or extrapolated from the nearest known send."""
+
+    def __init__(self, states: dict[int, _SeqState], interval_seconds: float) -> None:
+        self._known = sorted(
+            (seq, state.sent_at) for seq, state in states.items() if state.sent_at is not None
+        )
+        self._seqs = [seq for seq, _ in self._known]
+        self._interval = interval_seconds
+
+    def sent_at(self, seq: int) -> float | None:
+        if not self._known:
+            return None
+        index = bisect.bisect_left(self._seqs, seq)
+        candidates = [i for i in (index - 1, index) if 0 <= i < len(self._known)]
+        anchor_seq, anchor_at = min(
+            (self._known[i] for i in candidates), key=lambda known: abs(known[0] - seq)
+        )
+        return anchor_at + (seq - anchor_seq) * self._interval

@@ -1,0 +1,423 @@
+"""Parse ping logs (iputils, BusyBox, BSD/macOS, fping) into probe events for holdtime.gap.
+
+Pure functions over text. Each parser reads one tool's output line by line and returns a
+:class:`PingLog`; lines it does not know raise :class:`ParseError` naming the line, so a log in an
+unexpected format is refused instead of being half read. Lost probes are visible three ways: a hole
+in the sequence numbers (always), a "no answer"/"timed out"/"Request timeout" line (iputils -O,
+fping, macOS) or an ICMP error line; the sequence hole is the one gap analysis relies on.
+
+None of these tools prints its probe interval: with timestamps (`ping -D`, `fping -D`, macOS
+`--apple-time`) it is inferred from the send times; without them the caller supplies it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import statistics
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from holdtime.errors import ParseError
+from holdtime.gap import SEQ_MODULO, ProbeEvent, unwrap_sequence
+
+TOOLS = ("iputils", "busybox", "bsd", "fping")
+_MS = 1e-3
+# A summary claiming more unprinted probes than this is not believed (10^6 = 2.8 h at 10 ms).
+MAX_SYNTHESIZED_PROBES = 1_000_000
+_SECONDS_PER_DAY = 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class PingLog:
+    """What a ping log says: probe events plus whatever the log states about the run."""
+
+    tool: str  # iputils | busybox | bsd | fping
+    events: tuple[ProbeEvent, ...]
+    target: str | None = None
+    transmitted: int | None = None  # from the summary line
+    first_seq: int | None = None  # the tool's first sequence number, when the log starts at it
+    has_timestamps: bool = False
+    inferred_interval_seconds: float | None = None  # median send spacing, from timestamps
+    synthesized_seqs: tuple[int, ...] = field(default=())  # lost probes known only from counts
+
+
+@dataclass(slots=True)
+class _Builder:
+    """Collects events while a parser walks the lines."""
+
+    tool: str
+    source: str
+    modulo: int | None = SEQ_MODULO  # fping counts probes without wrapping
+    events: list[ProbeEvent] = field(default_factory=list)
+    target: str | None = None
+    transmitted: int | None = None
+    first_seq: int | None = None
+    day_offset_seconds: float = 0.0  # macOS --apple-time prints time of day; unwrap midnight
+    last_time_of_day: float | None = None
+
+    def error(self, lineno: int, message: str) -> ParseError:
+        return ParseError(f"{self.source}:{lineno}: {message}")
+
+    def reply(self, seq: int, stamp: float | None, rtt_ms: float | None) -> None:
+        rtt = rtt_ms * _MS if rtt_ms is not None else None
+        sent_at = stamp - rtt if stamp is not None and rtt is not None else None
+        self.events.append(ProbeEvent(seq, sent_at, stamp, replied=True, rtt_seconds=rtt))
+
+    def lost(self, seq: int) -> None:
+        # The stamp on a "no answer"/"timed out" line is when the tool gave up, not the send time:
+        # gap analysis derives the send time from the neighbouring replies instead.
+        self.events.append(ProbeEvent(seq, replied=False))
+
+    def time_of_day(self, text: str) -> float:
+        hours, minutes, seconds = text.split(":")
+        value = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+        if self.last_time_of_day is not None and value + 3600 < self.last_time_of_day:
+            self.day_offset_seconds += _SECONDS_PER_DAY
+        self.last_time_of_day = value
+        return value + self.day_offset_seconds
+
+    def build(self) -> PingLog:
+        synthesized = self._synthesize_unprinted()
+        if not self.events:
+            raise ParseError(f"{self.source}: no ping replies or probes found ({self.tool} format)")
+        stamped = any(e.received_at is not None for e in self.events)
+        return PingLog(
+            tool=self.tool,
+            events=tuple(self.events),
+            target=self.target,
+            transmitted=self.transmitted,
+            first_seq=self.first_seq,
+            has_timestamps=stamped,
+            inferred_interval_seconds=_infer_interval(self.events) if stamped else None,
+            synthesized_seqs=tuple(synthesized),
+        )
+
+    def _synthesize_unprinted(self) -> list[int]:
+        """Add the lost probes a plain log never prints: before its first and after its last line.
+
+        Only when the log holds its own start (header) and its summary's transmitted count: then
+        probes first_seq .. first_seq + transmitted - 1 were sent, printed or not.
+        """
+        if self.first_seq is None:
+            return []
+        raw = [e.seq for e in self.events]
+        unwrapped = unwrap_sequence(raw, self.modulo) if self.modulo else raw
+        lowest = min(unwrapped) if unwrapped else None
+        highest = max(unwrapped) if unwrapped else None
+        leading = range(0)
+        if lowest is not None and lowest > self.first_seq:
+            leading = range(self.first_seq, lowest)
+        trailing = range(0)
+        if self.transmitted is not None:
+            last_sent = self.first_seq + self.transmitted - 1
+            start = self.first_seq if highest is None else highest + 1
+            trailing = range(start, last_sent + 1)
+        # Sized before anything is built: a forged count must not exhaust memory.
+        if len(leading) + len(trailing) > MAX_SYNTHESIZED_PROBES:
+            raise ParseError(
+                f"{self.source}: the summary claims {self.transmitted} probes transmitted but the"
+                f" log shows sequence numbers up to {highest}; not a consistent ping log"
+            )
+        wrap = self.modulo or 0
+
+        def raw_seq(seq: int) -> int:
+            return seq % wrap if wrap else seq
+
+        self.events[:0] = [ProbeEvent(raw_seq(seq), replied=False) for seq in leading]
+        self.events.extend(ProbeEvent(raw_seq(seq), replied=False) for seq in trailing)
+        return [*leading, *trailing]
+
+
+def _infer_interval(events: list[ProbeEvent]) -> float | None:
+    """Median send spacing per sequence step, rounded to 1 ms (None with fewer than 2 sends)."""
+    sends = sorted(
+        (seq, e.sent_at)
+        for seq, e in zip(unwrap_sequence(e.seq for e in events), events, strict=True)
+        if e.sent_at is not None
+    )
+    steps = [
+        (b_at - a_at) / (b_seq - a_seq)
+        for (a_seq, a_at), (b_seq, b_at) in itertools.pairwise(sends)
+        if b_seq > a_seq
+    ]
+    if not steps:
+        return None
+    spacing = round(statistics.median(steps), 3)
+    return spacing if spacing > 0 else None
+
+
+_Handler = Callable[["_Builder", "re.Match[str]", int], None]
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    # ASCII: `\d` must not accept other scripts' digits, which int() would read.
+    return re.compile(pattern, re.ASCII)
+
+
+def _lines(text: str) -> Iterator[tuple[int, str]]:
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped:
+            yield lineno, stripped
+
+
+def _run(
+    text: str,
+    builder: _Builder,
+    rules: list[tuple[re.Pattern[str], _Handler | None]],
+) -> PingLog:
+    """Apply the first matching rule to each non-blank line; unknown lines are an error."""
+    if not text.strip():
+        raise ParseError(f"{builder.source}: empty ping log")
+    for lineno, line in _lines(text):
+        for pattern, handler in rules:
+            match = pattern.fullmatch(line)
+            if match:
+                if handler is not None:
+                    handler(builder, match, lineno)
+                break
+        else:
+            shown = line if len(line) <= 60 else line[:57] + "..."
+            raise builder.error(lineno, f"not {builder.tool} ping output: {shown!r}")
+    return builder.build()
+
+
+def _stamp(builder: _Builder, match: re.Match[str]) -> float | None:
+    epoch = match.groupdict().get("epoch")
+    if epoch is not None:
+        return float(epoch)
+    clock = match.groupdict().get("clock")
+    if clock is not None:
+        return builder.time_of_day(clock)
+    return None
+
+
+def _on_reply(builder: _Builder, match: re.Match[str], _lineno: int) -> None:
+    rtt = match.group("rtt")
+    builder.reply(int(match.group("seq")), _stamp(builder, match), float(rtt) if rtt else None)
+
+
+def _on_lost(builder: _Builder, match: re.Match[str], _lineno: int) -> None:
+    builder.lost(int(match.group("seq")))
+
+
+def _on_summary(builder: _Builder, match: re.Match[str], _lineno: int) -> None:
+    builder.transmitted = int(match.group("transmitted"))
+
+
+def _header(first_seq: int) -> _Handler:
+    def handle(builder: _Builder, match: re.Match[str], lineno: int) -> None:
+        if builder.events or builder.first_seq is not None:
+            raise builder.error(lineno, "a second ping run starts here; give one run per log")
+        builder.target = match.group("target")
+        builder.first_seq = first_seq
+
+    return handle
+
+
+# Lines every ping prints around the probes, carrying nothing gap analysis needs.
+_NOISE = [
+    # --- 10.99.0.2 ping statistics ---
+    (_compile(r"--- .* ping statistics ---"), None),
+    # rtt min/avg/max/mdev = 0.019/0.046/0.059/0.012 ms    round-trip min/avg/max = 0.03/0.09/0.1 ms
+    (_compile(r"(?:rtt|round-trip) min/avg/max\S* = .*"), None),
+    # ping: sendmsg: Network is unreachable    (diagnostics on stderr; the seq hole shows the loss)
+    (_compile(r"ping: .*"), None),
+]
+
+# [1700000000.123456]    (iputils -D prefix: epoch seconds when the line was printed)
+_IPUTILS_STAMP = r"(?:\[(?P<epoch>\d{1,12}\.\d{1,9})\] )?"
+
+_IPUTILS_RULES: list[tuple[re.Pattern[str], _Handler | None]] = [
+    # PING 10.99.0.2 (10.99.0.2) 56(84) bytes of data.    PING ::1(::1) 56 data bytes
+    (
+        _compile(r"PING (?P<target>\S+?) ?\(\S+\) \d+(?:\(\d+\))? (?:bytes of data|data bytes)\.?"),
+        _header(first_seq=1),
+    ),
+    # [1700000000.123456] 64 bytes from 10.99.0.2: icmp_seq=5 ttl=64 time=0.042 ms (DUP!)
+    (
+        _compile(
+            _IPUTILS_STAMP + r"\d{1,6} bytes from .+?: icmp_seq=(?P<seq>\d{1,10})"
+            r"(?: ident=\d+)? ttl=\d{1,3}(?: time=(?P<rtt>\d{1,9}(?:\.\d{1,6})?) ms)?.*"
+        ),
+        _on_reply,
+    ),
+    # [1700000000.123456] no answer yet for icmp_seq=6
+    (_compile(_IPUTILS_STAMP + r"no answer yet for icmp_seq=(?P<seq>\d{1,10})"), _on_lost),
+    # [1700000000.737445] From 10.99.0.1 icmp_seq=5 Destination Host Unreachable
+    (_compile(_IPUTILS_STAMP + r"From .+? icmp_seq=(?P<seq>\d{1,10}) .+"), _on_lost),
+    # 14 packets transmitted, 10 received, +3 errors, 28.5714% packet loss, time 13263ms
+    (_compile(r"(?P<transmitted>\d{1,10}) packets transmitted, \d{1,10} received.*"), _on_summary),
+    *_NOISE,
+]
+
+_BUSYBOX_RULES: list[tuple[re.Pattern[str], _Handler | None]] = [
+    # PING 10.99.0.2 (10.99.0.2): 56 data bytes
+    (_compile(r"PING (?P<target>\S+) \(\S+\): \d+ data bytes"), _header(first_seq=0)),
+    # 64 bytes from 10.99.0.2: seq=41 ttl=64 time=32.494 ms (DUP!)
+    (
+        _compile(
+            r"\d{1,6} bytes from .+?: seq=(?P<seq>\d{1,10}) ttl=\d{1,3}"
+            r"(?: time=(?P<rtt>\d{1,9}(?:\.\d{1,6})?) ms)?(?: \(DUP!\))?"
+        ),
+        _on_reply,
+    ),
+    # 14 packets transmitted, 10 packets received, 28% packet loss
+    (
+        _compile(r"(?P<transmitted>\d{1,10}) packets transmitted, \d{1,10} packets received.*"),
+        _on_summary,
+    ),
+    *_NOISE,
+]
+
+# 12:34:56.789012    (macOS --apple-time prefix: local time of day when the line was printed)
+_BSD_STAMP = r"(?:(?P<clock>\d{2}:\d{2}:\d{2}\.\d{1,6}) )?"
+
+_BSD_RULES: list[tuple[re.Pattern[str], _Handler | None]] = [
+    # PING 192.0.2.10 (192.0.2.10): 56 data bytes
+    (_compile(r"PING (?P<target>\S+) \(\S+\): \d+ data bytes"), _header(first_seq=0)),
+    # 64 bytes from 192.0.2.10: icmp_seq=4 ttl=63 time=1.233 ms (DUP!)
+    (
+        _compile(
+            _BSD_STAMP + r"\d{1,6} bytes from .+?: icmp_seq=(?P<seq>\d{1,10}) ttl=\d{1,3}"
+            r"(?: time=(?P<rtt>\d{1,9}(?:\.\d{1,6})?) ms)?.*"
+        ),
+        _on_reply,
+    ),
+    # Request timeout for icmp_seq 5
+    (_compile(r"Request timeout for icmp_seq (?P<seq>\d{1,10})"), _on_lost),
+    # 15 packets transmitted, 11 packets received, 26.7% packet loss
+    (
+        _compile(r"(?P<transmitted>\d{1,10}) packets transmitted, \d{1,10} packets received.*"),
+        _on_summary,
+    ),
+    # 92 bytes from 192.0.2.1: Destination Host Unreachable   (then a header dump: no seq)
+    (_compile(_BSD_STAMP + r"\d{1,6} bytes from .+?: (?:Destination|Time to live|Frag).*"), None),
+    # Vr HL TOS  Len   ID Flg  off TTL Pro  cks      Src      Dst
+    (_compile(r"Vr HL TOS .*"), None),
+    #  4  5  00 5400 d3b1   0 0000  3f  01 2a8c 192.0.2.5  192.0.2.10
+    (_compile(r"[0-9a-f]{1,2}\s+[0-9a-f]{1,2}\s+[0-9a-f]{2} [0-9a-f]{4} .*"), None),
+    *_NOISE,
+]
+
+# [1795407333.97247]    (fping -D prefix)
+_FPING_STAMP = r"(?:\[(?P<epoch>\d{1,12}\.\d{1,9})\] )?"
+
+_FPING_RULES: list[tuple[re.Pattern[str], _Handler | None]] = [
+    # [1795407333.97247] 10.99.0.2 : [0], 64 bytes, 0.017 ms (0.017 avg, 0% loss)
+    (
+        _compile(
+            _FPING_STAMP + r"(?P<host>\S+) +: \[(?P<seq>\d{1,10})\], \d{1,6} bytes, "
+            r"(?P<rtt>\d{1,9}(?:\.\d{1,6})?) ms \(.*\)"
+        ),
+        _on_reply,
+    ),
+    # 10.99.0.2 : duplicate for [3], 64 bytes, 0.10 ms
+    (
+        _compile(
+            _FPING_STAMP + r"(?P<host>\S+) +: duplicate for \[(?P<seq>\d{1,10})\], "
+            r"\d{1,6} bytes, (?P<rtt>\d{1,9}(?:\.\d{1,6})?) ms.*"
+        ),
+        _on_reply,
+    ),
+    # [1795407339.97355] 10.99.0.2 : [5], timed out (0.014 avg, 16% loss)
+    (_compile(_FPING_STAMP + r"(?P<host>\S+) +: \[(?P<seq>\d{1,10})\], timed out.*"), _on_lost),
+    # 10.99.0.2 : xmt/rcv/%loss = 14/10/28%, min/avg/max = 0.004/0.019/0.030
+    (
+        _compile(r"(?P<host>\S+) +: xmt/rcv/%loss = (?P<transmitted>\d{1,10})/\d{1,10}/.*"),
+        _on_summary,
+    ),
+    # fping: ... / ICMP Host Unreachable from 10.99.0.1 for ICMP Echo sent to 10.99.0.2
+    (_compile(r"(?:fping: |ICMP .+ from \S+ for ICMP Echo sent to ).*"), None),
+]
+
+
+def parse_iputils_ping(text: str, source: str = "<input>") -> PingLog:
+    """Parse Linux iputils `ping` output, plain or with -D timestamps and -O "no answer" lines."""
+    return _run(text, _Builder("iputils", source), _IPUTILS_RULES)
+
+
+def parse_busybox_ping(text: str, source: str = "<input>") -> PingLog:
+    """Parse BusyBox `ping` output (`seq=N`, no timestamps, nothing printed for a lost probe)."""
+    return _run(text, _Builder("busybox", source), _BUSYBOX_RULES)
+
+
+def parse_bsd_ping(text: str, source: str = "<input>") -> PingLog:
+    """Parse BSD/macOS `ping` output, with "Request timeout" lines and macOS --apple-time."""
+    return _run(text, _Builder("bsd", source), _BSD_RULES)
+
+
+def parse_fping_loop(text: str, source: str = "<input>", target: str | None = None) -> PingLog:
+    """Parse `fping -l` / `fping -c` per-probe output (optionally -D) for one target.
+
+    fping names the host on every line; a log with several hosts needs ``target``.
+    """
+    builder = _Builder("fping", source, modulo=None)
+    hosts: set[str] = set()
+
+    def scoped(handler: _Handler) -> _Handler:
+        def handle(b: _Builder, match: re.Match[str], lineno: int) -> None:
+            host = match.group("host")
+            hosts.add(host)
+            if target is None or host == target:
+                b.target = host
+                handler(b, match, lineno)
+
+        return handle
+
+    def summary(b: _Builder, match: re.Match[str], lineno: int) -> None:
+        host = match.group("host")
+        hosts.add(host)
+        if target is None or host == target:
+            _on_summary(b, match, lineno)
+            b.first_seq = 0  # a summary means the whole run is here, and fping counts from 0
+
+    rules = [
+        (pattern, summary if handler is _on_summary else scoped(handler) if handler else None)
+        for pattern, handler in _FPING_RULES
+    ]
+    log = _run(text, builder, rules)
+    if target is None and len(hosts) > 1:
+        names = ", ".join(sorted(hosts))
+        raise ParseError(f"{source}: fping output holds several targets ({names}); pick one")
+    if target is not None and target not in hosts:
+        raise ParseError(f"{source}: fping output has no lines for target {target!r}")
+    return log
+
+
+# Markers that tell the formats apart, checked in this order.
+_FPING_MARK = _compile(
+    r"^(?:\[\d+\.\d+\] )?\S+ +: (?:\[\d+\]|xmt/rcv|duplicate for)",
+)
+_BUSYBOX_MARK = _compile(r"bytes from .+?: seq=\d")
+_BSD_MARK = _compile(r"^(?:Request timeout for icmp_seq \d|PING \S+ \(\S+\): \d+ data bytes)")
+
+
+def detect_tool(text: str) -> str:
+    """Guess which ping printed `text` (iputils when nothing says otherwise)."""
+    lines = text.splitlines()
+    if any(_FPING_MARK.search(line.strip()) for line in lines):
+        return "fping"
+    if any(_BUSYBOX_MARK.search(line) for line in lines):
+        return "busybox"
+    if any(_BSD_MARK.search(line.strip()) for line in lines):
+        return "bsd"
+    return "iputils"
+
+
+def parse_ping_log(
+    text: str, tool: str = "auto", source: str = "<input>", target: str | None = None
+) -> PingLog:
+    """Parse a ping log of `tool` (or detect it); `source` names the input in error messages."""
+    if tool == "auto":
+        tool = detect_tool(text)
+    if tool == "iputils":
+        return parse_iputils_ping(text, source)
+    if tool == "busybox":
+        return parse_busybox_ping(text, source)
+    if tool == "bsd":
+        return parse_bsd_ping(text, source)
+    if tool == "fping":
+        return parse_fping_loop(text, source, target)
+    raise ParseError(f"unknown ping tool {tool!r} (known: auto, {', '.join(TOOLS)})")
