@@ -1,0 +1,1 @@
+"""Failover drills: trigger a declared failure, measure every path's outage, always restore."""

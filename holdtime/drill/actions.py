@@ -1,0 +1,67 @@
+"""Execute declared drill actions: local commands (optionally in a netns), manual steps, SSH."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from holdtime.drill.scenario import Action
+from holdtime.errors import CommandTimeout, ConfigError, HoldtimeError
+
+SshCommand = Callable[[str, str, float], Mapping[str, Any]]
+"""(router name, command, timeout) -> {"exit_status": int, "output": str}."""
+
+_OUTPUT_TAIL_CHARS = 2000
+
+
+@dataclass
+class DrillActionRunner:
+    """Runs exactly the action it is given; nothing else is ever executed."""
+
+    ssh: SshCommand | None = None
+    ask: Callable[[str], str] = input
+    out: TextIO = field(default_factory=lambda: sys.stderr)
+
+    def run(self, action: Action) -> Mapping[str, Any]:
+        """Run one action and report {exit_status, output}."""
+        if action.kind == "exec":
+            return self._exec(action)
+        if action.kind == "manual":
+            print(f"\n>>> {action.prompt}", file=self.out, flush=True)
+            try:
+                self.ask(">>> press Enter when done ")
+            except EOFError:
+                raise ConfigError(
+                    "a manual drill step needs a terminal (stdin is closed)"
+                ) from None
+            return {"exit_status": 0, "output": "operator confirmed"}
+        if action.kind == "ssh":
+            if self.ssh is None:
+                raise ConfigError("ssh actions need the router transport")
+            return dict(self.ssh(action.device, action.command, action.timeout_seconds))
+        raise ConfigError(f"unknown action kind {action.kind!r}")
+
+    def _exec(self, action: Action) -> Mapping[str, Any]:
+        argv = list(action.argv)
+        if action.netns:
+            argv = ["ip", "netns", "exec", action.netns, *argv]
+        try:
+            done = subprocess.run(
+                argv,
+                capture_output=True,
+                text=True,
+                timeout=action.timeout_seconds,
+                stdin=subprocess.DEVNULL,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise CommandTimeout(
+                f"{action.describe()}: no exit within {action.timeout_seconds} s"
+            ) from None
+        except OSError as exc:
+            raise HoldtimeError(f"{action.describe()}: {exc.strerror or exc}") from None
+        output = (done.stdout + done.stderr)[-_OUTPUT_TAIL_CHARS:]
+        return {"exit_status": done.returncode, "output": output}

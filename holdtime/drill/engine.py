@@ -1,0 +1,484 @@
+"""Run one drill: steady state, probes, trigger, observe, restore (always), failback, verdict.
+
+Restore runs whenever the trigger was started: on success, on a failed or raising action, on the
+abort threshold, on SIGINT/SIGTERM (signals only wake the engine; they never interrupt an action
+half way). Every step is journalled as it happens.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol, TextIO
+
+from holdtime.drill.journal import Journal
+from holdtime.drill.result import DrillResult, PhaseOutage, TimelineEvent
+from holdtime.drill.scenario import Action, Scenario
+from holdtime.errors import ConfigError, HoldtimeError
+from holdtime.models import utc_now
+
+MAX_RTT_SAMPLES = 4000  # per path, for the HTML timeline
+
+
+class ActionRunner(Protocol):
+    """Executes declared actions; returns what ran and how it ended."""
+
+    def run(self, action: Action) -> Mapping[str, Any]:
+        """Run one action; raise HoldtimeError when it could not be run."""
+        ...
+
+
+class Observer(Protocol):
+    """Polls control-plane state: keys like 'vpc-router-1 bgp 10.10.10.2' -> 'Established'."""
+
+    name: str
+
+    def poll(self) -> Mapping[str, str]:
+        """One snapshot of the watched state."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+SteadyState = Callable[[Sequence[str]], tuple[str, str]]
+"""Runs the checks matching the patterns; returns (verdict 'pass'|'fail', one-line detail)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PingPlan:
+    """One ping path to run throughout the drill."""
+
+    name: str
+    destination: str
+    interval_seconds: float
+    netns: str | None = None
+    source: str | None = None
+
+
+@dataclass
+class _FlowWatch:
+    """Latest live progress of one path (for abort and clean-traffic decisions)."""
+
+    lost: int = 0
+    current_gap_seconds: float = 0.0
+    last_bad_at: float | None = None
+
+
+@dataclass
+class DrillEngine:
+    """Runs one scenario; construct it with real or test collaborators."""
+
+    scenario: Scenario
+    pings: Sequence[PingPlan]
+    actions: ActionRunner
+    journal: Journal
+    observers: Sequence[Observer] = ()
+    steady_state: SteadyState | None = None
+    clock: Callable[[], float] = time.monotonic
+    out: TextIO = field(default_factory=lambda: sys.stderr)
+    _wake: threading.Event = field(default_factory=threading.Event)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _signal: str = ""
+    _abort: str = ""
+    _t0: float = 0.0
+    _events: list[TimelineEvent] = field(default_factory=list)
+    _actions_run: list[Mapping[str, Any]] = field(default_factory=list)
+    _watch: dict[str, _FlowWatch] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # -- helpers -------------------------------------------------------------------------
+    def _now(self) -> float:
+        return self.clock() - self._t0
+
+    def _say(self, text: str, at: float | None = None) -> None:
+        print(f"[{self._now() if at is None else at:7.2f} s] {text}", file=self.out, flush=True)
+
+    def _event(self, kind: str, detail: str, source: str = "", at: float | None = None) -> None:
+        event = TimelineEvent(
+            at_seconds=round(self._now() if at is None else at, 4),
+            kind=kind,
+            detail=detail,
+            source=source,
+        )
+        with self._lock:
+            self._events.append(event)
+        self.journal.write("event", **asdict(event))
+        self._say(f"{kind}: {detail}" + (f" ({source})" if source else ""), event.at_seconds)
+
+    def _wait(self, seconds: float) -> bool:
+        """Sleep up to `seconds`; False when woken early by an abort or a signal."""
+        deadline = self.clock() + seconds
+        while not (self._abort or self._signal):
+            remaining = deadline - self.clock()
+            if remaining <= 0:
+                return True
+            self._wake.wait(min(remaining, 0.1))
+        return False
+
+    @contextmanager
+    def _signals(self) -> Iterator[None]:
+        """SIGINT/SIGTERM wake the engine (restore then runs) instead of killing it."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum: int, _frame: object) -> None:
+            name = signal.Signals(signum).name
+            if not self._signal:
+                self._signal = name
+                self.journal.write(
+                    "event",
+                    at_seconds=round(self._now(), 4),
+                    kind="signal",
+                    detail=f"{name} received: restoring",
+                    source="",
+                )
+            self._wake.set()
+
+        previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for signum, old in previous.items():
+                signal.signal(signum, old)
+
+    def _run_action(self, role: str, action: Action) -> bool:
+        self._event(role, action.describe())
+        began = self._now()
+        try:
+            outcome = dict(self.actions.run(action))
+            ok = outcome.get("exit_status", 0) == 0
+        except HoldtimeError as exc:
+            outcome, ok = {"error": str(exc)}, False
+        record = {
+            "role": role,
+            "action": action.describe(),
+            "started_at_seconds": began,
+            "duration_seconds": round(self._now() - began, 4),
+            **outcome,
+        }
+        self._actions_run.append(record)
+        self.journal.write("action", **record)
+        if not ok:
+            self._event(f"{role}_failed", str(outcome.get("error") or outcome), action.device)
+        return ok
+
+    # -- pings and control plane ---------------------------------------------------------
+    def _progress(self, path: str) -> Callable[[Sequence[Any]], None]:
+        def update(reports: Sequence[Any]) -> None:
+            now = self._now()
+            for report in reports:
+                watch = self._watch.setdefault(path, _FlowWatch())
+                if report.current_gap_seconds > 0 or report.lost > watch.lost:
+                    watch.last_bad_at = now
+                watch.lost, watch.current_gap_seconds = report.lost, report.current_gap_seconds
+                self.journal.write(
+                    "sample",
+                    at_seconds=round(now, 3),
+                    path=path,
+                    sent=report.sent,
+                    received=report.received,
+                    lost=report.lost,
+                    current_gap_seconds=round(report.current_gap_seconds, 4),
+                )
+                limit = self.scenario.budget.abort_outage_seconds
+                if report.current_gap_seconds > limit and not self._abort:
+                    self._abort = (
+                        f"{path} down for {report.current_gap_seconds:.1f} s, over the "
+                        f"abort threshold of {limit} s"
+                    )
+                    self._wake.set()
+
+        return update
+
+    def _start_pings(self) -> tuple[list[threading.Thread], dict[str, list[Any]]]:
+        from holdtime.probes.ping import PingFlow, PingProber
+
+        outputs: dict[str, list[Any]] = {}
+        threads = []
+        for plan in self.pings:
+            prober = PingProber(
+                [PingFlow(plan.destination, source=plan.source, netns=plan.netns, name=plan.name)],
+                plan.interval_seconds,
+                progress=self._progress(plan.name),
+                progress_every_seconds=min(0.25, max(plan.interval_seconds, 0.05)),
+                clock=self.clock,
+            )
+            outputs[plan.name] = []
+
+            def work(prober: Any = prober, sink: list[Any] = outputs[plan.name]) -> None:
+                try:
+                    sink.extend(prober.run(stop=self._stop))
+                except HoldtimeError as exc:
+                    sink.append(exc)
+
+            thread = threading.Thread(target=work, name=f"holdtime-drill-{plan.name}", daemon=True)
+            thread.start()
+            threads.append(thread)
+        return threads, outputs
+
+    def _await_first_probes(self, threads: Sequence[threading.Thread], limit: float = 15.0) -> None:
+        """Settle starts only once every path is sending (socket setup, imports take time)."""
+        deadline = self.clock() + limit
+        names = {plan.name for plan in self.pings}
+        while self.clock() < deadline and not (self._abort or self._signal):
+            if names <= set(self._watch) or not any(t.is_alive() for t in threads):
+                return
+            self._wake.wait(0.05)
+
+    def _poll_loop(self) -> None:
+        previous: dict[str, str] = {}
+        interval = self.scenario.timing.poll_interval_seconds
+        while not self._stop.is_set():
+            for observer in self.observers:
+                try:
+                    snapshot = dict(observer.poll())
+                except HoldtimeError as exc:
+                    snapshot = {f"{observer.name} poll": f"error: {exc}"}
+                self.journal.write(
+                    "sample",
+                    at_seconds=round(self._now(), 3),
+                    observer=observer.name,
+                    state=snapshot,
+                )
+                for key, value in sorted(snapshot.items()):
+                    if previous.get(key) != value:
+                        before = previous.get(key)
+                        kind = key.split(" ")[1] if " " in key else "state"
+                        change = f"{key}: {before} -> {value}" if before else f"{key}: {value}"
+                        if before is not None or self._now() > 0:
+                            self._event(kind, change, observer.name)
+                        previous[key] = value
+            self._stop.wait(interval)
+
+    # -- the drill -----------------------------------------------------------------------
+    def run(self) -> DrillResult:
+        """Run the scenario end to end and return its result (also journalled)."""
+        scenario, timing = self.scenario, self.scenario.timing
+        self._t0 = self.clock()
+        started_at = utc_now()
+        self.journal.write(
+            "start",
+            scenario=scenario.name,
+            started_at=started_at.isoformat(),
+            plan=scenario.plan(),
+            description=scenario.description,
+        )
+        steady: dict[str, str] = {}
+        trigger_at = restore_at = None
+        outputs: dict[str, list[Any]] = {}
+        with self._signals():
+            if self.steady_state and scenario.steady_state:
+                verdict, detail = self.steady_state(scenario.steady_state)
+                steady["before"] = verdict
+                self._event("steady_state", f"before: {verdict} ({detail})")
+                if verdict != "pass":
+                    self._abort = f"steady state not met before the drill: {detail}"
+            threads: list[threading.Thread] = []
+            poller = threading.Thread(
+                target=self._poll_loop, name="holdtime-drill-poll", daemon=True
+            )
+            if not self._abort:
+                threads, outputs = self._start_pings()
+                self._await_first_probes(threads)
+                if self.observers:
+                    poller.start()
+                self._event("settle", f"{timing.settle_seconds} s of clean traffic required")
+                self._wait(timing.settle_seconds)
+                dirty = [p for p, w in self._watch.items() if w.lost or w.current_gap_seconds]
+                if dirty and not self._abort:
+                    self._abort = f"path not clean before the trigger: {', '.join(sorted(dirty))}"
+            triggered = False
+            try:
+                if not (self._abort or self._signal):
+                    triggered = True
+                    trigger_at = self._now()
+                    if not self._run_action("trigger", scenario.trigger):
+                        self._abort = self._abort or "the trigger action failed"
+                    else:
+                        self._wait(timing.observe_seconds)
+            except KeyboardInterrupt:
+                self._signal = self._signal or "SIGINT"
+            finally:
+                if triggered:
+                    restore_at = self._now()
+                    self._run_action("restore", scenario.restore)
+            if self._abort:
+                self._event("abort", self._abort)
+            if triggered and not self._signal:
+                self._failback(timing.observe_seconds, timing.clean_seconds)
+            self._stop.set()
+            for thread in threads:
+                thread.join(timeout=10)
+            if poller.is_alive():
+                poller.join(timeout=10)
+            for observer in self.observers:
+                observer.close()
+            if (
+                self.steady_state
+                and scenario.steady_state
+                and "before" in steady
+                and steady["before"] == "pass"
+                and not self._signal
+            ):
+                verdict, detail = self.steady_state(scenario.steady_state)
+                steady["after"] = verdict
+                self._event("steady_state", f"after: {verdict} ({detail})")
+        return self._finish(started_at, outputs, trigger_at, restore_at, steady)
+
+    def _failback(self, observe_seconds: float, clean_seconds: float) -> None:
+        """Observe after the restore until traffic has been clean for clean_seconds."""
+        self._wait(observe_seconds)
+        give_up = self.clock() + observe_seconds
+        while not self._signal and self.clock() < give_up:
+            bad = [w.last_bad_at for w in self._watch.values() if w.last_bad_at is not None]
+            if not bad or self._now() - max(bad) >= clean_seconds:
+                return
+            self._wake.wait(0.1)
+        if not self._signal:
+            self._abort = self._abort or (
+                f"forwarding not clean for {clean_seconds} s after the restore"
+            )
+
+    def _finish(
+        self,
+        started_at: Any,
+        outputs: Mapping[str, list[Any]],
+        trigger_at: float | None,
+        restore_at: float | None,
+        steady: Mapping[str, str],
+    ) -> DrillResult:
+        from holdtime.gap import analyze
+
+        phases: list[PhaseOutage] = []
+        samples: dict[str, tuple[tuple[float, float | None], ...]] = {}
+        for plan in self.pings:
+            for item in outputs.get(plan.name, []):
+                if isinstance(item, Exception):
+                    self._event("probe_error", str(item), plan.name)
+                    self._abort = self._abort or f"ping path {plan.name} failed: {item}"
+                    continue
+                self.journal.write(
+                    "flow",
+                    path=plan.name,
+                    interval_seconds=item.interval_seconds,
+                    sent=item.sent,
+                    send_errors=item.send_errors,
+                    events=[[e.seq, e.sent_at, e.received_at, e.replied] for e in item.events],
+                )
+                samples[plan.name] = _rtt_samples(item.events, self._t0)
+                split = restore_at + self._t0 if restore_at is not None else None
+                for phase, events in _split(item.events, split):
+                    if not events:
+                        continue
+                    gap = analyze(events, item.interval_seconds, item.late_after_seconds)
+                    for episode in gap.episodes:
+                        if episode.start_at is not None:
+                            self._event(
+                                "loss",
+                                f"{episode.lost_count} probes lost "
+                                f"(seq {episode.first_lost_seq}-{episode.last_lost_seq})",
+                                plan.name,
+                                at=episode.start_at - self._t0,
+                            )
+                    phases.append(
+                        PhaseOutage(
+                            path=plan.name,
+                            phase=phase,
+                            interval_seconds=item.interval_seconds,
+                            sent=gap.sent,
+                            lost=gap.lost,
+                            loss_derived_outage_seconds=round(
+                                gap.total_loss_derived_outage_seconds, 6
+                            ),
+                            gap_derived_outage_seconds=gap.max_gap_derived_outage_seconds,
+                            episodes=tuple(e.to_dict() for e in gap.episodes),
+                            budget_seconds=self.scenario.budget.max_outage_seconds,
+                        )
+                    )
+        aborted = self._abort or (f"interrupted by {self._signal}" if self._signal else "")
+        passed = (
+            not aborted
+            and trigger_at is not None
+            and all(p.within_budget for p in phases)
+            and all(v == "pass" for v in steady.values())
+        )
+        result = DrillResult(
+            name=self.scenario.name,
+            started_at=started_at,
+            finished_at=utc_now(),
+            passed=passed,
+            phases=tuple(phases),
+            events=tuple(sorted(self._events, key=lambda e: e.at_seconds)),
+            actions=tuple(self._actions_run),
+            steady_state=dict(steady),
+            aborted=aborted,
+            rtt_samples=samples,
+        )
+        self.journal.write("result", result=result.to_dict())
+        return result
+
+
+def _split(events: Sequence[Any], restore_at: float | None) -> list[tuple[str, list[Any]]]:
+    """Failover = probes up to the first reply after the restore started; failback = the rest.
+
+    A loss still running when the restore starts is the failover outage continuing (the
+    restore command takes time to apply), so the split moves to the first answered probe
+    sent after the restore instant.
+    """
+    if restore_at is None:
+        return [("failover", list(events))]
+    answered_after = [
+        e.sent_at for e in events if e.replied and e.sent_at is not None and e.sent_at >= restore_at
+    ]
+    split = min(answered_after) if answered_after else restore_at
+    before = [e for e in events if e.sent_at is None or e.sent_at < split]
+    after = [e for e in events if e.sent_at is not None and e.sent_at >= split]
+    return [("failover", before), ("failback", after)]
+
+
+def _rtt_samples(events: Sequence[Any], t0: float) -> tuple[tuple[float, float | None], ...]:
+    by_seq: dict[int, tuple[float, float | None]] = {}
+    for e in events:
+        if e.sent_at is None:
+            continue
+        rtt = e.rtt_seconds
+        if rtt is None and e.replied and e.received_at is not None:
+            rtt = e.received_at - e.sent_at
+        if e.seq not in by_seq or by_seq[e.seq][1] is None:
+            by_seq[e.seq] = (round(e.sent_at - t0, 4), None if not e.replied else rtt)
+    ordered = [by_seq[s] for s in sorted(by_seq)]
+    step = max(1, len(ordered) // MAX_RTT_SAMPLES)
+    # Keep every lost probe so the timeline never hides a loss, thin the replies.
+    return tuple(s for i, s in enumerate(ordered) if s[1] is None or i % step == 0)
+
+
+def ping_plans(inventory: Any, names: Sequence[str]) -> list[PingPlan]:
+    """The scenario's ping paths from the inventory."""
+    plans = []
+    for path in inventory.ping_paths:
+        if path.name not in names:
+            continue
+        source = path.source
+        kind = getattr(source, "kind", "local")
+        if kind == "router":
+            raise ConfigError(
+                f"{inventory.path}: ping path {path.name!r}: drills probe from the local host or a "
+                "netns; a router source is for `holdtime check` only in this version"
+            )
+        plans.append(
+            PingPlan(
+                name=path.name,
+                destination=str(path.destination),
+                interval_seconds=path.interval_seconds,
+                netns=getattr(source, "netns", None) if kind == "netns" else None,
+            )
+        )
+    return plans

@@ -1,0 +1,161 @@
+"""The drill result record: outage per path and phase, control-plane timeline, verdict."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from holdtime.models import CheckResult, Status
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEvent:
+    """Something that happened during a drill, seconds after the drill's start."""
+
+    at_seconds: float
+    kind: str  # trigger, restore, abort, bgp, best_path, ipsec, loss_start, recovered, ...
+    detail: str
+    source: str = ""  # device or path name
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseOutage:
+    """What one ping path saw in one phase (failover: trigger..restore, failback: after)."""
+
+    path: str
+    phase: str  # failover | failback
+    interval_seconds: float  # the resolution: no outage shorter than this is visible
+    sent: int
+    lost: int
+    loss_derived_outage_seconds: float  # lost x interval
+    gap_derived_outage_seconds: float | None  # longest gap between replies minus one interval
+    episodes: tuple[Mapping[str, Any], ...]
+    budget_seconds: float
+
+    @property
+    def within_budget(self) -> bool:
+        """True when the loss-derived outage fits the budget."""
+        return self.loss_derived_outage_seconds <= self.budget_seconds
+
+
+@dataclass(frozen=True, slots=True)
+class DrillResult:
+    """Everything a drill measured, rendered by every report format and exported as metrics."""
+
+    name: str
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    passed: bool
+    phases: tuple[PhaseOutage, ...]
+    events: tuple[TimelineEvent, ...]
+    actions: tuple[Mapping[str, Any], ...]  # what ran, where, exit status
+    steady_state: Mapping[str, str] = field(default_factory=dict)  # before/after -> verdict
+    aborted: str = ""  # why the drill stopped early, "" when it ran to the end
+    rtt_samples: Mapping[str, tuple[tuple[float, float | None], ...]] = field(
+        default_factory=dict
+    )  # path -> (seconds since start, rtt seconds or None when lost), for the timeline
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (RunResult.extras["drills"] holds these)."""
+        return {
+            "name": self.name,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat(),
+            "passed": self.passed,
+            "aborted": self.aborted,
+            "phases": [
+                {
+                    **asdict(p),
+                    "episodes": [dict(e) for e in p.episodes],
+                    "within_budget": p.within_budget,
+                }
+                for p in self.phases
+            ],
+            "events": [asdict(e) for e in self.events],
+            "actions": [dict(a) for a in self.actions],
+            "steady_state": dict(self.steady_state),
+            "rtt_samples": {k: [list(s) for s in v] for k, v in self.rtt_samples.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DrillResult:
+        """Inverse of :meth:`to_dict`."""
+        phases = []
+        for raw in data.get("phases", ()):
+            fields = {k: v for k, v in raw.items() if k != "within_budget"}
+            fields["episodes"] = tuple(fields.get("episodes", ()))
+            phases.append(PhaseOutage(**fields))
+        return cls(
+            name=data["name"],
+            started_at=dt.datetime.fromisoformat(data["started_at"]),
+            finished_at=dt.datetime.fromisoformat(data["finished_at"]),
+            passed=bool(data["passed"]),
+            aborted=str(data.get("aborted", "")),
+            phases=tuple(phases),
+            events=tuple(TimelineEvent(**e) for e in data.get("events", ())),
+            actions=tuple(data.get("actions", ())),
+            steady_state=dict(data.get("steady_state", {})),
+            rtt_samples={
+                k: tuple((float(t), None if r is None else float(r)) for t, r in v)
+                for k, v in data.get("rtt_samples", {}).items()
+            },
+        )
+
+    def check_results(self) -> list[CheckResult]:
+        """The drill as CheckResults, so the table/JUnit/Markdown reports show it too."""
+        results = []
+        for phase in self.phases:
+            gap = phase.gap_derived_outage_seconds
+            gap_text = f", gap-derived {gap:.2f} s" if gap is not None else ""
+            summary = (
+                f"{phase.phase}: {phase.lost} of {phase.sent} probes lost, loss-derived outage "
+                f"{phase.loss_derived_outage_seconds:.2f} s{gap_text} "
+                f"(resolution {phase.interval_seconds} s, budget {phase.budget_seconds} s)"
+            )
+            results.append(
+                CheckResult(
+                    check="drill.outage",
+                    target=f"{self.name}/{phase.path}/{phase.phase}",
+                    device=self.name,
+                    status=Status.PASS if phase.within_budget else Status.FAIL,
+                    summary=summary,
+                    observed={
+                        "loss_derived_outage_seconds": phase.loss_derived_outage_seconds,
+                        "gap_derived_outage_seconds": gap,
+                        "lost": phase.lost,
+                        "sent": phase.sent,
+                        "resolution_seconds": phase.interval_seconds,
+                    },
+                    expected={"max_outage_seconds": phase.budget_seconds},
+                    reasons=()
+                    if phase.within_budget
+                    else (
+                        f"outage {phase.loss_derived_outage_seconds:.2f} s exceeds the "
+                        f"budget of {phase.budget_seconds} s",
+                    ),
+                )
+            )
+        for when, verdict in self.steady_state.items():
+            results.append(
+                CheckResult(
+                    check="drill.steady_state",
+                    target=f"{self.name}/{when}",
+                    device=self.name,
+                    status=Status.PASS if verdict == "pass" else Status.FAIL,
+                    summary=f"steady state {when} the drill: {verdict}",
+                )
+            )
+        if self.aborted:
+            results.append(
+                CheckResult(
+                    check="drill.completed",
+                    target=self.name,
+                    device=self.name,
+                    status=Status.FAIL,
+                    summary=f"drill aborted: {self.aborted}",
+                    reasons=(self.aborted,),
+                )
+            )
+        return results
