@@ -1,19 +1,87 @@
-"""holdtime's pytest plugin (entry point `pytest11: holdtime`).
+"""holdtime's pytest plugin (entry point ``pytest11: holdtime``).
 
-Registers the `holdtime` option group and the `holdtime_drill` marker, so a suite that uses
-them fails loudly (``--strict-markers``) when holdtime is not installed. Collection of
-inventory checks as test items (`--holdtime-inventory`) is issue 7; until it lands the option is
-not offered, rather than offered and ignored.
+``pytest --holdtime-inventory inventory.yaml`` collects one item per check x target, with ids like
+``bgp.peer_established[vpc-router-1/10.10.10.2]``, so ``-k``, ``--lf``, ``-x`` and JUnit work as
+users expect. Outcomes: ERROR results are pytest errors, FAIL results failures, WARN results pass
+with a warning, SKIP results skip. Items are planned without I/O; a device is probed once (per
+worker) when its first item runs, and all its items share that observation. With pytest-xdist,
+items carry ``xdist_group(device)``: run ``-n 8 --dist loadgroup`` to keep one SSH connection per
+device.
 """
 
 from __future__ import annotations
 
+import threading
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import pytest
+
+from holdtime.models import CheckResult, RunResult, Status, utc_now
+
+if TYPE_CHECKING:
+    from holdtime.inventory import Inventory
+    from holdtime.runner import Job
+
+_STATE = pytest.StashKey["_PluginState"]()
+
+
+class HoldtimeWarning(UserWarning):
+    """A check passed with a warning (status WARN)."""
+
+
+@dataclass
+class _PluginState:
+    """Per-session (per-xdist-worker) state: the inventory, planned jobs and cached results."""
+
+    inventory: Inventory
+    started_at: Any = field(default_factory=utc_now)
+    results: dict[str, list[CheckResult]] = field(default_factory=dict)
+    locks: dict[str, threading.Lock] = field(default_factory=dict)
+    guard: threading.Lock = field(default_factory=threading.Lock)
+
+    def results_for(self, job: Job) -> list[CheckResult]:
+        """Probe a job's target once and cache every check result it produced."""
+        from holdtime.runner import execute
+
+        with self.guard:
+            lock = self.locks.setdefault(job.key, threading.Lock())
+        with lock:
+            if job.key not in self.results:
+                self.results[job.key] = execute([job], max_workers=1)
+            return self.results[job.key]
+
+    def run_result(self) -> RunResult:
+        """Everything probed in this session as one RunResult (for --holdtime-report)."""
+        every = [r for batch in self.results.values() for r in batch]
+        return RunResult.collect(
+            every, started_at=self.started_at, inventory_path=str(self.inventory.path)
+        )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Add the `holdtime` option group."""
     group = parser.getgroup("holdtime", "holdtime network acceptance checks")
+    group.addoption(
+        "--holdtime-inventory",
+        metavar="FILE",
+        help="collect one test per check x target of this holdtime inventory",
+    )
+    group.addoption(
+        "--holdtime-only",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="glob on check, target or device name (like `holdtime check --only`); repeatable",
+    )
+    group.addoption(
+        "--holdtime-report",
+        metavar="DIR",
+        help="also write holdtime's own HTML and JSON report of the run into DIR",
+    )
     group.addoption(
         "--holdtime-allow-drills",
         action="store_true",
@@ -23,19 +91,158 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the drill marker."""
+    """Register the drill marker and load the inventory (a bad one is a usage error)."""
     config.addinivalue_line(
         "markers",
         "holdtime_drill(scenario): a destructive failover drill; runs only with "
         "--holdtime-allow-drills",
     )
+    path = config.getoption("--holdtime-inventory")
+    if path:
+        from holdtime.errors import HoldtimeError
+        from holdtime.inventory import load_inventory
+
+        try:
+            inventory = load_inventory(Path(path))
+        except HoldtimeError as exc:
+            raise pytest.UsageError(f"holdtime: {exc}") from None
+        config.stash[_STATE] = _PluginState(inventory=inventory)
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip drill tests unless --holdtime-allow-drills was given."""
-    if config.getoption("--holdtime-allow-drills"):
+def _state(config: pytest.Config) -> _PluginState:
+    state = config.stash.get(_STATE, None)
+    if state is None:
+        raise pytest.UsageError("this needs --holdtime-inventory FILE")
+    return state
+
+
+class HoldtimeItem(pytest.Item):
+    """One check on one target, judged from its device's (cached) observation."""
+
+    def __init__(self, *, job: Job, check_name: str, target: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.job = job
+        self.check_name = check_name
+        self.target_name = target
+        self.results: list[CheckResult] = []
+
+    def setup(self) -> None:
+        """Probe the device (once per session); an ERROR result is a pytest error."""
+        produced = _state(self.config).results_for(self.job)
+        self.results = [
+            r for r in produced if r.check == self.check_name and _belongs(r, self.target_name)
+        ]
+        for result in self.results:
+            for key, value in result.observed.items():
+                self.user_properties.append((f"observed.{key}", value))
+            for key, value in result.expected.items():
+                self.user_properties.append((f"expected.{key}", value))
+        errors = [r for r in self.results if r.status is Status.ERROR]
+        if errors:
+            pytest.fail(_describe(errors), pytrace=False)
+
+    def runtest(self) -> None:
+        """FAIL results fail, WARN warn, SKIP skip, PASS passes."""
+        if not self.results:
+            pytest.skip(f"{self.check_name} produced no result for {self.target_name}")
+        failures = [r for r in self.results if r.status is Status.FAIL]
+        if failures:
+            pytest.fail(_describe(failures), pytrace=False)
+        for result in self.results:
+            if result.status is Status.WARN:
+                warnings.warn(HoldtimeWarning(_describe([result])), stacklevel=1)
+        if all(r.status is Status.SKIP for r in self.results):
+            pytest.skip(self.results[0].summary)
+
+    def reportinfo(self) -> tuple[str, int | None, str]:
+        """Where the item comes from: the inventory file."""
+        return str(_state(self.config).inventory.path), None, self.name
+
+
+def _belongs(result: CheckResult, target: str) -> bool:
+    """A result belongs to the item of its target, or of its device for device-level items."""
+    return result.target == target or result.target.startswith(f"{target}/")
+
+
+def _describe(results: Sequence[CheckResult]) -> str:
+    lines: list[str] = []
+    for result in results:
+        lines.append(f"{result.status.value.upper()} {result.test_id}: {result.summary}")
+        lines.extend(f"  - {reason}" for reason in result.reasons)
+        if result.observed or result.expected:
+            lines.append(f"  observed: {dict(result.observed)}")
+            lines.append(f"  expected: {dict(result.expected)}")
+    return "\n".join(lines)
+
+
+def _subtargets(job: Job, check: Any) -> list[str]:
+    declared = getattr(check, "expected_targets", None)
+    if callable(declared):
+        names = [str(name) for name in declared(job.target)]
+        if names:
+            return names
+    return [job.target.name]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Add the inventory's items; skip drill tests unless --holdtime-allow-drills."""
+    state = config.stash.get(_STATE, None)
+    if state is not None:
+        from holdtime import plugins
+        from holdtime.runner import plan_jobs
+
+        only = tuple(config.getoption("--holdtime-only"))
+        for job in plan_jobs(state.inventory, plugins.probes(), plugins.checks(), only):
+            for check in job.checks:
+                for target in _subtargets(job, check):
+                    new_item = HoldtimeItem.from_parent(
+                        session,
+                        name=f"{check.name}[{target}]",
+                        job=job,
+                        check_name=check.name,
+                        target=target,
+                    )
+                    new_item.add_marker(pytest.mark.xdist_group(job.target.device))
+                    items.append(new_item)
+    if not config.getoption("--holdtime-allow-drills"):
+        skip = pytest.mark.skip(reason="destructive drill: run with --holdtime-allow-drills")
+        for item in items:
+            if item.get_closest_marker("holdtime_drill") is not None:
+                item.add_marker(skip)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Write holdtime's own report of the run when --holdtime-report DIR is given."""
+    directory = session.config.getoption("--holdtime-report")
+    state = session.config.stash.get(_STATE, None)
+    if not directory or state is None:
         return
-    skip = pytest.mark.skip(reason="destructive drill: run with --holdtime-allow-drills")
-    for item in items:
-        if item.get_closest_marker("holdtime_drill") is not None:
-            item.add_marker(skip)
+    from holdtime.reports import html_page, json_report
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    run = state.run_result()
+    (out / "holdtime.json").write_text(json_report.render(run), encoding="utf-8")
+    (out / "holdtime.html").write_text(html_page.render(run), encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def holdtime_inventory(pytestconfig: pytest.Config) -> Inventory:
+    """The inventory given with --holdtime-inventory."""
+    return _state(pytestconfig).inventory
+
+
+@pytest.fixture(scope="session")
+def holdtime_run(pytestconfig: pytest.Config) -> Callable[..., RunResult]:
+    """Run checks of the inventory on demand: ``holdtime_run(checks=["bgp.*"])``."""
+    from holdtime.runner import run_checks
+
+    def run(checks: Sequence[str] = (), max_workers: int = 16) -> RunResult:
+        return run_checks(
+            _state(pytestconfig).inventory, only=tuple(checks), max_workers=max_workers
+        )
+
+    return run

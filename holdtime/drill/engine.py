@@ -154,7 +154,7 @@ class DrillEngine:
         began = self._now()
         try:
             outcome = dict(self.actions.run(action))
-            ok = outcome.get("exit_status", 0) == 0
+            ok = bool(outcome.get("exit_status", 0) == 0)
         except HoldtimeError as exc:
             outcome, ok = {"error": str(exc)}, False
         record = {

@@ -1,0 +1,42 @@
+"""`holdtime inventory validate FILE`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from holdtime.errors import ConfigError
+
+
+def register(subparsers: Any) -> None:
+    """Add `inventory validate`."""
+    inventory = subparsers.add_parser("inventory", help="work with inventory files")
+    actions = inventory.add_subparsers(
+        dest="inventory_command", metavar="ACTION", required=True, parser_class=type(inventory)
+    )
+    validate = actions.add_parser(
+        "validate",
+        help="check an inventory file and list every problem with file:line:col",
+        description="Validate an inventory (and its drills). Exit 0 when valid, 2 otherwise.",
+    )
+    validate.add_argument("file", type=Path, help="inventory YAML file")
+    validate.set_defaults(handler=run_validate)
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    """Handler of `holdtime inventory validate`."""
+    from holdtime.drill.scenario import parse_scenarios
+    from holdtime.inventory import inventory_summary, load_inventory
+
+    try:
+        inventory = load_inventory(args.file)
+        parse_scenarios(inventory)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        count = len(str(exc).splitlines())
+        print(f"{args.file}: {count} problem{'s' if count != 1 else ''}", file=sys.stderr)
+        return 2
+    print(f"{args.file}: ok ({inventory_summary(inventory)})")
+    return 0

@@ -1,0 +1,733 @@
+"""The inventory: one YAML file naming routers, vCenters, TCP targets, ping paths and drills.
+
+`load_inventory(path)` validates everything at once and raises one ConfigError listing every
+problem as ``file:line:col: where: message`` (its ``problems`` attribute holds the lines).
+Secrets come from environment variables; the resolved values are kept out of repr, errors and
+any dict form.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from holdtime.errors import ConfigError
+from holdtime.yaml_schema import Field, Walker
+
+PLATFORMS = ("frr", "strongswan", "libreswan")
+HOST_KEY_POLICIES = ("reject", "accept-new", "warn")
+
+
+# -- the model -------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class NeighborExpect:
+    """A BGP neighbor that must be Established and exchange prefixes."""
+
+    address: str
+    remote_as: int | None = None
+    prefixes_received: tuple[str, ...] = ()
+    prefixes_sent: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BestPathExpect:
+    """The neighbor the best path for a prefix must go through."""
+
+    prefix: str
+    via: str
+
+
+@dataclass(frozen=True, slots=True)
+class BgpExpect:
+    """BGP expectations of a router."""
+
+    neighbors: tuple[NeighborExpect, ...] = ()
+    best_paths: tuple[BestPathExpect, ...] = ()
+    max_hold_time_seconds: float = 30.0
+    bfd: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IpsecExpect:
+    """IPsec expectations of a router: the tunnels (connection names) that must be up."""
+
+    tunnels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RouterExpect:
+    """Everything checked on a router."""
+
+    bgp: BgpExpect = BgpExpect()
+    ipsec: IpsecExpect = IpsecExpect()
+    ip_forwarding: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SshAuth:
+    """How to authenticate: exactly one of key file, agent, password from env (or literal)."""
+
+    key_file: Path | None = None
+    agent: bool = False
+    password_env: str | None = None
+    password: str | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Router:
+    """A Linux router reached over SSH."""
+
+    name: str
+    host: str
+    username: str
+    auth: SshAuth
+    port: int = 22
+    known_hosts: Path | None = None
+    host_key_policy: str = "reject"
+    ssh_config: Path | None = None
+    proxy_jump: str | None = None
+    platforms: tuple[str, ...] = ("frr",)
+    sudo: bool = False
+    connect_timeout_seconds: float = 10.0
+    command_timeout_seconds: float = 20.0
+    netns: str | None = None
+    swanctl_uris: tuple[str, ...] = ()
+    expect: RouterExpect = RouterExpect()
+
+
+@dataclass(frozen=True, slots=True)
+class VCenterExpect:
+    """vSphere policy: NFS paths and SIOC threshold bounds."""
+
+    nfs_min_paths: int = 2
+    sioc_threshold_ms_min: float = 5.0
+    sioc_threshold_ms_max: float = 100.0
+    require_healthcheck: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class VCenter:
+    """A vCenter (or vcsim) reached with pyVmomi."""
+
+    name: str
+    host: str
+    username: str
+    port: int = 443
+    password_env: str | None = None
+    password: str | None = field(default=None, repr=False, compare=False)
+    verify_tls: bool = True
+    ca_file: Path | None = None
+    expect: VCenterExpect = VCenterExpect()
+
+
+@dataclass(frozen=True, slots=True)
+class TcpTarget:
+    """A host:port that must accept TCP connections."""
+
+    name: str
+    host: str
+    port: int
+    timeout_seconds: float = 3.0
+    netns: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PingSource:
+    """Where pings start: this host (`local`), a network namespace, or a router over SSH."""
+
+    kind: str  # local | netns | router
+    netns: str | None = None
+    router: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PingPath:
+    """A path whose outage is measured by ping."""
+
+    name: str
+    source: PingSource
+    destination: str
+    interval_seconds: float = 1.0
+    count: int | None = None
+    duration_seconds: float | None = 60.0
+    max_outage_seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    """A validated inventory file."""
+
+    path: Path
+    routers: tuple[Router, ...] = ()
+    vcenters: tuple[VCenter, ...] = ()
+    tcp: tuple[TcpTarget, ...] = ()
+    ping_paths: tuple[PingPath, ...] = ()
+    drills: Mapping[str, Any] = field(default_factory=dict)
+    locations: Mapping[str, tuple[int, int]] = field(default_factory=dict, repr=False)
+
+    def router(self, name: str) -> Router:
+        """A router by name (ConfigError naming the file when absent)."""
+        for router in self.routers:
+            if router.name == name:
+                return router
+        raise ConfigError(f"{self.path}: no router named {name!r}")
+
+    def vcenter(self, name: str) -> VCenter:
+        """A vCenter by name."""
+        for vcenter in self.vcenters:
+            if vcenter.name == name:
+                return vcenter
+        raise ConfigError(f"{self.path}: no vcenter named {name!r}")
+
+    def locate(self, where: str) -> str:
+        """`file:line:col` of a dotted key path such as `drills.esg1-down.trigger`."""
+        while where:
+            if where in self.locations:
+                line, col = self.locations[where]
+                return f"{self.path}:{line}:{col}"
+            where = where.rpartition(".")[0]
+        return str(self.path)
+
+
+# -- the schema ------------------------------------------------------------------------------
+def _seconds(low: float, high: float, default: float | None = None) -> Field:
+    return Field("seconds", low=low, high=high, default=default)
+
+
+_NAMES = Field("list", item=Field("name"), one_or_list=True)
+_PREFIXES = Field("list", item=Field("prefix"), one_or_list=True)
+_BGP = Field(
+    "map",
+    fields={
+        "neighbors": Field(
+            "list",
+            item=Field(
+                "map",
+                fields={
+                    "address": Field("address", required=True),
+                    "remote_as": Field("int", low=1, high=4294967295),
+                    "prefixes_received": _PREFIXES,
+                    "prefixes_sent": _PREFIXES,
+                    "description": Field("str"),
+                },
+            ),
+        ),
+        "best_paths": Field(
+            "list",
+            item=Field(
+                "map",
+                fields={
+                    "prefix": Field("prefix", required=True),
+                    "via": Field("address", required=True),
+                },
+            ),
+        ),
+        "max_hold_time_seconds": _seconds(1, 65535),
+        "bfd": Field("bool"),
+    },
+)
+_ROUTER_EXPECT = Field(
+    "map",
+    fields={
+        "bgp": _BGP,
+        "ipsec": Field("map", fields={"tunnels": _NAMES}),
+        "ip_forwarding": Field("bool"),
+    },
+)
+_AUTH = Field(
+    "map",
+    fields={
+        "key_file": Field("str"),
+        "agent": Field("bool"),
+        "password_env": Field("str"),
+        "password": Field("str"),
+    },
+)
+_TIMEOUTS = Field(
+    "map",
+    fields={
+        "connect_seconds": _seconds(0.1, 600),
+        "command_seconds": _seconds(0.1, 3600),
+    },
+)
+_ROUTER = Field(
+    "map",
+    fields={
+        "name": Field("name", required=True),
+        "host": Field("host", required=True),
+        "port": Field("port"),
+        "username": Field("str"),
+        "auth": _AUTH,
+        "allow_literal_password": Field("bool"),
+        "known_hosts": Field("str"),
+        "host_key_policy": Field("str", choices=HOST_KEY_POLICIES),
+        "ssh_config": Field("str"),
+        "proxy_jump": Field("str"),
+        "platform": Field("list", item=Field("str", choices=PLATFORMS), one_or_list=True),
+        "sudo": Field("bool"),
+        "timeouts": _TIMEOUTS,
+        "netns": Field("name"),
+        "swanctl_uris": Field("list", item=Field("str"), one_or_list=True),
+        "expect": _ROUTER_EXPECT,
+    },
+)
+_VCENTER = Field(
+    "map",
+    fields={
+        "name": Field("name", required=True),
+        "host": Field("host", required=True),
+        "port": Field("port"),
+        "username": Field("str", required=True),
+        "password_env": Field("str"),
+        "password": Field("str"),
+        "allow_literal_password": Field("bool"),
+        "verify_tls": Field("bool"),
+        "insecure": Field("bool"),
+        "ca_file": Field("str"),
+        "expect": Field(
+            "map",
+            fields={
+                "nfs": Field("map", fields={"min_paths": Field("int", low=1, high=32)}),
+                "sioc": Field(
+                    "map",
+                    fields={
+                        "threshold_ms": Field(
+                            "map",
+                            fields={
+                                "min": Field("float", low=1, high=1000),
+                                "max": Field("float", low=1, high=1000),
+                            },
+                        )
+                    },
+                ),
+                "vds": Field("map", fields={"require_healthcheck": Field("bool")}),
+            },
+        ),
+    },
+)
+_TCP = Field(
+    "map",
+    fields={
+        "name": Field("name", required=True),
+        "host": Field("host", required=True),
+        "port": Field("port", required=True),
+        "timeout_seconds": _seconds(0.1, 120),
+        "netns": Field("name"),
+    },
+)
+_PING = Field(
+    "map",
+    fields={
+        "name": Field("name", required=True),
+        "source": Field("any"),
+        "destination": Field("host", required=True),
+        "interval_seconds": _seconds(0.01, 60),
+        "count": Field("int", low=1, high=10_000_000),
+        "duration_seconds": _seconds(0.1, 86400),
+        "expect": Field("map", fields={"max_outage_seconds": _seconds(0, 86400)}),
+    },
+)
+_DEFAULTS = Field(
+    "map",
+    fields={
+        "ssh": Field(
+            "map",
+            fields={
+                "username": Field("str"),
+                "known_hosts": Field("str"),
+                "host_key_policy": Field("str", choices=HOST_KEY_POLICIES),
+                "ssh_config": Field("str"),
+                "connect_timeout_seconds": _seconds(0.1, 600),
+                "command_timeout_seconds": _seconds(0.1, 3600),
+            },
+        ),
+        "tcp": Field("map", fields={"timeout_seconds": _seconds(0.1, 120)}),
+        "expect": Field(
+            "map",
+            fields={
+                "bgp": Field(
+                    "map",
+                    fields={
+                        "max_hold_time_seconds": _seconds(1, 65535),
+                    },
+                )
+            },
+        ),
+    },
+)
+SCHEMA = Field(
+    "map",
+    fields={
+        "version": Field("int", low=1, high=1),
+        "defaults": _DEFAULTS,
+        "routers": Field("list", item=_ROUTER),
+        "vcenters": Field("list", item=_VCENTER),
+        "tcp": Field("list", item=_TCP),
+        "ping_paths": Field("list", item=_PING),
+        "drills": Field("map", fields=None),  # validated by holdtime.drill.scenario
+    },
+)
+
+
+# -- loading ---------------------------------------------------------------------------------
+def load_inventory(path: Path | str) -> Inventory:
+    """Read, validate and build an inventory; ConfigError lists every problem at once."""
+    path = Path(path)
+    text = _read(path)
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise _error([f"{where}: invalid YAML: {exc.problem or exc.context}"]) from None
+    except yaml.YAMLError as exc:
+        raise _error([f"{path}: invalid YAML: {exc}"]) from None
+    if root is None:
+        raise _error([f"{path}: the inventory is empty"])
+    walker = Walker(str(path))
+    drills_node = _pop_drills(root)
+    data = walker.value(root, SCHEMA, "")
+    drills: dict[str, Any] = {}
+    if drills_node is not None:
+        drills = _drills(drills_node, walker)
+    builder = _Builder(path, walker)
+    inventory = builder.build(data or {}, drills) if data is not None else None
+    if walker.problems or inventory is None:
+        raise _error(walker.lines() or [f"{path}: the inventory must be a mapping"])
+    return inventory
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise _error([f"{path}: no such inventory file"]) from None
+    except IsADirectoryError:
+        raise _error([f"{path}: is a directory, not an inventory file"]) from None
+    except PermissionError:
+        raise _error([f"{path}: permission denied reading the inventory"]) from None
+    except UnicodeDecodeError as exc:
+        raise _error([f"{path}: not UTF-8 text (byte {exc.start})"]) from None
+    except OSError as exc:
+        raise _error([f"{path}: cannot read: {exc.strerror}"]) from None
+
+
+def _error(lines: list[str]) -> ConfigError:
+    error = ConfigError("\n".join(lines))
+    error.problems = lines  # type: ignore[attr-defined]
+    return error
+
+
+def _pop_drills(root: yaml.Node) -> yaml.Node | None:
+    """Take `drills:` out before the schema walk: its content is the drill engine's to check."""
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    for index, (key, value) in enumerate(root.value):
+        if isinstance(key, yaml.ScalarNode) and key.value == "drills":
+            del root.value[index]
+            return value  # type: ignore[no-any-return]
+    return None
+
+
+def _drills(node: yaml.Node, walker: Walker) -> dict[str, Any]:
+    from holdtime.yaml_schema import _is_null, to_python
+
+    if _is_null(node):
+        return {}
+    if not isinstance(node, yaml.MappingNode):
+        walker.problem(node, "drills", "must be a mapping of drill name -> scenario")
+        return {}
+    _record_marks(node, "drills", walker)
+    value = to_python(node)
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def _record_marks(node: yaml.Node, where: str, walker: Walker) -> None:
+    # a key's own position wins over its value's: errors point at the key the user typed
+    walker.marks.setdefault(where, (node.start_mark.line + 1, node.start_mark.column + 1))
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                walker.marks[f"{where}.{key.value}"] = (
+                    key.start_mark.line + 1,
+                    key.start_mark.column + 1,
+                )
+                _record_marks(value, f"{where}.{key.value}", walker)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _record_marks(item, f"{where}[{index}]", walker)
+
+
+@dataclass
+class _Builder:
+    """Turns validated plain data into the model, with the cross-field checks."""
+
+    path: Path
+    walker: Walker
+
+    def problem(self, where: str, message: str) -> None:
+        """Record a problem at the closest known position of `where` (or its parents)."""
+        key = where
+        while key and key not in self.walker.marks:
+            key = key.rpartition(".")[0]
+        line, col = self.walker.marks.get(key, (1, 1))
+        self.walker.problems.append((line, col, f"{where}: {message}"))
+
+    def file(self, value: str | None, where: str, *, must_exist: bool = True) -> Path | None:
+        if value is None:
+            return None
+        resolved = Path(os.path.expanduser(value))
+        if not resolved.is_absolute():
+            resolved = self.path.parent / resolved
+        if must_exist:
+            if not resolved.exists():
+                self.problem(where, f"file {value!r} does not exist ({resolved})")
+            elif not os.access(resolved, os.R_OK) or resolved.is_dir():
+                self.problem(where, f"file {value!r} is not a readable file ({resolved})")
+        return resolved
+
+    def secret(self, env_name: str | None, where: str) -> str | None:
+        if env_name is None:
+            return None
+        value = os.environ.get(env_name)
+        if value is None:
+            self.problem(where, f"environment variable {env_name} is not set")
+        return value
+
+    def unique(self, items: list[dict[str, Any]], section: str) -> None:
+        seen: dict[str, int] = {}
+        for index, item in enumerate(items):
+            name = item.get("name")
+            if name is None:
+                continue
+            if name in seen:
+                first = self.walker.marks.get(f"{section}[{seen[name]}].name", (0, 0))[0]
+                self.problem(
+                    f"{section}[{index}].name",
+                    f"duplicate name {name!r} (first used on line {first})",
+                )
+            else:
+                seen[name] = index
+
+    def build(self, data: dict[str, Any], drills: dict[str, Any]) -> Inventory:
+        defaults = data.get("defaults") or {}
+        sections = {
+            k: [i for i in (data.get(k) or []) if i is not None]
+            for k in ("routers", "vcenters", "tcp", "ping_paths")
+        }
+        for section, items in sections.items():
+            self.unique(items, section)
+        routers = tuple(
+            self.router(i, r, defaults)
+            for i, r in enumerate(data.get("routers") or [])
+            if r is not None
+        )
+        vcenters = tuple(
+            self.vcenter(i, v) for i, v in enumerate(data.get("vcenters") or []) if v is not None
+        )
+        tcp_default = (defaults.get("tcp") or {}).get("timeout_seconds", 3.0)
+        tcp = tuple(
+            TcpTarget(
+                name=t["name"],
+                host=t["host"],
+                port=t["port"],
+                timeout_seconds=t.get("timeout_seconds", tcp_default),
+                netns=t.get("netns"),
+            )
+            for t in (data.get("tcp") or [])
+            if t is not None
+            and {"name", "host", "port"} <= set(t)
+            and None not in (t["name"], t["host"], t["port"])
+        )
+        router_names = {r.name for r in routers}
+        pings = tuple(
+            self.ping(i, p, router_names)
+            for i, p in enumerate(data.get("ping_paths") or [])
+            if p is not None
+        )
+        return Inventory(
+            path=self.path,
+            routers=routers,
+            vcenters=vcenters,
+            tcp=tcp,
+            ping_paths=tuple(p for p in pings if p is not None),
+            drills=drills,
+            locations=dict(self.walker.marks),
+        )
+
+    def router(self, index: int, raw: dict[str, Any], defaults: dict[str, Any]) -> Router:
+        where = f"routers[{index}]"
+        ssh = defaults.get("ssh") or {}
+        username = raw.get("username") or ssh.get("username")
+        if username is None:
+            self.problem(where, "missing 'username' (set it here or in defaults.ssh.username)")
+        auth = self.auth(raw.get("auth") or {}, f"{where}.auth", raw.get("allow_literal_password"))
+        policy = raw.get("host_key_policy") or ssh.get("host_key_policy") or "reject"
+        known_hosts = raw.get("known_hosts") or ssh.get("known_hosts")
+        known_where = (
+            f"{where}.known_hosts" if raw.get("known_hosts") else "defaults.ssh.known_hosts"
+        )
+        if known_hosts is None and policy == "reject" and not raw.get("ssh_config"):
+            self.problem(
+                where,
+                "host keys are verified by default: set known_hosts (or "
+                "host_key_policy: accept-new to trust on first use)",
+            )
+        timeouts = raw.get("timeouts") or {}
+        expect = raw.get("expect") or {}
+        bgp = expect.get("bgp") or {}
+        hold_default = ((defaults.get("expect") or {}).get("bgp") or {}).get(
+            "max_hold_time_seconds", 30.0
+        )
+        ssh_config = raw.get("ssh_config") or ssh.get("ssh_config")
+        return Router(
+            name=raw.get("name") or f"routers[{index}]",
+            host=raw.get("host") or "",
+            port=raw.get("port") or 22,
+            username=username or "",
+            auth=auth,
+            known_hosts=self.file(known_hosts, known_where, must_exist=policy == "reject"),
+            host_key_policy=policy,
+            ssh_config=self.file(ssh_config, f"{where}.ssh_config"),
+            proxy_jump=raw.get("proxy_jump"),
+            platforms=tuple(dict.fromkeys(raw.get("platform") or ["frr"])),
+            sudo=bool(raw.get("sudo", False)),
+            connect_timeout_seconds=timeouts.get(
+                "connect_seconds", ssh.get("connect_timeout_seconds", 10.0)
+            ),
+            command_timeout_seconds=timeouts.get(
+                "command_seconds", ssh.get("command_timeout_seconds", 20.0)
+            ),
+            netns=raw.get("netns"),
+            swanctl_uris=tuple(raw.get("swanctl_uris") or ()),
+            expect=RouterExpect(
+                bgp=BgpExpect(
+                    neighbors=tuple(
+                        NeighborExpect(
+                            address=n["address"],
+                            remote_as=n.get("remote_as"),
+                            prefixes_received=tuple(n.get("prefixes_received") or ()),
+                            prefixes_sent=tuple(n.get("prefixes_sent") or ()),
+                            description=n.get("description") or "",
+                        )
+                        for n in (bgp.get("neighbors") or [])
+                        if n and n.get("address")
+                    ),
+                    best_paths=tuple(
+                        BestPathExpect(prefix=b["prefix"], via=b["via"])
+                        for b in (bgp.get("best_paths") or [])
+                        if b and b.get("prefix") and b.get("via")
+                    ),
+                    max_hold_time_seconds=bgp.get("max_hold_time_seconds", hold_default),
+                    bfd=bgp.get("bfd"),
+                ),
+                ipsec=IpsecExpect(tunnels=tuple((expect.get("ipsec") or {}).get("tunnels") or ())),
+                ip_forwarding=expect.get("ip_forwarding"),
+            ),
+        )
+
+    def auth(self, raw: dict[str, Any], where: str, allow_literal: bool | None) -> SshAuth:
+        chosen = [k for k in ("key_file", "agent", "password_env", "password") if raw.get(k)]
+        if len(chosen) != 1:
+            self.problem(
+                where,
+                "needs exactly one of key_file, agent: true, password_env"
+                + (f" (found {', '.join(chosen)})" if chosen else ""),
+            )
+        if raw.get("password") and not allow_literal:
+            self.problem(
+                f"{where}.password",
+                "literal passwords are refused: use password_env, "
+                "or set allow_literal_password: true on this entry",
+            )
+        return SshAuth(
+            key_file=self.file(raw.get("key_file"), f"{where}.key_file"),
+            agent=bool(raw.get("agent", False)),
+            password_env=raw.get("password_env"),
+            password=self.secret(raw.get("password_env"), f"{where}.password_env")
+            or raw.get("password"),
+        )
+
+    def vcenter(self, index: int, raw: dict[str, Any]) -> VCenter:
+        where = f"vcenters[{index}]"
+        if bool(raw.get("password_env")) == bool(raw.get("password")):
+            self.problem(where, "needs exactly one of password_env or password")
+        if raw.get("password") and not raw.get("allow_literal_password"):
+            self.problem(
+                f"{where}.password",
+                "literal passwords are refused: use password_env, "
+                "or set allow_literal_password: true on this entry",
+            )
+        insecure, verify = raw.get("insecure"), raw.get("verify_tls")
+        if insecure is True and verify is True:
+            self.problem(where, "insecure: true contradicts verify_tls: true")
+        expect = raw.get("expect") or {}
+        threshold = ((expect.get("sioc") or {}).get("threshold_ms")) or {}
+        low, high = threshold.get("min", 5.0), threshold.get("max", 100.0)
+        if low is not None and high is not None and low > high:
+            self.problem(f"{where}.expect.sioc.threshold_ms", f"min {low} is above max {high}")
+        return VCenter(
+            name=raw.get("name") or where,
+            host=raw.get("host") or "",
+            username=raw.get("username") or "",
+            port=raw.get("port") or 443,
+            password_env=raw.get("password_env"),
+            password=self.secret(raw.get("password_env"), f"{where}.password_env")
+            or raw.get("password"),
+            verify_tls=not insecure if insecure is not None else (verify is not False),
+            ca_file=self.file(raw.get("ca_file"), f"{where}.ca_file"),
+            expect=VCenterExpect(
+                nfs_min_paths=(expect.get("nfs") or {}).get("min_paths", 2),
+                sioc_threshold_ms_min=low or 5.0,
+                sioc_threshold_ms_max=high or 100.0,
+                require_healthcheck=(expect.get("vds") or {}).get("require_healthcheck", True),
+            ),
+        )
+
+    def ping(self, index: int, raw: dict[str, Any], routers: set[str]) -> PingPath | None:
+        where = f"ping_paths[{index}]"
+        source = self.source(raw.get("source", "local"), f"{where}.source", routers)
+        if raw.get("count") is not None and raw.get("duration_seconds") is not None:
+            self.problem(where, "give count or duration_seconds, not both")
+        if not raw.get("name") or not raw.get("destination") or source is None:
+            return None
+        count = raw.get("count")
+        return PingPath(
+            name=raw["name"],
+            source=source,
+            destination=raw["destination"],
+            interval_seconds=raw.get("interval_seconds", 1.0),
+            count=count,
+            duration_seconds=None if count is not None else raw.get("duration_seconds", 60.0),
+            max_outage_seconds=(raw.get("expect") or {}).get("max_outage_seconds"),
+        )
+
+    def source(self, raw: Any, where: str, routers: set[str]) -> PingSource | None:
+        if raw == "local" or raw is None:
+            return PingSource(kind="local")
+        if isinstance(raw, dict) and len(raw) == 1:
+            ((kind, name),) = raw.items()
+            if kind == "netns" and isinstance(name, str) and name:
+                return PingSource(kind="netns", netns=name)
+            if kind == "router" and isinstance(name, str):
+                if name not in routers:
+                    self.problem(where, f"no router named {name!r} in routers")
+                    return None
+                return PingSource(kind="router", router=name)
+        self.problem(where, "must be local, {netns: NAME} or {router: NAME}")
+        return None
+
+
+def inventory_summary(inventory: Inventory) -> str:
+    """One line counting what an inventory holds."""
+    return (
+        f"{len(inventory.routers)} routers, {len(inventory.vcenters)} vcenters, "
+        f"{len(inventory.tcp)} tcp targets, {len(inventory.ping_paths)} ping paths, "
+        f"{len(inventory.drills)} drills"
+    )

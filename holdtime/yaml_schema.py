@@ -1,0 +1,236 @@
+"""Validate a YAML document against a small declarative schema, keeping line numbers.
+
+The document is composed (not loaded) with PyYAML's SafeLoader, so every value keeps its
+start mark and every problem reads ``file:line:col: where: message``. All problems are
+collected; nothing stops at the first one. Unknown keys are errors with a did-you-mean hint.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+HOST_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_-]{1,63})*\.?$")
+
+Validator = Callable[[Any, yaml.Node, "Walker", str], Any]
+
+
+@dataclass(frozen=True)
+class Field:
+    """What one key (or list item) may hold."""
+
+    kind: str  # str name host address prefix int float seconds port bool map list any
+    required: bool = False
+    default: Any = None
+    fields: Mapping[str, Field] | None = None  # kind == "map"
+    item: Field | None = None  # kind == "list"
+    choices: tuple[str, ...] = ()
+    low: float | None = None
+    high: float | None = None
+    one_or_list: bool = False  # a single value stands for a one-item list
+    check: Validator | None = None  # extra validation, may return a replacement value
+
+
+@dataclass
+class Walker:
+    """Walks nodes against Fields and records problems with their marks."""
+
+    source: str
+    problems: list[tuple[int, int, str]] = field(default_factory=list)
+    marks: dict[str, tuple[int, int]] = field(default_factory=dict)  # dotted path -> line, col
+
+    def problem(self, node: yaml.Node, where: str, message: str) -> None:
+        """Record one problem at a node."""
+        mark = node.start_mark
+        self.problems.append((mark.line + 1, mark.column + 1, f"{where}: {message}"))
+
+    def lines(self) -> list[str]:
+        """Problems as `file:line:col: message`, in file order."""
+        return [f"{self.source}:{line}:{col}: {msg}" for line, col, msg in sorted(self.problems)]
+
+    def locate(self, where: str) -> str:
+        """`file:line:col` of a dotted path seen during the walk (the file alone if unknown)."""
+        while where:
+            if where in self.marks:
+                line, col = self.marks[where]
+                return f"{self.source}:{line}:{col}"
+            where = where.rpartition(".")[0]
+        return self.source
+
+    # -- scalars -------------------------------------------------------------------------
+    def value(self, node: yaml.Node, spec: Field, where: str) -> Any:
+        """The Python value of `node` if it fits `spec`, else None (with a problem recorded)."""
+        self.marks[where] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if spec.one_or_list and spec.kind == "list" and not isinstance(node, yaml.SequenceNode):
+            assert spec.item is not None
+            single = self.value(node, spec.item, where)
+            result: Any = None if single is None else [single]
+        elif spec.kind == "map":
+            result = self._map(node, spec, where)
+        elif spec.kind == "list":
+            result = self._list(node, spec, where)
+        elif spec.kind == "any":
+            result = to_python(node)
+        else:
+            result = self._typed_scalar(node, spec, where)
+        if result is not None and spec.check is not None:
+            result = spec.check(result, node, self, where)
+        return result
+
+    def _map(self, node: yaml.Node, spec: Field, where: str) -> dict[str, Any] | None:
+        if not isinstance(node, yaml.MappingNode):
+            self.problem(node, where, f"must be a mapping, not {_describe(node)}")
+            return None
+        fields = spec.fields or {}
+        seen: dict[str, yaml.Node] = {}
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if not isinstance(key, str) or key_node.tag != "tag:yaml.org,2002:str":
+                self.problem(key_node, where, f"keys must be text, not {_describe(key_node)}")
+                continue
+            path = f"{where}.{key}" if where else key
+            if key in seen:
+                first = seen[key].start_mark.line + 1
+                self.problem(key_node, path, f"duplicate key (first set on line {first})")
+                continue
+            seen[key] = key_node
+            if key not in fields:
+                close = difflib.get_close_matches(key, list(fields), n=1, cutoff=0.6)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                known = f"; known keys: {', '.join(fields)}" if not close and fields else ""
+                self.problem(key_node, where or "top level", f"unknown key {key!r}{hint}{known}")
+                continue
+            if _is_null(value_node) and not fields[key].required:
+                continue
+            out[key] = self.value(value_node, fields[key], path)
+        for key, sub in fields.items():
+            if key not in seen:
+                if sub.required:
+                    self.problem(node, where or "top level", f"missing required key {key!r}")
+                elif sub.default is not None:
+                    out[key] = sub.default
+        return out
+
+    def _list(self, node: yaml.Node, spec: Field, where: str) -> list[Any] | None:
+        if not isinstance(node, yaml.SequenceNode):
+            self.problem(node, where, f"must be a list, not {_describe(node)}")
+            return None
+        assert spec.item is not None
+        return [self.value(item, spec.item, f"{where}[{i}]") for i, item in enumerate(node.value)]
+
+    def _typed_scalar(self, node: yaml.Node, spec: Field, where: str) -> Any:
+        if not isinstance(node, yaml.ScalarNode):
+            self.problem(node, where, f"must be {_KIND_WORDS[spec.kind]}, not {_describe(node)}")
+            return None
+        raw = to_python(node)
+        kind = spec.kind
+        if kind == "bool":
+            if not isinstance(raw, bool):
+                self.problem(node, where, f"must be true or false, not {node.value!r}")
+                return None
+            return raw
+        if kind in {"int", "port"}:
+            if isinstance(raw, bool) or not isinstance(raw, int):
+                self.problem(node, where, f"must be a whole number, not {node.value!r}")
+                return None
+            low, high = (1, 65535) if kind == "port" else (spec.low, spec.high)
+            return self._range(node, where, raw, low, high, "")
+        if kind in {"float", "seconds"}:
+            if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
+                self.problem(node, where, f"must be a number, not {node.value!r}")
+                return None
+            unit = " seconds" if kind == "seconds" else ""
+            return self._range(node, where, float(raw), spec.low, spec.high, unit)
+        if not isinstance(raw, str):
+            self.problem(node, where, f"must be {_KIND_WORDS[kind]}, not {node.value!r}")
+            return None
+        if not raw.strip():
+            self.problem(node, where, "must not be empty")
+            return None
+        if spec.choices and raw not in spec.choices:
+            close = difflib.get_close_matches(raw, spec.choices, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            self.problem(node, where, f"{raw!r} is not one of {', '.join(spec.choices)}{hint}")
+            return None
+        if kind == "name" and not NAME_RE.match(raw):
+            self.problem(node, where, f"{raw!r} is not a valid name (letters, digits, . _ -)")
+            return None
+        if kind == "host" and not (_is_address(raw) or HOST_RE.match(raw)):
+            self.problem(node, where, f"{raw!r} is neither an IP address nor a host name")
+            return None
+        if kind == "address" and not _is_address(raw):
+            self.problem(node, where, f"{raw!r} is not an IP address")
+            return None
+        if kind == "prefix":
+            try:
+                return str(ipaddress.ip_network(raw, strict=True))
+            except ValueError as exc:
+                self.problem(node, where, f"{raw!r} is not an IP prefix ({exc})")
+                return None
+        return raw
+
+    def _range(
+        self,
+        node: yaml.Node,
+        where: str,
+        value: Any,
+        low: float | None,
+        high: float | None,
+        unit: str,
+    ) -> Any:
+        if (low is not None and value < low) or (high is not None and value > high):
+            self.problem(node, where, f"{value}{unit} is out of range {low}..{high}{unit}")
+            return None
+        return value
+
+
+_KIND_WORDS = {
+    "str": "text",
+    "name": "a name",
+    "host": "a host name or IP address",
+    "address": "an IP address",
+    "prefix": "an IP prefix",
+    "int": "a whole number",
+    "port": "a port number",
+    "float": "a number",
+    "seconds": "a number of seconds",
+    "bool": "true or false",
+    "path": "a file path",
+}
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_null(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
+
+
+def _describe(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    if _is_null(node):
+        return "nothing (null)"
+    return repr(node.value)
+
+
+def to_python(node: yaml.Node) -> Any:
+    """Construct the plain Python value of a composed node (safe types only)."""
+    constructor = yaml.constructor.SafeConstructor()
+    return constructor.construct_object(node, deep=True)
