@@ -97,6 +97,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "holdtime_drill(scenario): a destructive failover drill; runs only with "
         "--holdtime-allow-drills",
     )
+    if not config.pluginmanager.hasplugin("xdist"):
+        config.addinivalue_line("markers", "xdist_group(name): pytest-xdist --dist loadgroup")
     path = config.getoption("--holdtime-inventory")
     if path:
         from holdtime.errors import HoldtimeError
@@ -114,6 +116,14 @@ def _state(config: pytest.Config) -> _PluginState:
     if state is None:
         raise pytest.UsageError("this needs --holdtime-inventory FILE")
     return state
+
+
+class InventoryFile(pytest.File):
+    """The inventory as the parent node, so ids read `inventory.yaml::check[target]`."""
+
+    def collect(self) -> list[pytest.Item]:
+        """Items are added by pytest_collection_modifyitems (they need the plugin registry)."""
+        return []
 
 
 class HoldtimeItem(pytest.Item):
@@ -195,12 +205,16 @@ def pytest_collection_modifyitems(
         from holdtime.runner import plan_jobs
 
         only = tuple(config.getoption("--holdtime-only"))
+        parent = InventoryFile.from_parent(session, path=Path(state.inventory.path).resolve())
         for job in plan_jobs(state.inventory, plugins.probes(), plugins.checks(), only):
             for check in job.checks:
                 for target in _subtargets(job, check):
+                    name = f"{check.name}[{target}]"
                     new_item = HoldtimeItem.from_parent(
-                        session,
-                        name=f"{check.name}[{target}]",
+                        parent,
+                        name=name,
+                        # a parsed id (check name + params) matches what --lf reads back
+                        nodeid=f"{parent.nodeid}::{name}",
                         job=job,
                         check_name=check.name,
                         target=target,
