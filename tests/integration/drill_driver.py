@@ -25,24 +25,26 @@ def scenario(ns_b: str, observe_seconds: float, budget_seconds: float = 5.0) -> 
     return Scenario(
         name="blackhole",
         description="drop echo requests at the far end",
-        trigger=Action(kind="exec", argv=("sh", "-c", f"printf '{DROP_RULES}' | nft -f -"),
-                       netns=ns_b),
-        restore=Action(kind="exec", argv=("nft", "delete", "table", "inet", "htdrill"),
-                       netns=ns_b),
+        trigger=Action(
+            kind="exec", argv=("sh", "-c", f"printf '{DROP_RULES}' | nft -f -"), netns=ns_b
+        ),
+        restore=Action(kind="exec", argv=("nft", "delete", "table", "inet", "htdrill"), netns=ns_b),
         probes=("a-to-b",),
         budget=Budget(max_outage_seconds=budget_seconds, abort_outage_seconds=30),
         timing=Timing(settle_seconds=0.5, observe_seconds=observe_seconds, clean_seconds=0.5),
     )
 
 
-def run(ns_a: str, ns_b: str, journal: Path, observe_seconds: float,
-        budget_seconds: float = 5.0) -> DrillResult:
+def run(
+    ns_a: str, ns_b: str, journal: Path, observe_seconds: float, budget_seconds: float = 5.0
+) -> DrillResult:
     """Run the blackhole drill from NS_A to 10.98.0.2 in NS_B at 20 ms."""
     with Journal(journal) as log:
         engine = DrillEngine(
             scenario=scenario(ns_b, observe_seconds, budget_seconds),
-            pings=[PingPlan(name="a-to-b", destination="10.98.0.2", interval_seconds=0.02,
-                            netns=ns_a)],
+            pings=[
+                PingPlan(name="a-to-b", destination="10.98.0.2", interval_seconds=0.02, netns=ns_a)
+            ],
             actions=DrillActionRunner(),
             journal=log,
         )

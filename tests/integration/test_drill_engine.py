@@ -33,8 +33,21 @@ def pair() -> Iterator[tuple[str, str]]:
     _sh("ip", "netns", "add", ns_a)
     _sh("ip", "netns", "add", ns_b)
     try:
-        _sh("ip", "-n", ns_a, "link", "add", "veth0", "type", "veth", "peer", "name", "veth1",
-            "netns", ns_b)
+        _sh(
+            "ip",
+            "-n",
+            ns_a,
+            "link",
+            "add",
+            "veth0",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "veth1",
+            "netns",
+            ns_b,
+        )
         _sh("ip", "-n", ns_a, "addr", "add", "10.98.0.1/24", "dev", "veth0")
         _sh("ip", "-n", ns_b, "addr", "add", "10.98.0.2/24", "dev", "veth1")
         for ns, dev in ((ns_a, "veth0"), (ns_b, "veth1")):
