@@ -17,7 +17,12 @@ from holdtime import __version__
 from holdtime.errors import HoldtimeError
 
 # Modules that contribute subcommands, in --help order.
-SUBCOMMAND_MODULES = ("holdtime.cli_check",)
+SUBCOMMAND_MODULES = (
+    "holdtime.cli_check",
+    "holdtime.cli_inventory",
+    "holdtime.cli_gap",
+    "holdtime.cli_serve",
+)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,0 +1,24 @@
+"""`holdtime drill --textfile DIR --pushgateway URL`: publish a finished drill for Prometheus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from holdtime.exporters.drill_record import DrillRecord
+
+
+def publish_drill(
+    result: Any, *, textfile_dir: Path | None = None, pushgateway: str | None = None
+) -> DrillRecord:
+    """Write the textfile and/or push, from a DrillResult or a ready DrillRecord."""
+    record = result if isinstance(result, DrillRecord) else DrillRecord.from_drill_result(result)
+    if textfile_dir is not None:
+        from holdtime.exporters.textfile import write_textfile
+
+        write_textfile(textfile_dir, record)
+    if pushgateway is not None:
+        from holdtime.exporters.pushgateway import push_drill
+
+        push_drill(pushgateway, record)
+    return record
