@@ -249,7 +249,7 @@ SPECS: tuple[MetricSpec, ...] = (
     ),
     # --- vSphere distributed switch (checks/vds.py) ---
     MetricSpec(
-        "vds.teaming_matches",
+        "vds.iphash_teaming",
         "holdtime_vsphere_dvs_teaming_status",
         STATESET,
         "Teaming health check result per host: one series per status, 1 for the current one.",

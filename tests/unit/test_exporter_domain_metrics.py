@@ -142,7 +142,7 @@ def test_vsphere_datastore_fields_convert_units() -> None:
 def test_teaming_status_is_one_series_per_state() -> None:
     """vds teaming is the enum-as-labels pattern: every state present, 1 for the current."""
     result = _result(
-        "vds.teaming_matches",
+        "vds.iphash_teaming",
         "vc-a/dvs1",
         "vc-a",
         {"dvs": "dvs1", "hosts": [{"host": "esx1", "status": "mismatch"}]},
