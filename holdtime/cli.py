@@ -21,7 +21,9 @@ SUBCOMMAND_MODULES = (
     "holdtime.cli_check",
     "holdtime.cli_inventory",
     "holdtime.cli_gap",
+    "holdtime.cli_drill",
     "holdtime.cli_serve",
+    "holdtime.lab.cli",
 )
 
 

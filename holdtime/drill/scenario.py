@@ -126,12 +126,15 @@ _ACTION_KEYS = ("ssh", "command", "exec", "netns", "manual", "timeout_seconds")
 
 
 class _Problems:
-    def __init__(self, source: str) -> None:
-        self.source = source
+    def __init__(self, inventory: Inventory) -> None:
+        self.source = str(inventory.path)
+        self.locate = getattr(inventory, "locate", None)
         self.lines: list[str] = []
 
     def add(self, where: str, message: str) -> None:
-        self.lines.append(f"{self.source}: drills.{where}: {message}")
+        """One line, `file:line:col: drills.KEY: message` where the position is known."""
+        position = self.locate(f"drills.{where}") if callable(self.locate) else self.source
+        self.lines.append(f"{position}: drills.{where}: {message}")
 
     def unknown(self, where: str, key: str, known: Sequence[str]) -> None:
         close = difflib.get_close_matches(key, known, n=1)
@@ -290,7 +293,7 @@ def _timing(raw: Any, where: str, problems: _Problems) -> Timing:
 def parse_scenarios(inventory: Inventory) -> dict[str, Scenario]:
     """Every scenario of the inventory's `drills:` section, validated; all problems at once."""
     raw_drills = inventory.drills or {}
-    problems = _Problems(str(inventory.path))
+    problems = _Problems(inventory)
     scenarios: dict[str, Scenario] = {}
     paths = {p.name for p in inventory.ping_paths}
     routers = {r.name for r in inventory.routers}

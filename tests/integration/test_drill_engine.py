@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from drill_driver import run  # tests/integration is on sys.path (importlib mode, rootdir conftest)
+from drill_driver import DROP_RULES, run  # tests/integration is on sys.path (pythonpath)
 
 pytestmark = [
     pytest.mark.integration,
@@ -130,3 +130,50 @@ def test_sigterm_mid_drill_restores_and_completes_journal(
     assert any(r.get("role") == "restore" for r in records)
     tables = _sh("ip", "netns", "exec", ns_b, "nft", "list", "tables").stdout
     assert "htdrill" not in tables
+
+
+def test_cli_drill_and_report_render_the_same_result(
+    pair: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`holdtime drill` runs a declared exec scenario; `holdtime report` renders its journal."""
+    from holdtime.cli import main
+
+    ns_a, ns_b = pair
+    rules = tmp_path / "drop.nft"
+    rules.write_text(DROP_RULES)
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(
+        f"""
+ping_paths:
+  - {{name: a-to-b, source: {{netns: {ns_a}}}, destination: 10.98.0.2, interval_seconds: 0.02}}
+drills:
+  blackhole:
+    probes: [a-to-b]
+    trigger: {{exec: [nft, -f, {rules}], netns: {ns_b}}}
+    restore: {{exec: [nft, delete, table, inet, htdrill], netns: {ns_b}}}
+    budget: {{max_outage_seconds: 5}}
+    timing: {{settle_seconds: 0.5, observe_seconds: 1, clean_seconds: 0.5}}
+"""
+    )
+    journal = tmp_path / "drill.jsonl"
+    assert 0 == main(
+        [
+            "drill",
+            "-i",
+            str(inventory),
+            "blackhole",
+            "--journal",
+            str(journal),
+            "--format",
+            "json",
+            "--textfile",
+            str(tmp_path),
+        ]
+    )
+    drilled = json.loads(capsys.readouterr().out)
+    assert 0 == main(["report", str(journal), "--format", "json"])
+    reported = json.loads(capsys.readouterr().out)
+    assert drilled["results"] == reported["results"]
+    assert ["pass", "pass"] == [r["status"] for r in drilled["results"]]
+    prom = (tmp_path / "holdtime_drill_blackhole.prom").read_text()
+    assert 'holdtime_drill_passed{drill="blackhole"} 1.0' in prom
