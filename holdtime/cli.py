@@ -23,6 +23,7 @@ SUBCOMMAND_MODULES = (
     "holdtime.cli_gap",
     "holdtime.cli_drill",
     "holdtime.cli_serve",
+    "holdtime.lab.cli",
 )
 
 

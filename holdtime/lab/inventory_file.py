@@ -1,0 +1,137 @@
+"""The inventory the lab writes: holdtime pointed at the lab, host keys verified."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import yaml
+
+from holdtime.lab.topology import MGMT_ADDRESSES, SSH_NODES, TUNNELS
+
+if TYPE_CHECKING:
+    from holdtime.lab.lab import Lab
+
+
+def render(lab: Lab) -> str:
+    """The lab inventory as YAML text."""
+    mgmt = lab.netns("mgmt")
+    nft_file = lab.root / "esg1" / "drop-tunnel.nft"
+
+    def router(node: str) -> dict[str, object]:
+        entry: dict[str, object] = {
+            "name": "vpc-router-1" if node == "router" else node,
+            "host": MGMT_ADDRESSES[node],
+            "username": "root",
+            "auth": {"key_file": str(lab.root / "client_key")},
+            "known_hosts": str(lab.known_hosts_path),
+            "platform": ["frr", "strongswan"],
+            "netns": mgmt,
+            "timeouts": {"connect_seconds": 5, "command_seconds": 10},
+        }
+        if node == "router":
+            entry["swanctl_uris"] = [lab.vici_uri(t.name) for t in TUNNELS]
+            entry["expect"] = {
+                "bgp": {
+                    "neighbors": [
+                        {
+                            "address": "10.10.10.2",
+                            "remote_as": 65010,
+                            "prefixes_received": ["172.16.1.0/24"],
+                            "prefixes_sent": ["192.168.1.0/24"],
+                        },
+                        {
+                            "address": "10.10.10.6",
+                            "remote_as": 65010,
+                            "prefixes_received": ["172.16.1.0/24"],
+                            "prefixes_sent": ["192.168.1.0/24"],
+                        },
+                    ],
+                    "best_paths": [{"prefix": "172.16.1.0/24", "via": "10.10.10.2"}],
+                    "bfd": lab.bfd,
+                },
+                "ipsec": {"tunnels": [t.name for t in TUNNELS]},
+                "ip_forwarding": True,
+            }
+        else:
+            entry["swanctl_uris"] = [lab.vici_uri("router", node)]
+            entry["expect"] = {"ipsec": {"tunnels": ["router"]}, "ip_forwarding": True}
+        return entry
+
+    shutdown = "vtysh -c 'conf t' -c 'router bgp 65010' -c '{no}neighbor 10.10.10.1 shutdown'"
+    document = {
+        "version": 1,
+        "routers": [router(node) for node in SSH_NODES],
+        "tcp": [
+            {"name": f"sshd-{node}", "host": MGMT_ADDRESSES[node], "port": 22, "netns": mgmt}
+            for node in SSH_NODES
+        ],
+        "ping_paths": [
+            {
+                "name": "app-to-db",
+                "source": {"netns": lab.netns("app")},
+                "destination": "172.16.1.10",
+                "interval_seconds": 0.2,
+                "duration_seconds": 60,
+                "expect": {"max_outage_seconds": 5},
+            }
+        ],
+        "drills": {
+            "esg1-bgp-shutdown": {
+                "description": "Shut BGP on the active edge: traffic moves to esg2 and back.",
+                "steady_state": ["bgp.*", "ipsec.*"],
+                "probes": ["app-to-db"],
+                "watch": ["vpc-router-1"],
+                "trigger": {"ssh": "esg1", "command": shutdown.format(no="")},
+                "restore": {"ssh": "esg1", "command": shutdown.format(no="no ")},
+                "budget": {"max_outage_seconds": 5, "abort_outage_seconds": 60},
+                "timing": {"settle_seconds": 3, "observe_seconds": 15, "clean_seconds": 3},
+            },
+            "esg1-silent-failure": {
+                "description": "Drop all tunnel traffic on esg1: no NOTIFICATION, no FIN; "
+                "failover waits for the hold timer (or BFD).",
+                "probes": ["app-to-db"],
+                "watch": ["vpc-router-1"],
+                "trigger": {"exec": ["nft", "-f", str(nft_file)], "netns": lab.netns("esg1")},
+                "restore": {
+                    "exec": ["nft", "delete", "table", "inet", "holdtime_drill"],
+                    "netns": lab.netns("esg1"),
+                },
+                "budget": {
+                    "max_outage_seconds": max(5, lab.timers[1] + 2),
+                    "abort_outage_seconds": 300,
+                },
+                "timing": {
+                    "settle_seconds": 3,
+                    "observe_seconds": lab.timers[1] + 8,
+                    "clean_seconds": 3,
+                },
+            },
+        },
+    }
+    header = (
+        f"# Written by `holdtime lab up --prefix {lab.prefix}`: the built-in lab.\n"
+        "# SSH sockets open inside the lab's mgmt namespace (netns:); host keys are verified\n"
+        "# against the lab's own known_hosts. The router runs one charon per tunnel, so each\n"
+        "# tunnel's SAs are read through its own vici socket (swanctl_uris).\n"
+    )
+    return header + yaml.safe_dump(document, sort_keys=False, width=100)
+
+
+NFT_DROP_TUNNEL = """table inet holdtime_drill {
+  chain input {
+    type filter hook input priority -10;
+    iifname "up0" udp dport { 500, 4500 } drop
+  }
+  chain output {
+    type filter hook output priority -10;
+    oifname "up0" udp sport { 500, 4500 } drop
+  }
+}
+"""
+
+
+def write(lab: Lab) -> None:
+    """Write the inventory and the drill helper files into the lab's state folder."""
+    (lab.root / "esg1").mkdir(parents=True, exist_ok=True)
+    (lab.root / "esg1" / "drop-tunnel.nft").write_text(NFT_DROP_TUNNEL)
+    lab.inventory_path.write_text(render(lab))

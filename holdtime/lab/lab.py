@@ -1,0 +1,660 @@
+"""Bring the lab up and down: namespaces, veths, charons, FRR, sshd, inventory.
+
+Every FRR node gets a *holder*: a `sleep` process in the node's network namespace and in a
+private mount namespace where /run/frr is bound to the node's own state folder, so each node's
+daemons use FRR's default pathspace and a plain `vtysh -c ...` over SSH works exactly as on a real
+router. Every charon additionally binds its own folder over /run (its pid file is hard-coded).
+Everything the lab starts is tracked in `state.json`; `down` kills every process left in the
+lab's namespaces (found with `ip netns pids`, so it also cleans up after a crash) and deletes them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from holdtime.errors import ConfigError, PrerequisiteError
+from holdtime.lab import frr, inventory_file, processes, sshd, strongswan
+from holdtime.lab.prereqs import check_prerequisites
+from holdtime.lab.topology import (
+    DEFAULT_ROUTES,
+    FRR_NODES,
+    LINKS,
+    MGMT_ADDRESSES,
+    NODES,
+    SSH_NODES,
+    STRETCHED_PREFIX,
+    TUNNELS,
+)
+
+STATE_ROOT = Path("/run/holdtime-lab")
+CHARON = "/usr/lib/ipsec/charon"
+FRR_BIN = Path("/usr/lib/frr")
+Say = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+@dataclass
+class Lab:
+    """The reference deployment in namespaces named `<prefix><node>`."""
+
+    prefix: str = "holdtime-"
+    timers: tuple[int, int] = (3, 9)
+    bfd: bool = False
+    state_dir: Path | None = None
+    say: Say = _quiet
+    _state: dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.prefix or not all(c.isalnum() or c in "-_." for c in self.prefix):
+            raise ConfigError(f"invalid lab prefix {self.prefix!r}: letters, digits, - _ . only")
+        if len(self.prefix) > 24:
+            # interface names inside the namespaces never carry it; only namespace names do
+            raise ConfigError(f"lab prefix {self.prefix!r} is longer than 24 characters")
+        keepalive, hold = self.timers
+        if not (keepalive >= 1 and 3 <= hold <= 65535 and keepalive * 3 <= hold):
+            raise ConfigError(
+                f"BGP timers {keepalive} {hold}: need keepalive >= 1 and hold >= 3 x keepalive"
+            )
+        self.state_dir = Path(self.state_dir or STATE_ROOT / self.prefix.rstrip("-_."))
+
+    # -- paths and state -----------------------------------------------------------------
+    @property
+    def root(self) -> Path:
+        """The lab's state folder."""
+        assert self.state_dir is not None
+        return self.state_dir
+
+    @property
+    def inventory_path(self) -> Path:
+        """The inventory the lab writes (routers, ping path, tcp targets, drills)."""
+        return self.root / "inventory.yaml"
+
+    @property
+    def known_hosts_path(self) -> Path:
+        """known_hosts with the lab's generated host keys."""
+        return self.root / "known_hosts"
+
+    def netns(self, node: str) -> str:
+        """Namespace name of a node."""
+        if node not in NODES:
+            raise ConfigError(f"no lab node {node!r}; nodes: {', '.join(NODES)}")
+        return f"{self.prefix}{node}"
+
+    def vici_uri(self, tunnel: str, node: str = "router") -> str:
+        """The vici socket of the charon serving `tunnel` on `node`."""
+        return f"unix://{self.root / node / f'charon-{tunnel}' / 'charon.vici'}"
+
+    def _load_state(self) -> dict[str, object]:
+        path = self.root / "state.json"
+        if not self._state and path.exists():
+            self._state = json.loads(path.read_text())
+        return self._state
+
+    def _save_state(self) -> None:
+        (self.root / "state.json").write_text(json.dumps(self._state, indent=2))
+
+    def _holder(self, node: str) -> int:
+        holders = self._load_state().get("holders", {})
+        assert isinstance(holders, dict)
+        if node not in holders:
+            raise ConfigError(
+                f"lab node {node} is not running: `holdtime lab up --prefix {self.prefix}`"
+            )
+        return int(holders[node])
+
+    # -- running things ------------------------------------------------------------------
+    def _prefix_argv(self, node: str) -> list[str]:
+        if node in FRR_NODES and "holders" in self._load_state():
+            return ["nsenter", "-t", str(self._holder(node)), "-m", "-n", "--"]
+        return ["ip", "netns", "exec", self.netns(node)]
+
+    def exec(
+        self,
+        node: str,
+        argv: Sequence[str],
+        check: bool = True,
+        timeout: float = 30,
+        input_text: str | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a command inside a lab node (its netns, and its mount namespace for FRR nodes)."""
+        done = subprocess.run(
+            [*self._prefix_argv(node), *argv],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=input_text,
+            check=False,
+        )
+        if check and done.returncode != 0:
+            raise PrerequisiteError(
+                f"lab {node}: `{' '.join(argv)}` failed: {(done.stderr or done.stdout).strip()}"
+            )
+        return done
+
+    def vtysh(self, node: str, *commands: str) -> str:
+        """Run vtysh commands on an FRR node and return the output."""
+        argv = ["vtysh"]
+        for command in commands:
+            argv += ["-c", command]
+        return self.exec(node, argv).stdout
+
+    def _spawn(self, name: str, node: str, argv: Sequence[str], log: Path) -> int:
+        with log.open("ab") as out:
+            process = subprocess.Popen(
+                [*self._prefix_argv(node), *argv],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        pids = self._state.setdefault("pids", {})
+        assert isinstance(pids, dict)
+        pids[name] = process.pid
+        self._save_state()
+        return process.pid
+
+    def _ip(self, *args: str) -> None:
+        done = subprocess.run(["ip", *args], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise PrerequisiteError(f"`ip {' '.join(args)}` failed: {done.stderr.strip()}")
+
+    # -- up ------------------------------------------------------------------------------
+    def is_up(self) -> bool:
+        """True when the state file exists and every namespace and holder is alive."""
+        state = self._load_state()
+        if not state:
+            return False
+        existing = set(processes.namespaces())
+        holders = state.get("holders", {})
+        assert isinstance(holders, dict)
+        return all(self.netns(n) in existing for n in NODES) and all(
+            processes.alive(int(pid)) for pid in holders.values()
+        )
+
+    def up(self, timeout_seconds: float = 60.0) -> list[str]:
+        """Build the lab (idempotent) and wait for BGP Established on both tunnels."""
+        check_prerequisites()
+        if self.is_up():
+            self.wait_ready(timeout_seconds)
+            return [f"lab {self.prefix} already up: nothing started"]
+        if self.root.exists() or self._existing_namespaces():
+            self.down()
+        began = time.monotonic()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._state = {
+            "prefix": self.prefix,
+            "timers": list(self.timers),
+            "bfd": self.bfd,
+            "pids": {},
+            "holders": {},
+        }
+        self._save_state()
+        try:
+            self._network()
+            self._holders()
+            self._ipsec()
+            self._frr()
+            self._sshd()
+            inventory_file.write(self)
+            self.wait_ready(timeout_seconds)
+        except BaseException:
+            if os.environ.get("HOLDTIME_LAB_KEEP_ON_FAILURE"):
+                self.say(f"lab up failed: left as it is for debugging ({self.root})")
+            else:
+                self.say("lab up failed: tearing down what was started")
+                self.down()
+            raise
+        took = time.monotonic() - began
+        pids = self._state["pids"]
+        assert isinstance(pids, dict)
+        return [
+            f"namespaces: {', '.join(self.netns(n) for n in NODES)}",
+            f"processes: {len(pids)} ({_count_daemons(pids)})",
+            f"BGP timers {self.timers[0]}/{self.timers[1]}{', BFD 300 ms x 3' if self.bfd else ''}",
+            f"inventory: {self.inventory_path}",
+            f"up in {took:.1f} s",
+        ]
+
+    def _network(self) -> None:
+        self.say("namespaces and links")
+        for node in NODES:
+            self._ip("netns", "add", self.netns(node))
+            self._ip("-n", self.netns(node), "link", "set", "lo", "up")
+        for link in LINKS:
+            a, b = self.netns(link.a), self.netns(link.b)
+            self._ip(
+                "-n",
+                a,
+                "link",
+                "add",
+                link.a_if,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                link.b_if,
+                "netns",
+                b,
+            )
+            for ns, ifname, addr in ((a, link.a_if, link.a_addr), (b, link.b_if, link.b_addr)):
+                self._ip("-n", ns, "addr", "add", addr, "dev", ifname)
+                self._ip("-n", ns, "link", "set", ifname, "up")
+        mgmt = self.netns("mgmt")
+        self._ip("-n", mgmt, "link", "add", "br0", "type", "bridge")
+        self._ip("-n", mgmt, "addr", "add", f"{MGMT_ADDRESSES['mgmt']}/24", "dev", "br0")
+        self._ip("-n", mgmt, "link", "set", "br0", "up")
+        for node in SSH_NODES:
+            self._ip(
+                "-n",
+                mgmt,
+                "link",
+                "add",
+                f"m-{node}",
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "mgmt0",
+                "netns",
+                self.netns(node),
+            )
+            self._ip("-n", mgmt, "link", "set", f"m-{node}", "master", "br0", "up")
+            self._ip(
+                "-n", self.netns(node), "addr", "add", f"{MGMT_ADDRESSES[node]}/24", "dev", "mgmt0"
+            )
+            self._ip("-n", self.netns(node), "link", "set", "mgmt0", "up")
+        for node, gateway in DEFAULT_ROUTES.items():
+            self._ip("-n", self.netns(node), "route", "add", "default", "via", gateway)
+        for node in FRR_NODES:
+            subprocess.run(
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    self.netns(node),
+                    "sysctl",
+                    "-q",
+                    "-w",
+                    "net.ipv4.ip_forward=1",
+                    "net.ipv4.conf.all.rp_filter=0",
+                    "net.ipv4.conf.default.rp_filter=0",
+                ],
+                check=True,
+                capture_output=True,
+            )
+
+    def _holders(self) -> None:
+        Path("/run/frr").mkdir(exist_ok=True)
+        Path("/run/sshd").mkdir(exist_ok=True)
+        holders = self._state["holders"]
+        assert isinstance(holders, dict)
+        for node in FRR_NODES:
+            frr_dir = self.root / node / "frr"
+            frr_dir.mkdir(parents=True, exist_ok=True)
+            shutil.chown(frr_dir, "frr", "frr")
+            frr_dir.chmod(0o775)
+            script = f"mount --bind {frr_dir} /run/frr && exec sleep infinity"
+            process = subprocess.Popen(
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    self.netns(node),
+                    "unshare",
+                    "-m",
+                    "--propagation",
+                    "private",
+                    "sh",
+                    "-c",
+                    script,
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            holders[node] = process.pid
+        self._save_state()
+        deadline = time.monotonic() + 10
+        for node in FRR_NODES:  # the bind mount is in place once /run/frr is the state folder
+            while True:
+                done = self.exec(node, ["stat", "-c", "%i", "/run/frr"], check=False)
+                if done.stdout.strip() == str((self.root / node / "frr").stat().st_ino):
+                    break
+                if time.monotonic() > deadline:
+                    raise PrerequisiteError(f"lab {node}: private /run/frr did not appear")
+                time.sleep(0.05)
+
+    def _charon(self, node: str, tunnel_name: str, ike: int, natt: int, table: int) -> str:
+        """Start one charon; return the name of the TUN device it created."""
+        folder = self.root / node / f"charon-{tunnel_name}"
+        folder.mkdir(parents=True, exist_ok=True)
+        conf = folder / "strongswan.conf"
+        conf.write_text(strongswan.strongswan_conf(ike, natt, table, "/run/charon.log"))
+        before = set(self._links(node))
+        # after the bind, the folder *is* /run: config, log, pid file and vici socket live there
+        script = (
+            f"mount --bind {folder} /run && exec env STRONGSWAN_CONF=/run/strongswan.conf {CHARON}"
+        )
+        self._spawn(
+            f"{node}-charon-{tunnel_name}",
+            node,
+            ["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+            folder / "stdout.log",
+        )
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            new = [name for name in set(self._links(node)) - before if name.startswith("ipsec")]
+            if new and (folder / "charon.vici").exists():
+                return new[0]
+            time.sleep(0.05)
+        raise PrerequisiteError(
+            f"lab {node}: charon for {tunnel_name} did not start (see {folder / 'charon.log'})"
+        )
+
+    def _links(self, node: str) -> list[str]:
+        done = subprocess.run(
+            ["ip", "-n", self.netns(node), "-o", "link", "show"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return [line.split(":")[1].strip().split("@")[0] for line in done.stdout.splitlines()]
+
+    def _ipsec(self) -> None:
+        self.say("IPsec: 4 charons (userspace ESP), 2 tunnels")
+        secret = secrets.token_hex(16)
+        for tunnel in TUNNELS:
+            edge_dev = self._charon(tunnel.edge, "router", 500, 4500, 201)
+            router_dev = self._charon(
+                "router", tunnel.name, tunnel.router_ike_port, tunnel.router_natt_port, tunnel.table
+            )
+            for node, dev, addr in (
+                ("router", router_dev, tunnel.router_inner),
+                (tunnel.edge, edge_dev, tunnel.edge_inner),
+            ):
+                self._ip("-n", self.netns(node), "addr", "add", addr, "dev", dev)
+                self._ip("-n", self.netns(node), "link", "set", dev, "up")
+            edge_conf = self.root / tunnel.edge / "charon-router" / "swanctl.conf"
+            edge_conf.write_text(
+                strongswan.swanctl_conf(
+                    "router",
+                    tunnel.edge_underlay,
+                    tunnel.router_underlay,
+                    tunnel.edge,
+                    "router",
+                    secret,
+                    tunnel.router_ike_port if tunnel.router_ike_port != 500 else None,
+                    initiate=False,
+                )
+            )
+            edge_conf.chmod(0o600)
+            self._swanctl_load(tunnel.edge, edge_conf, self.vici_uri("router", tunnel.edge))
+            router_conf = self.root / "router" / f"charon-{tunnel.name}" / "swanctl.conf"
+            router_conf.write_text(
+                strongswan.swanctl_conf(
+                    tunnel.name,
+                    tunnel.router_underlay,
+                    tunnel.edge_underlay,
+                    "router",
+                    tunnel.edge,
+                    secret,
+                    None,
+                    initiate=True,
+                )
+            )
+            router_conf.chmod(0o600)
+            self._swanctl_load("router", router_conf, self.vici_uri(tunnel.name))
+            self._await_tunnel(tunnel.name)
+            # libipsec adds `default dev ipsecN` in its table plus a rule even with
+            # install_routes=no. Left alone, that rule would pull every packet (the next
+            # tunnel's IKE included) into this tunnel: drop it so FRR alone decides.
+            for node in ("router", tunnel.edge):
+                self._drop_libipsec_rules(node)
+
+    def _await_tunnel(self, name: str, timeout_seconds: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout_seconds
+        uri = self.vici_uri(name)
+        while (
+            "INSTALLED"
+            not in self.exec("router", ["swanctl", "--list-sas", "--uri", uri], check=False).stdout
+        ):
+            if time.monotonic() > deadline:
+                raise PrerequisiteError(
+                    f"lab: IPsec tunnel {name} not established in {timeout_seconds:.0f} s "
+                    f"(see {self.root / 'router' / f'charon-{name}' / 'charon.log'})"
+                )
+            time.sleep(0.1)
+
+    def _drop_libipsec_rules(self, node: str) -> None:
+        for table in (201, 202):
+            while (
+                subprocess.run(
+                    ["ip", "-n", self.netns(node), "rule", "del", "table", str(table)],
+                    capture_output=True,
+                    check=False,
+                ).returncode
+                == 0
+            ):
+                pass
+
+    def _swanctl_load(self, node: str, conf: Path, uri: str) -> None:
+        self.exec(node, ["swanctl", "--load-all", "--file", str(conf), "--uri", uri])
+
+    def _frr(self) -> None:
+        self.say("FRR: zebra + bgpd" + (" + bfdd" if self.bfd else "") + " on 4 nodes")
+        rendered = {
+            "router": frr.router_frr(self.timers, self.bfd),
+            "esg1": frr.edge_frr(TUNNELS[0], "172.31.1.2", self.timers, self.bfd),
+            "esg2": frr.edge_frr(TUNNELS[1], "172.31.2.2", self.timers, self.bfd),
+            "dr": frr.dr_frr("172.31.1.1", "172.31.2.1"),
+        }
+        for node, bgpd_conf in rendered.items():
+            folder = self.root / node
+            files = {"zebra.conf": f"hostname {node}\n", "bgpd.conf": bgpd_conf}
+            if self.bfd and node != "dr":
+                files["bfdd.conf"] = frr.bfdd_conf(node)
+            for name, text in files.items():
+                (folder / name).write_text(text)
+                shutil.chown(folder / name, "frr", "frr")
+            self._spawn(
+                f"{node}-zebra",
+                node,
+                [str(FRR_BIN / "zebra"), "-f", str(folder / "zebra.conf"), "-P", "0"],
+                folder / "zebra.log",
+            )
+            deadline = time.monotonic() + 10
+            while not (folder / "frr" / "zserv.api").exists():
+                if time.monotonic() > deadline:
+                    raise PrerequisiteError(
+                        f"lab {node}: zebra did not start (see {folder / 'zebra.log'})"
+                    )
+                time.sleep(0.05)
+            if "bfdd.conf" in files:
+                self._spawn(
+                    f"{node}-bfdd",
+                    node,
+                    [str(FRR_BIN / "bfdd"), "-f", str(folder / "bfdd.conf"), "-P", "0"],
+                    folder / "bfdd.log",
+                )
+            self._spawn(
+                f"{node}-bgpd",
+                node,
+                [str(FRR_BIN / "bgpd"), "-f", str(folder / "bgpd.conf"), "-P", "0"],
+                folder / "bgpd.log",
+            )
+
+    def _sshd(self) -> None:
+        self.say("sshd on router, esg1, esg2 (keys generated for this lab)")
+        client = self.root / "client_key"
+        if not client.exists():
+            _keygen(client)
+        lines = []
+        for node in SSH_NODES:
+            folder = self.root / node
+            host_key = folder / "ssh_host_ed25519_key"
+            _keygen(host_key)
+            conf = folder / "sshd_config"
+            conf.write_text(
+                sshd.sshd_config(
+                    MGMT_ADDRESSES[node], str(host_key), f"{client}.pub", str(folder / "sshd.pid")
+                )
+            )
+            self._spawn(
+                f"{node}-sshd",
+                node,
+                ["/usr/sbin/sshd", "-D", "-e", "-f", str(conf)],
+                folder / "sshd.log",
+            )
+            public = Path(f"{host_key}.pub").read_text().split()
+            lines.append(f"{MGMT_ADDRESSES[node]} {public[0]} {public[1]}")
+        self.known_hosts_path.write_text("\n".join(lines) + "\n")
+
+    # -- readiness and status ------------------------------------------------------------
+    def bgp_states(self) -> dict[str, str]:
+        """The router's BGP neighbors and their states."""
+        out = self.exec("router", ["vtysh", "-c", "show bgp summary json"], check=False).stdout
+        try:
+            peers = json.loads(out).get("ipv4Unicast", {}).get("peers", {})
+        except json.JSONDecodeError:
+            return {}
+        return {address: str(peer.get("state")) for address, peer in peers.items()}
+
+    def best_path(self, prefix: str = STRETCHED_PREFIX) -> str | None:
+        """Next hop of the router's best path for `prefix`."""
+        out = self.exec(
+            "router", ["vtysh", "-c", f"show bgp ipv4 unicast {prefix} json"], check=False
+        ).stdout
+        try:
+            paths = json.loads(out).get("paths", [])
+        except json.JSONDecodeError:
+            return None
+        for path in paths:
+            if path.get("bestpath", {}).get("overall"):
+                hops = path.get("nexthops") or [{}]
+                return str(hops[0].get("ip")) if hops[0].get("ip") else None
+        return None
+
+    def bfd_up(self) -> int:
+        """How many of the router's BFD sessions are up."""
+        out = self.exec("router", ["vtysh", "-c", "show bfd peers json"], check=False).stdout
+        try:
+            peers = json.loads(out)
+        except json.JSONDecodeError:
+            return 0
+        return sum(1 for peer in peers if isinstance(peer, dict) and peer.get("status") == "up")
+
+    def wait_ready(self, timeout_seconds: float = 60.0) -> None:
+        """Until both BGP sessions are Established and the stretched prefix is via esg1."""
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            states = self.bgp_states()
+            established = [a for a, s in states.items() if s == "Established"]
+            if (
+                len(established) == 2
+                and self.best_path() == "10.10.10.2"
+                and (not self.bfd or self.bfd_up() == 2)
+            ):
+                ping = self.exec("app", ["ping", "-c", "1", "-W", "1", "172.16.1.10"], check=False)
+                if ping.returncode == 0:
+                    return
+            if time.monotonic() > deadline:
+                summary = self.exec(
+                    "router", ["vtysh", "-c", "show bgp summary"], check=False
+                ).stdout
+                # one line for the CLI, still the whole `show bgp summary` of the router
+                said = " | ".join(" ".join(line.split()) for line in summary.splitlines() if line)
+                raise PrerequisiteError(
+                    f"lab {self.prefix}: BGP not ready in {timeout_seconds:g} s "
+                    f"(states {states or 'none'}, best path {self.best_path()}); "
+                    f"last `show bgp summary`: {said or 'no answer from bgpd'}"
+                )
+            time.sleep(0.25)
+
+    def status(self) -> str:
+        """BGP and IPsec state, compactly."""
+        if not self.is_up():
+            return f"lab {self.prefix}: down"
+        lines = [f"lab {self.prefix}: up ({self.root})"]
+        for address, state in sorted(self.bgp_states().items()):
+            lines.append(f"  BGP {address}: {state}")
+        lines.append(f"  best path {STRETCHED_PREFIX} via {self.best_path()}")
+        for tunnel in TUNNELS:
+            out = self.exec(
+                "router",
+                ["swanctl", "--list-sas", "--uri", self.vici_uri(tunnel.name)],
+                check=False,
+            ).stdout
+            state = (
+                "INSTALLED"
+                if "INSTALLED" in out
+                else ("ESTABLISHED" if "ESTABLISHED" in out else "down")
+            )
+            lines.append(f"  IPsec {tunnel.name}: {state}")
+        return "\n".join(lines)
+
+    # -- down ----------------------------------------------------------------------------
+    def _existing_namespaces(self) -> list[str]:
+        ours = {self.netns(node) for node in NODES}
+        return [name for name in processes.namespaces() if name in ours]
+
+    def pids(self) -> set[int]:
+        """Every process running in the lab's namespaces (daemons, holders, SSH sessions)."""
+        found: set[int] = set()
+        for name in self._existing_namespaces():
+            found |= processes.namespace_pids(name)
+        return found
+
+    def down(self) -> list[str]:
+        """Remove what this lab created: processes in its namespaces, the namespaces, files."""
+        namespaces = self._existing_namespaces()
+        pids = self.pids()
+        state = self._load_state()
+        for group in ("pids", "holders"):
+            recorded = state.get(group, {})
+            if isinstance(recorded, dict):
+                pids.update(
+                    int(p)
+                    for p in recorded.values()
+                    if processes.alive(int(p)) and processes.in_namespaces(int(p), namespaces)
+                )
+        processes.terminate(pids)
+        for ns in namespaces:
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, check=False)
+        if self.root.exists():
+            shutil.rmtree(self.root, ignore_errors=True)
+        if self.root.parent == STATE_ROOT:
+            with contextlib.suppress(OSError):  # only when no other lab lives there
+                STATE_ROOT.rmdir()
+        self._state = {}
+        return [f"stopped {len(pids)} processes, removed {len(namespaces)} namespaces"]
+
+
+def _count_daemons(pids: dict[str, object]) -> str:
+    """`charon x4, zebra x4, ...` from the spawned names (`<node>-<daemon>[-<tunnel>]`)."""
+    counts: dict[str, int] = {}
+    for name in pids:
+        daemon = name.split("-")[1]
+        counts[daemon] = counts.get(daemon, 0) + 1
+    return ", ".join(f"{daemon} x{count}" for daemon, count in counts.items())
+
+
+def _keygen(path: Path) -> None:
+    for old in (path, Path(f"{path}.pub")):
+        old.unlink(missing_ok=True)
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "holdtime-lab", "-f", str(path)],
+        check=True,
+        capture_output=True,
+    )

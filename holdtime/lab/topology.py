@@ -1,0 +1,91 @@
+"""The lab's addressing plan, as data: one place to read what talks to what.
+
+::
+
+                       mgmt 10.250.0.1/24 (bridge; holdtime's SSH sockets start here)
+                 .2 |            .3 |             .4 |
+   app ---------- router ===IPsec=== esg1 ---------- dr ---------- db
+   192.168.1.5   AS 64555  10.10.10.1/.2  AS 65010  172.31.1.0/30  AS 65020  172.16.1.10
+                 192.168.1.1  (over 100.64.1.0/30)      \\           172.16.1.1
+                            ===IPsec=== esg2 ------------/
+                             10.10.10.5/.6  AS 65010  172.31.2.0/30
+                             (over 100.64.2.0/30)
+
+All addresses live only inside the lab's namespaces; the root namespace is not connected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+NODES = ("mgmt", "app", "router", "esg1", "esg2", "dr", "db")
+FRR_NODES = ("router", "esg1", "esg2", "dr")
+SSH_NODES = ("router", "esg1", "esg2")
+MGMT_ADDRESSES = {
+    "mgmt": "10.250.0.1",
+    "router": "10.250.0.2",
+    "esg1": "10.250.0.3",
+    "esg2": "10.250.0.4",
+}
+APP_ADDRESS = "192.168.1.5"
+DB_ADDRESS = "172.16.1.10"
+STRETCHED_PREFIX = "172.16.1.0/24"
+APP_PREFIX = "192.168.1.0/24"
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A veth pair: (node, interface, address/len) on each side."""
+
+    a: str
+    a_if: str
+    a_addr: str
+    b: str
+    b_if: str
+    b_addr: str
+
+
+LINKS = (
+    Link("app", "eth0", "192.168.1.5/24", "router", "app0", "192.168.1.1/24"),
+    Link("router", "up1", "100.64.1.1/30", "esg1", "up0", "100.64.1.2/30"),
+    Link("router", "up2", "100.64.2.1/30", "esg2", "up0", "100.64.2.2/30"),
+    Link("esg1", "dr0", "172.31.1.1/30", "dr", "esg1", "172.31.1.2/30"),
+    Link("esg2", "dr0", "172.31.2.1/30", "dr", "esg2", "172.31.2.2/30"),
+    Link("dr", "db0", "172.16.1.1/24", "db", "eth0", "172.16.1.10/24"),
+)
+DEFAULT_ROUTES = {"app": "192.168.1.1", "db": "172.16.1.1"}
+
+
+@dataclass(frozen=True, slots=True)
+class Tunnel:
+    """One IPsec tunnel: a charon at each end, BGP over the TUN devices."""
+
+    name: str  # connection name on the router (esg1 / esg2)
+    edge: str  # the edge node
+    router_underlay: str
+    edge_underlay: str
+    router_inner: str  # address/len on the router's TUN
+    edge_inner: str
+    router_ike_port: int
+    router_natt_port: int
+    table: int  # libipsec's routing table in the router namespace
+
+
+TUNNELS = (
+    Tunnel(
+        "esg1", "esg1", "100.64.1.1", "100.64.1.2", "10.10.10.1/30", "10.10.10.2/30", 500, 4500, 201
+    ),
+    Tunnel(
+        "esg2",
+        "esg2",
+        "100.64.2.1",
+        "100.64.2.2",
+        "10.10.10.5/30",
+        "10.10.10.6/30",
+        10500,
+        14500,
+        202,
+    ),
+)
+ROUTER_ID = "10.10.10.1"
+ROUTER_AS, EDGE_AS, DR_AS = 64555, 65010, 65020

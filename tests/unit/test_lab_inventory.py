@@ -1,0 +1,115 @@
+"""The inventory the lab writes is valid and points holdtime at the lab with host keys checked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from holdtime.errors import ConfigError
+from holdtime.inventory import load_inventory
+from holdtime.lab import Lab, inventory_file
+
+
+@pytest.fixture
+def written(tmp_path: Path) -> tuple[Lab, Path]:
+    """A lab object (never started) whose inventory is written into tmp_path."""
+    lab = Lab(prefix="htunit-", state_dir=tmp_path)
+    for name in ("client_key", "known_hosts"):  # `up` generates these before the inventory
+        (tmp_path / name).write_text("")
+    inventory_file.write(lab)
+    return lab, lab.inventory_path
+
+
+def test_inventory_loads(written: tuple[Lab, Path]) -> None:
+    """The written file passes the real inventory loader."""
+    _, path = written
+    inventory = load_inventory(path)
+    assert ["vpc-router-1", "esg1", "esg2"] == [r.name for r in inventory.routers]
+    assert ["esg1-bgp-shutdown", "esg1-silent-failure"] == sorted(inventory.drills)
+
+
+def test_router_entry(written: tuple[Lab, Path], tmp_path: Path) -> None:
+    """vpc-router-1: mgmt netns, key auth, lab known_hosts, both vici sockets, expectations."""
+    _, path = written
+    router = load_inventory(path).router("vpc-router-1")
+    assert ("10.250.0.2", "root", "htunit-mgmt") == (router.host, router.username, router.netns)
+    assert (tmp_path / "client_key", tmp_path / "known_hosts") == (
+        router.auth.key_file,
+        router.known_hosts,
+    )
+    assert "reject" == router.host_key_policy
+    assert ("frr", "strongswan") == router.platforms
+    assert (
+        f"unix://{tmp_path}/router/charon-esg1/charon.vici",
+        f"unix://{tmp_path}/router/charon-esg2/charon.vici",
+    ) == router.swanctl_uris
+    bgp = router.expect.bgp
+    assert [
+        ("10.10.10.2", 65010, ("172.16.1.0/24",)),
+        ("10.10.10.6", 65010, ("172.16.1.0/24",)),
+    ] == [(n.address, n.remote_as, n.prefixes_received) for n in bgp.neighbors]
+    assert [("172.16.1.0/24", "10.10.10.2")] == [(b.prefix, b.via) for b in bgp.best_paths]
+    assert (("esg1", "esg2"), True) == (router.expect.ipsec.tunnels, router.expect.ip_forwarding)
+
+
+def test_probes_and_tcp(written: tuple[Lab, Path]) -> None:
+    """app-to-db pings from the app namespace; each sshd is a tcp target from mgmt."""
+    _, path = written
+    inventory = load_inventory(path)
+    ping = inventory.ping_paths[0]
+    assert ("app-to-db", "netns", "htunit-app", "172.16.1.10", 0.2) == (
+        ping.name,
+        ping.source.kind,
+        ping.source.netns,
+        ping.destination,
+        ping.interval_seconds,
+    )
+    assert [
+        ("10.250.0.2", 22, "htunit-mgmt"),
+        ("10.250.0.3", 22, "htunit-mgmt"),
+        ("10.250.0.4", 22, "htunit-mgmt"),
+    ] == [(t.host, t.port, t.netns) for t in inventory.tcp]
+
+
+def test_drills(written: tuple[Lab, Path], tmp_path: Path) -> None:
+    """Both drills: BGP shutdown over SSH and an nft drop on esg1 from a file in the state dir."""
+    _, path = written
+    drills = load_inventory(path).drills
+    shutdown = drills["esg1-bgp-shutdown"]
+    assert {
+        "ssh": "esg1",
+        "command": "vtysh -c 'conf t' -c 'router bgp 65010' -c 'neighbor 10.10.10.1 shutdown'",
+    } == shutdown["trigger"]
+    assert "no neighbor 10.10.10.1 shutdown'" == shutdown["restore"]["command"][-32:]
+    assert ["bgp.*", "ipsec.*"] == shutdown["steady_state"]
+    assert {"max_outage_seconds": 5, "abort_outage_seconds": 60} == shutdown["budget"]
+    assert {"settle_seconds": 3, "observe_seconds": 15, "clean_seconds": 3} == shutdown["timing"]
+    silent = drills["esg1-silent-failure"]
+    nft_file = tmp_path / "esg1" / "drop-tunnel.nft"
+    assert {"exec": ["nft", "-f", str(nft_file)], "netns": "htunit-esg1"} == silent["trigger"]
+    assert True is nft_file.read_text().startswith("table inet holdtime_drill")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"prefix": "bad prefix"}, "invalid lab prefix 'bad prefix'"),
+        ({"prefix": "x" * 25}, "is longer than 24 characters"),
+        ({"timers": (3, 5)}, "BGP timers 3 5: need keepalive >= 1 and hold >= 3 x keepalive"),
+    ],
+)
+def test_bad_lab_arguments(kwargs: dict[str, object], message: str) -> None:
+    """A bad prefix or timer pair is a one-line ConfigError."""
+    with pytest.raises(ConfigError) as caught:
+        Lab(**kwargs)  # type: ignore[arg-type]
+    assert True is (message in str(caught.value))
+
+
+def test_default_names_and_state_dir() -> None:
+    """Default prefix holdtime-, state under /run/holdtime-lab/<prefix>."""
+    lab = Lab()
+    assert ("holdtime-router", Path("/run/holdtime-lab/holdtime")) == (
+        lab.netns("router"),
+        lab.root,
+    )
