@@ -6,19 +6,15 @@ import argparse
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from holdtime.errors import ConfigError
-from holdtime.models import CheckResult, RunResult, Status
+
+if TYPE_CHECKING:
+    from holdtime.models import CheckResult, RunResult
 
 FORMATS = ("table", "json", "junit", "markdown", "html")
-_STATUS_MARK = {
-    Status.PASS: "pass",
-    Status.WARN: "WARN",
-    Status.FAIL: "FAIL",
-    Status.ERROR: "ERROR",
-    Status.SKIP: "skip",
-}
+_STATUS_MARK = {"pass": "pass", "warn": "WARN", "fail": "FAIL", "error": "ERROR", "skip": "skip"}
 
 
 def register(subparsers: Any) -> None:
@@ -95,7 +91,7 @@ class Progress:
     def __call__(self, result: CheckResult) -> None:
         self.done += 1
         if self.verbose:
-            mark = _STATUS_MARK[result.status]
+            mark = _STATUS_MARK[result.status.value]
             print(f"{mark:5} {result.test_id}: {result.summary}", file=self.stream, flush=True)
         elif self.live:
             print(f"\r{self.done} results ...", end="", file=self.stream, flush=True)

@@ -6,11 +6,13 @@ import argparse
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from holdtime.cli_check import FORMATS, render
 from holdtime.errors import ConfigError, ParseError
-from holdtime.models import RunResult, Status
+
+if TYPE_CHECKING:
+    from holdtime.models import RunResult
 
 
 def register(subparsers: Any) -> None:
@@ -68,6 +70,7 @@ def _emit(run: RunResult, args: argparse.Namespace) -> None:
 
 
 def _steady_state(inventory: Any) -> Any:
+    from holdtime.models import Status
     from holdtime.runner import run_checks
 
     def check(patterns: Any) -> tuple[str, str]:
@@ -87,6 +90,7 @@ def run_drill(args: argparse.Namespace) -> int:
     """Handler of `holdtime drill`."""
     from holdtime.drill.scenario import scenario as find_scenario
     from holdtime.inventory import load_inventory
+    from holdtime.models import RunResult
 
     inventory = load_inventory(args.inventory)
     scenario = find_scenario(inventory, args.scenario)
@@ -149,6 +153,7 @@ def run_report(args: argparse.Namespace) -> int:
     """Handler of `holdtime report`."""
     from holdtime.drill.journal import read_journal
     from holdtime.drill.result import DrillResult
+    from holdtime.models import RunResult
 
     records = list(read_journal(args.journal))
     finals = [r for r in records if r["type"] == "result"]

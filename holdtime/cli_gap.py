@@ -7,10 +7,12 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from holdtime.errors import ConfigError
-from holdtime.gap import GapResult, analyze
+
+if TYPE_CHECKING:
+    from holdtime.gap import GapResult
 
 DEFAULT_INTERVAL_SECONDS = 1.0  # ping's default; none of the tools prints its -i
 
@@ -87,6 +89,8 @@ def run_gap(args: argparse.Namespace, out: TextIO | None = None) -> int:
         interval, interval_source = log.inferred_interval_seconds, "inferred from timestamps"
     else:
         interval, interval_source = DEFAULT_INTERVAL_SECONDS, "default (pass --interval)"
+    from holdtime.gap import analyze
+
     result = analyze(log.events, interval, late_after_seconds=args.late_after)
     if args.format == "json":
         document = {
