@@ -40,7 +40,7 @@ install: $(BIN)/.deps-installed
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	MYPY=$(BIN)/mypy tools/typecheck.sh
+	MYPY=$(abspath $(BIN))/mypy tools/typecheck.sh
 
 format: $(BIN)/.deps-installed
 	$(BIN)/ruff check --fix .

@@ -8,7 +8,9 @@ any dict form.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,10 +19,13 @@ from typing import Any
 import yaml
 
 from holdtime.errors import ConfigError
-from holdtime.yaml_schema import Field, Walker
+from holdtime.yaml_nodes import audit
+from holdtime.yaml_schema import NAME_RE, Field, Walker
 
 PLATFORMS = ("frr", "strongswan", "libreswan")
 HOST_KEY_POLICIES = ("reject", "accept-new", "warn")
+INVENTORY_VERSION = 1
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 # -- the model -------------------------------------------------------------------------------
@@ -194,10 +199,36 @@ class Inventory:
             where = where.rpartition(".")[0]
         return str(self.path)
 
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form of the inventory, without secrets (fields declared repr=False)."""
+        plain = _plain(self)
+        assert isinstance(plain, dict)
+        return plain
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready copy of model values; repr=False fields (passwords, marks) are left out."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value) if f.repr}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
 
 # -- the schema ------------------------------------------------------------------------------
 def _seconds(low: float, high: float, default: float | None = None) -> Field:
     return Field("seconds", low=low, high=high, default=default)
+
+
+def _version(value: int, node: yaml.Node, walker: Walker, where: str) -> int | None:
+    if value != INVENTORY_VERSION:
+        walker.problem(node, where, f"unsupported version {value} (this holdtime reads version 1)")
+        return None
+    return value
 
 
 _NAMES = Field("list", item=Field("name"), one_or_list=True)
@@ -364,7 +395,7 @@ _DEFAULTS = Field(
 SCHEMA = Field(
     "map",
     fields={
-        "version": Field("int", low=1, high=1),
+        "version": Field("int", check=_version),
         "defaults": _DEFAULTS,
         "routers": Field("list", item=_ROUTER),
         "vcenters": Field("list", item=_VCENTER),
@@ -382,16 +413,21 @@ def load_inventory(path: Path | str) -> Inventory:
     text = _read(path)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        # PyYAML composes recursively: thousands of nested brackets exhaust the stack
+        raise _error([f"{path}: invalid YAML: nested too deeply"]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise _error([f"{where}: invalid YAML: {exc.problem or exc.context}"]) from None
+        raise _error([f"{where}: invalid YAML: {_yaml_message(exc)}"]) from None
     except yaml.YAMLError as exc:
         raise _error([f"{path}: invalid YAML: {exc}"]) from None
     if root is None:
         raise _error([f"{path}: the inventory is empty"])
     walker = Walker(str(path))
-    drills_node = _pop_drills(root)
+    if not audit(root, walker.syntax_problem):
+        raise _error(walker.lines())
+    drills_node = _pop_drills(root, walker)
     data = walker.value(root, SCHEMA, "")
     drills: dict[str, Any] = {}
     if drills_node is not None:
@@ -401,6 +437,18 @@ def load_inventory(path: Path | str) -> Inventory:
     if walker.problems or inventory is None:
         raise _error(walker.lines() or [f"{path}: the inventory must be a mapping"])
     return inventory
+
+
+def _yaml_message(exc: yaml.MarkedYAMLError) -> str:
+    """PyYAML's problem, with its context when that says where the broken construct began."""
+    problem, context, start = exc.problem or "", exc.context or "", exc.context_mark
+    if not problem:
+        return context
+    if context and problem.startswith("but "):
+        return f"{context}, {problem}"  # "expected a single document in the stream, but found ..."
+    if context and start is not None and start != exc.problem_mark:
+        return f"{problem} ({context} at line {start.line + 1}, column {start.column + 1})"
+    return problem
 
 
 def _read(path: Path) -> str:
@@ -424,15 +472,22 @@ def _error(lines: list[str]) -> ConfigError:
     return error
 
 
-def _pop_drills(root: yaml.Node) -> yaml.Node | None:
+def _pop_drills(root: yaml.Node, walker: Walker) -> yaml.Node | None:
     """Take `drills:` out before the schema walk: its content is the drill engine's to check."""
     if not isinstance(root, yaml.MappingNode):
         return None
-    for index, (key, value) in enumerate(root.value):
-        if isinstance(key, yaml.ScalarNode) and key.value == "drills":
-            del root.value[index]
-            return value  # type: ignore[no-any-return]
-    return None
+    found: list[tuple[yaml.Node, yaml.Node]] = [
+        (key, value)
+        for key, value in root.value
+        if isinstance(key, yaml.ScalarNode) and key.value == "drills"
+    ]
+    if not found:
+        return None
+    root.value = [pair for pair in root.value if all(pair[0] is not key for key, _ in found)]
+    first_line = found[0][0].start_mark.line + 1
+    for key, _ in found[1:]:
+        walker.problem(key, "drills", f"duplicate key (first set on line {first_line})")
+    return found[0][1]
 
 
 def _drills(node: yaml.Node, walker: Walker) -> dict[str, Any]:
@@ -452,8 +507,17 @@ def _record_marks(node: yaml.Node, where: str, walker: Walker) -> None:
     # a key's own position wins over its value's: errors point at the key the user typed
     walker.marks.setdefault(where, (node.start_mark.line + 1, node.start_mark.column + 1))
     if isinstance(node, yaml.MappingNode):
+        first_lines: dict[object, int] = {}
         for key, value in node.value:
             if isinstance(key, yaml.ScalarNode):
+                # the drill schema sees a dict: a repeated key would silently replace the first
+                if key.value in first_lines:
+                    walker.problem(
+                        key,
+                        f"{where}.{key.value}",
+                        f"duplicate key (first set on line {first_lines[key.value]})",
+                    )
+                first_lines.setdefault(key.value, key.start_mark.line + 1)
                 walker.marks[f"{where}.{key.value}"] = (
                     key.start_mark.line + 1,
                     key.start_mark.column + 1,
@@ -486,19 +550,27 @@ class _Builder:
         if not resolved.is_absolute():
             resolved = self.path.parent / resolved
         if must_exist:
-            if not resolved.exists():
-                self.problem(where, f"file {value!r} does not exist ({resolved})")
-            elif not os.access(resolved, os.R_OK) or resolved.is_dir():
-                self.problem(where, f"file {value!r} is not a readable file ({resolved})")
+            try:
+                if not resolved.exists():
+                    self.problem(where, f"file {value!r} does not exist ({resolved})")
+                elif not os.access(resolved, os.R_OK) or resolved.is_dir():
+                    self.problem(where, f"file {value!r} is not a readable file ({resolved})")
+            except OSError as exc:  # ENAMETOOLONG, EACCES on a parent folder, ...
+                self.problem(where, f"file {value!r} cannot be checked: {exc.strerror}")
         return resolved
 
     def secret(self, env_name: str | None, where: str) -> str | None:
         if env_name is None:
             return None
+        if not ENV_NAME_RE.match(env_name):
+            self.problem(where, f"{env_name!r} is not an environment variable name")
+            return None
         value = os.environ.get(env_name)
         if value is None:
             self.problem(where, f"environment variable {env_name} is not set")
-        return value
+        elif not value:
+            self.problem(where, f"environment variable {env_name} is set but empty")
+        return value or None
 
     def unique(self, items: list[dict[str, Any]], section: str) -> None:
         seen: dict[str, int] = {}
@@ -573,7 +645,8 @@ class _Builder:
         known_where = (
             f"{where}.known_hosts" if raw.get("known_hosts") else "defaults.ssh.known_hosts"
         )
-        if known_hosts is None and policy == "reject" and not raw.get("ssh_config"):
+        named = "known_hosts" in raw or "known_hosts" in ssh  # an invalid one is reported already
+        if not named and policy == "reject" and not raw.get("ssh_config"):
             self.problem(
                 where,
                 "host keys are verified by default: set known_hosts (or "
@@ -633,7 +706,13 @@ class _Builder:
         )
 
     def auth(self, raw: dict[str, Any], where: str, allow_literal: bool | None) -> SshAuth:
-        chosen = [k for k in ("key_file", "agent", "password_env", "password") if raw.get(k)]
+        # a key present with an invalid value (None here, already reported) still counts as
+        # chosen, so one mistake does not also read as "no auth given"
+        chosen = [
+            k
+            for k in ("key_file", "agent", "password_env", "password")
+            if k in raw and raw[k] is not False
+        ]
         if len(chosen) != 1:
             self.problem(
                 where,
@@ -656,7 +735,7 @@ class _Builder:
 
     def vcenter(self, index: int, raw: dict[str, Any]) -> VCenter:
         where = f"vcenters[{index}]"
-        if bool(raw.get("password_env")) == bool(raw.get("password")):
+        if ("password_env" in raw) == ("password" in raw):
             self.problem(where, "needs exactly one of password_env or password")
         if raw.get("password") and not raw.get("allow_literal_password"):
             self.problem(
@@ -713,8 +792,11 @@ class _Builder:
             return PingSource(kind="local")
         if isinstance(raw, dict) and len(raw) == 1:
             ((kind, name),) = raw.items()
-            if kind == "netns" and isinstance(name, str) and name:
+            if kind == "netns" and isinstance(name, str) and NAME_RE.match(name):
                 return PingSource(kind="netns", netns=name)
+            if kind == "netns":
+                self.problem(f"{where}.netns", f"{name!r} is not a valid network namespace name")
+                return None
             if kind == "router" and isinstance(name, str):
                 if name not in routers:
                     self.problem(where, f"no router named {name!r} in routers")

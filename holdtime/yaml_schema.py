@@ -17,8 +17,12 @@ from typing import Any
 
 import yaml
 
+from holdtime.yaml_nodes import NULL_TAG, STR_TAG, mapping_pairs
+
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 HOST_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_-]{1,63})*\.?$")
+# a control character in a value would break the one-line-per-problem output (or a path)
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 Validator = Callable[[Any, yaml.Node, "Walker", str], Any]
 
@@ -50,11 +54,18 @@ class Walker:
     def problem(self, node: yaml.Node, where: str, message: str) -> None:
         """Record one problem at a node."""
         mark = node.start_mark
-        self.problems.append((mark.line + 1, mark.column + 1, f"{where}: {message}"))
+        self.problems.append((mark.line + 1, mark.column + 1, f"{where or 'top level'}: {message}"))
+
+    def syntax_problem(self, node: yaml.Node, message: str) -> None:
+        """Record a problem with the YAML itself (a tag, an alias), not with one key."""
+        mark = node.start_mark
+        self.problems.append((mark.line + 1, mark.column + 1, message))
 
     def lines(self) -> list[str]:
         """Problems as `file:line:col: message`, in file order."""
-        return [f"{self.source}:{line}:{col}: {msg}" for line, col, msg in sorted(self.problems)]
+        # an aliased node is walked once per alias: the same problem at the same place is one line
+        unique = sorted(set(self.problems))
+        return [f"{self.source}:{line}:{col}: {msg}" for line, col, msg in unique]
 
     def locate(self, where: str) -> str:
         """`file:line:col` of a dotted path seen during the walk (the file alone if unknown)."""
@@ -92,9 +103,10 @@ class Walker:
         fields = spec.fields or {}
         seen: dict[str, yaml.Node] = {}
         out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
+        for pair in mapping_pairs(node, self.syntax_problem):
+            key_node, value_node = pair.key, pair.value
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-            if not isinstance(key, str) or key_node.tag != "tag:yaml.org,2002:str":
+            if not isinstance(key, str) or key_node.tag != STR_TAG:
                 self.problem(key_node, where, f"keys must be text, not {_describe(key_node)}")
                 continue
             path = f"{where}.{key}" if where else key
@@ -107,7 +119,7 @@ class Walker:
                 close = difflib.get_close_matches(key, list(fields), n=1, cutoff=0.6)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 known = f"; known keys: {', '.join(fields)}" if not close and fields else ""
-                self.problem(key_node, where or "top level", f"unknown key {key!r}{hint}{known}")
+                self.problem(key_node, where, f"unknown key {key!r}{hint}{known}")
                 continue
             if _is_null(value_node) and not fields[key].required:
                 continue
@@ -115,7 +127,7 @@ class Walker:
         for key, sub in fields.items():
             if key not in seen:
                 if sub.required:
-                    self.problem(node, where or "top level", f"missing required key {key!r}")
+                    self.problem(node, where, f"missing required key {key!r}")
                 elif sub.default is not None:
                     out[key] = sub.default
         return out
@@ -156,6 +168,9 @@ class Walker:
         if not raw.strip():
             self.problem(node, where, "must not be empty")
             return None
+        if CONTROL_RE.search(raw):
+            self.problem(node, where, f"{raw!r} must not contain control characters")
+            return None
         if spec.choices and raw not in spec.choices:
             close = difflib.get_close_matches(raw, spec.choices, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -164,7 +179,7 @@ class Walker:
         if kind == "name" and not NAME_RE.match(raw):
             self.problem(node, where, f"{raw!r} is not a valid name (letters, digits, . _ -)")
             return None
-        if kind == "host" and not (_is_address(raw) or HOST_RE.match(raw)):
+        if kind == "host" and not (_is_address(raw) or _is_host_name(raw)):
             self.problem(node, where, f"{raw!r} is neither an IP address nor a host name")
             return None
         if kind == "address" and not _is_address(raw):
@@ -216,8 +231,13 @@ def _is_address(text: str) -> bool:
     return True
 
 
+def _is_host_name(text: str) -> bool:
+    # an all-digit last label is a mistyped address (10.0.0.300.5), never a DNS name
+    return bool(HOST_RE.match(text)) and not text.rstrip(".").rpartition(".")[2].isdigit()
+
+
 def _is_null(node: yaml.Node) -> bool:
-    return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
+    return isinstance(node, yaml.ScalarNode) and node.tag == NULL_TAG
 
 
 def _describe(node: yaml.Node) -> str:
@@ -231,6 +251,9 @@ def _describe(node: yaml.Node) -> str:
 
 
 def to_python(node: yaml.Node) -> Any:
-    """Construct the plain Python value of a composed node (safe types only)."""
+    """Construct the plain Python value of a composed node (safe types only).
+
+    Only call it on a document `holdtime.yaml_nodes.audit` accepted: then it cannot fail.
+    """
     constructor = yaml.constructor.SafeConstructor()
     return constructor.construct_object(node, deep=True)

@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+import yaml
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from holdtime.cli import main
 from holdtime.errors import ConfigError
 from holdtime.inventory import (
+    SCHEMA,
     BestPathExpect,
     NeighborExpect,
+    PingPath,
     PingSource,
     TcpTarget,
     load_inventory,
 )
+from holdtime.yaml_schema import Field
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "inventory.yaml"
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "inventory.yaml"
+FIXTURES = REPO / "tests" / "fixtures" / "inventory"
 
 
 @pytest.fixture
@@ -65,6 +73,120 @@ def test_example_inventory_loads_into_the_model(example: Path, tmp_path: Path) -
         vcenter.expect.sioc_threshold_ms_max,
     )
     assert "vc-secret" not in repr(vcenter)
+    assert "vc-secret" not in json.dumps(inventory.to_dict())
+
+
+def test_example_validates_on_the_command_line(
+    example: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`holdtime inventory validate` on the example prints the ok line with counts, exit 0."""
+    assert 0 == main(["inventory", "validate", str(example)])
+    expected = f"{example}: ok (1 routers, 1 vcenters, 2 tcp targets, 1 ping paths, 0 drills)\n"
+    assert (expected, "") == capsys.readouterr()
+
+
+def test_reference_shows_the_example_verbatim() -> None:
+    """docs/inventory.md quotes examples/inventory.yaml exactly, so the reference cannot drift."""
+    docs = (REPO / "docs" / "inventory.md").read_text()
+    assert True is (f"```yaml\n{EXAMPLE.read_text()}```" in docs)
+
+
+def test_merge_keys_share_settings_and_written_keys_win() -> None:
+    """A `<<: *anchor` router inherits the anchor's settings; keys it writes itself win."""
+    inventory = load_inventory(FIXTURES / "valid" / "lab.yaml")
+    first, second = inventory.routers
+    assert ("htlab-mgmt", True, ("frr",)) == (first.netns, first.auth.agent, first.platforms)
+    assert ("esg-1", "10.99.0.2", "htlab-mgmt", True, ("frr", "libreswan"), True) == (
+        second.name,
+        second.host,
+        second.netns,
+        second.auth.agent,
+        second.platforms,
+        second.sudo,
+    )
+    assert ("esg1",) == second.expect.ipsec.tunnels
+    assert (
+        PingPath("from-router", PingSource("router", router="esg-1"), "172.16.1.10", 1.0, 50, None)
+        == inventory.ping_paths[0]
+    )
+
+
+def test_entry_defaults_when_nothing_is_said(tmp_path: Path) -> None:
+    """Port 22/443, platform frr, TLS verified, 60 s of 1 s pings from local, hold time 30 s."""
+    path = tmp_path / "inv.yaml"
+    path.write_text(
+        "routers:\n  - {name: r, host: r.example.net, username: u, auth: {agent: true},"
+        " host_key_policy: warn}\n"
+        "vcenters:\n  - {name: vc, host: vc, username: u, password_env: HOLDTIME_T_PW}\n"
+        "ping_paths:\n  - {name: p, destination: 10.0.0.1}\n"
+    )
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("HOLDTIME_T_PW", "pw")
+        inventory = load_inventory(path)
+    router, vcenter, ping = inventory.routers[0], inventory.vcenters[0], inventory.ping_paths[0]
+    assert (22, ("frr",), False, 30.0, 10.0, 20.0) == (
+        router.port,
+        router.platforms,
+        router.sudo,
+        router.expect.bgp.max_hold_time_seconds,
+        router.connect_timeout_seconds,
+        router.command_timeout_seconds,
+    )
+    assert (443, True, 2, 5.0, 100.0) == (
+        vcenter.port,
+        vcenter.verify_tls,
+        vcenter.expect.nfs_min_paths,
+        vcenter.expect.sioc_threshold_ms_min,
+        vcenter.expect.sioc_threshold_ms_max,
+    )
+    assert PingPath("p", PingSource("local"), "10.0.0.1", 1.0, None, 60.0) == ping
+
+
+def test_insecure_turns_tls_verification_off(tmp_path: Path) -> None:
+    """`insecure: true` is the explicit opt-out of TLS verification."""
+    path = tmp_path / "inv.yaml"
+    path.write_text(
+        "vcenters:\n  - {name: vc, host: vc, username: u, password: pw,"
+        " allow_literal_password: true, insecure: true}\n"
+    )
+    assert False is load_inventory(path).vcenters[0].verify_tls
+
+
+def test_literal_password_needs_the_explicit_opt_in(tmp_path: Path) -> None:
+    """`allow_literal_password: true` lets a literal password through, kept out of repr/dict."""
+    (tmp_path / "kh").write_text("")
+    path = tmp_path / "inv.yaml"
+    path.write_text(
+        "routers:\n  - {name: r, host: h, username: u, known_hosts: kh,"
+        " allow_literal_password: true, auth: {password: hunter2-literal}}\n"
+    )
+    inventory = load_inventory(path)
+    assert "hunter2-literal" == inventory.routers[0].auth.password
+    shown = repr(inventory) + str(inventory) + json.dumps(inventory.to_dict())
+    assert "hunter2-literal" not in shown
+
+
+def test_to_dict_is_json_ready_and_keeps_the_env_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """to_dict gives paths as text and names the env var, but never the password itself."""
+    monkeypatch.setenv("HOLDTIME_T_PW", "s3cr3t-from-env")
+    (tmp_path / "key").write_text("")
+    (tmp_path / "kh").write_text("")
+    path = tmp_path / "inv.yaml"
+    path.write_text(
+        "routers:\n  - {name: r, host: h, username: u, known_hosts: kh, auth: {key_file: key}}\n"
+        "vcenters:\n  - {name: vc, host: vc, username: u, password_env: HOLDTIME_T_PW}\n"
+    )
+    data = load_inventory(path).to_dict()
+    assert {"key_file": str(tmp_path / "key"), "agent": False, "password_env": None} == data[
+        "routers"
+    ][0]["auth"]
+    assert ("HOLDTIME_T_PW", False) == (
+        data["vcenters"][0]["password_env"],
+        "password" in data["vcenters"][0],
+    )
+    assert "s3cr3t-from-env" not in json.dumps(data)
 
 
 def test_defaults_fill_entries_and_entries_win(tmp_path: Path) -> None:
@@ -101,13 +223,106 @@ def test_drill_keys_are_located_for_error_messages(tmp_path: Path) -> None:
     assert {"d1": {"trigger": {"manual": "pull the cable"}}} == dict(inventory.drills)
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("abc:-[]{}\n\t '\"&*!|>%@`#,.0123456789"))))
-def test_any_text_is_an_inventory_or_a_config_error(text: str) -> None:
-    """Whatever the file holds, loading raises nothing but ConfigError."""
-    path = Path("/tmp/holdtime-fuzz-inventory.yaml")
+def _loads_or_config_error(path: Path, text: str) -> None:
     path.write_text(text)
     try:
         load_inventory(path)
     except ConfigError as exc:
-        assert exc.problems  # type: ignore[attr-defined]  # noqa: PT017
+        lines = str(exc).splitlines()
+        assert (True, lines) == (bool(lines), exc.problems)  # type: ignore[attr-defined]  # noqa: PT017
+        assert all(line.startswith(str(path)) for line in lines), lines
+
+
+YAMLISH = st.text(
+    alphabet=st.sampled_from(list("abc:-[]{}\n\t '\"&*!|>%@`#,.<0123456789")), max_size=200
+)
+# Whole tokens that reach deeper: keys of the schema, tags, anchors, aliases, merges.
+TOKENS = st.sampled_from(
+    [
+        "routers:",
+        "tcp:",
+        "ping_paths:",
+        "drills:",
+        "defaults:",
+        "vcenters:",
+        "version: 1",
+        "- ",
+        "  ",
+        "\n",
+        "name: a",
+        "host: h",
+        "port: 22",
+        "port: 73382",
+        "auth:",
+        "{agent: true}",
+        "source:",
+        "{router: a}",
+        "{netns: n}",
+        "&x ",
+        "*x",
+        "<<: ",
+        "!!int ",
+        "!!str ",
+        "!!python/none ",
+        "!t ",
+        "[",
+        "]",
+        "{",
+        "}",
+        ", ",
+        ": ",
+        "? ",
+        "---\n",
+        "~",
+        "key_file: k",
+        "password_env: HOME",
+        "known_hosts: kh",
+        "count: 1",
+        "expect:",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.one_of(YAMLISH, st.lists(TOKENS, max_size=40).map("".join)))
+def test_any_text_is_an_inventory_or_a_config_error(
+    tmp_path_factory: pytest.TempPathFactory, text: str
+) -> None:
+    """Whatever the file holds, loading raises nothing but ConfigError naming the file."""
+    _loads_or_config_error(tmp_path_factory.mktemp("fuzz") / "inventory.yaml", text)
+
+
+def _documents(spec: Field, depth: int = 0) -> st.SearchStrategy[object]:
+    """Documents shaped like the schema, with random (often wrong) values in every slot."""
+    junk = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(2**70), max_value=2**70),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.text(max_size=12),
+        st.sampled_from(["local", "frr", "10.0.0.1", "10.0.0.0/8", "reject", "HOME", "~/x"]),
+    )
+    if depth > 4:
+        return junk
+    if spec.kind == "map" and spec.fields:
+        keys = st.sampled_from([*spec.fields, "prot", "nmae"])
+        children = {key: _documents(field, depth + 1) for key, field in spec.fields.items()}
+        return st.one_of(
+            junk,
+            st.lists(keys, max_size=6, unique=True).flatmap(
+                lambda chosen: st.fixed_dictionaries({k: children.get(k, junk) for k in chosen})
+            ),
+        )
+    if spec.kind == "list" and spec.item is not None:
+        return st.one_of(junk, st.lists(_documents(spec.item, depth + 1), max_size=3))
+    return junk
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(document=_documents(SCHEMA))
+def test_schema_shaped_documents_load_or_give_config_errors(
+    tmp_path_factory: pytest.TempPathFactory, document: object
+) -> None:
+    """Well-formed YAML with any value in any schema slot loads or gives ConfigError lines."""
+    text = yaml.safe_dump(document, default_flow_style=True)
+    _loads_or_config_error(tmp_path_factory.mktemp("fuzz") / "inventory.yaml", text)
