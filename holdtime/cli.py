@@ -21,6 +21,7 @@ SUBCOMMAND_MODULES = (
     "holdtime.cli_check",
     "holdtime.cli_inventory",
     "holdtime.cli_gap",
+    "holdtime.cli_parse",
     "holdtime.cli_drill",
     "holdtime.cli_serve",
     "holdtime.lab.cli",

@@ -591,6 +591,7 @@ def test_holdtime_serve_process_is_scraped_and_stops_on_sigterm(
          "--listen", f"127.0.0.1:{port}", "--interval", "1"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        cwd=tmp_path,  # not the checkout: `-c` puts the cwd first on sys.path
     )  # fmt: skip
     try:
         _wait(

@@ -69,7 +69,7 @@ def test_bad_options_are_config_errors(tmp_path: Path, flags: list[str], message
         run_serve(args)
 
 
-def test_help_does_not_import_prometheus_client() -> None:
+def test_help_does_not_import_prometheus_client(tmp_path: Path) -> None:
     """Registering `serve` (what `holdtime --help` does) imports no prometheus_client."""
     code = (
         "import sys, argparse\n"
@@ -77,5 +77,7 @@ def test_help_does_not_import_prometheus_client() -> None:
         "register(argparse.ArgumentParser().add_subparsers())\n"
         "print(any(m.startswith(('prometheus_client', 'holdtime.exporters')) for m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
     assert "False" == out.stdout.strip()

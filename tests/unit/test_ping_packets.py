@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from scapy.layers.inet import ICMP, IP
@@ -53,7 +54,7 @@ def test_parse_echo_reply_rejects_others(packet: bytes) -> None:
     assert parse_echo_reply(packet) is None
 
 
-def test_cli_help_does_not_import_scapy() -> None:
+def test_cli_help_does_not_import_scapy(tmp_path: Path) -> None:
     """`holdtime --help` (which imports cli_gap) must not import scapy."""
     code = (
         "import sys, contextlib, io\n"
@@ -64,6 +65,10 @@ def test_cli_help_does_not_import_scapy() -> None:
         "print('scapy' in sys.modules)\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,  # not the checkout: `-c` puts the cwd first on sys.path
     )
     assert "False" == result.stdout.strip()

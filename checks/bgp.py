@@ -1,0 +1,634 @@
+"""BGP checks on a router's FRR observation: sessions, prefixes, best paths, timers, BFD.
+
+Each check judges the `router` probe's observation against ``expect.bgp`` of the router and
+returns one result per neighbor or prefix (target ``router/10.10.10.2``,
+``router/172.16.1.0/24``). With no neighbors listed, every configured neighbor is expected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from holdtime.checks.system import expect_of, platforms_of, result, seconds_text, section_error
+from holdtime.models import CheckResult, Status
+from holdtime.plugins import CheckDescription, Target, Threshold
+from holdtime.probes.frr import BgpNeighbor, BgpPeer, BgpRoute
+from holdtime.probes.router import BgpState, RouterObservation
+
+DEFAULT_MAX_HOLD_TIME_SECONDS = 30.0
+
+
+def _bgp_expect(target: Target) -> Any:
+    return getattr(expect_of(target), "bgp", None)
+
+
+def _expected_neighbors(target: Target) -> list[Any]:
+    return list(getattr(_bgp_expect(target), "neighbors", ()) or ())
+
+
+def _peer_label(peer: BgpPeer | BgpNeighbor | None, address: str) -> str:
+    name = (peer.description or peer.hostname) if peer is not None else ""
+    return f"{address} ({name})" if name else address
+
+
+class _BgpCheck:
+    """Common parts: applies to FRR routers, needs the `bgp` section."""
+
+    name = ""
+    probe = "router"
+
+    def applies_to(self, target: Target) -> bool:
+        """Only routers whose platforms include frr."""
+        return "frr" in platforms_of(target)
+
+    def _state(self, target: Target, obs: RouterObservation) -> BgpState | CheckResult:
+        error = section_error(self.name, target, obs.errors, "bgp")
+        if error is not None:
+            return error
+        if obs.bgp is None:
+            return result(self.name, target, "", Status.SKIP, "BGP was not read (platform frr off)")
+        return obs.bgp
+
+    def _addresses(self, target: Target, state: BgpState) -> list[str]:
+        listed = [str(n.address) for n in _expected_neighbors(target)]
+        return listed or list(dict.fromkeys(p.address for p in state.peers))
+
+
+class PeerEstablishedCheck(_BgpCheck):
+    """Every expected neighbor is Established (with its uptime); unexpected ones are reported."""
+
+    name = "bgp.peer_established"
+
+    def describe(self) -> CheckDescription:
+        """What `holdtime describe bgp.peer_established` prints."""
+        return CheckDescription(
+            name=self.name,
+            probe=self.probe,
+            summary="Every expected BGP neighbor is Established, with the expected remote AS.",
+            compares="`show bgp vrf all summary json` (or the text table) against "
+            "expect.bgp.neighbors[address, remote_as]; all configured neighbors when none listed",
+            statuses={
+                "pass": "Established (uptime in the summary)",
+                "fail": "not Established, wrong remote AS, or not configured at all",
+                "warn": "a configured neighbor that the inventory does not expect",
+                "error": "the BGP summary could not be read",
+            },
+        )
+
+    def evaluate(self, target: Target, observation: RouterObservation) -> Sequence[CheckResult]:
+        """One result per expected neighbor plus one per unexpected neighbor."""
+        state = self._state(target, observation)
+        if isinstance(state, CheckResult):
+            return [state]
+        expected = {str(n.address): n for n in _expected_neighbors(target)}
+        results = []
+        for address in self._addresses(target, state):
+            results.append(self._one(target, state, address, expected.get(address)))
+        if expected:
+            reported = set(expected)
+            for peer in state.peers:
+                if peer.address in reported:
+                    continue
+                reported.add(peer.address)
+                results.append(
+                    result(
+                        self.name,
+                        target,
+                        peer.address,
+                        Status.WARN,
+                        f"unexpected neighbor {_peer_label(peer, peer.address)} "
+                        f"(AS {peer.remote_as}, {peer.state}) is not in the inventory",
+                        observed={"state": peer.state, "remote_as": peer.remote_as},
+                        reasons=(
+                            "configured on the router but not listed in expect.bgp.neighbors",
+                        ),
+                    )
+                )
+        return results
+
+    def _one(self, target: Target, state: BgpState, address: str, wanted: Any) -> CheckResult:
+        peer = state.peer(address)
+        remote_as = getattr(wanted, "remote_as", None)
+        expected: dict[str, object] = {"state": "Established"}
+        if remote_as is not None:
+            expected["remote_as"] = remote_as
+        if peer is None:
+            return result(
+                self.name,
+                target,
+                address,
+                Status.FAIL,
+                f"neighbor {address} is not configured on the router",
+                expected=expected,
+                reasons=(f"{address} does not appear in `show bgp vrf all summary`",),
+            )
+        label = _peer_label(peer, address)
+        observed: dict[str, object] = {
+            "state": peer.state,
+            "remote_as": peer.remote_as,
+            "vrf": peer.vrf,
+            "up_down_seconds": peer.up_down_seconds,
+        }
+        if remote_as is not None and peer.remote_as != remote_as:
+            return result(
+                self.name,
+                target,
+                address,
+                Status.FAIL,
+                f"neighbor {label} has remote AS {peer.remote_as}, expected {remote_as}",
+                observed=observed,
+                expected=expected,
+                reasons=("the session peers with a different AS than the inventory says",),
+            )
+        if peer.established:
+            return result(
+                self.name,
+                target,
+                address,
+                Status.PASS,
+                f"neighbor {label} Established for {seconds_text(peer.up_down_seconds)}",
+                observed=observed,
+                expected=expected,
+            )
+        reasons = [f"state {peer.state} for {seconds_text(peer.up_down_seconds)}"]
+        detail = state.neighbor(address)
+        if detail is not None and detail.last_reset_reason:
+            reasons.append(f"last reset: {detail.last_reset_reason}")
+        if detail is not None and detail.admin_shutdown:
+            reasons.append("administratively shut down (neighbor ... shutdown)")
+        return result(
+            self.name,
+            target,
+            address,
+            Status.FAIL,
+            f"neighbor {label} is {peer.state}, not Established "
+            f"(down for {seconds_text(peer.up_down_seconds)})",
+            observed=observed,
+            expected=expected,
+            reasons=tuple(reasons),
+        )
+
+
+def _route_or_error(
+    check: str, target: Target, obs: RouterObservation, prefix: str
+) -> BgpRoute | CheckResult:
+    error = section_error(check, target, obs.errors, f"bgp.route {prefix}")
+    if error is not None:
+        return error
+    route = obs.bgp.routes.get(prefix) if obs.bgp is not None else None
+    if route is None:
+        return result(check, target, prefix, Status.SKIP, f"{prefix} was not read")
+    return route
+
+
+class PrefixesReceivedCheck(_BgpCheck):
+    """Each neighbor sends us at least the prefixes the inventory lists for it."""
+
+    name = "bgp.prefixes_received"
+
+    def describe(self) -> CheckDescription:
+        """What `holdtime describe bgp.prefixes_received` prints."""
+        return CheckDescription(
+            name=self.name,
+            probe=self.probe,
+            summary="Each neighbor advertises at least the expected prefixes to this router.",
+            compares="the paths of `show bgp ipv4 unicast PREFIX json` (which peer each path "
+            "came from) against expect.bgp.neighbors[].prefixes_received",
+            statuses={
+                "pass": "a path for every expected prefix comes from that neighbor",
+                "fail": "some expected prefix has no path from that neighbor",
+                "error": "a prefix lookup could not be read",
+            },
+        )
+
+    def evaluate(self, target: Target, observation: RouterObservation) -> Sequence[CheckResult]:
+        """One result per neighbor that has prefixes_received listed."""
+        state = self._state(target, observation)
+        if isinstance(state, CheckResult):
+            return [state]
+        results: list[CheckResult] = []
+        for wanted in _expected_neighbors(target):
+            prefixes = tuple(getattr(wanted, "prefixes_received", ()) or ())
+            if not prefixes:
+                continue
+            address = str(wanted.address)
+            missing: list[str] = []
+            seen: list[str] = []
+            errors: list[CheckResult] = []
+            for prefix in prefixes:
+                route = _route_or_error(self.name, target, observation, prefix)
+                if isinstance(route, CheckResult):
+                    errors.append(route)
+                    continue
+                peers = {p.peer for p in route.paths if p.valid}
+                (seen if address in peers else missing).append(prefix)
+            if errors:
+                results.append(errors[0])
+                continue
+            label = _peer_label(state.peer(address), address)
+            observed = {"received": seen, "missing": missing}
+            expected = {"prefixes_received": list(prefixes)}
+            if missing:
+                results.append(
+                    result(
+                        self.name,
+                        target,
+                        address,
+                        Status.FAIL,
+                        f"{label} does not send {', '.join(missing)}",
+                        observed=observed,
+                        expected=expected,
+                        reasons=tuple(f"no valid path for {p} from {address}" for p in missing),
+                    )
+                )
+            else:
+                results.append(
+                    result(
+                        self.name,
+                        target,
+                        address,
+                        Status.PASS,
+                        f"{label} sends {', '.join(seen)}",
+                        observed=observed,
+                        expected=expected,
+                    )
+                )
+        return results
+
+
+class PrefixesSentCheck(_BgpCheck):
+    """We advertise to each neighbor at least the prefixes the inventory lists for it."""
+
+    name = "bgp.prefixes_sent"
+
+    def describe(self) -> CheckDescription:
+        """What `holdtime describe bgp.prefixes_sent` prints."""
+        return CheckDescription(
+            name=self.name,
+            probe=self.probe,
+            summary="This router advertises the expected prefixes to each neighbor.",
+            compares="`advertisedTo` of `show bgp ipv4 unicast PREFIX json` against "
+            "expect.bgp.neighbors[].prefixes_sent",
+            statuses={
+                "pass": "every expected prefix is advertised to that neighbor",
+                "fail": "some expected prefix is not advertised to it (or not in our table)",
+                "error": "a prefix lookup could not be read",
+            },
+        )
+
+    def evaluate(self, target: Target, observation: RouterObservation) -> Sequence[CheckResult]:
+        """One result per neighbor that has prefixes_sent listed."""
+        state = self._state(target, observation)
+        if isinstance(state, CheckResult):
+            return [state]
+        results: list[CheckResult] = []
+        for wanted in _expected_neighbors(target):
+            prefixes = tuple(getattr(wanted, "prefixes_sent", ()) or ())
+            if not prefixes:
+                continue
+            address = str(wanted.address)
+            missing: list[str] = []
+            sent: list[str] = []
+            errors: list[CheckResult] = []
+            for prefix in prefixes:
+                route = _route_or_error(self.name, target, observation, prefix)
+                if isinstance(route, CheckResult):
+                    errors.append(route)
+                    continue
+                (sent if address in route.advertised_to else missing).append(prefix)
+            if errors:
+                results.append(errors[0])
+                continue
+            label = _peer_label(state.peer(address), address)
+            observed = {"sent": sent, "missing": missing}
+            expected = {"prefixes_sent": list(prefixes)}
+            status = Status.FAIL if missing else Status.PASS
+            summary = (
+                f"{', '.join(missing)} not advertised to {label}"
+                if missing
+                else f"{', '.join(sent)} advertised to {label}"
+            )
+            results.append(
+                result(
+                    self.name,
+                    target,
+                    address,
+                    status,
+                    summary,
+                    observed=observed,
+                    expected=expected,
+                    reasons=tuple(f"{p} is not advertised to {address}" for p in missing),
+                )
+            )
+        return results
+
+
+class BestPathCheck(_BgpCheck):
+    """The best path for an expected prefix goes via the expected neighbor."""
+
+    name = "bgp.best_path"
+
+    def describe(self) -> CheckDescription:
+        """What `holdtime describe bgp.best_path` prints."""
+        return CheckDescription(
+            name=self.name,
+            probe=self.probe,
+            summary="The best path for each listed prefix goes via the expected neighbor "
+            "(e.g. the weight-2 edge).",
+            compares="the `bestpath.overall` path of `show bgp ipv4 unicast PREFIX json` "
+            "against expect.bgp.best_paths[prefix, via]",
+            statuses={
+                "pass": "the best path comes from `via`",
+                "fail": "the best path comes from another neighbor (named) or there is none",
+                "error": "the prefix lookup could not be read",
+            },
+        )
+
+    def evaluate(self, target: Target, observation: RouterObservation) -> Sequence[CheckResult]:
+        """One result per expected best path."""
+        state = self._state(target, observation)
+        if isinstance(state, CheckResult):
+            return [state]
+        results: list[CheckResult] = []
+        for wanted in getattr(_bgp_expect(target), "best_paths", ()) or ():
+            prefix, via = str(wanted.prefix), str(wanted.via)
+            route = _route_or_error(self.name, target, observation, prefix)
+            if isinstance(route, CheckResult):
+                results.append(route)
+                continue
+            best = route.best_path
+            expected = {"prefix": prefix, "via": via}
+            if best is None:
+                results.append(
+                    result(
+                        self.name,
+                        target,
+                        prefix,
+                        Status.FAIL,
+                        f"{prefix} has no best path (not in the BGP table)",
+                        observed={"best_via": None, "paths": len(route.paths)},
+                        expected=expected,
+                        reasons=(f"no neighbor advertises {prefix}",),
+                    )
+                )
+                continue
+            observed = {
+                "best_via": best.peer,
+                "nexthops": list(best.nexthops),
+                "weight": best.weight,
+                "selection_reason": best.selection_reason,
+                "alternatives": [p.peer for p in route.paths if not p.best],
+            }
+            label = _peer_label(state.peer(best.peer), best.peer)
+            if best.peer == via or via in best.nexthops:
+                results.append(
+                    result(
+                        self.name,
+                        target,
+                        prefix,
+                        Status.PASS,
+                        f"best path for {prefix} via {label} ({best.selection_reason or 'best'})",
+                        observed=observed,
+                        expected=expected,
+                    )
+                )
+                continue
+            reasons = [f"best path now via {label}, selected by {best.selection_reason or '?'}"]
+            if not any(p.peer == via for p in route.paths):
+                reasons.append(f"{via} does not advertise {prefix} at all")
+            results.append(
+                result(
+                    self.name,
+                    target,
+                    prefix,
+                    Status.FAIL,
+                    f"best path for {prefix} is via {label}, expected via {via}",
+                    observed=observed,
+                    expected=expected,
+                    reasons=tuple(reasons),
+                )
+            )
+        return results
+
+
+class TimersCheck(_BgpCheck):
+    """Hold time above the threshold with no BFD is a WARN: failover waits out the hold time."""
+
+    name = "bgp.timers"
+
+    def describe(self) -> CheckDescription:
+        """What `holdtime describe bgp.timers` prints."""
+        return CheckDescription(
+            name=self.name,
+            probe=self.probe,
+            summary="Negotiated BGP hold time is short enough, or BFD covers the session: a "
+            "silent failure is detected only when the hold timer expires (the reference "
+            "deployment's 118 s outage came from untuned 60/180 timers).",
+            compares="bgpTimerHoldTimeMsecs/KeepAlive and peerBfdInfo of "
+            "`show bgp vrf all neighbors json` against expect.bgp.max_hold_time_seconds",
+            thresholds=(
+                Threshold(
+                    "max_hold_time_seconds",
+                    DEFAULT_MAX_HOLD_TIME_SECONDS,
+                    "seconds",
+                    "hold time above this without BFD is a WARN",
+                ),
+            ),
+            statuses={
+                "pass": "hold time within the threshold, or BFD Up on the session",
+                "warn": "hold time above the threshold and no working BFD: failover takes up to "
+                "the hold time",
+                "error": "neighbor details unavailable (no JSON, or the command failed)",
+            },
+        )
+
+    def evaluate(self, target: Target, observation: RouterObservation) -> Sequence[CheckResult]:
+        """One result per expected (or configured) neighbor."""
+        state = self._state(target, observation)
+        if isinstance(state, CheckResult):
+            return [state]
+        error = section_error(self.name, target, observation.errors, "bgp.neighbors")
+        if error is not None:
+            return [error]
+        limit = float(
+            getattr(_bgp_expect(target), "max_hold_time_seconds", None)
+            or DEFAULT_MAX_HOLD_TIME_SECONDS
+        )
+        if state.source != "json":
+            return [
+                result(
+                    self.name,
+                    target,
+                    "",
+                    Status.SKIP,
+                    "timers need `show bgp vrf all neighbors json` (this device has no JSON)",
+                )
+            ]
+        results = []
+        for address in self._addresses(target, state):
+            neighbor = state.neighbor(address)
+            if neighbor is None:
+                continue  # bgp.peer_established reports a missing neighbor
+            results.append(self._one(target, neighbor, limit))
+        return results
+
+    def _one(self, target: Target, neighbor: BgpNeighbor, limit: float) -> CheckResult:
+        hold, keepalive = neighbor.hold_time_seconds, neighbor.keepalive_seconds
+        bfd_up = (neighbor.bfd_status or "").lower() == "up"
+        label = _peer_label(neighbor, neighbor.address)
+        observed = {
+            "hold_time_seconds": hold,
+            "keepalive_seconds": keepalive,
+            "bfd_status": neighbor.bfd_status,
+            "negotiated": neighbor.established,
+        }
+        expected = {"max_hold_time_seconds": limit, "or_bfd": True}
+        timers = f"keepalive {keepalive:g} s / hold {hold:g} s" if hold and keepalive else "timers"
+        if hold is None or hold <= limit:
+            return result(
+                self.name,
+                target,
+                neighbor.address,
+                Status.PASS,
+                f"{label}: {timers} within {limit:g} s",
+                observed=observed,
+                expected=expected,
+            )
+        if bfd_up:
+            return result(
+                self.name,
+                target,
+                neighbor.address,
+                Status.PASS,
+                f"{label}: {timers} above {limit:g} s, but BFD is Up and detects failure",
+                observed=observed,
+                expected=expected,
+            )
+        bfd_note = (
+            "no BFD configured"
+            if neighbor.bfd_status is None
+            else f"BFD configured but {neighbor.bfd_status}"
+        )
+        return result(
+            self.name,
+            target,
+            neighbor.address,
+            Status.WARN,
+            f"{label}: hold time {hold:g} s > {limit:g} s and {bfd_note}: failover after a "
+            f"silent failure will take up to {hold:g} s",
+            observed=observed,
+            expected=expected,
+            reasons=(
+                f"{timers}; {bfd_note}",
+                "a peer that dies silently (no NOTIFICATION/FIN) is declared down only when "
+                f"the hold timer ({hold:g} s) expires",
+                "tune `timers bgp 3 9` (or lower) or enable BFD (`neighbor X bfd`)",
+            ),
+        )
+
+
+def _bfd_configured(state: BgpState, address: str) -> bool:
+    neighbor = state.neighbor(address)
+    return neighbor is not None and neighbor.bfd_status is not None
+
+
+class BfdPeerUpCheck(_BgpCheck):
+    """BFD sessions are Up where configured (or for every neighbor when expect.bgp.bfd)."""
+
+    name = "bgp.bfd_peer_up"
+
+    def describe(self) -> CheckDescription:
+        """What `holdtime describe bgp.bfd_peer_up` prints."""
+        return CheckDescription(
+            name=self.name,
+            probe=self.probe,
+            summary="The BFD session of each neighbor with BFD is up; with expect.bgp.bfd: true "
+            "every expected neighbor must have one.",
+            compares="`show bfd peers json` status (and peerBfdInfo of the neighbors JSON)",
+            statuses={
+                "pass": "BFD session up",
+                "fail": "BFD session down/init, or missing where expect.bgp.bfd is true",
+                "skip": "no BFD configured and none expected",
+                "error": "BFD state could not be read",
+            },
+        )
+
+    def evaluate(self, target: Target, observation: RouterObservation) -> Sequence[CheckResult]:
+        """One result per neighbor with BFD (or expected to have it)."""
+        state = self._state(target, observation)
+        if isinstance(state, CheckResult):
+            return [state]
+        required = getattr(_bgp_expect(target), "bfd", None) is True
+        sessions = {p.peer: p for p in state.bfd_peers or ()}
+        addresses = self._addresses(target, state)
+        configured = [a for a in addresses if a in sessions or _bfd_configured(state, a)]
+        if required:
+            error = section_error(self.name, target, observation.errors, "bfd")
+            if error is not None:
+                return [error]
+        if not configured and not required:
+            return [
+                result(
+                    self.name,
+                    target,
+                    "",
+                    Status.SKIP,
+                    "no BFD configured on the expected neighbors (and expect.bgp.bfd is not true)",
+                )
+            ]
+        results = []
+        for address in addresses if required else configured:
+            session = sessions.get(address)
+            neighbor = state.neighbor(address)
+            status = session.status if session else (neighbor.bfd_status if neighbor else None)
+            label = _peer_label(state.peer(address), address)
+            observed: dict[str, object] = {"status": status}
+            if session is not None:
+                observed.update(
+                    detect_multiplier=session.detect_multiplier,
+                    receive_interval_ms=session.receive_interval_ms,
+                    transmit_interval_ms=session.transmit_interval_ms,
+                    diagnostic=session.diagnostic,
+                )
+            if status is None:
+                results.append(
+                    result(
+                        self.name,
+                        target,
+                        address,
+                        Status.FAIL,
+                        f"{label} has no BFD session (expect.bgp.bfd is true)",
+                        observed=observed,
+                        expected={"status": "up"},
+                        reasons=("configure `neighbor X bfd` and a `bfd` peer",),
+                    )
+                )
+            elif status.lower() == "up":
+                uptime = session.uptime_seconds if session else None
+                results.append(
+                    result(
+                        self.name,
+                        target,
+                        address,
+                        Status.PASS,
+                        f"BFD with {label} up for {seconds_text(uptime)}",
+                        observed=observed,
+                        expected={"status": "up"},
+                    )
+                )
+            else:
+                why = session.diagnostic if session and session.diagnostic else status
+                results.append(
+                    result(
+                        self.name,
+                        target,
+                        address,
+                        Status.FAIL,
+                        f"BFD with {label} is {status} ({why})",
+                        observed=observed,
+                        expected={"status": "up"},
+                        reasons=(f"diagnostic: {why}",),
+                    )
+                )
+        return results

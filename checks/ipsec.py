@@ -1,0 +1,478 @@
+"""IPsec checks on a router's observation (strongSwan or libreswan, one model).
+
+The tunnels judged are ``expect.ipsec.tunnels`` (connection names); with none listed, every
+configured connection is expected, so a configured connection with no SA is a FAIL naming it.
+Targets are ``router/tunnel``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from holdtime.checks.system import (
+    IPSEC_PLATFORMS,
+    expect_of,
+    platforms_of,
+    result,
+    seconds_text,
+    section_error,
+)
+from holdtime.models import CheckResult, Status
+from holdtime.plugins import CheckDescription, Target, Threshold
+from holdtime.probes.ipsec import ChildSa, IkeSa, IpsecStatus
+from holdtime.probes.router import RouterObservation
+
+DEFAULT_REKEY_GRACE_SECONDS = 300.0
+
+
+class _IpsecCheck:
+    """Common parts: applies to strongSwan/libreswan routers, needs the `ipsec` section."""
+
+    name = ""
+    probe = "router"
+
+    def applies_to(self, target: Target) -> bool:
+        """Only routers with an IPsec platform."""
+        return bool(set(platforms_of(target)) & set(IPSEC_PLATFORMS))
+
+    def _status(self, target: Target, obs: RouterObservation) -> IpsecStatus | CheckResult:
+        error = section_error(self.name, target, obs.errors, "ipsec")
+        if error is not None:
+            return error
+        if obs.ipsec is None:
+            return result(self.name, target, "", Status.SKIP, "IPsec was not read")
+        return obs.ipsec
+
+    def _tunnels(self, target: Target, status: IpsecStatus) -> list[str]:
+        listed = [str(t) for t in getattr(getattr(expect_of(target), "ipsec", None), "tunnels", ())]
+        if listed:
+            return listed
+        names = [c.name for c in status.connections] + [sa.name for sa in status.ike_sas]
+        return list(dict.fromkeys(names))
+
+    def _missing(self, target: Target, status: IpsecStatus, tunnel: str) -> CheckResult:
+        configured = status.connection(tunnel) is not None
+        return result(
+            self.name,
+            target,
+            tunnel,
+            Status.FAIL,
+            f"{tunnel}: configured but no IKE SA"
+            if configured
+            else f"{tunnel}: no IKE SA (and no connection of that name is loaded)",
+            observed={"ike_sas": 0, "configured": configured},
+            expected={"ike_state": "established"},
+            reasons=(
+                f"connection {tunnel} has no SA: the tunnel is down",
+                *(() if configured else ("the name is not in the loaded configuration",)),
+            ),
+        )
+
+
+def _installed(sa: IkeSa) -> list[ChildSa]:
+    return [c for c in sa.children if c.installed]
+
+
+class IkeEstablishedCheck(_IpsecCheck):
+    """Every expected tunnel has an established IKE SA."""
+
+    name = "ipsec.ike_established"
+
+    def describe(self) -> CheckDescription:
+        """What `holdtime describe ipsec.ike_established` prints."""
+        return CheckDescription(
+            name=self.name,
+            probe=self.probe,
+            summary="Every expected tunnel (connection) has an ESTABLISHED IKE SA.",
+            compares="`swanctl --list-sas` / `ipsec status` against expect.ipsec.tunnels "
+            "(every configured connection when none listed)",
+            statuses={
+                "pass": "an IKE SA of that connection is established (age in the summary)",
+                "fail": "no IKE SA (configured connection named), or it is not established",
+                "error": "the IPsec status could not be read",
+            },
+        )
+
+    def evaluate(self, target: Target, observation: RouterObservation) -> Sequence[CheckResult]:
+        """One result per tunnel."""
+        status = self._status(target, observation)
+        if isinstance(status, CheckResult):
+            return [status]
+        results = []
+        for tunnel in self._tunnels(target, status):
+            sas = status.sas_named(tunnel)
+            if not sas:
+                results.append(self._missing(target, status, tunnel))
+                continue
+            up = [sa for sa in sas if sa.established]
+            observed = {
+                "ike_sas": [f"{sa.unique_id} {sa.state}" for sa in sas],
+                "remote_host": sas[0].remote_host,
+            }
+            if up:
+                sa = up[0]
+                age = (
+                    f" for {seconds_text(sa.established_seconds)}"
+                    if sa.established_seconds is not None
+                    else ""
+                )
+                where = f" ({sa.local_host} <-> {sa.remote_host})" if sa.remote_host else ""
+                results.append(
+                    result(
+                        self.name,
+                        target,
+                        tunnel,
+                        Status.PASS,
+                        f"{tunnel}: IKE SA {sa.unique_id} {sa.state}{age}{where}",
+                        observed={**observed, "established_seconds": sa.established_seconds},
+                        expected={"ike_state": "established"},
+                    )
+                )
+            else:
+                states = ", ".join(f"{sa.unique_id} {sa.state}" for sa in sas)
+                results.append(
+                    result(
+                        self.name,
+                        target,
+                        tunnel,
+                        Status.FAIL,
+                        f"{tunnel}: IKE SA not established ({states})",
+                        observed=observed,
+                        expected={"ike_state": "established"},
+                        reasons=(f"IKE SA state: {states}",),
+                    )
+                )
+        return results
+
+
+class ChildInstalledCheck(_IpsecCheck):
+    """Every expected tunnel has an installed CHILD SA under an established IKE SA."""
+
+    name = "ipsec.child_installed"
+
+    def describe(self) -> CheckDescription:
+        """What `holdtime describe ipsec.child_installed` prints."""
+        return CheckDescription(
+            name=self.name,
+            probe=self.probe,
+            summary="Every expected tunnel has an installed CHILD SA (the data plane) under an "
+            "established IKE SA.",
+            compares="child SA state (strongSwan INSTALLED/REKEYING, libreswan "
+            "ESTABLISHED_CHILD_SA) per tunnel",
+            statuses={
+                "pass": "at least one child SA installed (traffic selectors in the result)",
+                "fail": "no installed child SA, or no IKE SA at all",
+                "error": "the IPsec status could not be read",
+            },
+        )
+
+    def evaluate(self, target: Target, observation: RouterObservation) -> Sequence[CheckResult]:
+        """One result per tunnel."""
+        status = self._status(target, observation)
+        if isinstance(status, CheckResult):
+            return [status]
+        results = []
+        for tunnel in self._tunnels(target, status):
+            sas = status.sas_named(tunnel)
+            if not sas:
+                results.append(self._missing(target, status, tunnel))
+                continue
+            children = [c for sa in sas if sa.established for c in _installed(sa)]
+            every_child = [f"{c.unique_id} {c.state}" for sa in sas for c in sa.children]
+            observed: dict[str, object] = {"child_sas": every_child}
+            if children:
+                child = children[0]
+                observed.update(local_ts=list(child.local_ts), remote_ts=list(child.remote_ts))
+                selectors = (
+                    f" ({' '.join(child.local_ts)} === {' '.join(child.remote_ts)})"
+                    if child.local_ts or child.remote_ts
+                    else ""
+                )
+                results.append(
+                    result(
+                        self.name,
+                        target,
+                        tunnel,
+                        Status.PASS,
+                        f"{tunnel}: CHILD SA {child.name} {child.unique_id} {child.state}"
+                        f"{selectors}",
+                        observed=observed,
+                        expected={"child_state": "installed"},
+                    )
+                )
+                continue
+            why = (
+                f"child SAs present but none installed: {', '.join(every_child)}"
+                if every_child
+                else "the IKE SA has no CHILD SA (negotiation failed or it was deleted)"
+            )
+            if not any(sa.established for sa in sas):
+                why = "no established IKE SA to carry a CHILD SA"
+            results.append(
+                result(
+                    self.name,
+                    target,
+                    tunnel,
+                    Status.FAIL,
+                    f"{tunnel}: no installed CHILD SA",
+                    observed=observed,
+                    expected={"child_state": "installed"},
+                    reasons=(why,),
+                )
+            )
+        return results
+
+
+def _counters(status: IpsecStatus, tunnel: str) -> dict[str, tuple[int | None, int | None]]:
+    return {
+        f"{sa.unique_id}/{c.unique_id}": (c.bytes_in, c.bytes_out)
+        for sa in status.sas_named(tunnel)
+        for c in _installed(sa)
+    }
+
+
+class TrafficFlowingCheck(_IpsecCheck):
+    """Bytes increase on each tunnel's child SAs between two reads a few seconds apart."""
+
+    name = "ipsec.traffic_flowing"
+
+    def describe(self) -> CheckDescription:
+        """What `holdtime describe ipsec.traffic_flowing` prints."""
+        return CheckDescription(
+            name=self.name,
+            probe=self.probe,
+            summary="Traffic flows through each expected tunnel: the child SAs' byte counters "
+            "grow between two reads.",
+            compares="bytes in/out of installed child SAs in two reads "
+            "HOLDTIME_TRAFFIC_SAMPLE_SECONDS apart (one SSH session)",
+            thresholds=(
+                Threshold(
+                    "HOLDTIME_TRAFFIC_SAMPLE_SECONDS",
+                    2.0,
+                    "seconds",
+                    "interval between the two reads; 0 turns the second read off (SKIP)",
+                ),
+            ),
+            statuses={
+                "pass": "bytes in or out increased (deltas in the result)",
+                "fail": "no byte moved in either direction during the interval",
+                "skip": "sampling off, or the stack reports no byte counters",
+                "error": "one of the two reads failed",
+            },
+        )
+
+    def evaluate(self, target: Target, observation: RouterObservation) -> Sequence[CheckResult]:
+        """One result per tunnel."""
+        status = self._status(target, observation)
+        if isinstance(status, CheckResult):
+            return [status]
+        error = section_error(self.name, target, observation.errors, "ipsec.later")
+        if error is not None:
+            return [error]
+        later = observation.ipsec_later
+        if later is None:
+            return [
+                result(
+                    self.name,
+                    target,
+                    "",
+                    Status.SKIP,
+                    "traffic sampling is off (HOLDTIME_TRAFFIC_SAMPLE_SECONDS=0)",
+                )
+            ]
+        interval = observation.sample_interval_seconds
+        results = []
+        for tunnel in self._tunnels(target, status):
+            before, after = _counters(status, tunnel), _counters(later, tunnel)
+            if not before and not after:
+                results.append(
+                    result(
+                        self.name,
+                        target,
+                        tunnel,
+                        Status.FAIL,
+                        f"{tunnel}: no installed CHILD SA, so no traffic",
+                        reasons=("see ipsec.child_installed",),
+                    )
+                )
+                continue
+            if all(v == (None, None) for v in (*before.values(), *after.values())):
+                results.append(
+                    result(
+                        self.name,
+                        target,
+                        tunnel,
+                        Status.SKIP,
+                        f"{tunnel}: the IPsec stack reports no byte counters",
+                    )
+                )
+                continue
+            # An SA rekeyed between the reads starts again from zero: count it whole.
+            delta_in = sum(
+                (cin or 0) - (before.get(key, (0, 0))[0] or 0) for key, (cin, _) in after.items()
+            )
+            delta_out = sum(
+                (cout or 0) - (before.get(key, (0, 0))[1] or 0) for key, (_, cout) in after.items()
+            )
+            observed = {
+                "bytes_in_delta": delta_in,
+                "bytes_out_delta": delta_out,
+                "interval_seconds": round(interval, 3),
+            }
+            if delta_in > 0 or delta_out > 0:
+                results.append(
+                    result(
+                        self.name,
+                        target,
+                        tunnel,
+                        Status.PASS,
+                        f"{tunnel}: +{delta_in} B in, +{delta_out} B out in {interval:.1f} s",
+                        observed=observed,
+                        expected={"bytes_delta": "> 0"},
+                    )
+                )
+                continue
+            last = [
+                f"last inbound {c.last_in_seconds} s ago"
+                for sa in later.sas_named(tunnel)
+                for c in _installed(sa)
+                if c.last_in_seconds is not None
+            ]
+            results.append(
+                result(
+                    self.name,
+                    target,
+                    tunnel,
+                    Status.FAIL,
+                    f"{tunnel}: no traffic in {interval:.1f} s (bytes in and out unchanged)",
+                    observed=observed,
+                    expected={"bytes_delta": "> 0"},
+                    reasons=(
+                        "the child SA is installed but nothing crosses it: check routing "
+                        "into the tunnel and the peer",
+                        *last[:1],
+                    ),
+                )
+            )
+        return results
+
+
+class RekeyOverdueCheck(_IpsecCheck):
+    """No SA of an expected tunnel is older than its rekey interval plus a grace period."""
+
+    name = "ipsec.rekey_overdue"
+
+    def describe(self) -> CheckDescription:
+        """What `holdtime describe ipsec.rekey_overdue` prints."""
+        return CheckDescription(
+            name=self.name,
+            probe=self.probe,
+            summary="IKE and CHILD SAs rekey on time: none is older than its configured rekey "
+            "interval plus a grace period, and none has a rekey time in the past.",
+            compares="SA age (`established`/`installed Ns ago`) against `rekeying every Ns` "
+            "from `swanctl --list-conns`; negative `rekeying in`/`REKEY in` times",
+            thresholds=(
+                Threshold(
+                    "rekey_grace_seconds",
+                    DEFAULT_REKEY_GRACE_SECONDS,
+                    "seconds",
+                    "how long past its rekey interval an SA may live before it is overdue",
+                ),
+            ),
+            statuses={
+                "pass": "every SA is within its rekey schedule (next rekey in the summary)",
+                "fail": "an SA is past its rekey time by more than the grace period",
+                "error": "the IPsec status could not be read",
+            },
+        )
+
+    def evaluate(self, target: Target, observation: RouterObservation) -> Sequence[CheckResult]:
+        """One result per tunnel with at least one SA (ike_established reports the others)."""
+        status = self._status(target, observation)
+        if isinstance(status, CheckResult):
+            return [status]
+        grace = DEFAULT_REKEY_GRACE_SECONDS
+        results = []
+        for tunnel in self._tunnels(target, status):
+            sas = [sa for sa in status.sas_named(tunnel) if sa.established]
+            if not sas:
+                continue
+            conn = status.connection(tunnel)
+            child_rekey = {c.name: c.rekey_seconds for c in (conn.children if conn else ())}
+            overdue: list[str] = []
+            next_rekeys: list[int] = []
+            for sa in sas:
+                overdue += _overdue(
+                    f"IKE SA {sa.unique_id}",
+                    sa.established_seconds,
+                    conn.rekey_seconds if conn else None,
+                    sa.rekey_in_seconds,
+                    grace,
+                )
+                if sa.rekey_in_seconds is not None:
+                    next_rekeys.append(sa.rekey_in_seconds)
+                for child in _installed(sa):
+                    overdue += _overdue(
+                        f"CHILD SA {child.name} {child.unique_id}",
+                        child.installed_seconds,
+                        child_rekey.get(child.name),
+                        child.rekey_in_seconds,
+                        grace,
+                    )
+                    if child.rekey_in_seconds is not None:
+                        next_rekeys.append(child.rekey_in_seconds)
+            observed = {"overdue": overdue, "next_rekey_in_seconds": min(next_rekeys, default=None)}
+            expected = {"rekey_grace_seconds": grace}
+            if overdue:
+                results.append(
+                    result(
+                        self.name,
+                        target,
+                        tunnel,
+                        Status.FAIL,
+                        f"{tunnel}: rekey overdue ({overdue[0]})",
+                        observed=observed,
+                        expected=expected,
+                        reasons=tuple(overdue),
+                    )
+                )
+            else:
+                upcoming = (
+                    f"next rekey in {seconds_text(min(next_rekeys))}"
+                    if next_rekeys
+                    else "no rekey scheduled by the stack"
+                )
+                results.append(
+                    result(
+                        self.name,
+                        target,
+                        tunnel,
+                        Status.PASS,
+                        f"{tunnel}: rekeying on schedule ({upcoming})",
+                        observed=observed,
+                        expected=expected,
+                    )
+                )
+        return results
+
+
+def _overdue(
+    what: str,
+    age_seconds: int | None,
+    interval_seconds: int | None,
+    rekey_in_seconds: int | None,
+    grace_seconds: float,
+) -> list[str]:
+    """Why one SA is overdue (empty list when it is not)."""
+    if rekey_in_seconds is not None and rekey_in_seconds < -grace_seconds:
+        return [f"{what} should have rekeyed {-rekey_in_seconds} s ago"]
+    if (
+        age_seconds is not None
+        and interval_seconds
+        and age_seconds > interval_seconds + grace_seconds
+    ):
+        return [
+            f"{what} is {age_seconds} s old, rekey interval {interval_seconds} s "
+            f"(+{grace_seconds:g} s grace)"
+        ]
+    return []

@@ -1,0 +1,83 @@
+"""The read-only command allowlists per platform, and how each command is sent over SSH.
+
+In check mode holdtime only ever runs commands that match one of these patterns exactly
+(``re.fullmatch`` on the logical command, single spaces). Arguments a pattern accepts are
+validated by the pattern itself (an IP prefix, a ``unix://`` vici URI), so nothing a user puts
+in an inventory can smuggle a shell metacharacter or a configuration command into a session.
+The logical command is what operators type: ``show bgp vrf all summary json`` for ``frr`` (sent
+as ``vtysh -c '...'``), ``swanctl --list-sas`` for ``strongswan``.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+
+from holdtime.errors import CommandRefused
+
+# 172.16.1.0/24, 2001:db8::/32
+_PREFIX = r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}/[0-9]{1,2}|[0-9a-fA-F:]{2,39}/[0-9]{1,3}"
+# unix:///run/charon-esg1/charon.vici
+_VICI_URI = r"unix:///[A-Za-z0-9_./-]+"
+
+ALLOWLISTS: dict[str, tuple[str, ...]] = {
+    "frr": (
+        r"show bgp vrf all summary( json)?",
+        r"show bgp vrf all neighbors( json)?",
+        rf"show bgp ipv4 unicast (?:{_PREFIX})( json)?",
+        r"show bfd peers( json)?",
+        r"show version",
+    ),
+    "strongswan": (
+        rf"swanctl --list-sas( --uri {_VICI_URI})?",
+        rf"swanctl --list-conns( --uri {_VICI_URI})?",
+        r"swanctl --version",
+    ),
+    "libreswan": (
+        r"ipsec status",
+        r"ipsec trafficstatus",
+        r"ipsec whack --(?:status|showstates|trafficstatus|briefstatus)",
+        r"ipsec --version",
+    ),
+    "linux": (r"sysctl (?:-n )?net\.ipv4\.ip_forward",),
+}
+
+PLATFORMS = tuple(ALLOWLISTS)
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """An allowlisted command: the logical text and the shell line sent to the device."""
+
+    platform: str
+    text: str  # what an operator types, e.g. "show bgp vrf all summary json"
+    line: str  # what runs on the device, e.g. "vtysh -c 'show bgp vrf all summary json'"
+
+
+def normalize(command: str) -> str:
+    """Collapse runs of whitespace so allowlist matching does not depend on spacing."""
+    return " ".join(command.split())
+
+
+def is_allowed(platform: str, command: str) -> bool:
+    """True if `command` is on the read-only allowlist of `platform`."""
+    text = normalize(command)
+    return any(re.fullmatch(pattern, text) for pattern in ALLOWLISTS.get(platform, ()))
+
+
+def build(platform: str, command: str, *, sudo: bool = False, device: str = "") -> Command:
+    """The Command to send for an allowlisted logical command; CommandRefused otherwise."""
+    text = normalize(command)
+    if platform not in ALLOWLISTS:
+        known = ", ".join(PLATFORMS)
+        raise CommandRefused(f"{device or 'holdtime'}: unknown platform {platform!r} ({known})")
+    if not is_allowed(platform, text):
+        raise CommandRefused(
+            f"{device or 'holdtime'}: {text!r} is not on the read-only allowlist for {platform}"
+        )
+    # The allowlist patterns admit no quote or metacharacter; quoting is belt and braces.
+    line = f"vtysh -c {shlex.quote(text)}" if platform == "frr" else text
+    if sudo:
+        line = f"sudo -n {line}"  # -n: fail at once instead of waiting for a password prompt
+    return Command(platform=platform, text=text, line=line)

@@ -1,0 +1,291 @@
+"""Probe plugin `router`: one SSH session per router per run, every allowlisted read, parsed.
+
+For each router the probe opens one connection (probes/ssh.py), runs the read-only commands
+of its platforms (probes/commands.py), parses them (probes/frr.py, probes/ipsec.py) and returns
+one :class:`RouterObservation`. A command that fails or prints something unreadable marks only
+its own section (``errors["bgp"]``, ``errors["ipsec"]``...) so the checks of the other sections
+still run; a transport failure (unreachable, auth, host key) raises and the runner turns it
+into ERROR results for that router only.
+
+IPsec traffic needs two reads: when a router has IPsec and the sample interval is above zero,
+the SAs are read a second time ``traffic_sample_seconds`` later (default 2 s, environment
+variable ``HOLDTIME_TRAFFIC_SAMPLE_SECONDS``; 0 turns the second read off and
+``ipsec.traffic_flowing`` reports SKIP).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from holdtime.errors import CommandTimeout, ConfigError, ParseError
+from holdtime.plugins import Target
+from holdtime.probes import commands, frr, ipsec
+from holdtime.probes.ipsec import IpsecStatus
+from holdtime.probes.ssh import CommandOutput, SshParams, SshSession
+
+if TYPE_CHECKING:
+    from holdtime.inventory import Inventory
+
+IPSEC_PLATFORMS = ("strongswan", "libreswan")
+DEFAULT_TRAFFIC_SAMPLE_SECONDS = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class BgpState:
+    """Everything read from FRR: peers, neighbor details, the expected prefixes, BFD."""
+
+    peers: tuple[frr.BgpPeer, ...]
+    neighbors: tuple[frr.BgpNeighbor, ...] = ()
+    routes: Mapping[str, frr.BgpRoute] = field(default_factory=dict)
+    bfd_peers: tuple[frr.BfdPeer, ...] | None = None  # None: not read (see errors["bfd"])
+    source: str = "json"  # "json" or "text" (the plain summary; no timers/BFD then)
+
+    def peer(self, address: str) -> frr.BgpPeer | None:
+        """The summary row of a neighbor (IPv4 unicast preferred)."""
+        rows = [p for p in self.peers if p.address == address]
+        rows.sort(key=lambda p: p.afi_safi != "ipv4Unicast")
+        return rows[0] if rows else None
+
+    def neighbor(self, address: str) -> frr.BgpNeighbor | None:
+        """The detailed neighbor record, if `show bgp vrf all neighbors json` was read."""
+        return next((n for n in self.neighbors if n.address == address), None)
+
+
+@dataclass(frozen=True, slots=True)
+class RouterObservation:
+    """One router's state as read in one run."""
+
+    device: str
+    platforms: tuple[str, ...]
+    collected_at: dt.datetime
+    bgp: BgpState | None = None
+    ipsec: IpsecStatus | None = None
+    ipsec_later: IpsecStatus | None = None  # second read, for traffic deltas
+    sample_interval_seconds: float = 0.0
+    ip_forward: bool | None = None
+    errors: Mapping[str, str] = field(default_factory=dict)  # section -> one-line message
+    commands_run: int = 0
+
+
+def expected_prefixes(expect: Any) -> tuple[str, ...]:
+    """Every prefix the BGP expectations mention (received, sent, best paths), in order."""
+    bgp = getattr(expect, "bgp", None)
+    prefixes: list[str] = []
+    for neighbor in getattr(bgp, "neighbors", ()) or ():
+        prefixes += list(getattr(neighbor, "prefixes_received", ()) or ())
+        prefixes += list(getattr(neighbor, "prefixes_sent", ()) or ())
+    prefixes += [b.prefix for b in getattr(bgp, "best_paths", ()) or ()]
+    return tuple(dict.fromkeys(prefixes))
+
+
+def _sample_seconds_from_env() -> float:
+    raw = os.environ.get("HOLDTIME_TRAFFIC_SAMPLE_SECONDS")
+    if raw is None or not raw.strip():
+        return DEFAULT_TRAFFIC_SAMPLE_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"HOLDTIME_TRAFFIC_SAMPLE_SECONDS={raw!r} is not a number") from None
+    if not 0 <= value <= 60:
+        raise ConfigError(f"HOLDTIME_TRAFFIC_SAMPLE_SECONDS={raw!r} must be within 0..60")
+    return value
+
+
+class _Reader:
+    """Runs allowlisted commands on one session and keeps the section errors."""
+
+    def __init__(self, session: SshSession, router: Any, device: str) -> None:
+        self.session = session
+        self.sudo = bool(getattr(router, "sudo", False))
+        self.device = device
+        self.errors: dict[str, str] = {}
+        self.count = 0
+
+    def run(self, platform: str, text: str) -> CommandOutput:
+        command = commands.build(platform, text, sudo=self.sudo, device=self.device)
+        self.count += 1
+        return self.session.run(command.line)
+
+    def text(self, platform: str, command: str) -> str:
+        """Output of a command that must exit 0 (ParseError naming the device otherwise)."""
+        out = self.run(platform, command)
+        if out.exit_status != 0:
+            first = out.text.strip().splitlines()[0][:160] if out.text.strip() else "no output"
+            raise ParseError(f"{self.device}: `{command}` exited {out.exit_status}: {first}")
+        return out.stdout
+
+    def section(self, name: str, func: Callable[[], Any]) -> Any:
+        """Call func; a parse failure or a command timeout marks only this section."""
+        try:
+            return func()
+        except (ParseError, CommandTimeout) as exc:
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if not message.startswith(self.device):
+                message = f"{self.device}: {message}"
+            self.errors[name] = message
+            return None
+
+
+class RouterProbe:
+    """Probe plugin `router`: BGP (FRR), IPsec (strongSwan/libreswan), ip_forward over SSH."""
+
+    name = "router"
+
+    def __init__(
+        self,
+        traffic_sample_seconds: float | None = None,
+        *,
+        session_factory: Callable[[SshParams], SshSession] = SshSession,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.traffic_sample_seconds = (
+            _sample_seconds_from_env() if traffic_sample_seconds is None else traffic_sample_seconds
+        )
+        self._session_factory = session_factory
+        self._sleep = sleep
+
+    def targets(self, inventory: Inventory) -> Sequence[Target]:
+        """One Target per router; its deadline covers connect, every command and the sample."""
+        targets = []
+        for router in getattr(inventory, "routers", ()):
+            jump = str(getattr(router, "proxy_jump", "") or "")
+            hops = 1 + (len(jump.split(",")) if jump else 0)
+            ipsec_sample = (
+                self.traffic_sample_seconds if set(router.platforms) & set(IPSEC_PLATFORMS) else 0.0
+            )
+            deadline = (
+                router.connect_timeout_seconds * hops
+                + router.command_timeout_seconds * 3
+                + ipsec_sample
+                + 5.0
+            )
+            targets.append(
+                Target(
+                    name=router.name,
+                    device=router.name,
+                    config=router,
+                    timeout_seconds=deadline,
+                )
+            )
+        return targets
+
+    def collect(self, target: Target, timeout_seconds: float) -> RouterObservation:
+        """Read everything the router's platforms offer over one SSH connection."""
+        router = target.config
+        device = target.device or target.name
+        platforms = tuple(getattr(router, "platforms", ("frr",)) or ("frr",))
+        params = SshParams.from_router(router)
+        with self._session_factory(params) as session:
+            reader = _Reader(session, router, device)
+            bgp = (
+                reader.section("bgp", lambda: self._bgp(reader, router))
+                if "frr" in platforms
+                else None
+            )
+            first, later, interval = None, None, 0.0
+            if set(platforms) & set(IPSEC_PLATFORMS):
+                first = reader.section("ipsec", lambda: self._ipsec(reader, router, platforms))
+                if first is not None and self.traffic_sample_seconds > 0:
+                    began = time.monotonic()
+                    self._sleep(self.traffic_sample_seconds)
+                    later = reader.section(
+                        "ipsec.later", lambda: self._ipsec(reader, router, platforms, again=True)
+                    )
+                    interval = time.monotonic() - began
+            forward = reader.section(
+                "system",
+                lambda: frr.parse_sysctl_ip_forward(
+                    reader.text("linux", "sysctl net.ipv4.ip_forward")
+                ),
+            )
+        return RouterObservation(
+            device=device,
+            platforms=platforms,
+            collected_at=dt.datetime.now(dt.UTC),
+            bgp=bgp,
+            ipsec=first,
+            ipsec_later=later,
+            sample_interval_seconds=interval,
+            ip_forward=forward,
+            errors=dict(reader.errors),
+            commands_run=reader.count,
+        )
+
+    # -- BGP ---------------------------------------------------------------------------------
+    def _bgp(self, reader: _Reader, router: Any) -> BgpState:
+        summary = reader.run("frr", "show bgp vrf all summary json")
+        source = "json"
+        try:
+            if summary.exit_status != 0:
+                raise ParseError(summary.text.strip() or f"exited {summary.exit_status}")
+            peers = frr.parse_frr_bgp_summary_json(summary.stdout)
+        except ParseError as exc:
+            if "is not running" in str(exc):
+                raise ParseError(
+                    f"{reader.device}: `show bgp vrf all summary json`: {exc}"
+                ) from None
+            # No JSON on this device (old FRR, restricted vtysh): fall back to the text table.
+            peers = frr.parse_frr_bgp_summary_text(reader.text("frr", "show bgp vrf all summary"))
+            source = "text"
+        neighbors: tuple[frr.BgpNeighbor, ...] = ()
+        if source == "json":
+            neighbors = (
+                reader.section(
+                    "bgp.neighbors",
+                    lambda: frr.parse_frr_bgp_neighbors_json(
+                        reader.text("frr", "show bgp vrf all neighbors json")
+                    ),
+                )
+                or ()
+            )
+        routes: dict[str, frr.BgpRoute] = {}
+
+        def route_of(prefix: str) -> frr.BgpRoute:
+            text = reader.text("frr", f"show bgp ipv4 unicast {prefix} json")
+            return frr.parse_frr_bgp_route_json(text)
+
+        for prefix in expected_prefixes(getattr(router, "expect", None)):
+            route = reader.section(f"bgp.route {prefix}", functools.partial(route_of, prefix))
+            if route is not None:
+                routes[prefix] = route if route.prefix else frr.BgpRoute(prefix, (), ())
+        bfd_peers = reader.section(
+            "bfd",
+            lambda: frr.parse_frr_bfd_peers_json(reader.text("frr", "show bfd peers json")),
+        )
+        return BgpState(
+            peers=peers, neighbors=neighbors, routes=routes, bfd_peers=bfd_peers, source=source
+        )
+
+    # -- IPsec -------------------------------------------------------------------------------
+    def _ipsec(
+        self, reader: _Reader, router: Any, platforms: tuple[str, ...], *, again: bool = False
+    ) -> ipsec.IpsecStatus:
+        statuses: list[ipsec.IpsecStatus] = []
+        if "strongswan" in platforms:
+            uris: tuple[str | None, ...] = tuple(getattr(router, "swanctl_uris", ()) or ()) or (
+                None,
+            )
+            for uri in uris:
+                suffix = f" --uri {uri}" if uri else ""
+                sas = ipsec.parse_swanctl_list_sas(
+                    reader.text("strongswan", f"swanctl --list-sas{suffix}")
+                )
+                conns: tuple[ipsec.ConnectionConfig, ...] = ()
+                if not again:  # configuration does not change between the two reads
+                    conns = ipsec.parse_swanctl_list_conns(
+                        reader.text("strongswan", f"swanctl --list-conns{suffix}")
+                    )
+                statuses.append(ipsec.IpsecStatus("strongswan", sas, conns))
+        if "libreswan" in platforms:
+            status = ipsec.parse_libreswan_status(reader.text("libreswan", "ipsec status"))
+            traffic = ipsec.parse_libreswan_trafficstatus(
+                reader.text("libreswan", "ipsec trafficstatus")
+            )
+            statuses.append(ipsec.libreswan_status(status, traffic))
+        return ipsec.merge(statuses)

@@ -1,0 +1,549 @@
+"""SSH transport for routers: one paramiko connection per device per run, reused for every command.
+
+- Host keys are verified against known_hosts (reject by default). ``accept-new`` (trust on first
+  use, then pin) and ``warn`` (accept anything) are explicit opt-ins that log a WARNING naming
+  the device and the key fingerprint every time they accept a key.
+- Authentication: exactly one of a key file, ssh-agent, or a password (from an environment
+  variable, resolved by the inventory); ``look_for_keys`` is off so nothing else is tried.
+- ssh_config (when the router names one) supplies HostName, User, Port, IdentityFile,
+  UserKnownHostsFile and ProxyJump; the inventory's own values win where it sets them.
+- ProxyJump hops are chained with ``direct-tcpip`` channels, each hop verified like the target.
+- The first socket is created with :func:`holdtime.netns.create_connection`, so a router with
+  ``netns`` is reached from inside that network namespace (the local lab).
+- Every failure is one of ConnectError / AuthError / HostKeyError / CommandTimeout with a
+  one-line message that starts with the device name.
+
+paramiko is imported inside functions only: ``holdtime --help`` must not pay for it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from holdtime import netns
+from holdtime.errors import (
+    AuthError,
+    CommandTimeout,
+    ConfigError,
+    ConnectError,
+    HostKeyError,
+    TransportError,
+)
+
+if TYPE_CHECKING:
+    import paramiko
+
+log = logging.getLogger("holdtime.ssh")
+
+HOST_KEY_POLICIES = ("reject", "accept-new", "warn")
+_KNOWN_HOSTS_LOCK = threading.Lock()  # accept-new appends to a file many threads may share
+
+SocketFactory = Callable[[tuple[str, int], float, "str | None"], socket.socket]
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """One SSH endpoint on the way to a device (a bastion or the device itself)."""
+
+    host: str  # the name the user wrote (an ssh_config alias or an address)
+    hostname: str  # what we connect to (ssh_config HostName, else host)
+    port: int
+    username: str
+    key_files: tuple[Path, ...] = ()
+    host_key_alias: str = ""  # ssh_config HostKeyAlias: known_hosts is keyed by it
+
+    @property
+    def known_as(self) -> str:
+        """The name known_hosts is keyed by: HostKeyAlias, else HostName (as OpenSSH does)."""
+        return self.host_key_alias or self.hostname
+
+
+@dataclass(frozen=True, slots=True)
+class SshParams:
+    """Everything needed to reach one device, resolved from the inventory and ssh_config."""
+
+    device: str
+    target: Hop
+    jumps: tuple[Hop, ...] = ()
+    agent: bool = False
+    password: str | None = field(default=None, repr=False)
+    known_hosts: tuple[Path, ...] = ()
+    host_key_policy: str = "reject"
+    connect_timeout_seconds: float = 10.0
+    command_timeout_seconds: float = 20.0
+    netns: str | None = None
+
+    @classmethod
+    def from_router(cls, router: Any) -> SshParams:
+        """Build from an inventory Router (duck-typed: any object with its attributes)."""
+        device = str(getattr(router, "name", "") or getattr(router, "host", "device"))
+        auth = getattr(router, "auth", None)
+        key_file = getattr(auth, "key_file", None)
+        policy = str(getattr(router, "host_key_policy", "reject") or "reject")
+        if policy not in HOST_KEY_POLICIES:
+            raise ConfigError(
+                f"{device}: host_key_policy {policy!r} is not one of reject, accept-new, warn"
+            )
+        config_path = getattr(router, "ssh_config", None)
+        lookup = _ssh_config_lookup(Path(config_path) if config_path else None, device)
+        username = str(getattr(router, "username", "") or "")
+        host = str(getattr(router, "host", ""))
+        explicit_keys = (Path(key_file).expanduser(),) if key_file else ()
+        target = _hop_from(
+            lookup, host, int(getattr(router, "port", 22) or 22), username, explicit_keys
+        )
+        proxy_jump = getattr(router, "proxy_jump", None) or lookup(host).get("proxyjump")
+        jumps = tuple(
+            _parse_jump(spec, lookup, username, explicit_keys, device)
+            for spec in (proxy_jump.split(",") if proxy_jump and proxy_jump != "none" else [])
+        )
+        known: list[Path] = []
+        if getattr(router, "known_hosts", None):
+            known.append(Path(router.known_hosts).expanduser())
+        else:
+            for entry in lookup(host).get("userknownhostsfile", "").split():
+                known.append(Path(entry).expanduser())
+        return cls(
+            device=device,
+            target=target,
+            jumps=jumps,
+            agent=bool(getattr(auth, "agent", False)),
+            password=getattr(auth, "password", None),
+            known_hosts=tuple(known),
+            host_key_policy=policy,
+            connect_timeout_seconds=float(getattr(router, "connect_timeout_seconds", 10.0)),
+            command_timeout_seconds=float(getattr(router, "command_timeout_seconds", 20.0)),
+            netns=getattr(router, "netns", None) or None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CommandOutput:
+    """What one command printed and how it ended."""
+
+    command: str
+    stdout: str
+    stderr: str
+    exit_status: int
+    duration_seconds: float
+
+    @property
+    def text(self) -> str:
+        """stdout, or stderr when stdout is empty (vtysh and whack report trouble on stderr)."""
+        return self.stdout if self.stdout.strip() else self.stderr
+
+
+def _ssh_config_lookup(path: Path | None, device: str) -> Callable[[str], dict[str, Any]]:
+    """A function host -> ssh_config options (empty dicts when there is no file)."""
+    if path is None:
+        return lambda host: {}
+    import paramiko
+
+    try:
+        config = paramiko.SSHConfig.from_path(str(path.expanduser()))
+    except OSError as exc:
+        raise ConfigError(
+            f"{device}: cannot read ssh_config {path}: {exc.strerror or exc}"
+        ) from exc
+    except paramiko.ConfigParseError as exc:
+        raise ConfigError(f"{device}: cannot parse ssh_config {path}: {exc}") from exc
+    return lambda host: dict(config.lookup(host))
+
+
+def _hop_from(
+    lookup: Callable[[str], dict[str, Any]],
+    host: str,
+    port: int,
+    username: str,
+    explicit_keys: tuple[Path, ...],
+    *,
+    port_given: bool = False,
+) -> Hop:
+    options = lookup(host)
+    config_keys = tuple(Path(k).expanduser() for k in options.get("identityfile", ()))
+    # The inventory's port wins unless it is the default 22 and ssh_config says otherwise.
+    if not port_given and port == 22 and "port" in options:
+        port = int(options["port"])
+    return Hop(
+        host=host,
+        hostname=str(options.get("hostname", host)),
+        port=port,
+        username=username or str(options.get("user", "")),
+        key_files=explicit_keys or config_keys,
+        host_key_alias=str(options.get("hostkeyalias", "")),
+    )
+
+
+def _parse_jump(
+    spec: str,
+    lookup: Callable[[str], dict[str, Any]],
+    username: str,
+    explicit_keys: tuple[Path, ...],
+    device: str,
+) -> Hop:
+    """One ProxyJump element: ``[user@]host[:port]`` (ssh_config applies to the host)."""
+    spec = spec.strip()
+    user, _, hostport = spec.rpartition("@")
+    host, port_given, port = hostport, False, 22
+    if hostport.startswith("["):  # [2001:db8::1]:2222
+        host, _, rest = hostport[1:].partition("]")
+        if rest.startswith(":"):
+            port_given, port = True, _port(rest[1:], spec, device)
+    elif hostport.count(":") == 1:
+        host, _, port_text = hostport.partition(":")
+        port_given, port = True, _port(port_text, spec, device)
+    if not host:
+        raise ConfigError(f"{device}: proxy_jump {spec!r} names no host")
+    options_user = str(lookup(host).get("user", ""))
+    return _hop_from(
+        lookup, host, port, user or options_user or username, explicit_keys, port_given=port_given
+    )
+
+
+def _port(text: str, spec: str, device: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ConfigError(f"{device}: proxy_jump {spec!r} has an invalid port")
+    return int(text)
+
+
+def fingerprint(key: paramiko.PKey) -> str:
+    """OpenSSH-style SHA256 fingerprint of a host key."""
+    digest = hashlib.sha256(key.asbytes()).digest()
+    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+def _known_hosts_name(hop: Hop) -> str:
+    # OpenSSH keys non-22 ports as [host]:port.
+    return hop.known_as if hop.port == 22 else f"[{hop.known_as}]:{hop.port}"
+
+
+def _policy(params: SshParams) -> paramiko.MissingHostKeyPolicy:
+    """The missing-host-key policy for one hop (known but changed keys always fail)."""
+    import paramiko
+
+    device, policy = params.device, params.host_key_policy
+    where = ", ".join(str(p) for p in params.known_hosts) or "no known_hosts file"
+
+    class _Policy(paramiko.MissingHostKeyPolicy):
+        def missing_host_key(
+            self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
+        ) -> None:
+            what = f"{key.get_name()} {fingerprint(key)}"
+            if policy == "reject":
+                raise HostKeyError(
+                    f"{device}: host key of {hostname} is not in known_hosts ({where}); got {what}"
+                )
+            client.get_host_keys().add(hostname, key.get_name(), key)
+            if policy == "accept-new" and params.known_hosts:
+                _append_known_host(params.known_hosts[0], hostname, key)
+                log.warning(
+                    "%s: ACCEPTED NEW host key of %s (%s) and pinned it in %s "
+                    "(host_key_policy: accept-new)",
+                    device,
+                    hostname,
+                    what,
+                    params.known_hosts[0],
+                )
+            else:
+                log.warning(
+                    "%s: ACCEPTING UNVERIFIED host key of %s (%s) (host_key_policy: %s); "
+                    "this connection is open to a man in the middle",
+                    device,
+                    hostname,
+                    what,
+                    policy,
+                )
+
+    return _Policy()
+
+
+def _append_known_host(path: Path, hostname: str, key: paramiko.PKey) -> None:
+    line = f"{hostname} {key.get_name()} {key.get_base64()}\n"
+    with _KNOWN_HOSTS_LOCK:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(line)
+
+
+def _is_reset(exc: BaseException) -> bool:
+    """True for failures that mean the TCP/SSH connection went away under us."""
+    import paramiko
+
+    if isinstance(exc, ConnectionResetError | BrokenPipeError | EOFError | ConnectionAbortedError):
+        return True
+    return isinstance(exc, paramiko.SSHException) and "not active" in str(exc).lower()
+
+
+class SshSession:
+    """One SSH connection to one device; ``run`` commands on it; close at the end.
+
+    Use as a context manager. A command that finds the connection reset reconnects once and
+    retries once; a second failure is a ConnectError.
+    """
+
+    def __init__(
+        self,
+        params: SshParams,
+        *,
+        socket_factory: SocketFactory = netns.create_connection,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.params = params
+        self._socket_factory = socket_factory
+        self._clock = clock
+        self._clients: list[paramiko.SSHClient] = []
+        self.connects = 0  # how many times a connection was (re)established, for tests/bench
+
+    def __enter__(self) -> SshSession:
+        self.connect()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def connected(self) -> bool:
+        """True while the connection to the device is up."""
+        if not self._clients:
+            return False
+        transport = self._clients[-1].get_transport()
+        return bool(transport and transport.is_active())
+
+    def connect(self) -> None:
+        """Open the connection (through every ProxyJump hop), verifying host keys."""
+        self.close()
+        hops = (*self.params.jumps, self.params.target)
+        sock: Any = None
+        try:
+            for index, hop in enumerate(hops):
+                if index == 0:
+                    sock = self._first_socket(hop)
+                else:
+                    sock = self._channel_to(hop, hops[index - 1])
+                self._clients.append(self._client_over(hop, sock))
+        except BaseException:
+            self.close()
+            raise
+        self.connects += 1
+
+    def _first_socket(self, hop: Hop) -> socket.socket:
+        params = self.params
+        try:
+            return self._socket_factory(
+                (hop.hostname, hop.port), params.connect_timeout_seconds, params.netns
+            )
+        except TimeoutError as exc:
+            raise ConnectError(
+                f"{params.device}: connect to {hop.hostname}:{hop.port} timed out after "
+                f"{params.connect_timeout_seconds:g} s"
+            ) from exc
+        except socket.gaierror as exc:
+            raise ConnectError(
+                f"{params.device}: cannot resolve {hop.hostname}: {exc.strerror or exc}"
+            ) from exc
+        except OSError as exc:
+            raise ConnectError(
+                f"{params.device}: cannot connect to {hop.hostname}:{hop.port}: "
+                f"{exc.strerror or exc}"
+            ) from exc
+
+    def _channel_to(self, hop: Hop, via: Hop) -> Any:
+        import paramiko
+
+        transport = self._clients[-1].get_transport()
+        if transport is None:
+            raise ConnectError(f"{self.params.device}: jump host {via.host} closed the connection")
+        try:
+            return transport.open_channel(
+                "direct-tcpip",
+                (hop.hostname, hop.port),
+                ("127.0.0.1", 0),
+                timeout=self.params.connect_timeout_seconds,
+            )
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            raise ConnectError(
+                f"{self.params.device}: jump host {via.host} could not reach "
+                f"{hop.hostname}:{hop.port}: {exc or type(exc).__name__}"
+            ) from exc
+
+    def _client_over(self, hop: Hop, sock: Any) -> paramiko.SSHClient:
+        import paramiko
+
+        params = self.params
+        client = paramiko.SSHClient()
+        for path in params.known_hosts:
+            try:
+                client.load_host_keys(str(path))
+            except FileNotFoundError:
+                if params.host_key_policy == "reject":
+                    client.close()
+                    raise HostKeyError(
+                        f"{params.device}: known_hosts file {path} does not exist"
+                    ) from None
+            except (OSError, paramiko.SSHException) as exc:
+                client.close()
+                raise HostKeyError(
+                    f"{params.device}: cannot read known_hosts {path}: {exc}"
+                ) from exc
+        client.set_missing_host_key_policy(_policy(params))
+        # paramiko looks the host key up by the name it is given; the socket is already
+        # connected, so pass the name known_hosts is keyed by.
+        kwargs: dict[str, Any] = {
+            "hostname": hop.known_as,
+            "port": hop.port,
+            "username": hop.username,
+            "sock": sock,
+            "timeout": params.connect_timeout_seconds,
+            "banner_timeout": params.connect_timeout_seconds,
+            "auth_timeout": params.connect_timeout_seconds,
+            "channel_timeout": params.connect_timeout_seconds,
+            "allow_agent": params.agent,
+            "look_for_keys": False,
+        }
+        if hop.key_files and not params.agent:
+            kwargs["key_filename"] = [str(k) for k in hop.key_files]
+        if params.password is not None:
+            kwargs["password"] = params.password
+        name = f"{hop.host}" + (
+            f" via {params.jumps[0].host}" if hop is params.target and params.jumps else ""
+        )
+        try:
+            client.connect(**kwargs)
+        except HostKeyError:
+            client.close()
+            raise
+        except paramiko.BadHostKeyException as exc:
+            client.close()
+            raise HostKeyError(
+                f"{params.device}: host key of {_known_hosts_name(hop)} does NOT match "
+                "known_hosts: "
+                f"expected {exc.expected_key.get_name()} {fingerprint(exc.expected_key)}, "
+                f"got {exc.key.get_name()} {fingerprint(exc.key)} (possible man in the middle)"
+            ) from exc
+        except paramiko.PasswordRequiredException as exc:
+            client.close()
+            raise AuthError(
+                f"{params.device}: key file {', '.join(map(str, hop.key_files))} is encrypted "
+                "and holdtime does not prompt for passphrases (use ssh-agent)"
+            ) from exc
+        except paramiko.AuthenticationException as exc:
+            client.close()
+            raise AuthError(
+                f"{params.device}: authentication as {hop.username!r} on {name} failed "
+                f"({self._auth_method()}): {exc}"
+            ) from exc
+        except FileNotFoundError as exc:
+            client.close()
+            raise AuthError(f"{params.device}: key file not found: {exc.filename}") from exc
+        except TimeoutError as exc:
+            client.close()
+            raise ConnectError(
+                f"{params.device}: SSH handshake with {name} timed out after "
+                f"{params.connect_timeout_seconds:g} s"
+            ) from exc
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            client.close()
+            raise ConnectError(
+                f"{params.device}: SSH handshake with {name} failed: {exc or type(exc).__name__}"
+            ) from exc
+        return client
+
+    def _auth_method(self) -> str:
+        if self.params.agent:
+            return "ssh-agent"
+        if self.params.password is not None:
+            return "password"
+        return "key file"
+
+    def run(self, command: str, timeout_seconds: float | None = None) -> CommandOutput:
+        """Run one shell command line; reconnect and retry once if the connection was reset."""
+        if not self.connected:
+            self.connect()
+        try:
+            return self._run_once(command, timeout_seconds)
+        except TransportError:
+            raise
+        except Exception as exc:
+            if not _is_reset(exc):
+                raise ConnectError(f"{self.params.device}: `{command}` failed: {exc}") from exc
+            log.info(
+                "%s: connection reset during `%s`; reconnecting once", self.params.device, command
+            )
+        self.connect()
+        try:
+            return self._run_once(command, timeout_seconds)
+        except TransportError:
+            raise
+        except Exception as exc:
+            raise ConnectError(
+                f"{self.params.device}: connection lost again during `{command}` after a "
+                f"reconnect: {exc or type(exc).__name__}"
+            ) from exc
+
+    def _run_once(self, command: str, timeout_seconds: float | None) -> CommandOutput:
+        timeout = timeout_seconds or self.params.command_timeout_seconds
+        began = self._clock()
+        deadline = began + timeout
+        transport = self._clients[-1].get_transport()
+        if transport is None or not transport.is_active():
+            raise ConnectionResetError("SSH session not active")
+        channel = transport.open_session(timeout=timeout)
+        try:
+            channel.exec_command(command)
+            stdout = b"".join(self._read(channel, deadline, command, timeout))
+            stderr = bytearray()
+            while channel.recv_stderr_ready():
+                stderr += channel.recv_stderr(65536)
+            if not channel.status_event.wait(max(0.0, deadline - self._clock())):
+                self._timed_out(command, timeout)
+            status = channel.recv_exit_status()
+            if status == -1 and not transport.is_active():
+                # paramiko reports -1 when the channel closed without an exit status: the
+                # connection went away mid-command (sshd killed, TCP reset).
+                raise ConnectionResetError("connection closed before the command finished")
+        finally:
+            channel.close()
+        return CommandOutput(
+            command=command,
+            stdout=stdout.decode("utf-8", errors="replace"),
+            stderr=bytes(stderr).decode("utf-8", errors="replace"),
+            exit_status=status,
+            duration_seconds=self._clock() - began,
+        )
+
+    def _read(self, channel: Any, deadline: float, command: str, timeout: float) -> Iterator[bytes]:
+        while True:
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                self._timed_out(command, timeout)
+            channel.settimeout(remaining)
+            try:
+                data = channel.recv(65536)
+            except TimeoutError:
+                self._timed_out(command, timeout)
+            if not data:
+                return
+            yield data
+
+    def _timed_out(self, command: str, timeout: float) -> NoReturn:
+        raise CommandTimeout(
+            f"{self.params.device}: `{command}` did not finish within {timeout:g} s"
+        )
+
+    def close(self) -> None:
+        """Close every hop, innermost first (safe to call twice)."""
+        while self._clients:
+            client = self._clients.pop()
+            try:
+                client.close()
+            except Exception as exc:  # closing must never mask the real outcome
+                log.debug("%s: error while closing: %s", self.params.device, exc)

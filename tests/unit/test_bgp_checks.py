@@ -1,0 +1,332 @@
+"""BGP and ip_forwarding checks judged on observations parsed from recorded FRR 8.4 output."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from holdtime.checks.bgp import (
+    BestPathCheck,
+    BfdPeerUpCheck,
+    PeerEstablishedCheck,
+    PrefixesReceivedCheck,
+    PrefixesSentCheck,
+    TimersCheck,
+)
+from holdtime.checks.system import IpForwardingCheck
+from holdtime.inventory import (
+    BestPathExpect,
+    BgpExpect,
+    NeighborExpect,
+    Router,
+    RouterExpect,
+    SshAuth,
+)
+from holdtime.models import CheckResult, Status
+from holdtime.plugins import Check, Target
+from holdtime.probes import frr
+from holdtime.probes.router import BgpState, RouterObservation
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "frr"
+STRETCHED, OWN = "172.16.1.0/24", "192.168.1.0/24"
+CHECKS: list[Check] = [
+    PeerEstablishedCheck(),
+    PrefixesReceivedCheck(),
+    PrefixesSentCheck(),
+    BestPathCheck(),
+    TimersCheck(),
+    BfdPeerUpCheck(),
+    IpForwardingCheck(),
+]
+REFERENCE = RouterExpect(
+    bgp=BgpExpect(
+        neighbors=(
+            NeighborExpect("10.10.10.2", 65010, (STRETCHED,), (OWN,)),
+            NeighborExpect("10.10.10.6", 65010, (STRETCHED,), (OWN,)),
+        ),
+        best_paths=(BestPathExpect(STRETCHED, "10.10.10.2"),),
+        max_hold_time_seconds=30.0,
+    ),
+    ip_forwarding=True,
+)
+
+
+def _read(command: str, case: str) -> str:
+    return (FIXTURES / command / case / "output.txt").read_text()
+
+
+def target(expect: RouterExpect = REFERENCE, platforms: tuple[str, ...] = ("frr",)) -> Target:
+    """The reference router (vpc-router-1) with the given expectations."""
+    router = Router(
+        name="vpc-router-1",
+        host="10.250.0.2",
+        username="root",
+        auth=SshAuth(agent=True),
+        platforms=platforms,
+        expect=expect,
+    )
+    return Target(name="vpc-router-1", device="vpc-router-1", config=router)
+
+
+def observation(case: str, **changes: object) -> RouterObservation:
+    """An observation built from one recorded FRR state (own prefix from the healthy state)."""
+    state = BgpState(
+        peers=frr.parse_frr_bgp_summary_json(_read("show-bgp-vrf-all-summary-json", case)),
+        neighbors=frr.parse_frr_bgp_neighbors_json(_read("show-bgp-vrf-all-neighbors-json", case)),
+        routes={
+            STRETCHED: frr.parse_frr_bgp_route_json(
+                _read("show-bgp-ipv4-unicast-prefix-json", case)
+            ),
+            OWN: frr.parse_frr_bgp_route_json(
+                _read("show-bgp-ipv4-unicast-prefix-json", "own-prefix-advertised")
+            ),
+        },
+        bfd_peers=frr.parse_frr_bfd_peers_json(_read("show-bfd-peers-json", case)),
+    )
+    obs = RouterObservation(
+        device="vpc-router-1",
+        platforms=("frr",),
+        collected_at=dt.datetime(2026, 11, 23, tzinfo=dt.UTC),
+        bgp=state,
+        ip_forward=True,
+    )
+    return replace(obs, **changes)  # type: ignore[arg-type]
+
+
+def verdicts(results: list[CheckResult] | tuple[CheckResult, ...]) -> list[tuple[str, str]]:
+    """(target, status) pairs, the part most tests compare."""
+    return [(r.target, r.status.value) for r in results]
+
+
+def test_every_check_meets_the_protocol_and_describes_itself() -> None:
+    """Each check is a Check, names the router probe, and describe() carries its own name."""
+    assert [(c.name, "router", True) for c in CHECKS] == [
+        (c.describe().name, c.describe().probe, isinstance(c, Check)) for c in CHECKS
+    ]
+
+
+def test_healthy_reference_state_passes_everything() -> None:
+    """Both edges Established with 3/9 timers and BFD on esg1: every result is PASS."""
+    obs, tgt = observation("both-established"), target()
+    statuses = {r.status for check in CHECKS for r in check.evaluate(tgt, obs)}
+    assert {Status.PASS} == statuses
+
+
+def test_peer_established_passes_with_uptime() -> None:
+    """An Established neighbor's summary names it and says for how long."""
+    results = PeerEstablishedCheck().evaluate(target(), observation("both-established"))
+    assert [
+        "neighbor 10.10.10.2 (esg1) Established for 35 s",
+        "neighbor 10.10.10.6 (esg2) Established for 35 s",
+    ] == [r.summary for r in results]
+
+
+def test_shut_esg1_neighbor_fails_naming_it_and_the_reason() -> None:
+    """`neighbor 10.10.10.2 shutdown`: peer_established FAILs for 10.10.10.2 only, with why."""
+    results = PeerEstablishedCheck().evaluate(target(), observation("esg1-admin-shutdown"))
+    assert [("vpc-router-1/10.10.10.2", "fail"), ("vpc-router-1/10.10.10.6", "pass")] == verdicts(
+        results
+    )
+    assert "neighbor 10.10.10.2 (esg1) is Idle (Admin), not Established (down for 2 s)" == (
+        results[0].summary
+    )
+    assert (
+        "state Idle (Admin) for 2 s",
+        "last reset: Admin. shutdown",
+        "administratively shut down (neighbor ... shutdown)",
+    ) == results[0].reasons
+
+
+def test_shut_esg1_best_path_names_the_new_best_path() -> None:
+    """After esg1 is shut the preferred-path check FAILs and names esg2 as the new best path."""
+    (result,) = BestPathCheck().evaluate(target(), observation("esg1-admin-shutdown"))
+    assert (
+        "fail",
+        "best path for 172.16.1.0/24 is via 10.10.10.6 (esg2), expected via 10.10.10.2",
+    ) == (
+        result.status.value,
+        result.summary,
+    )
+    assert "10.10.10.6" == result.observed["best_via"]
+
+
+def test_shut_esg1_prefixes_received_fails_for_esg1() -> None:
+    """esg1 no longer sends 172.16.1.0/24; esg2 still does."""
+    results = PrefixesReceivedCheck().evaluate(target(), observation("esg1-admin-shutdown"))
+    assert [("vpc-router-1/10.10.10.2", "fail"), ("vpc-router-1/10.10.10.6", "pass")] == verdicts(
+        results
+    )
+    assert "10.10.10.2 (esg1) does not send 172.16.1.0/24" == results[0].summary
+
+
+def test_healthy_best_path_goes_via_the_weight_2_edge() -> None:
+    """The best path for the stretched prefix is esg1, selected by weight."""
+    (result,) = BestPathCheck().evaluate(target(), observation("both-established"))
+    assert ("pass", "best path for 172.16.1.0/24 via 10.10.10.2 (esg1) (Weight)") == (
+        result.status.value,
+        result.summary,
+    )
+
+
+def test_untuned_timers_without_bfd_warn_with_the_failover_time() -> None:
+    """esg2 at FRR's default 60/180 and no BFD: WARN saying failover takes up to 180 s."""
+    results = TimersCheck().evaluate(target(), observation("esg2-default-timers"))
+    assert [("vpc-router-1/10.10.10.2", "pass"), ("vpc-router-1/10.10.10.6", "warn")] == verdicts(
+        results
+    )
+    assert (
+        "10.10.10.6 (esg2): hold time 180 s > 30 s and no BFD configured: failover after a "
+        "silent failure will take up to 180 s"
+    ) == results[1].summary
+    assert {"hold_time_seconds": 180.0, "keepalive_seconds": 60.0, "bfd_status": None,
+            "negotiated": True} == dict(results[1].observed)  # fmt: skip
+
+
+def test_long_hold_time_with_bfd_up_passes() -> None:
+    """A hold time above the threshold is fine when BFD is Up on the session."""
+    tight = replace(REFERENCE, bgp=replace(REFERENCE.bgp, max_hold_time_seconds=5.0))
+    results = TimersCheck().evaluate(target(tight), observation("both-established"))
+    assert [("vpc-router-1/10.10.10.2", "pass"), ("vpc-router-1/10.10.10.6", "warn")] == verdicts(
+        results
+    )
+    assert "BFD is Up" in results[0].summary
+
+
+def test_bfd_down_after_silent_failure_fails_with_diagnostic() -> None:
+    """Traffic to esg1 dropped: the BFD session is down and the diagnostic is reported."""
+    (result,) = BfdPeerUpCheck().evaluate(target(), observation("esg1-silent-drop-bfd-down"))
+    assert ("fail", "BFD with 10.10.10.2 (esg1) is down (control detection time expired)") == (
+        result.status.value,
+        result.summary,
+    )
+
+
+def test_bfd_required_but_missing_fails_for_that_neighbor() -> None:
+    """expect.bgp.bfd: true and esg2 has no BFD session: FAIL for 10.10.10.6."""
+    strict = replace(REFERENCE, bgp=replace(REFERENCE.bgp, bfd=True))
+    results = BfdPeerUpCheck().evaluate(target(strict), observation("both-established"))
+    assert [("vpc-router-1/10.10.10.2", "pass"), ("vpc-router-1/10.10.10.6", "fail")] == verdicts(
+        results
+    )
+
+
+def test_no_bfd_anywhere_is_skip() -> None:
+    """With no BFD configured and none required the BFD check SKIPs."""
+    obs = observation("both-established")
+    assert obs.bgp is not None
+    bare = replace(
+        obs,
+        bgp=replace(
+            obs.bgp,
+            bfd_peers=(),
+            neighbors=tuple(replace(n, bfd_status=None) for n in obs.bgp.neighbors),
+        ),
+    )
+    assert [("vpc-router-1", "skip")] == verdicts(BfdPeerUpCheck().evaluate(target(), bare))
+
+
+def test_unexpected_neighbor_is_reported_as_warn() -> None:
+    """A configured neighbor missing from the inventory gets its own WARN result."""
+    only_esg1 = replace(
+        REFERENCE, bgp=replace(REFERENCE.bgp, neighbors=REFERENCE.bgp.neighbors[:1])
+    )
+    results = PeerEstablishedCheck().evaluate(target(only_esg1), observation("both-established"))
+    assert [("vpc-router-1/10.10.10.2", "pass"), ("vpc-router-1/10.10.10.6", "warn")] == verdicts(
+        results
+    )
+
+
+def test_wrong_remote_as_and_missing_neighbor_fail() -> None:
+    """A neighbor peering with another AS, and one not configured at all, both FAIL."""
+    odd = replace(
+        REFERENCE,
+        bgp=replace(
+            REFERENCE.bgp,
+            neighbors=(NeighborExpect("10.10.10.2", 65099), NeighborExpect("10.10.10.9", 65010)),
+        ),
+    )
+    results = PeerEstablishedCheck().evaluate(target(odd), observation("both-established"))
+    assert [
+        ("fail", "neighbor 10.10.10.2 (esg1) has remote AS 65010, expected 65099"),
+        ("fail", "neighbor 10.10.10.9 is not configured on the router"),
+        ("warn", "unexpected neighbor 10.10.10.6 (esg2) (AS 65010, Established) is not in the "
+                 "inventory"),
+    ] == [(r.status.value, r.summary) for r in results]  # fmt: skip
+
+
+def test_prefix_sent_to_both_edges_passes() -> None:
+    """Our 192.168.1.0/24 is advertised to both neighbors."""
+    results = PrefixesSentCheck().evaluate(target(), observation("both-established"))
+    assert [
+        "192.168.1.0/24 advertised to 10.10.10.2 (esg1)",
+        "192.168.1.0/24 advertised to 10.10.10.6 (esg2)",
+    ] == [r.summary for r in results]
+
+
+def test_prefix_not_in_table_fails_best_path() -> None:
+    """A prefix FRR does not know (recorded `{}`) has no best path: FAIL."""
+    obs = observation("both-established")
+    assert obs.bgp is not None
+    missing = frr.parse_frr_bgp_route_json(
+        _read("show-bgp-ipv4-unicast-prefix-json", "prefix-not-in-table")
+    )
+    gone = replace(
+        obs, bgp=replace(obs.bgp, routes={STRETCHED: replace(missing, prefix=STRETCHED)})
+    )
+    (result,) = BestPathCheck().evaluate(target(), gone)
+    assert ("fail", "172.16.1.0/24 has no best path (not in the BGP table)") == (
+        result.status.value,
+        result.summary,
+    )
+
+
+@pytest.mark.parametrize("check", CHECKS[:-1], ids=lambda c: c.name)
+def test_unreadable_bgp_section_is_error_not_fail(check: Check) -> None:
+    """When the BGP section could not be read every BGP check is ERROR with the message."""
+    obs = observation(
+        "both-established",
+        bgp=None,
+        errors={"bgp": "vpc-router-1: `show bgp vrf all summary json`: bgpd is not running"},
+    )
+    (result,) = check.evaluate(target(), obs)
+    assert ("error", "vpc-router-1: `show bgp vrf all summary json`: bgpd is not running") == (
+        result.status.value,
+        result.summary,
+    )
+
+
+def test_text_only_device_skips_timers() -> None:
+    """A device read through the plain-text summary has no timers: SKIP, not a guess."""
+    obs = observation("both-established")
+    assert obs.bgp is not None
+    text = replace(obs, bgp=replace(obs.bgp, source="text", neighbors=()))
+    assert [("vpc-router-1", "skip")] == verdicts(TimersCheck().evaluate(target(), text))
+
+
+def test_bgp_checks_do_not_apply_to_a_router_without_frr() -> None:
+    """applies_to keeps BGP checks off strongSwan-only routers."""
+    ipsec_only = target(platforms=("strongswan",))
+    assert [False] * 6 == [c.applies_to(ipsec_only) for c in CHECKS[:-1]]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("actual", "wanted", "status"),
+    [(True, True, "pass"), (False, True, "fail"), (False, None, "fail"), (False, False, "pass")],
+)
+def test_ip_forwarding(actual: bool, wanted: bool | None, status: str) -> None:
+    """ip_forward must match expect.ip_forwarding, which defaults to enabled."""
+    obs = observation("both-established", ip_forward=actual)
+    (result,) = IpForwardingCheck().evaluate(target(replace(REFERENCE, ip_forwarding=wanted)), obs)
+    assert status == result.status.value
+
+
+def test_ip_forwarding_unreadable_is_error() -> None:
+    """A failed sysctl read is ERROR with the device's message."""
+    obs = observation(
+        "both-established", ip_forward=None, errors={"system": "vpc-router-1: sysctl exited 1"}
+    )
+    (result,) = IpForwardingCheck().evaluate(target(), obs)
+    assert ("error", "vpc-router-1: sysctl exited 1") == (result.status.value, result.summary)

@@ -1,0 +1,183 @@
+"""FRR parsers on recorded FRR 8.4 output, plus empty, garbage and fuzzed input."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from holdtime.cli_parse import logical_command, parse_text, parser_for
+from holdtime.errors import ParseError
+from holdtime.probes import frr
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "frr"
+CASES = sorted(p.parent for p in FIXTURES.glob("*/*/meta.json"))
+
+PARSERS: list[Callable[[str], Any]] = [
+    frr.parse_frr_bgp_summary_json,
+    frr.parse_frr_bgp_summary_text,
+    frr.parse_frr_bgp_neighbors_json,
+    frr.parse_frr_bgp_route_json,
+    frr.parse_frr_bfd_peers_json,
+    frr.parse_sysctl_ip_forward,
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_recorded_output_parses_to_expected(case: Path) -> None:
+    """Every recorded FRR output parses to its expected.json (or raises ParseError as recorded)."""
+    meta = json.loads((case / "meta.json").read_text())
+    expected = json.loads((case / "expected.json").read_text())
+    text = (case / "output.txt").read_text()
+    if isinstance(expected, dict) and expected.get("raises") == "ParseError":
+        with pytest.raises(ParseError) as caught:
+            parse_text("frr", meta["command"], text)
+        assert 1 == len(str(caught.value).splitlines())
+    else:
+        assert expected == parse_text("frr", meta["command"], text)
+
+
+def test_every_fixture_has_meta_naming_command_and_version() -> None:
+    """Each FRR fixture says which command and FRR version produced it, and that it is unedited."""
+    assert CASES
+    for case in CASES:
+        meta = json.loads((case / "meta.json").read_text())
+        assert ("frr", False) == (meta["tool"], meta["edited"])
+        assert meta["version"].startswith("8.4")
+        assert "command" in meta
+        assert "how" in meta
+
+
+@pytest.mark.parametrize("parser", PARSERS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("text", ["", "   \n", "garbage\nmore garbage\n", "{not json", "[1, 2"])
+def test_empty_and_garbage_raise_parse_error(parser: Callable[[str], Any], text: str) -> None:
+    """Empty or garbage input raises ParseError, never another exception."""
+    with pytest.raises(ParseError):
+        parser(text)
+
+
+@pytest.mark.parametrize("parser", PARSERS, ids=lambda f: f.__name__)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.text(max_size=300))
+def test_fuzzed_text_raises_only_parse_error(parser: Callable[[str], Any], text: str) -> None:
+    """Arbitrary text either parses or raises ParseError."""
+    with contextlib.suppress(ParseError):
+        parser(text)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "default",
+                    "ipv4Unicast",
+                    "peers",
+                    "state",
+                    "bgpState",
+                    "peer",
+                    "status",
+                    "paths",
+                    "prefix",
+                    "nexthops",
+                    "peerBfdInfo",
+                    "addressFamilyInfo",
+                    "10.10.10.2",
+                    "pfxRcd",
+                    "remoteAs",
+                    "bestpath",
+                    "aspath",
+                    "advertisedTo",
+                    "vrfName",
+                    "uptime",
+                ]
+            ),
+            inner,
+            max_size=5,
+        )
+    ),
+    max_leaves=25,
+)
+
+
+@pytest.mark.parametrize("parser", PARSERS[:-1], ids=lambda f: f.__name__)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(document=_JSON)
+def test_fuzzed_json_shapes_raise_only_parse_error(
+    parser: Callable[[str], Any], document: Any
+) -> None:
+    """Any JSON document with FRR-like keys either parses or raises ParseError."""
+    with contextlib.suppress(ParseError):
+        parser(json.dumps(document))
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_truncated_and_corrupted_recordings_raise_only_parse_error(case: Path, data: Any) -> None:
+    """A recorded output cut or corrupted anywhere either parses or raises ParseError."""
+    meta = json.loads((case / "meta.json").read_text())
+    text = (case / "output.txt").read_text()
+    cut = data.draw(st.integers(0, len(text)))
+    insert = data.draw(st.text(max_size=5))
+    with contextlib.suppress(ParseError):
+        parser_for("frr", meta["command"])(text[:cut] + insert + text[cut + 3 :])
+
+
+def test_uptime_formats_convert_to_seconds() -> None:
+    """FRR's Up/Down column formats (hh:mm:ss, 1d02h03m, 01w2d03h, never) become seconds."""
+    assert [35.0, 93780.0, 788400.0, None] == [
+        frr.parse_frr_uptime(t) for t in ("00:00:35", "1d02h03m", "01w2d03h", "never")
+    ]
+
+
+def test_sysctl_output_forms_parse() -> None:
+    """`sysctl net.ipv4.ip_forward` and `sysctl -n` output (as recorded in the htrp- lab) parse."""
+    assert [False, True, True] == [
+        frr.parse_sysctl_ip_forward(t)
+        for t in ("net.ipv4.ip_forward = 0\n", "net.ipv4.ip_forward = 1\n", "1\n")
+    ]
+
+
+def test_sysctl_error_raises_parse_error() -> None:
+    """sysctl's own error message (recorded) is a ParseError."""
+    with pytest.raises(ParseError):
+        frr.parse_sysctl_ip_forward(
+            "sysctl: cannot stat /proc/sys/net/ipv4/ip_forwar: No such file or directory\n"
+        )
+
+
+def test_vtysh_wrapped_commands_map_to_the_same_parser() -> None:
+    """`vtysh -c '...'` and `sudo -n vtysh -c ...` name the same parser as the bare command."""
+    assert "show bgp vrf all summary json" == logical_command(
+        "frr", "sudo -n vtysh -c 'show bgp vrf all summary json'"
+    )
+    assert frr.parse_frr_bgp_summary_json is parser_for(
+        "frr", "vtysh -c 'show bgp vrf all summary json'"
+    )
+
+
+def test_text_summary_agrees_with_json_summary() -> None:
+    """The plain-text summary gives the same peers, states and counts as the JSON one."""
+    for case in ("both-established", "esg1-admin-shutdown", "esg1-silent-drop-bfd-down"):
+        json_peers = frr.parse_frr_bgp_summary_json(
+            (FIXTURES / "show-bgp-vrf-all-summary-json" / case / "output.txt").read_text()
+        )
+        text_peers = frr.parse_frr_bgp_summary_text(
+            (FIXTURES / "show-bgp-vrf-all-summary" / case / "output.txt").read_text()
+        )
+        assert [
+            (p.address, p.remote_as, p.state, p.established, p.prefixes_received, p.description)
+            for p in json_peers
+        ] == [
+            (p.address, p.remote_as, p.state, p.established, p.prefixes_received, p.description)
+            for p in text_peers
+        ]
