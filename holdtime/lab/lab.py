@@ -322,6 +322,7 @@ class Lab:
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,  # else `holdtime lab up | tail` waits for it forever
                 start_new_session=True,
             )
             holders[node] = process.pid

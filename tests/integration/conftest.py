@@ -11,7 +11,8 @@ from holdtime.errors import PrerequisiteError
 from holdtime.lab import Lab
 from holdtime.lab.prereqs import missing_prerequisites
 
-LAB_PREFIX = "htlab-"
+# HOLDTIME_TEST_LAB_PREFIX lets two test runs (a checkout and a clean clone) share a machine.
+LAB_PREFIX = os.environ.get("HOLDTIME_TEST_LAB_PREFIX", "htlab-")
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ import argparse
 import os
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 from holdtime.inventory import load_inventory
 from holdtime.lab import Lab
 from holdtime.lab import cli as lab_cli
-from holdtime.lab.processes import alive, namespaces
+from holdtime.lab.processes import namespaces, zombie
 from holdtime.netns import create_connection
 
 pytestmark = [
@@ -175,14 +176,24 @@ def test_cli_status_and_inventory(lab: Lab, capsys: pytest.CaptureFixture[str]) 
 
 def test_down_leaves_nothing_even_after_crash() -> None:
     """`down` without a state file (a crash) still removes namespaces, processes and mounts."""
-    scratch = Lab(prefix="htdn-")
-    scratch.up(timeout_seconds=90)
+    scratch_prefix = f"htdn{os.getpid() % 10000}-"
+    scratch = Lab(prefix=scratch_prefix)
+    # through the CLI with its output piped: no daemon may keep the pipe open after exit
+    up = subprocess.run(
+        [str(Path(sys.executable).parent / "holdtime"), "lab", "up", "--prefix", scratch_prefix],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert 0 == up.returncode, up.stderr
     pids = scratch.pids()
     assert 15 <= len(pids)
     (scratch.root / "state.json").unlink()  # what a crashed `up` may leave: no record at all
-    Lab(prefix="htdn-").down()
-    assert [] == [name for name in namespaces() if name.startswith("htdn-")]
-    assert [] == sorted(pid for pid in pids if alive(pid))
+    Lab(prefix=scratch_prefix).down()
+    assert [] == [name for name in namespaces() if name.startswith(scratch_prefix)]
+    # daemons started by the CLI belong to init once it exits: gone or a zombie it will reap
+    assert [] == sorted(pid for pid in pids if not zombie(pid))
     assert False is scratch.root.exists()
     mounts = Path("/proc/self/mountinfo").read_text()
     assert [] == [line for line in mounts.splitlines() if str(scratch.root) in line]
