@@ -33,6 +33,9 @@ class Target:
     config: Any  # the inventory entry (Router, VCenter, TcpTarget, ...)
     expect: Mapping[str, Any] = field(default_factory=dict)
     timeout_seconds: float = 30.0
+    # The checks that will judge this target's observation (set by the runner's plan; empty:
+    # unknown, collect everything). A probe may skip reads no selected check needs.
+    checks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

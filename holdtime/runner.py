@@ -75,7 +75,8 @@ def plan_jobs(
                 c for c in family if _applies(c, target) and matches(only, c.name, target)
             )
             if selected:
-                jobs.append(Job(probe=probe, target=target, checks=selected))
+                planned = replace(target, checks=tuple(c.name for c in selected))
+                jobs.append(Job(probe=probe, target=planned, checks=selected))
     return jobs
 
 

@@ -132,6 +132,27 @@ class _Reader:
             return None
 
 
+@dataclass(frozen=True, slots=True)
+class _Needs:
+    """Which sections the selected checks read (`holdtime check --only system.*` runs no vtysh)."""
+
+    bgp: bool = True
+    ipsec: bool = True
+    traffic: bool = True
+    system: bool = True
+
+    @classmethod
+    def of(cls, checks: Sequence[str]) -> _Needs:
+        if not checks:
+            return cls()
+        return cls(
+            bgp=any(c.startswith("bgp.") for c in checks),
+            ipsec=any(c.startswith("ipsec.") for c in checks),
+            traffic="ipsec.traffic_flowing" in checks,
+            system=any(c.startswith("system.") for c in checks),
+        )
+
+
 class RouterProbe:
     """Probe plugin `router`: BGP (FRR), IPsec (strongSwan/libreswan), ip_forward over SSH."""
 
@@ -183,27 +204,37 @@ class RouterProbe:
         params = SshParams.from_router(router)
         with self._session_factory(params) as session:
             reader = _Reader(session, router, device)
+            first, later, interval = None, None, 0.0
+            needs = _Needs.of(target.checks)
+            wants_ipsec = needs.ipsec and bool(set(platforms) & set(IPSEC_PLATFORMS))
+            # IPsec is read first so the BGP and sysctl reads fill the traffic sample interval
+            # instead of adding to it.
+            if wants_ipsec:
+                first = reader.section("ipsec", lambda: self._ipsec(reader, router, platforms))
+            began = time.monotonic()
             bgp = (
                 reader.section("bgp", lambda: self._bgp(reader, router))
-                if "frr" in platforms
+                if needs.bgp and "frr" in platforms
                 else None
             )
-            first, later, interval = None, None, 0.0
-            if set(platforms) & set(IPSEC_PLATFORMS):
-                first = reader.section("ipsec", lambda: self._ipsec(reader, router, platforms))
-                if first is not None and self.traffic_sample_seconds > 0:
-                    began = time.monotonic()
-                    self._sleep(self.traffic_sample_seconds)
-                    later = reader.section(
-                        "ipsec.later", lambda: self._ipsec(reader, router, platforms, again=True)
-                    )
-                    interval = time.monotonic() - began
-            forward = reader.section(
-                "system",
-                lambda: frr.parse_sysctl_ip_forward(
-                    reader.text("linux", "sysctl net.ipv4.ip_forward")
-                ),
+            forward = (
+                reader.section(
+                    "system",
+                    lambda: frr.parse_sysctl_ip_forward(
+                        reader.text("linux", "sysctl net.ipv4.ip_forward")
+                    ),
+                )
+                if needs.system
+                else None
             )
+            if first is not None and needs.traffic and self.traffic_sample_seconds > 0:
+                remaining = self.traffic_sample_seconds - (time.monotonic() - began)
+                if remaining > 0:
+                    self._sleep(remaining)
+                later = reader.section(
+                    "ipsec.later", lambda: self._ipsec(reader, router, platforms, again=True)
+                )
+                interval = time.monotonic() - began
         return RouterObservation(
             device=device,
             platforms=platforms,
