@@ -39,7 +39,7 @@ API_VERSION = "vim.version.version11"  # vSphere API 6.5: understood by vCenter 
 # Managed object type -> the property paths fetched for it. Nothing else is transferred.
 PROPERTIES: dict[str, tuple[str, ...]] = {
     "HostSystem": ("name", "runtime.connectionState"),
-    "Datastore": ("name", "summary.type", "info", "host", "iormConfiguration"),
+    "Datastore": ("name", "summary.type", "info.nas", "host", "iormConfiguration"),
     "DistributedVirtualSwitch": (
         "name",
         "config.defaultPortConfig",

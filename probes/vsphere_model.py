@@ -189,8 +189,10 @@ def _sioc(value: Any) -> SiocConfig | None:
 
 def _datastore(record: Record, host_names: Mapping[str, str]) -> Datastore:
     props = record.props
-    info = props.get("info")
-    nas = getattr(info, "nas", None)
+    # only `info.nas` is fetched: the rest of DatastoreInfo (free space, URL...) is not needed
+    nas = props.get("info.nas")
+    if nas is None:  # records built from a whole `info` (older recordings, unit fixtures)
+        nas = getattr(props.get("info"), "nas", None)
     fs_type = _text(props.get("summary.type")) or _text(getattr(nas, "type", None))
     mounts = []
     for mount in props.get("host") or ():
