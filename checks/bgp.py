@@ -120,15 +120,23 @@ class PeerEstablishedCheck(_BgpCheck):
                 address,
                 Status.FAIL,
                 f"neighbor {address} is not configured on the router",
+                observed={"state": "not configured"},
                 expected=expected,
                 reasons=(f"{address} does not appear in `show bgp vrf all summary`",),
             )
         label = _peer_label(peer, address)
+        detail = state.neighbor(address)
         observed: dict[str, object] = {
             "state": peer.state,
             "remote_as": peer.remote_as,
             "vrf": peer.vrf,
             "up_down_seconds": peer.up_down_seconds,
+            # for the exporter's holdtime_bgp_peer_* families (exporters/domain_metrics.py)
+            "uptime_seconds": peer.up_down_seconds if peer.established else None,
+            "prefixes_received": peer.prefixes_received,
+            "prefixes_sent": peer.prefixes_sent,
+            "description": peer.description or (detail.description if detail else ""),
+            "hold_time_seconds": detail.hold_time_seconds if detail else None,
         }
         if remote_as is not None and peer.remote_as != remote_as:
             return result(

@@ -60,7 +60,7 @@ class _IpsecCheck:
             f"{tunnel}: configured but no IKE SA"
             if configured
             else f"{tunnel}: no IKE SA (and no connection of that name is loaded)",
-            observed={"ike_sas": 0, "configured": configured},
+            observed={"ike_sas": 0, "configured": configured, "state": "absent"},
             expected={"ike_state": "established"},
             reasons=(
                 f"connection {tunnel} has no SA: the tunnel is down",
@@ -108,6 +108,7 @@ class IkeEstablishedCheck(_IpsecCheck):
             observed = {
                 "ike_sas": [f"{sa.unique_id} {sa.state}" for sa in sas],
                 "remote_host": sas[0].remote_host,
+                "state": (up[0] if up else sas[0]).state,
             }
             if up:
                 sa = up[0]
@@ -179,7 +180,21 @@ class ChildInstalledCheck(_IpsecCheck):
                 continue
             children = [c for sa in sas if sa.established for c in _installed(sa)]
             every_child = [f"{c.unique_id} {c.state}" for sa in sas for c in sa.children]
-            observed: dict[str, object] = {"child_sas": every_child}
+            observed: dict[str, object] = {
+                "child_sas": every_child,
+                # one mapping per CHILD SA, for the exporter's holdtime_ipsec_child_sa_* families
+                "children": [
+                    {
+                        "name": c.name,
+                        "state": c.state,
+                        "installed": c.installed,
+                        "bytes_in": c.bytes_in,
+                        "bytes_out": c.bytes_out,
+                    }
+                    for sa in sas
+                    for c in sa.children
+                ],
+            }
             if children:
                 child = children[0]
                 observed.update(local_ts=list(child.local_ts), remote_ts=list(child.remote_ts))

@@ -104,7 +104,7 @@ class MetricSpec:
 
 _PEER = (("neighbor", "target.last"),)
 _IKE = (("ike_sa", "target.last"),)
-_CHILD = (("ike_sa", "observed.ike_sa"), ("child_sa", "item.name"))
+_CHILD = (("ike_sa", "target.last"), ("child_sa", "item.name"))
 _DATASTORE = (("datastore", "observed.datastore"),)
 
 SPECS: tuple[MetricSpec, ...] = (
@@ -166,7 +166,7 @@ SPECS: tuple[MetricSpec, ...] = (
     ),
     # --- IPsec (checks/ipsec.py): one result per tunnel, target "router/tunnel" ---
     MetricSpec(
-        "ipsec.ike_sa_established",
+        "ipsec.ike_established",
         "holdtime_ipsec_ike_sa_established",
         GAUGE,
         "1 when the IKE SA is ESTABLISHED, 0 otherwise.",
@@ -175,7 +175,7 @@ SPECS: tuple[MetricSpec, ...] = (
         labels=_IKE,
     ),
     MetricSpec(
-        "ipsec.ike_sa_established",
+        "ipsec.ike_established",
         "holdtime_ipsec_ike_sa_established_timestamp_seconds",
         GAUGE,
         "Unix time the IKE SA was established (check time minus its reported age).",
@@ -184,43 +184,43 @@ SPECS: tuple[MetricSpec, ...] = (
         labels=_IKE,
     ),
     MetricSpec(
-        "ipsec.child_sa_installed",
+        "ipsec.child_installed",
         "holdtime_ipsec_child_sa_installed",
         GAUGE,
-        "1 when the CHILD SA is INSTALLED, 0 otherwise.",
-        value="state",
-        convert="installed",
+        "1 when the CHILD SA is installed in the kernel (or userspace ESP), 0 otherwise.",
+        value="installed",
+        convert="bool",
         labels=_CHILD,
-        each="child_sas",
+        each="children",
     ),
     MetricSpec(
-        "ipsec.child_sa_installed",
+        "ipsec.child_installed",
         "holdtime_ipsec_child_sa_in_bytes_total",
         COUNTER,
         "Bytes received on the CHILD SA (the device's counter: resets when the SA is rekeyed).",
         value="bytes_in",
         labels=_CHILD,
-        each="child_sas",
+        each="children",
     ),
     MetricSpec(
-        "ipsec.child_sa_installed",
+        "ipsec.child_installed",
         "holdtime_ipsec_child_sa_out_bytes_total",
         COUNTER,
         "Bytes sent on the CHILD SA (the device's counter: resets when the SA is rekeyed).",
         value="bytes_out",
         labels=_CHILD,
-        each="child_sas",
+        each="children",
     ),
     # --- vSphere NFS (checks/nfs.py): one result per datastore ---
     MetricSpec(
-        "nfs.multipath",
+        "nfs.version",
         "holdtime_vsphere_datastore_nfs_info",
         INFO,
         "NFS datastore and its protocol version (3 or 4.1).",
         labels=(*_DATASTORE, ("version", "observed.version")),
     ),
     MetricSpec(
-        "nfs.multipath",
+        "nfs.version",
         "holdtime_vsphere_datastore_nfs_server_addresses",
         GAUGE,
         "Server addresses (paths) the NFS datastore is mounted with.",

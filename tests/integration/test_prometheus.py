@@ -373,20 +373,19 @@ def _domain_snapshot_text() -> bytes:
         ],
         "swan:r1": [
             CheckResult(
-                "ipsec.child_sa_installed",
+                "ipsec.child_installed",
                 "r1/esg1",
                 Status.PASS,
                 "ok",
                 {
-                    "ike_sa": "esg1",
-                    "child_sas": [
-                        {"name": "net", "state": "INSTALLED", "bytes_in": 10, "bytes_out": 20}
+                    "children": [
+                        {"name": "net", "installed": True, "bytes_in": 10, "bytes_out": 20}
                     ],
                 },
                 device="r1",
             ),
             CheckResult(
-                "ipsec.ike_sa_established",
+                "ipsec.ike_established",
                 "r1/esg1",
                 Status.PASS,
                 "ok",
@@ -396,7 +395,7 @@ def _domain_snapshot_text() -> bytes:
         ],
         "vc:vc-a": [
             CheckResult(
-                "nfs.multipath",
+                "nfs.version",
                 "vc-a/ds1",
                 Status.FAIL,
                 "one path",
@@ -412,7 +411,7 @@ def _domain_snapshot_text() -> bytes:
                 device="vc-a",
             ),
             CheckResult(
-                "vds.teaming_matches",
+                "vds.iphash_teaming",
                 "vc-a/dvs1",
                 Status.PASS,
                 "ok",

@@ -93,14 +93,13 @@ def test_idle_peer_is_zero_and_missing_fields_emit_nothing() -> None:
 def test_child_sas_are_one_series_each_with_byte_counters() -> None:
     """Each CHILD SA of an ipsec result is a series; byte counters are exposed as _total."""
     result = _result(
-        "ipsec.child_sa_installed",
+        "ipsec.child_installed",
         "vpc-router-1/esg1",
         "vpc-router-1",
         {
-            "ike_sa": "esg1",
-            "child_sas": [
-                {"name": "esg1-net", "state": "INSTALLED", "bytes_in": 1500, "bytes_out": 900},
-                {"name": "esg1-mgmt", "state": "REKEYING"},
+            "children": [
+                {"name": "esg1-net", "installed": True, "bytes_in": 1500, "bytes_out": 900},
+                {"name": "esg1-mgmt", "installed": False},
             ],
         },
     )
@@ -119,7 +118,7 @@ def test_child_sas_are_one_series_each_with_byte_counters() -> None:
 def test_vsphere_datastore_fields_convert_units() -> None:
     """NFS version becomes an info label, addresses are counted, SIOC ms become seconds."""
     nfs = _result(
-        "nfs.multipath",
+        "nfs.version",
         "vc-a/ds1",
         "vc-a",
         {"datastore": "ds1", "version": "4.1", "server_addresses": ["10.0.0.1"]},
