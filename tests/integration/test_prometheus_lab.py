@@ -1,7 +1,8 @@
-"""A real Prometheus scrapes `holdtime serve` running against the lab; an ESG1 shutdown shows."""
+"""Real Prometheus scrapes `holdtime serve` on the lab and on vcsim; an ESG1 shutdown shows."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from test_prometheus import (
     _RUN_CLI,
     PromServer,
@@ -20,6 +22,7 @@ from test_prometheus import (
     _wait,
     prometheus,  # noqa: F401 - the fixture, used by name
 )
+from vcsim_fixtures import scenarios, vcsim_binary, vcsim_site  # noqa: F401 - fixtures
 
 from holdtime.lab import Lab
 
@@ -84,3 +87,61 @@ def test_bgp_and_ipsec_series_follow_the_lab(
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=15)
+
+
+def test_vsphere_findings_reach_prometheus(
+    vcsim_site: Any,  # noqa: F811 - the imported fixture
+    tmp_path: Path,
+    prometheus: Callable[[dict[str, Any]], PromServer],  # noqa: F811 - the imported fixture
+) -> None:
+    """vcsim with NFS 3 mounted by name and SIOC off: nfs info and sioc_enabled 0 in Prometheus."""
+    sim = vcsim_site("nfs3-by-name")
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(
+        yaml.safe_dump(
+            {
+                "version": 1,
+                "vcenters": [
+                    {
+                        "name": "vc-site-a",
+                        "host": sim.host,
+                        "port": sim.port,
+                        "username": scenarios.USERNAME,
+                        "password_env": "HOLDTIME_TEST_VC_PASSWORD",
+                        "insecure": True,
+                    }
+                ],
+            }
+        )
+    )
+    port = _free_port()
+    env = {**os.environ, "HOLDTIME_TEST_VC_PASSWORD": scenarios.PASSWORD}
+    process = subprocess.Popen(
+        [sys.executable, "-c", _RUN_CLI, "serve", "-i", str(inventory),
+         "--listen", f"127.0.0.1:{port}", "--interval", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        env=env,
+    )  # fmt: skip
+    try:
+        _wait(
+            lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/-/healthy", timeout=2),
+            20,
+            "holdtime serve healthy",
+        )
+        prom = prometheus({"scrape_configs": [_scrape_config("holdtime", port)]})
+        sioc = _wait(
+            lambda: prom.query('holdtime_vsphere_datastore_sioc_enabled{datastore="nfs3-named"}'),
+            30,
+            "SIOC series",
+        )
+        info = prom.query('holdtime_vsphere_datastore_nfs_info{datastore="nfs3-named"}')
+        failing = prom.query('holdtime_check_status{check="sioc.enabled",status="fail"} == 1')
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=15)
+    assert [0.0] == list(sioc.values())
+    assert [1.0] == list(info.values())
+    assert "version=3" in next(iter(info))
+    assert ["vc-site-a/ds:nfs3-named"] == [k.split("target=")[1] for k in failing]
