@@ -2,7 +2,7 @@
 
 The lab's vpc-router-1 (FRR + two strongSwan tunnels, real sshd) is listed N times in an
 inventory (r001..rN, same address, same host key), and every router check runs on all of them:
-12 SSH commands and a 2 s IPsec traffic sample per router. The lab router's sshd shares the
+12 SSH commands and a 4 s IPsec traffic sample per router. The lab router's sshd shares the
 machine's cores with holdtime, so the bench prints the CPU both sides spend per router.
 Sequential time is measured on `--sequential` routers with one worker and scaled to N (it is
 linear: one router at a time).

@@ -8,7 +8,7 @@ still run; a transport failure (unreachable, auth, host key) raises and the runn
 into ERROR results for that router only.
 
 IPsec traffic needs two reads: when a router has IPsec and the sample interval is above zero,
-the SAs are read a second time ``traffic_sample_seconds`` later (default 2 s, environment
+the SAs are read a second time ``traffic_sample_seconds`` later (default 4 s, environment
 variable ``HOLDTIME_TRAFFIC_SAMPLE_SECONDS``; 0 turns the second read off and
 ``ipsec.traffic_flowing`` reports SKIP).
 """
@@ -33,7 +33,9 @@ if TYPE_CHECKING:
     from holdtime.inventory import Inventory
 
 IPSEC_PLATFORMS = ("strongswan", "libreswan")
-DEFAULT_TRAFFIC_SAMPLE_SECONDS = 2.0
+# Longer than the lab's 3 s BGP keepalive: on an otherwise idle tunnel, keepalives are the only
+# bytes, and a 2 s window missed them now and then (a false 'no traffic' after a drill).
+DEFAULT_TRAFFIC_SAMPLE_SECONDS = 4.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,35 +1,101 @@
 #!/usr/bin/env bash
-# `make demo`: the mission end to end on the built-in lab. Run as root on Debian 12 after
-# `make deps install` (the Makefile does both). The lab always comes down, also on failure/^C.
+# `make demo`: the mission end to end on the built-in lab and a simulated vCenter. Run as root on
+# Debian 12 after `make deps install` (the Makefile does both). Everything it starts (lab, vcsim,
+# exporter, scratch files) is stopped/removed on exit, also on failure or ^C.
+# Exit 0: every step worked; non-zero: a lab check or the drill failed, or a step errored.
 set -euo pipefail
 prefix=${HOLDTIME_DEMO_PREFIX:-holdtime-}
 out=${HOLDTIME_DEMO_OUT:-demo-output}
+here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$out"
+out=$(cd "$out" && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/holdtime-demo.XXXXXX")
+vcsim_pidfile=$work/vcsim.pid
+serve_pid=
+steps=7
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-cleanup() { step "tearing the lab down"; holdtime lab down --prefix "$prefix" || true; }
+# GET a URL to stdout with the venv's Python (curl is not on a minimal Debian); fails on non-2xx.
+http_get() {
+    python3 -I -c 'import sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=5) as answer:
+    sys.stdout.write(answer.read().decode())' "$1" 2>/dev/null
+}
+stop_serve() {
+    if [ -n "$serve_pid" ] && kill -0 "$serve_pid" 2>/dev/null; then
+        kill -TERM "$serve_pid"
+        wait "$serve_pid" || true
+    fi
+    serve_pid=
+}
+cleanup() {
+    set +e
+    trap - INT TERM
+    step "cleaning up: exporter, vcsim, lab $prefix*"
+    stop_serve
+    # demo_vsphere.py stops vcsim itself (and vcsim exits when its stdin closes); this is the
+    # belt for a helper killed hard: only the pid it wrote, and only if it is still vcsim.
+    if [ -s "$vcsim_pidfile" ]; then
+        pid=$(cat "$vcsim_pidfile")
+        if grep -qa vcsim-holdtime "/proc/$pid/cmdline" 2>/dev/null; then kill -TERM "$pid"; fi
+    fi
+    holdtime lab down --prefix "$prefix"
+    rm -rf "$work"
+}
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
-step "1/5 building the lab ($prefix*): app, router (FRR AS 64555), 2 IPsec tunnels, esg1/esg2 (AS 65010), dr, db"
+status=0
+step "1/$steps building the lab ($prefix*): app, router (FRR AS 64555), 2 IPsec tunnels, esg1/esg2 (AS 65010), dr, db"
 holdtime lab up --prefix "$prefix"
 inventory=$(holdtime lab inventory --prefix "$prefix" --path)
 
-step "2/5 validating the lab inventory ($inventory)"
+step "2/$steps validating the lab inventory ($inventory)"
 holdtime inventory validate "$inventory"
 
-step "3/5 holdtime check: every check of the inventory, over SSH with host keys verified"
-status=0
+step "3/$steps holdtime check: every check of the lab inventory, over SSH with host keys verified"
 holdtime check -i "$inventory" || status=$?
 holdtime check -i "$inventory" --quiet --format html --output "$out/check.html" || true
 holdtime check -i "$inventory" --quiet --format junit --output "$out/check.junit.xml" || true
 
-step "4/5 holdtime drill esg1-bgp-shutdown: shut BGP on the active edge, measure failover and failback"
+step "4/$steps holdtime drill esg1-bgp-shutdown: shut BGP on the active edge, measure failover and failback"
 holdtime drill -i "$inventory" esg1-bgp-shutdown --dry-run
 holdtime drill -i "$inventory" esg1-bgp-shutdown --journal "$out/drill.jsonl" \
     --textfile "$out" || status=$?
 holdtime report "$out/drill.jsonl" --format html --output "$out/drill.html" || true
 
-step "5/5 reports"
+step "5/$steps vSphere checks against vcsim (TLS verified with a private CA). The scenario is built" \
+    "broken ON PURPOSE: the 3 FAILs and 1 WARN below are the intended findings"
+# Exit 0 when exactly the intended findings appear; anything else (an ERROR, a finding missing
+# or extra) fails the demo.
+python3 "$here/demo_vsphere.py" --out "$out" --work "$work/vsphere" --pidfile "$vcsim_pidfile" \
+    || status=$?
+
+step "6/$steps holdtime serve: the Prometheus exporter on the lab inventory (every 5 s)"
+port=$(python3 -I -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+url=http://127.0.0.1:$port
+holdtime serve -i "$inventory" --listen "127.0.0.1:$port" --interval 5 >"$out/serve.log" 2>&1 &
+serve_pid=$!
+for _ in $(seq 50); do http_get "$url/-/healthy" >/dev/null && break; sleep 0.2; done
+http_get "$url/-/healthy" >/dev/null || { echo "exporter not healthy, see $out/serve.log"; exit 2; }
+# /-/ready turns 200 once every scheduled job ran: then /metrics holds a full set of results.
+for _ in $(seq 60); do http_get "$url/-/ready" >/dev/null && break; sleep 0.5; done
+http_get "$url/metrics" >"$out/metrics.txt"
+echo "$url/metrics: $(grep -vc '^#' "$out/metrics.txt") samples, e.g."
+grep -E '^holdtime_check_status\{check="bgp.peer_established".*\} 1(\.0)?$' "$out/metrics.txt" | head -3 || true
+if grep -q '^holdtime_bgp_peer_established{' "$out/metrics.txt"; then
+    grep '^holdtime_bgp_peer_established{' "$out/metrics.txt" | head -4 || true
+else
+    echo "(no holdtime_bgp_peer_established series in this build; check status shown instead)"
+    grep -E '^holdtime_check_status\{.*\} 1(\.0)?$' "$out/metrics.txt" | head -4 || true
+fi
+echo "promtool check metrics:"
+promtool check metrics <"$out/metrics.txt" && echo "  no problems" || status=$?
+stop_serve
+echo "exporter stopped (SIGTERM)"
+
+step "7/$steps reports in $out"
 ls -l "$out"
-echo "open $out/check.html and $out/drill.html (drill timeline) in a browser"
+echo "open $out/check.html, $out/vsphere.html and $out/drill.html (drill timeline) in a browser"
 exit "$status"
