@@ -162,6 +162,7 @@ SPECS: tuple[MetricSpec, ...] = (
             *_PEER,
             ("remote_as", "observed.remote_as"),
             ("description", "observed.description"),
+            ("vrf", "observed.vrf"),
         ),
     ),
     # --- IPsec (checks/ipsec.py): one result per tunnel, target "router/tunnel" ---

@@ -113,7 +113,8 @@ class _Family:
             family = GaugeMetricFamily(spec.metric, spec.help, labels=self.label_names)
         for labels, value in sorted(self.samples.items()):
             if spec.kind == INFO:
-                family.add_metric(list(labels), {}, value)  # type: ignore[attr-defined]
+                # an info sample is always 1; a third argument would be a sample timestamp
+                family.add_metric(list(labels), {})  # type: ignore[attr-defined]
             else:
                 family.add_metric(list(labels), value)  # type: ignore[attr-defined]
         return family

@@ -21,10 +21,12 @@ from typing import Any
 import bcrypt
 import pytest
 import yaml
+from exporter_results import router_results, vsphere_results
 from prometheus_client.parser import text_string_to_metric_families
 
 from holdtime.checks.tcp import PortOpenCheck
 from holdtime.errors import ConnectError
+from holdtime.exporters.domain_metrics import SPECS
 from holdtime.exporters.drill_record import DrillRecord, PathPhaseRecord
 from holdtime.exporters.metrics import CachedExposition
 from holdtime.exporters.pushgateway import push_drill
@@ -33,7 +35,6 @@ from holdtime.exporters.sharding import hashmod
 from holdtime.exporters.state import ResultStore
 from holdtime.exporters.textfile import write_textfile
 from holdtime.exporters.webconfig import load_web_config
-from holdtime.models import CheckResult, Status
 from holdtime.probes.tcp import TcpProbe
 
 REPO = Path(__file__).resolve().parents[2]
@@ -350,96 +351,35 @@ def test_shard_split_matches_prometheus_hashmod(
 
 
 def _domain_snapshot_text() -> bytes:
-    """The /metrics payload with every family populated (check and domain metrics)."""
+    """The /metrics payload with every family populated, from the real checks' results."""
     store = ResultStore()
-    results = {
-        "frr:r1": [
-            CheckResult(
-                "bgp.peer_established",
-                "r1/10.10.10.2",
-                Status.PASS,
-                "up",
-                {
-                    "state": "Established",
-                    "uptime_seconds": 60,
-                    "prefixes_received": 1,
-                    "prefixes_sent": 2,
-                    "hold_time_seconds": 9,
-                    "remote_as": 65010,
-                    "description": "esg1",
-                },
-                device="r1",
-            )
-        ],
-        "swan:r1": [
-            CheckResult(
-                "ipsec.child_installed",
-                "r1/esg1",
-                Status.PASS,
-                "ok",
-                {
-                    "children": [
-                        {"name": "net", "installed": True, "bytes_in": 10, "bytes_out": 20}
-                    ],
-                },
-                device="r1",
-            ),
-            CheckResult(
-                "ipsec.ike_established",
-                "r1/esg1",
-                Status.PASS,
-                "ok",
-                {"state": "ESTABLISHED", "established_seconds": 30},
-                device="r1",
-            ),
-        ],
-        "vc:vc-a": [
-            CheckResult(
-                "nfs.version",
-                "vc-a/ds1",
-                Status.FAIL,
-                "one path",
-                {"datastore": "ds1", "version": "4.1", "server_addresses": ["a"]},
-                device="vc-a",
-            ),
-            CheckResult(
-                "sioc.enabled",
-                "vc-a/ds1",
-                Status.PASS,
-                "on",
-                {"datastore": "ds1", "enabled": True, "congestion_threshold_ms": 30},
-                device="vc-a",
-            ),
-            CheckResult(
-                "vds.iphash_teaming",
-                "vc-a/dvs1",
-                Status.PASS,
-                "ok",
-                {"dvs": "dvs1", "hosts": [{"host": "esx1", "status": "match"}]},
-                device="vc-a",
-            ),
-            CheckResult(
-                "vds.healthcheck_enabled",
-                "vc-a/dvs1",
-                Status.PASS,
-                "ok",
-                {"dvs": "dvs1", "healthchecks": [{"check": "teaming", "enabled": True}]},
-                device="vc-a",
-            ),
-        ],
-    }
-    for key, batch in results.items():
+    # recorded FRR/swanctl output of vpc-router-1 and vcsim's healthy site (exporter_results.py)
+    for key, batch in (
+        ("router:vpc-router-1", router_results()),
+        ("vsphere:vc-site-a", vsphere_results("healthy")),
+    ):
         collector, _, target = key.partition(":")
         store.register(
             key,
             collector=collector,
             target=target,
             device=target,
-            checks=[r.check for r in batch],
+            checks=sorted({r.check for r in batch}),
             interval_seconds=60,
         )
         store.put(key, batch, 0.5)
     return CachedExposition(store).body()[0]
+
+
+# families every /metrics has besides the domain ones (exporters/metrics.py)
+CHECK_FAMILIES = {
+    "holdtime_check_status",
+    "holdtime_check_duration_seconds",
+    "holdtime_check_last_run_timestamp_seconds",
+    "holdtime_collector_up",
+    "holdtime_collector_duration_seconds",
+    "holdtime_build_info",
+}
 
 
 def _promtool_check_metrics(text: bytes) -> tuple[int, str]:
@@ -452,8 +392,14 @@ def _promtool_check_metrics(text: bytes) -> tuple[int, str]:
 def test_promtool_check_metrics_is_clean_on_metrics_output() -> None:
     """`promtool check metrics` finds nothing to lint in /metrics with every family present."""
     text = _domain_snapshot_text()
-    families = {f.name for f in text_string_to_metric_families(text.decode())}
-    assert (0, "", 23) == (*_promtool_check_metrics(text), len(families))
+    families = list(text_string_to_metric_families(text.decode()))
+    names = {sample.name for family in families for sample in family.samples}
+    wanted = CHECK_FAMILIES | {spec.metric for spec in SPECS}
+    assert (0, "", set(), 23) == (
+        *_promtool_check_metrics(text),
+        wanted - names,  # a family no real result feeds
+        len(families),  # 6 check/collector/build families + 17 domain families
+    )
 
 
 def test_promtool_check_metrics_is_clean_on_drill_textfile(tmp_path: Path) -> None:

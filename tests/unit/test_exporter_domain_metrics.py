@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import pytest
+from exporter_results import router_results, vsphere_results
 from prometheus_client.parser import text_string_to_metric_families
 
 from holdtime.exporters.domain_metrics import (
@@ -49,108 +50,80 @@ def test_every_spec_follows_the_naming_rules(spec: MetricSpec) -> None:
 
 
 def test_bgp_peer_fields_become_gauges_timestamp_and_info() -> None:
-    """A bgp.peer_established result yields established, timestamp, prefixes, hold time, info."""
-    result = _result(
-        "bgp.peer_established",
-        "vpc-router-1/10.10.10.2",
-        "vpc-router-1",
-        {
-            "state": "Established",
-            "uptime_seconds": 120,
-            "prefixes_received": 3,
-            "prefixes_sent": ["10.0.0.0/24", "10.0.1.0/24"],
-            "hold_time_seconds": 9,
-            "remote_as": 65010,
-            "description": "esg1",
-        },
-    )
-    peer = (("device", "vpc-router-1"), ("neighbor", "10.10.10.2"))
-    peer = (*peer, ("target", "vpc-router-1/10.10.10.2"))
-    info = tuple(sorted((*peer, ("remote_as", "65010"), ("description", "esg1"))))
+    """Real bgp.peer_established (recorded FRR): every family, full labels, uptime as a time."""
+    results = [r for r in router_results() if r.target == "vpc-router-1/10.10.10.2"]
+    [peer] = [r for r in results if r.check == "bgp.peer_established"]
+    labels = (("device", "vpc-router-1"), ("neighbor", "10.10.10.2"))
+    labels = (*labels, ("target", "vpc-router-1/10.10.10.2"))
+    info = (("description", "esg1"), *labels[:2], ("remote_as", "65010"), labels[2])
     assert {
-        ("holdtime_bgp_peer_established", peer): 1.0,
-        ("holdtime_bgp_peer_established_timestamp_seconds", peer): RUN_AT - 120,
-        ("holdtime_bgp_peer_prefixes_received", peer): 3.0,
-        ("holdtime_bgp_peer_prefixes_sent", peer): 2.0,
-        ("holdtime_bgp_peer_hold_time_seconds", peer): 9.0,
-        ("holdtime_bgp_peer_info", info): 1.0,
-    } == _samples([result])
-
-
-def test_idle_peer_is_zero_and_missing_fields_emit_nothing() -> None:
-    """A peer in Idle gives established 0; fields it does not report give no series."""
-    result = _result("bgp.peer_established", "r1/10.0.0.9", "r1", {"state": "Idle"})
-    peer = (("device", "r1"), ("neighbor", "10.0.0.9"), ("target", "r1/10.0.0.9"))
-    assert {
-        ("holdtime_bgp_peer_established", peer): 0.0,
-        (
-            "holdtime_bgp_peer_info",
-            tuple(sorted((*peer, ("remote_as", ""), ("description", "")))),
-        ): 1.0,
-    } == _samples([result])
+        ("holdtime_bgp_peer_established", labels): 1.0,
+        ("holdtime_bgp_peer_established_timestamp_seconds", labels): RUN_AT
+        - float(peer.observed["uptime_seconds"]),  # type: ignore[arg-type]
+        ("holdtime_bgp_peer_prefixes_received", labels): 2.0,
+        ("holdtime_bgp_peer_prefixes_sent", labels): 3.0,
+        ("holdtime_bgp_peer_hold_time_seconds", labels): 9.0,
+        ("holdtime_bgp_peer_info", (*info, ("vrf", "default"))): 1.0,
+    } == _samples(results)
 
 
 def test_child_sas_are_one_series_each_with_byte_counters() -> None:
-    """Each CHILD SA of an ipsec result is a series; byte counters are exposed as _total."""
-    result = _result(
-        "ipsec.child_installed",
-        "vpc-router-1/esg1",
-        "vpc-router-1",
-        {
-            "children": [
-                {"name": "esg1-net", "installed": True, "bytes_in": 1500, "bytes_out": 900},
-                {"name": "esg1-mgmt", "installed": False},
-            ],
-        },
-    )
-    base = (("device", "vpc-router-1"), ("ike_sa", "esg1"))
-    net = (*base, ("child_sa", "esg1-net"), ("target", "vpc-router-1/esg1"))
-    mgmt = (*base, ("child_sa", "esg1-mgmt"), ("target", "vpc-router-1/esg1"))
-    net, mgmt = tuple(sorted(net)), tuple(sorted(mgmt))
+    """Real ipsec.child_installed (recorded swanctl): each CHILD SA a series, bytes as _total."""
+    results = [r for r in router_results() if r.check == "ipsec.child_installed"]
+    child = (("child_sa", "esg1"), ("device", "vpc-router-1"), ("ike_sa", "esg1"))
+    child = (*child, ("target", "vpc-router-1/esg1"))
+    [esg1] = [r for r in results if r.target == "vpc-router-1/esg1"]
+    [item] = esg1.observed["children"]  # type: ignore[misc]
     assert {
-        ("holdtime_ipsec_child_sa_installed", net): 1.0,
-        ("holdtime_ipsec_child_sa_installed", mgmt): 0.0,
-        ("holdtime_ipsec_child_sa_in_bytes_total", net): 1500.0,
-        ("holdtime_ipsec_child_sa_out_bytes_total", net): 900.0,
-    } == _samples([result])
+        ("holdtime_ipsec_child_sa_installed", child): 1.0,
+        ("holdtime_ipsec_child_sa_in_bytes_total", child): float(item["bytes_in"]),
+        ("holdtime_ipsec_child_sa_out_bytes_total", child): float(item["bytes_out"]),
+    } == _samples(results)
 
 
 def test_vsphere_datastore_fields_convert_units() -> None:
-    """NFS version becomes an info label, addresses are counted, SIOC ms become seconds."""
-    nfs = _result(
-        "nfs.version",
-        "vc-a/ds1",
-        "vc-a",
-        {"datastore": "ds1", "version": "4.1", "server_addresses": ["10.0.0.1"]},
+    """Real nfs.version/sioc.enabled (vcsim healthy): version label, addresses, ms -> seconds."""
+    results = [
+        r
+        for r in vsphere_results("healthy")
+        if r.target == "vc-site-a/ds:nfs41-bronze" or r.target == "vc-site-a/ds:nfs3-gold"
+    ]
+    gold = (
+        ("datastore", "nfs3-gold"),
+        ("device", "vc-site-a"),
+        ("target", "vc-site-a/ds:nfs3-gold"),
     )
-    sioc = _result(
-        "sioc.enabled",
-        "vc-a/ds1",
-        "vc-a",
-        {"datastore": "ds1", "enabled": False, "congestion_threshold_ms": 30},
-    )
-    ds = (("datastore", "ds1"), ("device", "vc-a"), ("target", "vc-a/ds1"))
+    bronze = (("datastore", "nfs41-bronze"), ("device", "vc-site-a"))
+    bronze = (*bronze, ("target", "vc-site-a/ds:nfs41-bronze"))
     assert {
-        ("holdtime_vsphere_datastore_nfs_info", tuple(sorted((*ds, ("version", "4.1"))))): 1.0,
-        ("holdtime_vsphere_datastore_nfs_server_addresses", ds): 1.0,
-        ("holdtime_vsphere_datastore_sioc_enabled", ds): 0.0,
-        ("holdtime_vsphere_datastore_sioc_congestion_threshold_seconds", ds): 0.03,
-    } == _samples([nfs, sioc])
+        ("holdtime_vsphere_datastore_nfs_info", (*gold[:2], gold[2], ("version", "3"))): 1.0,
+        ("holdtime_vsphere_datastore_nfs_info", (*bronze, ("version", "4.1"))): 1.0,
+        ("holdtime_vsphere_datastore_nfs_server_addresses", gold): 1.0,
+        ("holdtime_vsphere_datastore_nfs_server_addresses", bronze): 2.0,
+        ("holdtime_vsphere_datastore_sioc_enabled", gold): 1.0,
+        ("holdtime_vsphere_datastore_sioc_congestion_threshold_seconds", gold): 0.03,
+    } == _samples(results)
 
 
 def test_teaming_status_is_one_series_per_state() -> None:
-    """vds teaming is the enum-as-labels pattern: every state present, 1 for the current."""
-    result = _result(
-        "vds.iphash_teaming",
-        "vc-a/dvs1",
-        "vc-a",
-        {"dvs": "dvs1", "hosts": [{"host": "esx1", "status": "mismatch"}]},
-    )
-    base = (("device", "vc-a"), ("dvs", "dvs1"), ("host", "esx1"), ("target", "vc-a/dvs1"))
+    """Real vds.iphash_teaming (vcsim dvs-problems): every state present, 1 for the current."""
+    results = [
+        r
+        for r in vsphere_results("dvs-problems")
+        if r.check == "vds.iphash_teaming" and r.target == "vc-site-a/dvs:dvs-mismatch"
+    ]
+    base = (("device", "vc-site-a"), ("dvs", "dvs-mismatch"), ("host", "esx1.lab"))
+    base = (*base, ("target", "vc-site-a/dvs:dvs-mismatch"))
+    esx1 = {
+        key: value for key, value in _samples(results).items() if ("host", "esx1.lab") in key[1]
+    }
     assert {
-        ("holdtime_vsphere_dvs_teaming_status", tuple(sorted((*base, ("status", s))))): v
+        ("holdtime_vsphere_dvs_teaming_status", (*base[:3], ("status", s), base[3])): v
         for s, v in (("match", 0.0), ("mismatch", 1.0), ("unknown", 0.0))
-    } == _samples([result])
+    } == esx1
+
+
+# Renderer edge cases below use hand-made results on purpose: no real check produces them.
 
 
 def test_the_same_series_twice_is_rendered_once() -> None:

@@ -2,174 +2,188 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import replace
-from importlib.metadata import entry_points
-from pathlib import Path
-
+from exporter_results import (
+    router_observation,
+    router_results,
+    router_target,
+    vsphere_results,
+)
 from prometheus_client.parser import text_string_to_metric_families
 
-from holdtime.checks.bgp import PeerEstablishedCheck
-from holdtime.checks.ipsec import ChildInstalledCheck, IkeEstablishedCheck
+from holdtime import plugins
 from holdtime.exporters.domain_metrics import SPECS
 from holdtime.exporters.metrics import CachedExposition
 from holdtime.exporters.state import ResultStore
-from holdtime.inventory import (
-    BgpExpect,
-    IpsecExpect,
-    NeighborExpect,
-    Router,
-    RouterExpect,
-    SshAuth,
-)
 from holdtime.models import CheckResult
-from holdtime.plugins import Target
-from holdtime.probes import frr, ipsec
-from holdtime.probes.router import BgpState, RouterObservation
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
-def _read(tool: str, command: str, case: str) -> str:
-    return (FIXTURES / tool / command / case / "output.txt").read_text()
-
-
-def _target() -> Target:
-    router = Router(
-        name="vpc-router-1",
-        host="10.250.0.2",
-        username="root",
-        auth=SshAuth(agent=True),
-        platforms=("frr", "strongswan"),
-        expect=RouterExpect(
-            bgp=BgpExpect(
-                neighbors=(
-                    NeighborExpect("10.10.10.2", 65010, (), ()),
-                    NeighborExpect("10.10.10.6", 65010, (), ()),
-                )
-            ),
-            ipsec=IpsecExpect(tunnels=("esg1", "esg2")),
-        ),
-    )
-    return Target(name="vpc-router-1", device="vpc-router-1", config=router)
-
-
-def _observation() -> RouterObservation:
-    """Recorded FRR (both neighbors up) and swanctl (esg1 up with traffic, esg2 no child)."""
-    case = "both-established"
-    bgp = BgpState(
-        peers=frr.parse_frr_bgp_summary_json(_read("frr", "show-bgp-vrf-all-summary-json", case)),
-        neighbors=frr.parse_frr_bgp_neighbors_json(
-            _read("frr", "show-bgp-vrf-all-neighbors-json", case)
-        ),
-    )
-    sas = ipsec.IpsecStatus(
-        "strongswan",
-        ipsec.parse_swanctl_list_sas(_read("strongswan", "swanctl-list-sas", "traffic-read-1")),
-        ipsec.parse_swanctl_list_conns(
-            _read("strongswan", "swanctl-list-conns", "two-connections")
-        ),
-    )
-    return RouterObservation(
-        device="vpc-router-1",
-        platforms=("frr", "strongswan"),
-        collected_at=dt.datetime(2026, 11, 23, tzinfo=dt.UTC),
-        bgp=bgp,
-        ipsec=sas,
-    )
-
-
-def _samples(results: list[CheckResult]) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+def _samples(results: list[CheckResult]) -> Samples:
+    """The /metrics body (as served) for these results, target and device labels dropped."""
     store = ResultStore()
-    store.register(
-        "router:vpc-router-1",
-        collector="router",
-        target="vpc-router-1",
-        device="vpc-router-1",
-        checks=sorted({r.check for r in results}),
-        interval_seconds=60,
-    )
-    store.put("router:vpc-router-1", results, 0.5)
+    for device in sorted({r.device for r in results}):
+        batch = [r for r in results if r.device == device]
+        store.register(
+            f"probe:{device}",
+            collector="probe",
+            target=device,
+            device=device,
+            checks=sorted({r.check for r in batch}),
+            interval_seconds=60,
+        )
+        store.put(f"probe:{device}", batch, 0.5)
     text = CachedExposition(store).body()[0].decode()
     samples = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
-            labels = tuple(sorted((k, v) for k, v in sample.labels.items() if k != "device"))
+            drop = ("device", "target")
+            labels = tuple(sorted((k, v) for k, v in sample.labels.items() if k not in drop))
             samples[(sample.name, labels)] = sample.value
     return samples
 
 
-def _value(
-    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **want: str
-) -> float:
-    found = [
-        v for (n, labels), v in samples.items() if n == name and set(want.items()) <= set(labels)
-    ]
-    assert 1 == len(found), f"{name}{want}: {len(found)} samples"
-    return found[0]
+def _family(samples: Samples, name: str) -> dict[tuple[tuple[str, str], ...], float]:
+    return {labels: value for (n, labels), value in samples.items() if n == name}
 
 
 def test_every_metric_spec_names_a_registered_check() -> None:
-    """A spec naming a check that does not exist would silently never emit."""
-    registered = {entry.name for entry in entry_points(group="holdtime.checks")}
-    assert set() == {spec.check for spec in SPECS} - registered
+    """A spec naming a check that is not a holdtime.checks entry point would never emit."""
+    registered = plugins.checks()
+    assert set() == {spec.check for spec in SPECS} - set(registered)
+
+
+def test_every_domain_family_is_fed_by_real_results() -> None:
+    """Every metric in SPECS gets a sample from real checks (router fixtures, vcsim healthy)."""
+    samples = _samples([*router_results(), *vsphere_results("healthy")])
+    assert set() == {spec.metric for spec in SPECS} - {name for name, _ in samples}
 
 
 def test_real_bgp_results_feed_the_bgp_families() -> None:
-    """bgp.peer_established on recorded FRR output gives state, prefixes, hold time, info."""
-    target, obs = _target(), _observation()
-    samples = _samples(list(PeerEstablishedCheck().evaluate(target, obs)))
-    esg1 = {"neighbor": "10.10.10.2"}
-    peer = next(p for p in obs.bgp.peers if p.address == "10.10.10.2")  # type: ignore[union-attr]
-    detail = obs.bgp.neighbor("10.10.10.2")  # type: ignore[union-attr]
-    assert detail is not None
-    assert [1.0, 1.0, float(peer.prefixes_received or 0), float(detail.hold_time_seconds or 0)] == [
-        _value(samples, "holdtime_bgp_peer_established", **esg1),
-        _value(samples, "holdtime_bgp_peer_established", neighbor="10.10.10.6"),
-        _value(samples, "holdtime_bgp_peer_prefixes_received", **esg1),
-        _value(samples, "holdtime_bgp_peer_hold_time_seconds", **esg1),
-    ]
-    assert 1.0 == _value(samples, "holdtime_bgp_peer_info", remote_as="65010", **esg1)
+    """bgp.peer_established on recorded FRR output: state, prefixes, hold time and info per peer."""
+    samples = _samples(router_results())
+    peers = router_observation().bgp.peers  # type: ignore[union-attr]
+    expected: Samples = {}
+    for address in ("10.10.10.2", "10.10.10.6"):
+        peer = next(p for p in peers if p.address == address)
+        labels: tuple[tuple[str, str], ...] = (("neighbor", address),)
+        expected[("holdtime_bgp_peer_established", labels)] = 1.0
+        expected[("holdtime_bgp_peer_prefixes_received", labels)] = float(peer.prefixes_received)
+        expected[("holdtime_bgp_peer_prefixes_sent", labels)] = float(peer.prefixes_sent)
+        expected[("holdtime_bgp_peer_hold_time_seconds", labels)] = 9.0
+        info: tuple[tuple[str, str], ...] = (
+            ("description", str(peer.description)),
+            ("neighbor", address),
+            ("remote_as", "65010"),
+            ("vrf", "default"),
+        )
+        expected[("holdtime_bgp_peer_info", info)] = 1.0
+    wanted = {name for name, _ in expected}
+    assert expected == {key: v for key, v in samples.items() if key[0] in wanted}
+    assert ["esg1", "esg2"] == [p.description for p in peers]
 
 
 def test_shut_neighbor_is_zero_not_absent() -> None:
-    """A neighbor that is not Established exports 0, so `== 0` alerts fire."""
-    target = _target()
-    obs = _observation()
-    down = replace(
-        obs,
-        bgp=BgpState(
-            peers=frr.parse_frr_bgp_summary_json(
-                _read("frr", "show-bgp-vrf-all-summary-json", "esg1-admin-shutdown")
-            )
-        ),
+    """Recorded `neighbor shutdown` on esg1: its peer exports 0 and 0 prefixes, esg2 stays 1."""
+    samples = _samples(router_results(bgp_case="esg1-admin-shutdown"))
+    assert {
+        (("neighbor", "10.10.10.2"),): 0.0,
+        (("neighbor", "10.10.10.6"),): 1.0,
+    } == _family(samples, "holdtime_bgp_peer_established")
+    assert 0.0 == samples[("holdtime_bgp_peer_prefixes_received", (("neighbor", "10.10.10.2"),))]
+    # no uptime while down: no "came up at" timestamp for esg1
+    assert [(("neighbor", "10.10.10.6"),)] == list(
+        _family(samples, "holdtime_bgp_peer_established_timestamp_seconds")
     )
-    samples = _samples(list(PeerEstablishedCheck().evaluate(target, down)))
-    assert 0.0 == _value(samples, "holdtime_bgp_peer_established", neighbor="10.10.10.2")
 
 
 def test_real_ipsec_results_feed_the_ipsec_families() -> None:
-    """Recorded swanctl: esg1's IKE SA and CHILD SA are 1 with byte counters; esg2 IKE is 0."""
-    target, obs = _target(), _observation()
-    results = [
-        *IkeEstablishedCheck().evaluate(target, obs),
-        *ChildInstalledCheck().evaluate(target, obs),
-    ]
-    samples = _samples(results)
-    assert 1.0 == _value(samples, "holdtime_ipsec_ike_sa_established", ike_sa="esg1")
-    assert 1.0 == _value(
-        samples, "holdtime_ipsec_child_sa_installed", ike_sa="esg1", child_sa="esg1"
-    )
-    assert 0 < _value(samples, "holdtime_ipsec_child_sa_in_bytes_total", ike_sa="esg1")
-    assert 1.0 == _value(samples, "holdtime_ipsec_ike_sa_established", ike_sa="esg2")
-    # esg2 has an IKE SA but no CHILD SA: no child series (nothing to label it with)
-    assert [] == [n for (n, labels) in samples if ("child_sa", "esg2") in labels]
+    """Recorded swanctl: both IKE SAs 1; esg1's CHILD SA installed with its byte counters."""
+    samples = _samples(router_results())
+    sas = router_observation().ipsec.sas_named("esg1")  # type: ignore[union-attr]
+    [child] = sas[0].children
+    esg1 = (("child_sa", "esg1"), ("ike_sa", "esg1"))
+    assert {
+        ("holdtime_ipsec_ike_sa_established", (("ike_sa", "esg1"),)): 1.0,
+        ("holdtime_ipsec_ike_sa_established", (("ike_sa", "esg2"),)): 1.0,
+        ("holdtime_ipsec_child_sa_installed", esg1): 1.0,
+        ("holdtime_ipsec_child_sa_in_bytes_total", esg1): float(child.bytes_in or 0),
+        ("holdtime_ipsec_child_sa_out_bytes_total", esg1): float(child.bytes_out or 0),
+    } == {
+        key: value
+        for key, value in samples.items()
+        if key[0].startswith(("holdtime_ipsec_ike_sa_established", "holdtime_ipsec_child_sa_"))
+        and not key[0].endswith("_timestamp_seconds")
+        and not key[0].endswith("_created")
+    }
+    assert 0 < child.bytes_in  # type: ignore[operator]
 
 
 def test_missing_ike_sa_is_zero_not_absent() -> None:
-    """A configured tunnel with no IKE SA at all exports 0."""
-    target = _target()
-    obs = _observation()
-    empty = replace(obs, ipsec=replace(obs.ipsec, ike_sas=()))  # type: ignore[type-var]
-    samples = _samples(list(IkeEstablishedCheck().evaluate(target, empty)))
-    assert 0.0 == _value(samples, "holdtime_ipsec_ike_sa_established", ike_sa="esg1")
+    """Recorded `swanctl --list-sas` with no SAs: both configured tunnels export 0."""
+    samples = _samples(router_results(sas_case="no-sas"))
+    assert {(("ike_sa", "esg1"),): 0.0, (("ike_sa", "esg2"),): 0.0} == _family(
+        samples, "holdtime_ipsec_ike_sa_established"
+    )
+
+
+def test_real_nfs_and_sioc_results_feed_the_datastore_families() -> None:
+    """vcsim's healthy site: NFS version info, server count, SIOC on with 30 ms = 0.03 s."""
+    samples = _samples(vsphere_results("healthy"))
+    assert {
+        (("datastore", "nfs3-gold"), ("version", "3")): 1.0,
+        (("datastore", "nfs3-silver"), ("version", "3")): 1.0,
+        (("datastore", "nfs41-bronze"), ("version", "4.1")): 1.0,
+    } == _family(samples, "holdtime_vsphere_datastore_nfs_info")
+    assert {
+        (("datastore", "nfs3-gold"),): 1.0,
+        (("datastore", "nfs3-silver"),): 1.0,
+        (("datastore", "nfs41-bronze"),): 2.0,
+    } == _family(samples, "holdtime_vsphere_datastore_nfs_server_addresses")
+    # NFS 4.1 has no SIOC at all (the check WARNs): no series rather than a false 0
+    assert {
+        (("datastore", "nfs3-gold"),): 1.0,
+        (("datastore", "nfs3-silver"),): 1.0,
+    } == _family(samples, "holdtime_vsphere_datastore_sioc_enabled")
+    assert {
+        (("datastore", "nfs3-gold"),): 0.03,
+        (("datastore", "nfs3-silver"),): 0.03,
+    } == _family(samples, "holdtime_vsphere_datastore_sioc_congestion_threshold_seconds")
+
+
+def test_sioc_off_on_nfs3_by_name_is_zero() -> None:
+    """vcsim's nfs3-by-name site: SIOC disabled exports 0 (what HoldtimeSiocOffOnNfs3 reads)."""
+    samples = _samples(vsphere_results("nfs3-by-name"))
+    assert {(("datastore", "nfs3-named"),): 0.0} == _family(
+        samples, "holdtime_vsphere_datastore_sioc_enabled"
+    )
+
+
+def test_real_vds_results_feed_teaming_and_healthcheck_families() -> None:
+    """vcsim's dvs-problems site: esx1 mismatch, unchecked switch unknown and health checks 0."""
+    samples = _samples(vsphere_results("dvs-problems"))
+    teaming = _family(samples, "holdtime_vsphere_dvs_teaming_status")
+    current = sorted(dict(labels)["dvs"] + "/" + dict(labels)["host"] + "=" + dict(labels)["status"]
+                     for labels, value in teaming.items() if value == 1.0)  # fmt: skip
+    assert [
+        "dvs-mismatch/esx0.lab=match",
+        "dvs-mismatch/esx1.lab=mismatch",
+        "dvs-mismatch/esx2.lab=match",
+        "dvs-nocheck/esx0.lab=unknown",
+        "dvs-nocheck/esx1.lab=unknown",
+        "dvs-nocheck/esx2.lab=unknown",
+    ] == current
+    assert 6 * 3 == len(teaming)  # one series per state, 3 states
+    assert {
+        (("check", "teaming"), ("dvs", "dvs-mismatch")): 1.0,
+        (("check", "vlan_mtu"), ("dvs", "dvs-mismatch")): 1.0,
+        (("check", "teaming"), ("dvs", "dvs-nocheck")): 0.0,
+        (("check", "vlan_mtu"), ("dvs", "dvs-nocheck")): 0.0,
+    } == _family(samples, "holdtime_vsphere_dvs_healthcheck_enabled")
+
+
+def test_router_target_matches_the_recorded_neighbors() -> None:
+    """The fixture target expects exactly the neighbors recorded (else results would be FAIL)."""
+    expected = [str(n.address) for n in router_target().config.expect.bgp.neighbors]
+    recorded = [p.address for p in router_observation().bgp.peers]  # type: ignore[union-attr]
+    assert expected == recorded
