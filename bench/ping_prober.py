@@ -1,11 +1,11 @@
 """Benchmark the ping prober: schedule error, outage error and CPU at 10 ms, then the highest rate.
 
 Needs root: builds its own namespace pair (htgap-bench-<id>-a/-b, veth, 10.99.2.0/24), removed
-at the end. Part 1 probes at --interval for --duration seconds with a 1.0 s nftables blackhole in
-the middle and reports the send-spacing error, the outage error (gap- and loss-derived against
-the drop rule's lifetime) and process CPU time. Part 2 tries each --rates value for
---rate-seconds and says whether sequence accounting stayed exact (every probe sent on schedule,
-answered once, nothing lost).
+at the end. Part 1 probes at --interval for --duration seconds with --blackholes 1.0 s nftables
+blackholes spread over the run and reports the send-spacing error, each outage's error (gap- and
+loss-derived against the drop rule's lifetime, and the worst in intervals) and process CPU
+time. Part 2 tries each --rates value for --rate-seconds and says whether sequence accounting
+stayed exact (every probe sent on schedule, answered once, nothing lost).
 
     python bench/ping_prober.py --duration 60
 """
@@ -75,25 +75,36 @@ class Run:
         ]
 
 
-def _probe(near: str, interval: float, seconds: float, far: str | None = None) -> tuple[Run, float]:
-    """Probe for `seconds`; with `far`, blackhole 1.0 s in the middle. Returns (run, truth)."""
+def _probe(
+    near: str, interval: float, seconds: float, far: str | None = None, blackholes: int = 1
+) -> tuple[Run, list[tuple[float, float]]]:
+    """Probe for `seconds`; with `far`, `blackholes` 1.0 s drops spread evenly.
+
+    Returns the run and per drop (truth, +- uncertainty): nft applies a rule somewhere between
+    the end of its input and its exit, so the truth is the middle of those two brackets.
+    """
     prober = PingProber([PingFlow(PEER, netns=near)], interval, late_after_seconds=1.0)
     cpu_before, wall_before = _cpu_seconds(), time.monotonic()
-    truth = 0.0
+    truths: list[tuple[float, float]] = []
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         running = pool.submit(prober.run, duration_seconds=seconds)
-        if far is not None:
-            time.sleep(seconds / 2)
+        for number in range(1, (blackholes if far is not None else 0) + 1):
+            assert far is not None  # the range is empty without a far end
+            start_at = wall_before + seconds * number / (blackholes + 1) - 0.5
+            time.sleep(max(0.0, start_at - time.monotonic()))
             rule = "add rule inet htgap input icmp type echo-request drop\n"
             inserted = _nft(far, rule)
             time.sleep(max(0.0, inserted[1] + 1.0 - time.monotonic() - 0.05))
             removed = _nft(far, "flush chain inet htgap input\n")
             # Best estimate: the middle of each bracket.
-            truth = (removed[0] + removed[1]) / 2 - (inserted[0] + inserted[1]) / 2
+            uncertainty = ((removed[1] - removed[0]) + (inserted[1] - inserted[0])) / 2
+            truths.append(
+                ((removed[0] + removed[1]) / 2 - (inserted[0] + inserted[1]) / 2, uncertainty)
+            )
         (result,) = running.result()
     wall, cpu = time.monotonic() - wall_before, _cpu_seconds() - cpu_before
     gap = analyze(result.events, interval, late_after_seconds=result.late_after_seconds)
-    return Run(result, gap, wall, cpu), truth
+    return Run(result, gap, wall, cpu), truths
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -107,6 +118,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=60.0, help="part 1 seconds (60)")
     parser.add_argument("--interval", type=float, default=0.01, help="part 1 interval (0.01)")
+    parser.add_argument("--blackholes", type=int, default=5, help="part 1 1.0 s drops (5)")
     parser.add_argument("--rates", default="100,200,500,1000", help="part 2 probes/s to try")
     parser.add_argument("--rate-seconds", type=float, default=3.0, help="part 2 seconds per rate")
     args = parser.parse_args()
@@ -128,22 +140,28 @@ def main() -> int:
         _nft(far, "add table inet htgap\nadd chain inet htgap input "
                   "{ type filter hook input priority 0; policy accept; }\n")  # fmt: skip
 
-        run, truth = _probe(near, args.interval, args.duration, far=far)
+        run, truths = _probe(near, args.interval, args.duration, far, args.blackholes)
         errors = run.spacing_errors_ms()
-        episode = run.gap.longest_episode
-        print(f"Part 1: {args.interval * 1e3:g} ms interval for {args.duration:g} s, 1.0 s "
-              f"blackhole in the middle")  # fmt: skip
+        print(f"Part 1: {args.interval * 1e3:g} ms interval for {args.duration:g} s, "
+              f"{len(truths)} blackholes of 1.0 s")  # fmt: skip
         print(f"  probes sent {run.result.sent}, received {run.gap.received}, lost {run.gap.lost}"
               f", duplicates {run.gap.duplicates}, episodes {len(run.gap.episodes)}")  # fmt: skip
         print(f"  send spacing error ms: median {statistics.median(errors):.3f}, "
               f"p99 {_percentile(errors, 0.99):.3f}, max {max(errors):.3f}; "
               f"max lag {run.result.max_send_lag_seconds * 1e3:.3f} ms")  # fmt: skip
-        if episode is not None and episode.gap_derived_outage_seconds is not None:
-            print(f"  blackhole truth {truth:.4f} s: loss-derived "
-                  f"{episode.loss_derived_outage_seconds:.4f} s (error "
-                  f"{(episode.loss_derived_outage_seconds - truth) * 1e3:+.1f} ms), gap-derived "
-                  f"{episode.gap_derived_outage_seconds:.4f} s (error "
-                  f"{(episode.gap_derived_outage_seconds - truth) * 1e3:+.1f} ms)")  # fmt: skip
+        worst = 0.0
+        for (truth, uncertainty), episode in zip(truths, run.gap.episodes, strict=False):
+            gap_derived = episode.gap_derived_outage_seconds or 0.0
+            loss_error = episode.loss_derived_outage_seconds - truth
+            worst = max(worst, abs(loss_error), abs(gap_derived - truth))
+            print(f"  blackhole truth {truth:.4f} +- {uncertainty * 1e3:.1f} ms: loss-derived "
+                  f"{episode.loss_derived_outage_seconds:.4f} s (error {loss_error * 1e3:+.1f} ms),"
+                  f" gap-derived {gap_derived:.4f} s (error "
+                  f"{(gap_derived - truth) * 1e3:+.1f} ms)")  # fmt: skip
+        if len(run.gap.episodes) != len(truths):
+            print(f"  WARNING: {len(run.gap.episodes)} loss episodes for {len(truths)} blackholes")
+        print(f"  worst outage error {worst * 1e3:.1f} ms = {worst / args.interval:.2f} "
+              f"intervals")  # fmt: skip
         print(f"  CPU {run.cpu_seconds:.2f} s over {run.wall_seconds:.1f} s wall = "
               f"{run.cpu_percent:.1f} % of one core; kernel rx stamps "
               f"{run.result.kernel_timestamps}")  # fmt: skip

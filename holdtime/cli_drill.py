@@ -69,23 +69,6 @@ def _emit(run: RunResult, args: argparse.Namespace) -> None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
-def _steady_state(inventory: Any) -> Any:
-    from holdtime.models import Status
-    from holdtime.runner import run_checks
-
-    def check(patterns: Any) -> tuple[str, str]:
-        run = run_checks(inventory, only=tuple(patterns))
-        if not run.results:
-            return "fail", f"no check matched {', '.join(patterns)}"
-        bad = [r for r in run.results if r.status in (Status.FAIL, Status.ERROR)]
-        if bad:
-            first = bad[0]
-            return "fail", f"{len(bad)} not passing, e.g. {first.test_id}: {first.summary}"
-        return "pass", f"{len(run.results)} checks pass"
-
-    return check
-
-
 def run_drill(args: argparse.Namespace) -> int:
     """Handler of `holdtime drill`."""
     from holdtime.drill.scenario import scenario as find_scenario
@@ -94,38 +77,29 @@ def run_drill(args: argparse.Namespace) -> int:
 
     inventory = load_inventory(args.inventory)
     scenario = find_scenario(inventory, args.scenario)
-    from holdtime.drill.engine import ping_plans
+    from holdtime.drill.engine import ping_plans, router_ping_line
 
     pings = ping_plans(inventory, scenario.probes)
+    # Built (and checked against the allowlist) before anything runs, dry or not.
+    router_lines = {p.name: router_ping_line(p, scenario) for p in pings if p.router is not None}
     if args.dry_run:
         print(f"drill {scenario.name}: {scenario.description}".rstrip(": "))
         for number, step in enumerate(scenario.plan(), start=1):
             print(f"  {number:2}. {step}")
         for plan in pings:
-            where = f"netns {plan.netns}" if plan.netns else "this host"
             print(
-                f"      ping {plan.name}: {where} -> {plan.destination} every "
+                f"      ping {plan.name}: {plan.describe()} -> {plan.destination} every "
                 f"{plan.interval_seconds} s"
             )
+            if plan.name in router_lines:
+                print(f"        on {plan.router.name}: {router_lines[plan.name]}")
         print("dry run: nothing was executed")
         return 0
-    from holdtime.drill.actions import DrillActionRunner
-    from holdtime.drill.engine import DrillEngine
-    from holdtime.drill.journal import Journal
-    from holdtime.drill.observers import router_observers, ssh_command
+    from holdtime.drill.wiring import run_inventory_drill
 
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     journal_path = args.journal or Path(f"holdtime-drill-{scenario.name}-{stamp}.jsonl")
-    with Journal(journal_path) as journal:
-        engine = DrillEngine(
-            scenario=scenario,
-            pings=pings,
-            actions=DrillActionRunner(ssh=ssh_command(inventory)),
-            journal=journal,
-            observers=router_observers(inventory, scenario.watch),
-            steady_state=_steady_state(inventory),
-        )
-        result = engine.run()
+    result = run_inventory_drill(inventory, scenario, journal_path)
     print(f"journal: {journal_path}", file=sys.stderr)
     run = RunResult.collect(
         result.check_results(),

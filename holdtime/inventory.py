@@ -9,6 +9,7 @@ any dict form.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -149,6 +150,7 @@ class PingSource:
     kind: str  # local | netns | router
     netns: str | None = None
     router: str | None = None
+    address: str | None = None  # source address: bound locally, or `ping -I` on a router
 
 
 @dataclass(frozen=True, slots=True)
@@ -790,10 +792,18 @@ class _Builder:
     def source(self, raw: Any, where: str, routers: set[str]) -> PingSource | None:
         if raw == "local" or raw is None:
             return PingSource(kind="local")
+        address: str | None = None
+        if isinstance(raw, dict) and "address" in raw:
+            raw = dict(raw)
+            address = self.source_address(raw.pop("address"), f"{where}.address")
+            if address is None:
+                return None
+            if not raw:
+                return PingSource(kind="local", address=address)
         if isinstance(raw, dict) and len(raw) == 1:
             ((kind, name),) = raw.items()
             if kind == "netns" and isinstance(name, str) and NAME_RE.match(name):
-                return PingSource(kind="netns", netns=name)
+                return PingSource(kind="netns", netns=name, address=address)
             if kind == "netns":
                 self.problem(f"{where}.netns", f"{name!r} is not a valid network namespace name")
                 return None
@@ -801,9 +811,18 @@ class _Builder:
                 if name not in routers:
                     self.problem(where, f"no router named {name!r} in routers")
                     return None
-                return PingSource(kind="router", router=name)
-        self.problem(where, "must be local, {netns: NAME} or {router: NAME}")
+                return PingSource(kind="router", router=name, address=address)
+        self.problem(
+            where, "must be local, {netns: NAME} or {router: NAME} (optionally with address: IP)"
+        )
         return None
+
+    def source_address(self, raw: Any, where: str) -> str | None:
+        try:
+            return str(ipaddress.ip_address(str(raw)))
+        except ValueError:
+            self.problem(where, f"{raw!r} is not an IP address")
+            return None
 
 
 def inventory_summary(inventory: Inventory) -> str:

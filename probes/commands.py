@@ -20,6 +20,15 @@ from holdtime.errors import CommandRefused
 _PREFIX = r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}/[0-9]{1,2}|[0-9a-fA-F:]{2,39}/[0-9]{1,3}"
 # unix:///run/charon-esg1/charon.vici
 _VICI_URI = r"unix:///[A-Za-z0-9_./-]+"
+# 172.16.1.10, 2001:db8::10
+_ADDRESS = r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9a-fA-F:]{2,39}"
+# db.example.net (never starts with "-": it could be read as an option)
+_HOST = rf"{_ADDRESS}|[A-Za-z0-9][A-Za-z0-9.-]{{0,252}}"
+# ping -D -O -i 0.2 -W 1 -w 1200 -I 192.168.1.1 172.16.1.10   (holdtime.probes.router_ping)
+_ROUTER_PING = (
+    r"ping -D -O -i (?:[0-9]{1,2}(?:\.[0-9]{1,3})?) -W [0-9]{1,2} -w [0-9]{1,6}"
+    rf"(?: -I (?:{_ADDRESS}))? (?:{_HOST})"
+)
 
 ALLOWLISTS: dict[str, tuple[str, ...]] = {
     "frr": (
@@ -40,7 +49,7 @@ ALLOWLISTS: dict[str, tuple[str, ...]] = {
         r"ipsec whack --(?:status|showstates|trafficstatus|briefstatus)",
         r"ipsec --version",
     ),
-    "linux": (r"sysctl (?:-n )?net\.ipv4\.ip_forward",),
+    "linux": (r"sysctl (?:-n )?net\.ipv4\.ip_forward", _ROUTER_PING),
 }
 
 PLATFORMS = tuple(ALLOWLISTS)

@@ -231,8 +231,13 @@ _IPUTILS_STAMP = r"(?:\[(?P<epoch>\d{1,12}\.\d{1,9})\] )?"
 
 _IPUTILS_RULES: list[tuple[re.Pattern[str], _Handler | None]] = [
     # PING 10.99.0.2 (10.99.0.2) 56(84) bytes of data.    PING ::1(::1) 56 data bytes
+    # PING 172.16.1.10 (172.16.1.10) from 192.168.1.1 : 56(84) bytes of data.    (-I ADDRESS)
+    # PING 172.16.1.10 (172.16.1.10) from 10.0.0.1 eth0: 56(84) bytes of data.   (-I DEVICE)
     (
-        _compile(r"PING (?P<target>\S+?) ?\(\S+\) \d+(?:\(\d+\))? (?:bytes of data|data bytes)\.?"),
+        _compile(
+            r"PING (?P<target>\S+?) ?\(\S+\)(?: from \S+ ?\S*:)? \d+(?:\(\d+\))?"
+            r" (?:bytes of data|data bytes)\.?"
+        ),
         _header(first_seq=1),
     ),
     # [1700000000.123456] 64 bytes from 10.99.0.2: icmp_seq=5 ttl=64 time=0.042 ms (DUP!)

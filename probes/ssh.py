@@ -540,6 +540,30 @@ class SshSession:
                 return
             yield data
 
+    def start(self, command: str, *, pty: bool = False) -> RemoteProcess:
+        """Start a long-running command (e.g. a router's own ping) and return it unread.
+
+        With ``pty`` the command gets a terminal: its output arrives line by line, ``interrupt``
+        delivers Ctrl-C (SIGINT) as an operator's keyboard would, and if this connection dies
+        the device's sshd hangs the terminal up (SIGHUP), so nothing keeps running after us.
+        """
+        if not self.connected:
+            self.connect()
+        transport = self._clients[-1].get_transport()
+        if transport is None or not transport.is_active():
+            raise ConnectError(f"{self.params.device}: SSH session not active")
+        try:
+            channel = transport.open_session(timeout=self.params.connect_timeout_seconds)
+            if pty:
+                # A wide, dumb terminal: no wrapping, no colour, no line editing.
+                channel.get_pty(term="dumb", width=1000, height=24)
+            channel.exec_command(command)
+        except Exception as exc:
+            raise ConnectError(
+                f"{self.params.device}: cannot start `{command}`: {exc or type(exc).__name__}"
+            ) from exc
+        return RemoteProcess(self.params.device, command, channel)
+
     def _timed_out(self, command: str, timeout: float) -> NoReturn:
         raise CommandTimeout(
             f"{self.params.device}: `{command}` did not finish within {timeout:g} s"
@@ -553,3 +577,39 @@ class SshSession:
                 client.close()
             except Exception as exc:  # closing must never mask the real outcome
                 log.debug("%s: error while closing: %s", self.params.device, exc)
+
+
+class RemoteProcess:
+    """A command running on a device, started by :meth:`SshSession.start`."""
+
+    def __init__(self, device: str, command: str, channel: Any) -> None:
+        self.device = device
+        self.command = command
+        self._channel = channel
+
+    def read(self, timeout_seconds: float) -> bytes | None:
+        """Output that arrived within the timeout: b"" when none yet, None at end of output."""
+        self._channel.settimeout(timeout_seconds)
+        try:
+            data: bytes = self._channel.recv(65536)
+        except TimeoutError:
+            return b""
+        except OSError as exc:
+            raise ConnectError(f"{self.device}: `{self.command}`: {exc}") from exc
+        return data or None
+
+    def interrupt(self) -> None:
+        """Ctrl-C on the command's terminal (needs ``pty=True``)."""
+        with contextlib.suppress(OSError, EOFError):
+            self._channel.send(b"\x03")
+
+    def exit_status(self, timeout_seconds: float) -> int | None:
+        """The command's exit status, or None if it has not exited within the timeout."""
+        if not self._channel.status_event.wait(timeout_seconds):
+            return None
+        return int(self._channel.recv_exit_status())
+
+    def close(self) -> None:
+        """Close the channel (with a pty, a command still running gets SIGHUP)."""
+        with contextlib.suppress(Exception):
+            self._channel.close()

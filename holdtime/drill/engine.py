@@ -19,7 +19,7 @@ from typing import Any, Protocol, TextIO
 from holdtime.drill.journal import Journal
 from holdtime.drill.result import DrillResult, PhaseOutage, TimelineEvent
 from holdtime.drill.scenario import Action, Scenario
-from holdtime.errors import ConfigError, HoldtimeError
+from holdtime.errors import HoldtimeError
 from holdtime.models import utc_now
 
 MAX_RTT_SAMPLES = 4000  # per path, for the HTML timeline
@@ -53,13 +53,21 @@ SteadyState = Callable[[Sequence[str]], tuple[str, str]]
 
 @dataclass(frozen=True, slots=True)
 class PingPlan:
-    """One ping path to run throughout the drill."""
+    """One ping path to run throughout the drill: from this host, a netns, or a router."""
 
     name: str
     destination: str
     interval_seconds: float
     netns: str | None = None
-    source: str | None = None
+    source: str | None = None  # source address (bound locally, or ping -I on a router)
+    router: Any = None  # an inventory Router: its own ping runs over SSH
+
+    def describe(self) -> str:
+        """Where the probes start, for --dry-run."""
+        if self.router is not None:
+            return f"router {self.router.name} (its own ping, over SSH)"
+        where = f"netns {self.netns}" if self.netns else "this host"
+        return where + (f" from {self.source}" if self.source else "")
 
 
 @dataclass
@@ -198,20 +206,43 @@ class DrillEngine:
 
         return update
 
-    def _start_pings(self) -> tuple[list[threading.Thread], dict[str, list[Any]]]:
+    def _prober(self, plan: PingPlan) -> Any:
+        """The local scapy prober, or the router's own ping over SSH for a router source."""
+        every = min(0.25, max(plan.interval_seconds, 0.05))
+        if plan.router is not None:
+            from holdtime.probes.router_ping import RouterPinger
+
+            return RouterPinger(
+                plan.router,
+                plan.destination,
+                plan.interval_seconds,
+                source=plan.source,
+                name=plan.name,
+                deadline_seconds=router_ping_deadline_seconds(self.scenario),
+                progress=self._progress(plan.name),
+                progress_every_seconds=every,
+                clock=self.clock,
+            )
         from holdtime.probes.ping import PingFlow, PingProber
 
+        return PingProber(
+            [PingFlow(plan.destination, source=plan.source, netns=plan.netns, name=plan.name)],
+            plan.interval_seconds,
+            progress=self._progress(plan.name),
+            progress_every_seconds=every,
+            clock=self.clock,
+        )
+
+    def _start_pings(self) -> tuple[list[threading.Thread], dict[str, list[Any]]]:
         outputs: dict[str, list[Any]] = {}
         threads = []
         for plan in self.pings:
-            prober = PingProber(
-                [PingFlow(plan.destination, source=plan.source, netns=plan.netns, name=plan.name)],
-                plan.interval_seconds,
-                progress=self._progress(plan.name),
-                progress_every_seconds=min(0.25, max(plan.interval_seconds, 0.05)),
-                clock=self.clock,
-            )
             outputs[plan.name] = []
+            try:
+                prober = self._prober(plan)
+            except HoldtimeError as exc:
+                outputs[plan.name].append(exc)
+                continue
 
             def work(prober: Any = prober, sink: list[Any] = outputs[plan.name]) -> None:
                 try:
@@ -292,8 +323,18 @@ class DrillEngine:
                     poller.start()
                 self._event("settle", f"{timing.settle_seconds} s of clean traffic required")
                 self._wait(timing.settle_seconds)
+                failed = [
+                    f"{name}: {sink[0]}"
+                    for name, sink in sorted(outputs.items())
+                    if sink and isinstance(sink[0], Exception)
+                ]
+                silent = [p.name for p in self.pings if p.name not in self._watch]
                 dirty = [p for p, w in self._watch.items() if w.lost or w.current_gap_seconds]
-                if dirty and not self._abort:
+                if failed and not self._abort:
+                    self._abort = f"ping path failed before the trigger: {'; '.join(failed)}"
+                elif silent and not self._abort:
+                    self._abort = f"ping path never started: {', '.join(silent)}"
+                elif dirty and not self._abort:
                     self._abort = f"path not clean before the trigger: {', '.join(sorted(dirty))}"
             triggered = False
             try:
@@ -313,7 +354,7 @@ class DrillEngine:
             if self._abort:
                 self._event("abort", self._abort)
             if triggered and not self._signal:
-                self._failback(timing.observe_seconds, timing.clean_seconds)
+                self._failback(timing.failback_observe, timing.clean_seconds)
             self._stop.set()
             for thread in threads:
                 thread.join(timeout=10)
@@ -468,17 +509,51 @@ def ping_plans(inventory: Any, names: Sequence[str]) -> list[PingPlan]:
             continue
         source = path.source
         kind = getattr(source, "kind", "local")
-        if kind == "router":
-            raise ConfigError(
-                f"{inventory.path}: ping path {path.name!r}: drills probe from the local host or a "
-                "netns; a router source is for `holdtime check` only in this version"
-            )
         plans.append(
             PingPlan(
                 name=path.name,
                 destination=str(path.destination),
                 interval_seconds=path.interval_seconds,
                 netns=getattr(source, "netns", None) if kind == "netns" else None,
+                source=source.address,  # bound locally, or `ping -I` on a router
+                router=inventory.router(source.router) if kind == "router" else None,
             )
         )
     return plans
+
+
+def router_ping_deadline_seconds(scenario: Scenario) -> float:
+    """ping -w on a router: the longest this drill can run, plus 10 minutes.
+
+    Only a hung holdtime meets it: a stopped drill interrupts ping, and a dead one closes the
+    SSH connection, which hangs ping's terminal up.
+    """
+    timing = scenario.timing
+
+    def action_seconds(action: Action) -> float:
+        return 3600.0 if action.kind == "manual" else action.timeout_seconds
+
+    return (
+        15.0  # waiting for every path's first probe
+        + timing.settle_seconds
+        + timing.observe_seconds
+        + 2 * timing.failback_observe  # observe, then at most as long again to get clean
+        + action_seconds(scenario.trigger)
+        + action_seconds(scenario.restore)
+        + 600.0
+    )
+
+
+def router_ping_line(plan: PingPlan, scenario: Scenario) -> str:
+    """The exact command a router-source path runs on the router (CommandRefused if refused)."""
+    from holdtime.probes.router_ping import RouterPinger
+
+    pinger = RouterPinger(
+        plan.router,
+        plan.destination,
+        plan.interval_seconds,
+        source=plan.source,
+        name=plan.name,
+        deadline_seconds=router_ping_deadline_seconds(scenario),
+    )
+    return pinger.command.line

@@ -14,14 +14,17 @@
         timing: {settle_seconds: 5, observe_seconds: 30, clean_seconds: 5}
 
 An action is ``{ssh: ROUTER, command: STRING}`` (run on an inventory router over SSH),
-``{exec: [ARGV...], netns: NAME}`` (run locally, e.g. a script of yours or a lab namespace), or
-``{manual: "what to do"}`` (holdtime waits for Enter). Only declared actions ever run.
+``{exec: [ARGV...], netns: NAME}`` (run locally, e.g. a script of yours or a lab namespace),
+``{signal: STOP, process: bgpd, netns: NAME}`` (signal the local processes of that name in that
+network namespace, e.g. freeze a lab daemon), or ``{manual: "what to do"}`` (holdtime waits for
+Enter). Only declared actions ever run.
 """
 
 from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -36,13 +39,15 @@ if TYPE_CHECKING:
 class Action:
     """One declared step: over SSH on a router, a local command, or a manual step."""
 
-    kind: str  # ssh | exec | manual
+    kind: str  # ssh | exec | signal | manual
     device: str = ""  # ssh: inventory router name
     command: str = ""  # ssh: the command line
     argv: tuple[str, ...] = ()  # exec
-    netns: str | None = None  # exec: run inside this network namespace
+    netns: str | None = None  # exec: run inside this namespace; signal: processes in it
     prompt: str = ""  # manual
     timeout_seconds: float = 60.0
+    signal: str = ""  # signal: the name without SIG (STOP, CONT, TERM, KILL, ...)
+    process: str = ""  # signal: the process name (/proc/PID/comm), exactly
 
     def describe(self) -> str:
         """One line saying exactly what will run where (for --dry-run and the journal)."""
@@ -51,6 +56,9 @@ class Action:
         if self.kind == "exec":
             where = f" (netns {self.netns})" if self.netns else ""
             return f"local{where}: {' '.join(self.argv)}"
+        if self.kind == "signal":
+            where = f"netns {self.netns}" if self.netns else "this host's network namespace"
+            return f"local: SIG{self.signal} to every process named {self.process} in {where}"
         return f"manual: {self.prompt} (press Enter when done)"
 
 
@@ -70,6 +78,14 @@ class Timing:
     observe_seconds: float = 30.0  # after the trigger, and again after the restore
     clean_seconds: float = 5.0  # forwarding must stay loss-free this long after recovery
     poll_interval_seconds: float = 1.0  # control-plane polling of watched routers
+    failback_observe_seconds: float | None = None  # after the restore; None: observe_seconds
+
+    @property
+    def failback_observe(self) -> float:
+        """How long the failback is observed before the clean-traffic wait."""
+        if self.failback_observe_seconds is None:
+            return self.observe_seconds
+        return self.failback_observe_seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +119,8 @@ class Scenario:
         )
         steps.append(f"RESTORE  {self.restore.describe()}  (always runs: failure, error, signal)")
         steps.append(
-            f"observe failback {self.timing.observe_seconds} s, then {self.timing.clean_seconds} s"
-            " loss-free"
+            f"observe failback {self.timing.failback_observe} s, then "
+            f"{self.timing.clean_seconds} s loss-free"
         )
         if self.steady_state:
             steps.append("steady state after: the same checks must pass")
@@ -122,7 +138,19 @@ _TOP_KEYS = (
     "budget",
     "timing",
 )
-_ACTION_KEYS = ("ssh", "command", "exec", "netns", "manual", "timeout_seconds")
+_ACTION_KEYS = (
+    "ssh",
+    "command",
+    "exec",
+    "netns",
+    "signal",
+    "process",
+    "manual",
+    "timeout_seconds",
+)
+# Signals a drill may send: freeze/thaw, stop, kill, reload. Names as `kill -l` prints them.
+SIGNALS = ("STOP", "CONT", "TERM", "KILL", "INT", "HUP", "USR1", "USR2")
+_PROCESS_NAME = re.compile(r"[A-Za-z0-9_.:+-]{1,15}")  # /proc/PID/comm holds 15 characters
 
 
 class _Problems:
@@ -166,15 +194,16 @@ def _action(raw: Any, where: str, inventory: Inventory, problems: _Problems) -> 
     if not isinstance(raw, Mapping):
         problems.add(
             where,
-            "must be a mapping: {ssh: ROUTER, command: ...}, {exec: [...]}, or {manual: '...'}",
+            "must be a mapping: {ssh: ROUTER, command: ...}, {exec: [...]}, "
+            "{signal: STOP, process: NAME, netns: NS} or {manual: '...'}",
         )
         return Action(kind="manual")
     for key in raw:
         if key not in _ACTION_KEYS:
             problems.unknown(where, str(key), _ACTION_KEYS)
-    kinds = [k for k in ("ssh", "exec", "manual") if k in raw]
+    kinds = [k for k in ("ssh", "exec", "signal", "manual") if k in raw]
     if len(kinds) != 1:
-        problems.add(where, "needs exactly one of ssh, exec, manual")
+        problems.add(where, "needs exactly one of ssh, exec, signal, manual")
         return Action(kind="manual")
     timeout = _seconds(
         raw.get("timeout_seconds", 60), f"{where}.timeout_seconds", problems, low=1, high=3600
@@ -206,11 +235,34 @@ def _action(raw: Any, where: str, inventory: Inventory, problems: _Problems) -> 
             problems.add(f"{where}.netns", "must be a namespace name")
             netns = None
         return Action(kind="exec", argv=tuple(argv), netns=netns, timeout_seconds=timeout)
+    if kind == "signal":
+        return _signal_action(raw, where, problems, timeout)
     prompt = raw.get("manual")
     if not isinstance(prompt, str) or not prompt.strip():
         problems.add(f"{where}.manual", "must say what the operator has to do")
         prompt = ""
     return Action(kind="manual", prompt=prompt, timeout_seconds=timeout)
+
+
+def _signal_action(
+    raw: Mapping[str, Any], where: str, problems: _Problems, timeout: float
+) -> Action:
+    name = raw.get("signal")
+    name = name.upper().removeprefix("SIG") if isinstance(name, str) else name
+    if name not in SIGNALS:
+        problems.add(f"{where}.signal", f"must be one of {', '.join(SIGNALS)}, not {name!r}")
+        name = ""
+    process = raw.get("process")
+    if not isinstance(process, str) or not _PROCESS_NAME.fullmatch(process):
+        problems.add(
+            f"{where}.process", "must be a process name as ps shows it (up to 15 characters)"
+        )
+        process = ""
+    netns = raw.get("netns")
+    if netns is not None and not isinstance(netns, str):
+        problems.add(f"{where}.netns", "must be a namespace name")
+        netns = None
+    return Action(kind="signal", signal=name, process=process, netns=netns, timeout_seconds=timeout)
 
 
 def _budget(raw: Any, where: str, problems: _Problems) -> Budget:
@@ -254,7 +306,13 @@ def _timing(raw: Any, where: str, problems: _Problems) -> Timing:
         problems.add(where, "must be a mapping")
         return Timing()
     defaults = Timing()
-    known = ("settle_seconds", "observe_seconds", "clean_seconds", "poll_interval_seconds")
+    known = (
+        "settle_seconds",
+        "observe_seconds",
+        "failback_observe_seconds",
+        "clean_seconds",
+        "poll_interval_seconds",
+    )
     for key in raw:
         if key not in known:
             problems.unknown(where, str(key), known)
@@ -286,6 +344,15 @@ def _timing(raw: Any, where: str, problems: _Problems) -> Timing:
             problems,
             low=0.1,
             high=60,
+        ),
+        failback_observe_seconds=None
+        if raw.get("failback_observe_seconds") is None
+        else _seconds(
+            raw["failback_observe_seconds"],
+            f"{where}.failback_observe_seconds",
+            problems,
+            low=0.1,
+            high=86400,
         ),
     )
 

@@ -59,7 +59,7 @@ def test_valid_scenario_parses_with_defaults() -> None:
         ({"trigger": {"ssh": "esg1"}}, "drills.d.trigger.command: an ssh action needs"),
         (
             {"trigger": {"ssh": "esg1", "exec": ["x"], "command": "y"}},
-            "drills.d.trigger: needs exactly one of ssh, exec, manual",
+            "drills.d.trigger: needs exactly one of ssh, exec, signal, manual",
         ),
         (
             {"budget": {"max_outage_seconds": 10, "abort_outage_seconds": 5}},

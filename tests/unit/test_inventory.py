@@ -214,6 +214,24 @@ def test_accept_new_policy_does_not_need_known_hosts_to_exist(tmp_path: Path) ->
     assert "accept-new" == load_inventory(path).routers[0].host_key_policy
 
 
+def test_ping_source_address_for_local_netns_and_router(tmp_path: Path) -> None:
+    """`address` sits next to the source kind, or alone for this host."""
+    path = tmp_path / "inv.yaml"
+    path.write_text(
+        "routers:\n  - {name: r, host: h, username: u, auth: {agent: true},"
+        " host_key_policy: accept-new, known_hosts: kh}\n"
+        "ping_paths:\n"
+        "  - {name: a, destination: 10.0.0.1, source: {address: 192.0.2.1}}\n"
+        "  - {name: b, destination: 10.0.0.1, source: {netns: n1, address: '2001:db8::1'}}\n"
+        "  - {name: c, destination: 10.0.0.1, source: {router: r, address: 10.20.0.1}}\n"
+    )
+    assert [
+        PingSource("local", address="192.0.2.1"),
+        PingSource("netns", netns="n1", address="2001:db8::1"),
+        PingSource("router", router="r", address="10.20.0.1"),
+    ] == [p.source for p in load_inventory(path).ping_paths]
+
+
 def test_drill_keys_are_located_for_error_messages(tmp_path: Path) -> None:
     """drills.* keys keep their line numbers for the drill validator's messages."""
     path = tmp_path / "inv.yaml"

@@ -282,7 +282,13 @@ CASES = [
     (
         "ping-bad-source",
         "ping_paths:\n  - {name: p, destination: 10.0.0.1, source: {vrf: x}}\n",
-        "2:46: ping_paths[0].source: must be local, {netns: NAME} or {router: NAME}",
+        "2:46: ping_paths[0].source: must be local, {netns: NAME} or {router: NAME}"
+        " (optionally with address: IP)",
+    ),
+    (
+        "ping-bad-source-address",
+        "ping_paths:\n  - {name: p, destination: 10.0.0.1, source: {router: r, address: x}}\n",
+        "2:46: ping_paths[0].source.address: 'x' is not an IP address",
     ),
     (
         "ping-no-destination",
