@@ -1,29 +1,39 @@
 """holdtime's pytest plugin (entry point ``pytest11: holdtime``).
 
-``pytest --holdtime-inventory inventory.yaml`` collects one item per check x target, with ids like
-``bgp.peer_established[vpc-router-1/10.10.10.2]``, so ``-k``, ``--lf``, ``-x`` and JUnit work as
-users expect. Outcomes: ERROR results are pytest errors, FAIL results failures, WARN results pass
-with a warning, SKIP results skip. Items are planned without I/O; a device is probed once (per
-worker) when its first item runs, and all its items share that observation. With pytest-xdist,
-items carry ``xdist_group(device)``: run ``-n 8 --dist loadgroup`` to keep one SSH connection per
-device.
+``pytest --holdtime-inventory=inventory.yaml`` collects one item per check x target, with ids like
+``bgp.best_path[vpc-router-1]`` (one item per device unless the check declares
+``expected_targets(target)``, then one per declared target such as ``vpc-router-1/10.10.10.2``),
+so ``-k``, ``--lf``, ``-x`` and JUnit work as users expect. Outcomes: ERROR results are pytest
+errors, FAIL results failures, WARN results pass with a warning, SKIP results skip. Items are
+planned without I/O; a device is probed once (per worker) when its first item runs, and all its
+items share that observation. With pytest-xdist, items carry ``xdist_group(device)``: run
+``-n 8 --dist loadgroup`` to keep one SSH connection per device.
+
+Fixtures for hand-written tests: ``holdtime_inventory``, ``holdtime_run`` (run checks now),
+``holdtime_router(name)`` / ``holdtime_vcenter(name)`` (one live connection per device per
+worker, closed at session end; see holdtime/pytest_devices.py) and ``holdtime_drill()`` (run the
+scenario named by the test's ``holdtime_drill`` marker; only with ``--holdtime-allow-drills``).
+HoldtimeErrors raised by these fixtures are reported as one line naming the test line and the
+device, not as a traceback into holdtime.
 """
 
 from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
 from holdtime.models import CheckResult, RunResult, Status, utc_now
 
 if TYPE_CHECKING:
+    from holdtime.drill.result import DrillResult
     from holdtime.inventory import Inventory
+    from holdtime.pytest_devices import HandleCache, RouterHandle, VcenterHandle
     from holdtime.runner import Job
 
 _STATE = pytest.StashKey["_PluginState"]()
@@ -154,7 +164,7 @@ class HoldtimeItem(pytest.Item):
     def runtest(self) -> None:
         """FAIL results fail, WARN warn, SKIP skip, PASS passes."""
         if not self.results:
-            pytest.skip(f"{self.check_name} produced no result for {self.target_name}")
+            self._skip(f"{self.check_name} produced no result for {self.target_name}")
         failures = [r for r in self.results if r.status is Status.FAIL]
         if failures:
             pytest.fail(_describe(failures), pytrace=False)
@@ -162,11 +172,26 @@ class HoldtimeItem(pytest.Item):
             if result.status is Status.WARN:
                 warnings.warn(HoldtimeWarning(_describe([result])), stacklevel=1)
         if all(r.status is Status.SKIP for r in self.results):
-            pytest.skip(self.results[0].summary)
+            self._skip(self.results[0].summary)
 
-    def reportinfo(self) -> tuple[str, int | None, str]:
-        """Where the item comes from: the inventory file."""
-        return str(_state(self.config).inventory.path), None, self.name
+    def reportinfo(self) -> tuple[str, int, str]:
+        """Where the item comes from: its device's entry in the inventory file."""
+        inventory = _state(self.config).inventory
+        # No domain: pytest would print a dotted domain such as `bgp.best_path` as `bgp::best_path`.
+        return str(inventory.path), _entry_line(inventory, self.job.target.config) - 1, ""
+
+    def _skip(self, reason: str) -> NoReturn:
+        # Reported at the inventory entry (like a skip marker), not at this line of the plugin.
+        raise pytest.skip.Exception(reason, _use_item_location=True)
+
+
+def _entry_line(inventory: Inventory, entry: object) -> int:
+    """1-based line of an inventory entry (a router, vcenter, tcp target...); 1 if unknown."""
+    for section in ("routers", "vcenters", "tcp", "ping_paths"):
+        for index, candidate in enumerate(getattr(inventory, section, ())):
+            if candidate is entry:
+                return inventory.locations.get(f"{section}[{index}]", (1, 0))[0]
+    return 1
 
 
 def _belongs(result: CheckResult, target: str) -> bool:
@@ -205,7 +230,14 @@ def pytest_collection_modifyitems(
         from holdtime.runner import plan_jobs
 
         only = tuple(config.getoption("--holdtime-only"))
-        parent = InventoryFile.from_parent(session, path=Path(state.inventory.path).resolve())
+        inventory_path = Path(state.inventory.path).resolve()
+        # Outside the rootdir pytest would give the node the id "" (items "::inventory.yaml::...");
+        # the file name reads better and stays stable for --lf.
+        inside = inventory_path.is_relative_to(config.rootpath)
+        parent = InventoryFile.from_parent(
+            session, path=inventory_path, nodeid=None if inside else inventory_path.name
+        )
+        added: list[pytest.Item] = []
         for job in plan_jobs(state.inventory, plugins.probes(), plugins.checks(), only):
             for check in job.checks:
                 for target in _subtargets(job, check):
@@ -220,7 +252,13 @@ def pytest_collection_modifyitems(
                         target=target,
                     )
                     new_item.add_marker(pytest.mark.xdist_group(job.target.device))
-                    items.append(new_item)
+                    added.append(new_item)
+        items.extend(added)
+        # Report the inventory as collected, so the terminal's "collected N items" and
+        # "deselected / selected" counts include its items.
+        config.hook.pytest_collectreport(
+            report=pytest.CollectReport(parent.nodeid, "passed", None, list(added))
+        )
     if not config.getoption("--holdtime-allow-drills"):
         skip = pytest.mark.skip(reason="destructive drill: run with --holdtime-allow-drills")
         for item in items:
@@ -258,5 +296,91 @@ def holdtime_run(pytestconfig: pytest.Config) -> Callable[..., RunResult]:
         return run_checks(
             _state(pytestconfig).inventory, only=tuple(checks), max_workers=max_workers
         )
+
+    return run
+
+
+@pytest.hookimpl(hookwrapper=True)  # old-style wrapper: pytest 7.4 may run on pluggy < 1.2
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A HoldtimeError from a holdtime fixture is one line (test line, device, reason)."""
+    from holdtime.pytest_devices import ONE_LINE
+
+    outcome: Any = yield
+    report: pytest.TestReport = outcome.get_result()
+    excinfo = call.excinfo
+    if excinfo is None or not getattr(excinfo.value, ONE_LINE, False):
+        return
+    where = ""
+    for entry in reversed(excinfo.traceback):
+        if Path(entry.path) == item.path:  # the innermost line of the test module itself
+            where = f"{item.path.name}:{entry.lineno + 1}: "
+            break
+    report.longrepr = f"{where}{type(excinfo.value).__name__}: {excinfo.value}"
+
+
+@pytest.fixture(scope="session")
+def holdtime_router(pytestconfig: pytest.Config) -> Iterator[HandleCache[RouterHandle]]:
+    """Factory: ``holdtime_router("vpc-router-1")`` -> a connected RouterHandle.
+
+    One SSH connection per router per session (per xdist worker), reused by every test and
+    closed at the end. Handle methods: ``bgp()``, ``route(prefix)``, ``ipsec()``,
+    ``ip_forward()``, ``run(command)`` (read-only allowlist only).
+    """
+    from holdtime.pytest_devices import HandleCache, open_router
+
+    cache = HandleCache(lambda name: open_router(_state(pytestconfig).inventory, name))
+    try:
+        yield cache
+    finally:
+        cache.close_all()
+
+
+@pytest.fixture(scope="session")
+def holdtime_vcenter(pytestconfig: pytest.Config) -> Iterator[HandleCache[VcenterHandle]]:
+    """Factory: ``holdtime_vcenter("vc-site-a")`` -> a logged-in VcenterHandle.
+
+    One pyVmomi session per vCenter per session (per xdist worker), logged out at the end.
+    ``observe()`` returns the VsphereObservation the nfs/sioc/vds checks judge.
+    """
+    from holdtime.pytest_devices import HandleCache, open_vcenter
+
+    cache = HandleCache(lambda name: open_vcenter(_state(pytestconfig).inventory, name))
+    try:
+        yield cache
+    finally:
+        cache.close_all()
+
+
+@pytest.fixture
+def holdtime_drill(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., DrillResult]:
+    """Run a drill of the inventory now: ``holdtime_drill()`` -> DrillResult.
+
+    The scenario is the test's ``@pytest.mark.holdtime_drill("name")`` (or ``scenario=``).
+    Without --holdtime-allow-drills the test is skipped, never run. The journal is written to
+    the test's tmp_path; each phase's outage lands in the JUnit properties.
+    """
+
+    def run(scenario: str | None = None) -> DrillResult:
+        config = request.config
+        if not config.getoption("--holdtime-allow-drills"):
+            pytest.skip("destructive drill: run with --holdtime-allow-drills")
+        marker = request.node.get_closest_marker("holdtime_drill")
+        name = scenario or (str(marker.args[0]) if marker is not None and marker.args else "")
+        if not name:
+            pytest.fail(
+                'holdtime_drill: mark the test @pytest.mark.holdtime_drill("scenario") '
+                "or pass scenario=",
+                pytrace=False,
+            )
+        from holdtime.pytest_devices import run_drill
+
+        result = run_drill(_state(config).inventory, name, tmp_path / f"drill-{name}.jsonl")
+        for phase in result.phases:
+            key = f"drill.{phase.path}.{phase.phase}"
+            request.node.user_properties.append(
+                (f"{key}.loss_derived_outage_seconds", phase.loss_derived_outage_seconds)
+            )
+            request.node.user_properties.append((f"{key}.budget_seconds", phase.budget_seconds))
+        return result
 
     return run

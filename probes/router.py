@@ -99,8 +99,12 @@ def _sample_seconds_from_env() -> float:
     return value
 
 
-class _Reader:
-    """Runs allowlisted commands on one session and keeps the section errors."""
+class CommandReader:
+    """Runs allowlisted commands on one session and keeps the section errors.
+
+    Shared by the probe and the pytest plugin's ``holdtime_router`` handle (both read through
+    the same allowlist and parsers).
+    """
 
     def __init__(self, session: SshSession, router: Any, device: str) -> None:
         self.session = session
@@ -205,36 +209,29 @@ class RouterProbe:
         platforms = tuple(getattr(router, "platforms", ("frr",)) or ("frr",))
         params = SshParams.from_router(router)
         with self._session_factory(params) as session:
-            reader = _Reader(session, router, device)
+            reader = CommandReader(session, router, device)
             first, later, interval = None, None, 0.0
             needs = _Needs.of(target.checks)
             wants_ipsec = needs.ipsec and bool(set(platforms) & set(IPSEC_PLATFORMS))
             # IPsec is read first so the BGP and sysctl reads fill the traffic sample interval
             # instead of adding to it.
             if wants_ipsec:
-                first = reader.section("ipsec", lambda: self._ipsec(reader, router, platforms))
+                first = reader.section("ipsec", lambda: read_ipsec(reader, router, platforms))
             began = time.monotonic()
             bgp = (
-                reader.section("bgp", lambda: self._bgp(reader, router))
+                reader.section("bgp", lambda: read_bgp(reader, router))
                 if needs.bgp and "frr" in platforms
                 else None
             )
             forward = (
-                reader.section(
-                    "system",
-                    lambda: frr.parse_sysctl_ip_forward(
-                        reader.text("linux", "sysctl net.ipv4.ip_forward")
-                    ),
-                )
-                if needs.system
-                else None
+                reader.section("system", lambda: read_ip_forward(reader)) if needs.system else None
             )
             if first is not None and needs.traffic and self.traffic_sample_seconds > 0:
                 remaining = self.traffic_sample_seconds - (time.monotonic() - began)
                 if remaining > 0:
                     self._sleep(remaining)
                 later = reader.section(
-                    "ipsec.later", lambda: self._ipsec(reader, router, platforms, again=True)
+                    "ipsec.later", lambda: read_ipsec(reader, router, platforms, again=True)
                 )
                 interval = time.monotonic() - began
         return RouterObservation(
@@ -250,75 +247,83 @@ class RouterProbe:
             commands_run=reader.count,
         )
 
-    # -- BGP ---------------------------------------------------------------------------------
-    def _bgp(self, reader: _Reader, router: Any) -> BgpState:
-        summary = reader.run("frr", "show bgp vrf all summary json")
-        source = "json"
-        try:
-            if summary.exit_status != 0:
-                raise ParseError(summary.text.strip() or f"exited {summary.exit_status}")
-            peers = frr.parse_frr_bgp_summary_json(summary.stdout)
-        except ParseError as exc:
-            if "is not running" in str(exc):
-                raise ParseError(
-                    f"{reader.device}: `show bgp vrf all summary json`: {exc}"
-                ) from None
-            # No JSON on this device (old FRR, restricted vtysh): fall back to the text table.
-            peers = frr.parse_frr_bgp_summary_text(reader.text("frr", "show bgp vrf all summary"))
-            source = "text"
-        neighbors: tuple[frr.BgpNeighbor, ...] = ()
-        if source == "json":
-            neighbors = (
-                reader.section(
-                    "bgp.neighbors",
-                    lambda: frr.parse_frr_bgp_neighbors_json(
-                        reader.text("frr", "show bgp vrf all neighbors json")
-                    ),
-                )
-                or ()
+
+# -- section readers (also used by the pytest plugin's holdtime_router handle) -------------
+def read_bgp(reader: CommandReader, router: Any, extra_prefixes: Sequence[str] = ()) -> BgpState:
+    """Summary (JSON, else text), neighbors, BFD and the routes of the expected prefixes.
+
+    ``extra_prefixes`` adds routes to read besides the ones the router's expectations name.
+    """
+    summary = reader.run("frr", "show bgp vrf all summary json")
+    source = "json"
+    try:
+        if summary.exit_status != 0:
+            raise ParseError(summary.text.strip() or f"exited {summary.exit_status}")
+        peers = frr.parse_frr_bgp_summary_json(summary.stdout)
+    except ParseError as exc:
+        if "is not running" in str(exc):
+            raise ParseError(f"{reader.device}: `show bgp vrf all summary json`: {exc}") from None
+        # No JSON on this device (old FRR, restricted vtysh): fall back to the text table.
+        peers = frr.parse_frr_bgp_summary_text(reader.text("frr", "show bgp vrf all summary"))
+        source = "text"
+    neighbors: tuple[frr.BgpNeighbor, ...] = ()
+    if source == "json":
+        neighbors = (
+            reader.section(
+                "bgp.neighbors",
+                lambda: frr.parse_frr_bgp_neighbors_json(
+                    reader.text("frr", "show bgp vrf all neighbors json")
+                ),
             )
-        routes: dict[str, frr.BgpRoute] = {}
-
-        def route_of(prefix: str) -> frr.BgpRoute:
-            text = reader.text("frr", f"show bgp ipv4 unicast {prefix} json")
-            return frr.parse_frr_bgp_route_json(text)
-
-        for prefix in expected_prefixes(getattr(router, "expect", None)):
-            route = reader.section(f"bgp.route {prefix}", functools.partial(route_of, prefix))
-            if route is not None:
-                routes[prefix] = route if route.prefix else frr.BgpRoute(prefix, (), ())
-        bfd_peers = reader.section(
-            "bfd",
-            lambda: frr.parse_frr_bfd_peers_json(reader.text("frr", "show bfd peers json")),
+            or ()
         )
-        return BgpState(
-            peers=peers, neighbors=neighbors, routes=routes, bfd_peers=bfd_peers, source=source
-        )
+    routes: dict[str, frr.BgpRoute] = {}
 
-    # -- IPsec -------------------------------------------------------------------------------
-    def _ipsec(
-        self, reader: _Reader, router: Any, platforms: tuple[str, ...], *, again: bool = False
-    ) -> ipsec.IpsecStatus:
-        statuses: list[ipsec.IpsecStatus] = []
-        if "strongswan" in platforms:
-            uris: tuple[str | None, ...] = tuple(getattr(router, "swanctl_uris", ()) or ()) or (
-                None,
+    def route_of(prefix: str) -> frr.BgpRoute:
+        text = reader.text("frr", f"show bgp ipv4 unicast {prefix} json")
+        return frr.parse_frr_bgp_route_json(text)
+
+    wanted = (*expected_prefixes(getattr(router, "expect", None)), *extra_prefixes)
+    for prefix in dict.fromkeys(wanted):
+        route = reader.section(f"bgp.route {prefix}", functools.partial(route_of, prefix))
+        if route is not None:
+            routes[prefix] = route if route.prefix else frr.BgpRoute(prefix, (), ())
+    bfd_peers = reader.section(
+        "bfd",
+        lambda: frr.parse_frr_bfd_peers_json(reader.text("frr", "show bfd peers json")),
+    )
+    return BgpState(
+        peers=peers, neighbors=neighbors, routes=routes, bfd_peers=bfd_peers, source=source
+    )
+
+
+def read_ip_forward(reader: CommandReader) -> bool:
+    """net.ipv4.ip_forward of the device."""
+    return frr.parse_sysctl_ip_forward(reader.text("linux", "sysctl net.ipv4.ip_forward"))
+
+
+def read_ipsec(
+    reader: CommandReader, router: Any, platforms: tuple[str, ...], *, again: bool = False
+) -> ipsec.IpsecStatus:
+    """The SAs (and on the first read the configured connections) of every IPsec stack."""
+    statuses: list[ipsec.IpsecStatus] = []
+    if "strongswan" in platforms:
+        uris: tuple[str | None, ...] = tuple(getattr(router, "swanctl_uris", ()) or ()) or (None,)
+        for uri in uris:
+            suffix = f" --uri {uri}" if uri else ""
+            sas = ipsec.parse_swanctl_list_sas(
+                reader.text("strongswan", f"swanctl --list-sas{suffix}")
             )
-            for uri in uris:
-                suffix = f" --uri {uri}" if uri else ""
-                sas = ipsec.parse_swanctl_list_sas(
-                    reader.text("strongswan", f"swanctl --list-sas{suffix}")
+            conns: tuple[ipsec.ConnectionConfig, ...] = ()
+            if not again:  # configuration does not change between the two reads
+                conns = ipsec.parse_swanctl_list_conns(
+                    reader.text("strongswan", f"swanctl --list-conns{suffix}")
                 )
-                conns: tuple[ipsec.ConnectionConfig, ...] = ()
-                if not again:  # configuration does not change between the two reads
-                    conns = ipsec.parse_swanctl_list_conns(
-                        reader.text("strongswan", f"swanctl --list-conns{suffix}")
-                    )
-                statuses.append(ipsec.IpsecStatus("strongswan", sas, conns))
-        if "libreswan" in platforms:
-            status = ipsec.parse_libreswan_status(reader.text("libreswan", "ipsec status"))
-            traffic = ipsec.parse_libreswan_trafficstatus(
-                reader.text("libreswan", "ipsec trafficstatus")
-            )
-            statuses.append(ipsec.libreswan_status(status, traffic))
-        return ipsec.merge(statuses)
+            statuses.append(ipsec.IpsecStatus("strongswan", sas, conns))
+    if "libreswan" in platforms:
+        status = ipsec.parse_libreswan_status(reader.text("libreswan", "ipsec status"))
+        traffic = ipsec.parse_libreswan_trafficstatus(
+            reader.text("libreswan", "ipsec trafficstatus")
+        )
+        statuses.append(ipsec.libreswan_status(status, traffic))
+    return ipsec.merge(statuses)

@@ -14,6 +14,7 @@ inventory is the explicit opt-out. pyVmomi is imported inside the functions that
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import os
 import socket
@@ -219,23 +220,32 @@ class Session:
             view.DestroyView()
 
 
+def observe(session: Session) -> VsphereObservation:
+    """One PropertyCollector pass on a logged-in session: what the vSphere checks judge.
+
+    ``round_trips`` counts the SOAP requests of this pass only.
+    """
+    vcenter = session.vcenter
+    vmodl = _pyvmomi().vmodl
+    before = session.round_trips
+    try:
+        contents = session.retrieve(PROPERTIES)
+    except (OSError, HTTPException, ExpatError) as exc:
+        raise _map_transport_error(vcenter, exc) from exc
+    except vmodl.MethodFault as exc:
+        raise TransportError(f"{_where(vcenter)}: property collection failed ({exc.msg})") from exc
+    records = records_from_contents(contents)
+    api_version = str(getattr(session.content.about, "apiVersion", ""))
+    return build_observation(vcenter.name, records, session.round_trips - before, api_version)
+
+
 def collect_vcenter(vcenter: VCenter, timeout_seconds: float = 30.0) -> VsphereObservation:
     """Log in, fetch everything the vSphere checks need, log out."""
-    vmodl = _pyvmomi().vmodl
     with Session(vcenter, timeout_seconds) as session:
-        try:
-            contents = session.retrieve(PROPERTIES)
-        except (OSError, HTTPException, ExpatError) as exc:
-            raise _map_transport_error(vcenter, exc) from exc
-        except vmodl.MethodFault as exc:
-            raise TransportError(
-                f"{_where(vcenter)}: property collection failed ({exc.msg})"
-            ) from exc
-        records = records_from_contents(contents)
-        # + Logout, sent in __exit__ after this line
+        observation = observe(session)
+        # every request of the session: login and collection, + Logout sent in __exit__
         round_trips = session.round_trips + 1
-        api_version = str(getattr(session.content.about, "apiVersion", ""))
-    return build_observation(vcenter.name, records, round_trips, api_version)
+    return dataclasses.replace(observation, round_trips=round_trips)
 
 
 class VsphereProbe:

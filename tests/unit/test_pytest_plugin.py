@@ -126,3 +126,83 @@ def test_last_failed_reruns_only_the_failures(pytester: pytest.Pytester, invento
     pytester.runpytest_subprocess("--holdtime-inventory", str(inventory))
     rerun = pytester.runpytest_subprocess("--holdtime-inventory", str(inventory), "--lf")
     rerun.assert_outcomes(failed=1, errors=1, deselected=1)
+
+
+@pytest.fixture
+def router_inventory(pytester: pytest.Pytester, ports: tuple[int, int]) -> Path:
+    """An inventory whose one router points at a closed port on 127.0.0.1."""
+    _, closed_port = ports
+    key = pytester.path / "client_key"
+    key.write_text("not used: the TCP connect is refused first\n")
+    (pytester.path / "known_hosts").write_text("")
+    return pytester.makefile(
+        ".yaml",
+        inventory=f"""
+routers:
+  - name: edge-a
+    host: 127.0.0.1
+    port: {closed_port}
+    username: holdtime
+    auth: {{key_file: {key}}}
+    known_hosts: {pytester.path / "known_hosts"}
+    timeouts: {{connect_seconds: 2, command_seconds: 2}}
+""",
+    )
+
+
+def test_router_fixture_errors_are_one_line(
+    pytester: pytest.Pytester, router_inventory: Path
+) -> None:
+    """holdtime_router: unknown name and unreachable router fail with one line, no traceback."""
+    pytester.makepyfile(
+        test_routers="""
+        def test_unknown(holdtime_router):
+            holdtime_router("no-such-router")
+
+        def test_unreachable(holdtime_router):
+            holdtime_router("edge-a").bgp()
+        """
+    )
+    # -k: leave out the inventory's own items for edge-a (they error the same way)
+    result = pytester.runpytest(
+        f"--holdtime-inventory={router_inventory}", "test_routers.py", "-k", "not edge"
+    )
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "test_routers.py:2: ConfigError: *inventory.yaml: no router named 'no-such-router'",
+            "test_routers.py:5: ConnectError: edge-a: *",
+        ]
+    )
+    assert "Traceback" not in result.stdout.str()
+    assert "pytest_devices.py" not in result.stdout.str()
+
+
+def test_drill_fixture_needs_the_flag_and_a_scenario(
+    pytester: pytest.Pytester, router_inventory: Path
+) -> None:
+    """holdtime_drill skips without the flag; unmarked or unknown scenarios fail in one line."""
+    pytester.makepyfile(
+        test_drills="""
+        import pytest
+
+        def test_unmarked(holdtime_drill):
+            holdtime_drill()
+
+        @pytest.mark.holdtime_drill("no-such-drill")
+        def test_unknown(holdtime_drill):
+            holdtime_drill()
+        """
+    )
+    inventory = (f"--holdtime-inventory={router_inventory}", "-k", "not edge")
+    skipped = pytester.runpytest(*inventory, "test_drills.py", "-rs")
+    skipped.assert_outcomes(skipped=2)
+    allowed = pytester.runpytest(*inventory, "test_drills.py", "--holdtime-allow-drills")
+    allowed.assert_outcomes(failed=2)
+    allowed.stdout.fnmatch_lines(
+        [
+            "*holdtime_drill: mark the test @pytest.mark.holdtime_drill(*",
+            "test_drills.py:8: ConfigError: *no-such-drill*",
+        ]
+    )
+    assert "Traceback" not in allowed.stdout.str()
