@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from holdtime.errors import CommandRefused
@@ -90,3 +91,51 @@ def build(platform: str, command: str, *, sudo: bool = False, device: str = "") 
     if sudo:
         line = f"sudo -n {line}"  # -n: fail at once instead of waiting for a password prompt
     return Command(platform=platform, text=text, line=line)
+
+
+def build_vtysh_batch(texts: Sequence[str], *, sudo: bool = False, device: str = "") -> Command:
+    """One ``vtysh -E -c A -c B ...`` for several allowlisted FRR commands.
+
+    vtysh pays ~40 ms of CPU to start (it builds every daemon's command tree), more than most
+    ``show`` commands cost, so the router probe sends its BGP reads in one call. ``-E`` echoes
+    each command before its output, which is how :func:`split_vtysh_batch` attributes the output.
+    """
+    if not texts:
+        raise ValueError("an empty vtysh batch")
+    built = [build("frr", text, device=device) for text in texts]
+    line = "vtysh -E " + " ".join(f"-c {shlex.quote(c.text)}" for c in built)
+    if sudo:
+        line = f"sudo -n {line}"
+    return Command(platform="frr", text=" ; ".join(c.text for c in built), line=line)
+
+
+def split_vtysh_batch(stdout: str, texts: Sequence[str]) -> list[str]:
+    """The outputs of the batched commands, in order, for those vtysh echoed (ran).
+
+    Each command's output is what follows its echo line (``PROMPT# COMMAND``) up to the next
+    echo line. vtysh stops at the first command that fails, so the list may be shorter than
+    ``texts``: the last element is then the failing command's (partial) output. An echo line is
+    recognized only for the command expected next, so output that merely mentions a command
+    cannot shift the attribution.
+    """
+    wanted = [normalize(t) for t in texts]
+    outputs: list[list[str]] = []
+    for line in stdout.splitlines(keepends=True):
+        index = len(outputs)
+        if index < len(wanted) and _is_echo(line, wanted[index]):
+            outputs.append([])
+        elif outputs:
+            outputs[-1].append(line)
+        elif line.strip():
+            return []  # output before the first echo: not a vtysh with -E, do not guess
+    return ["".join(chunk) for chunk in outputs]
+
+
+def _is_echo(line: str, command: str) -> bool:
+    """``router# show bfd peers json`` (any hostname, `#` or `>` prompt)."""
+    text = line.rstrip("\r\n")
+    for mark in ("# ", "> "):
+        head, sep, tail = text.rpartition(mark)
+        if sep and head and " " not in head and normalize(tail) == command:
+            return True
+    return False

@@ -112,11 +112,29 @@ class CommandReader:
         self.device = device
         self.errors: dict[str, str] = {}
         self.count = 0
+        self._batched: dict[str, CommandOutput] = {}
 
     def run(self, platform: str, text: str) -> CommandOutput:
         command = commands.build(platform, text, sudo=self.sudo, device=self.device)
+        if platform == "frr" and command.text in self._batched:
+            return self._batched.pop(command.text)
         self.count += 1
         return self.session.run(command.line)
+
+    def prefetch_frr(self, texts: Sequence[str]) -> None:
+        """Run several FRR commands in one vtysh; run() then answers them from that output.
+
+        A command vtysh did not reach (it stops at the first failure) or an output that cannot
+        be attributed is simply run on its own later, so the result never depends on batching.
+        """
+        unique = dict.fromkeys(map(commands.normalize, texts))
+        wanted = [text for text in unique if text not in self._batched]
+        if len(wanted) < 2:
+            return
+        batch = commands.build_vtysh_batch(wanted, sudo=self.sudo, device=self.device)
+        self.count += 1
+        out = self.session.run(batch.line)
+        self._batched.update(attribute_vtysh_batch(out, wanted, sudo=self.sudo))
 
     def text(self, platform: str, command: str) -> str:
         """Output of a command that must exit 0 (ParseError naming the device otherwise)."""
@@ -136,6 +154,31 @@ class CommandReader:
                 message = f"{self.device}: {message}"
             self.errors[name] = message
             return None
+
+
+def attribute_vtysh_batch(
+    out: CommandOutput, texts: Sequence[str], *, sudo: bool = False
+) -> dict[str, CommandOutput]:
+    """Each batched command's own CommandOutput, as if it had run alone.
+
+    Commands vtysh ran before the one that failed exit 0; the failing one gets the batch's exit
+    status and stderr; commands it never reached are left out (they run on their own). Output
+    that cannot be attributed (no echo lines: a vtysh without -E) gives nothing.
+    """
+    outputs = commands.split_vtysh_batch(out.stdout, texts)
+    if out.exit_status == 0 and len(outputs) != len(texts):
+        return {}
+    attributed: dict[str, CommandOutput] = {}
+    for index, (text, chunk) in enumerate(zip(texts, outputs, strict=False)):
+        failed = out.exit_status != 0 and index == len(outputs) - 1
+        attributed[commands.normalize(text)] = CommandOutput(
+            command=commands.build("frr", text, sudo=sudo).line,
+            stdout=chunk,
+            stderr=out.stderr if failed else "",
+            exit_status=out.exit_status if failed else 0,
+            duration_seconds=out.duration_seconds,
+        )
+    return attributed
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +297,16 @@ def read_bgp(reader: CommandReader, router: Any, extra_prefixes: Sequence[str] =
 
     ``extra_prefixes`` adds routes to read besides the ones the router's expectations name.
     """
+    wanted = (*expected_prefixes(getattr(router, "expect", None)), *extra_prefixes)
+    prefixes = list(dict.fromkeys(wanted))
+    reader.prefetch_frr(
+        [
+            "show bgp vrf all summary json",
+            "show bgp vrf all neighbors json",
+            *(f"show bgp ipv4 unicast {prefix} json" for prefix in prefixes),
+            "show bfd peers json",  # last: vtysh stops at "bfdd is not running"
+        ]
+    )
     summary = reader.run("frr", "show bgp vrf all summary json")
     source = "json"
     try:
@@ -283,8 +336,7 @@ def read_bgp(reader: CommandReader, router: Any, extra_prefixes: Sequence[str] =
         text = reader.text("frr", f"show bgp ipv4 unicast {prefix} json")
         return frr.parse_frr_bgp_route_json(text)
 
-    wanted = (*expected_prefixes(getattr(router, "expect", None)), *extra_prefixes)
-    for prefix in dict.fromkeys(wanted):
+    for prefix in prefixes:
         route = reader.section(f"bgp.route {prefix}", functools.partial(route_of, prefix))
         if route is not None:
             routes[prefix] = route if route.prefix else frr.BgpRoute(prefix, (), ())

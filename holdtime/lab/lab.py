@@ -3,7 +3,8 @@
 Every FRR node gets a *holder*: a `sleep` process in the node's network namespace and in a
 private mount namespace where /run/frr is bound to the node's own state folder, so each node's
 daemons use FRR's default pathspace and a plain `vtysh -c ...` over SSH works exactly as on a real
-router. Every charon additionally binds its own folder over /run (its pid file is hard-coded).
+router; /root is bound to an empty home of the node, so the host's dotfiles do not run in its
+SSH sessions. Every charon additionally binds its own folder over /run (its pid file is hard-coded).
 Everything the lab starts is tracked in `state.json`; `down` kills every process left in the
 lab's namespaces (found with `ip netns pids`, so it also cleans up after a crash) and deletes them.
 """
@@ -305,7 +306,16 @@ class Lab:
             frr_dir.mkdir(parents=True, exist_ok=True)
             shutil.chown(frr_dir, "frr", "frr")
             frr_dir.chmod(0o775)
-            script = f"mount --bind {frr_dir} /run/frr && exec sleep infinity"
+            # The node's own (empty) home over /root: sshd runs every command through root's
+            # login shell, and bash sources ~/.bashrc for SSH commands, so the host's dotfiles
+            # (pyenv init on this VM: ~100 processes, 0.15 s CPU per command) would run on
+            # every read. A router's root has a plain home.
+            home = self.root / node / "home"
+            home.mkdir(mode=0o700, parents=True, exist_ok=True)
+            script = (
+                f"mount --bind {frr_dir} /run/frr && mount --bind {home} /root "
+                "&& exec sleep infinity"
+            )
             process = subprocess.Popen(
                 [
                     "ip",

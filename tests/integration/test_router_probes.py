@@ -181,4 +181,12 @@ def test_probe_reads_only_what_the_selected_checks_need(lab: Lab) -> None:
         observation.ip_forward,
     )
     full = probe.collect(target, 30)
-    assert 10 <= full.commands_run
+    # Two charons (one vici URI each): --list-sas, --list-conns, --list-sas again per URI; one
+    # vtysh for all BGP/BFD reads (bfdd is not running in this lab: vtysh stops there, nothing
+    # after it is lost); one sysctl.
+    assert (8, "bfdd is not running") == (full.commands_run, full.errors.get("bfd", "")[-19:])
+    assert full.bgp is not None
+    assert (2, ["172.16.1.0/24", "192.168.1.0/24"]) == (
+        len(full.bgp.neighbors),
+        sorted(full.bgp.routes),
+    )
