@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from holdtime.defaults import DEFAULT_WORKERS
 from holdtime.errors import CommandTimeout
 from holdtime.exporters.state import ResultStore
 from holdtime.runner import Job, errors_for, execute
@@ -115,7 +116,7 @@ class Scheduler:
         scheduled: Sequence[Scheduled],
         store: ResultStore,
         *,
-        max_workers: int = 16,
+        max_workers: int = DEFAULT_WORKERS,
         jitter_fraction: float = 0.1,
         initial_spread_seconds: float = 5.0,
         io: DeviceIO | None = None,

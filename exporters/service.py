@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from holdtime.defaults import DEFAULT_WORKERS
 from holdtime.exporters.scheduler import DeviceIO, Scheduled, Scheduler, job_interval
 from holdtime.exporters.server import ExporterApp, ExporterServer, start_server
 from holdtime.exporters.sharding import Shard
@@ -27,7 +28,7 @@ class ServeOptions:
     check_intervals: tuple[tuple[str, float], ...] = ()  # (check glob, seconds)
     only: tuple[str, ...] = ()
     shard: Shard | None = None
-    max_workers: int = 16
+    max_workers: int = DEFAULT_WORKERS
     jitter_fraction: float = 0.1
     initial_spread_seconds: float = 5.0
     probe_endpoint: bool = True

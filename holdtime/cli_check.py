@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from holdtime.defaults import DEFAULT_WORKERS
 from holdtime.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -35,7 +36,10 @@ def register(subparsers: Any) -> None:
     check.add_argument("--format", choices=FORMATS, default="table", help="report format")
     check.add_argument("-o", "--output", type=Path, help="write the report to FILE")
     check.add_argument(
-        "--workers", type=_positive_int, default=16, help="targets checked at once (default 16)"
+        "--workers",
+        type=_positive_int,
+        default=DEFAULT_WORKERS,
+        help=f"targets checked at once (default {DEFAULT_WORKERS})",
     )
     check.add_argument(
         "--deadline",

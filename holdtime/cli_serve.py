@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from holdtime.defaults import DEFAULT_WORKERS
 from holdtime.errors import ConfigError
 
 DEFAULT_LISTEN = "127.0.0.1:9469"
@@ -66,7 +67,10 @@ def register(subparsers: Any) -> None:
         help="glob on check, target or device name; repeatable",
     )
     serve.add_argument(
-        "--workers", type=_positive_int, default=16, help="targets checked at once (default 16)"
+        "--workers",
+        type=_positive_int,
+        default=DEFAULT_WORKERS,
+        help=f"targets checked at once (default {DEFAULT_WORKERS})",
     )
     serve.add_argument(
         "--jitter",

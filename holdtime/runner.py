@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from holdtime.defaults import DEFAULT_WORKERS
 from holdtime.errors import CommandTimeout
 from holdtime.models import CheckResult, RunResult, error_result, utc_now
 from holdtime.plugins import Check, Probe, Target
@@ -123,7 +124,7 @@ def errors_for(job: Job, exc: BaseException, duration_seconds: float) -> list[Ch
 def execute(
     jobs: Iterable[Job],
     *,
-    max_workers: int = 16,
+    max_workers: int = DEFAULT_WORKERS,
     run_deadline_seconds: float | None = None,
     on_result: ResultCallback | None = None,
     clock: Callable[[], float] = time.monotonic,
@@ -204,7 +205,7 @@ def run_checks(
     only: Sequence[str] = (),
     probes: Mapping[str, Probe] | None = None,
     checks: Mapping[str, Check] | None = None,
-    max_workers: int = 16,
+    max_workers: int = DEFAULT_WORKERS,
     run_deadline_seconds: float | None = None,
     on_result: ResultCallback | None = None,
 ) -> RunResult:
