@@ -3,6 +3,9 @@
 Each check judges the `router` probe's observation against ``expect.bgp`` of the router and
 returns one result per neighbor or prefix (target ``router/10.10.10.2``,
 ``router/172.16.1.0/24``). With no neighbors listed, every configured neighbor is expected.
+``expected_targets`` names those result targets from the inventory alone (the pytest plugin
+makes one item of each); a result about the whole router (BGP unreadable, SKIP) has the
+router's own name as target.
 """
 
 from __future__ import annotations
@@ -10,7 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from holdtime.checks.system import expect_of, platforms_of, result, seconds_text, section_error
+from holdtime.checks.system import (
+    expect_of,
+    platforms_of,
+    result,
+    seconds_text,
+    section_error,
+    subtarget,
+)
 from holdtime.models import CheckResult, Status
 from holdtime.plugins import CheckDescription, Target, Threshold
 from holdtime.probes.frr import BgpNeighbor, BgpPeer, BgpRoute
@@ -27,6 +37,11 @@ def _expected_neighbors(target: Target) -> list[Any]:
     return list(getattr(_bgp_expect(target), "neighbors", ()) or ())
 
 
+def _neighbor_targets(target: Target, neighbors: Sequence[Any]) -> list[str]:
+    """`router/ADDRESS` of each neighbor, in inventory order, without repeats."""
+    return list(dict.fromkeys(subtarget(target, str(n.address)) for n in neighbors))
+
+
 def _peer_label(peer: BgpPeer | BgpNeighbor | None, address: str) -> str:
     name = (peer.description or peer.hostname) if peer is not None else ""
     return f"{address} ({name})" if name else address
@@ -37,6 +52,8 @@ class _BgpCheck:
 
     name = ""
     probe = "router"
+    # Results only for targets expected_targets() lists (or the router itself).
+    reports_unlisted_targets = False
 
     def applies_to(self, target: Target) -> bool:
         """Only routers whose platforms include frr."""
@@ -59,6 +76,12 @@ class PeerEstablishedCheck(_BgpCheck):
     """Every expected neighbor is Established (with its uptime); unexpected ones are reported."""
 
     name = "bgp.peer_established"
+    # A configured neighbor missing from expect.bgp.neighbors is a WARN of its own target.
+    reports_unlisted_targets = True
+
+    def expected_targets(self, target: Target) -> list[str]:
+        """`router/ADDRESS` per expected neighbor ([] when none is listed: all are expected)."""
+        return _neighbor_targets(target, _expected_neighbors(target))
 
     def describe(self) -> CheckDescription:
         """What `holdtime describe bgp.peer_established` prints."""
@@ -179,14 +202,15 @@ class PeerEstablishedCheck(_BgpCheck):
 
 
 def _route_or_error(
-    check: str, target: Target, obs: RouterObservation, prefix: str
+    check: str, target: Target, obs: RouterObservation, prefix: str, judged: str
 ) -> BgpRoute | CheckResult:
-    error = section_error(check, target, obs.errors, f"bgp.route {prefix}")
+    """The route of `prefix`, or the ERROR/SKIP result of `router/judged` without it."""
+    error = section_error(check, target, obs.errors, f"bgp.route {prefix}", suffix=judged)
     if error is not None:
         return error
     route = obs.bgp.routes.get(prefix) if obs.bgp is not None else None
     if route is None:
-        return result(check, target, prefix, Status.SKIP, f"{prefix} was not read")
+        return result(check, target, judged, Status.SKIP, f"{prefix} was not read")
     return route
 
 
@@ -194,6 +218,11 @@ class PrefixesReceivedCheck(_BgpCheck):
     """Each neighbor sends us at least the prefixes the inventory lists for it."""
 
     name = "bgp.prefixes_received"
+
+    def expected_targets(self, target: Target) -> list[str]:
+        """`router/ADDRESS` per expected neighbor with prefixes_received listed."""
+        listed = [n for n in _expected_neighbors(target) if getattr(n, "prefixes_received", ())]
+        return _neighbor_targets(target, listed)
 
     def describe(self) -> CheckDescription:
         """What `holdtime describe bgp.prefixes_received` prints."""
@@ -225,7 +254,7 @@ class PrefixesReceivedCheck(_BgpCheck):
             seen: list[str] = []
             errors: list[CheckResult] = []
             for prefix in prefixes:
-                route = _route_or_error(self.name, target, observation, prefix)
+                route = _route_or_error(self.name, target, observation, prefix, address)
                 if isinstance(route, CheckResult):
                     errors.append(route)
                     continue
@@ -270,6 +299,11 @@ class PrefixesSentCheck(_BgpCheck):
 
     name = "bgp.prefixes_sent"
 
+    def expected_targets(self, target: Target) -> list[str]:
+        """`router/ADDRESS` per expected neighbor with prefixes_sent listed."""
+        listed = [n for n in _expected_neighbors(target) if getattr(n, "prefixes_sent", ())]
+        return _neighbor_targets(target, listed)
+
     def describe(self) -> CheckDescription:
         """What `holdtime describe bgp.prefixes_sent` prints."""
         return CheckDescription(
@@ -300,7 +334,7 @@ class PrefixesSentCheck(_BgpCheck):
             sent: list[str] = []
             errors: list[CheckResult] = []
             for prefix in prefixes:
-                route = _route_or_error(self.name, target, observation, prefix)
+                route = _route_or_error(self.name, target, observation, prefix, address)
                 if isinstance(route, CheckResult):
                     errors.append(route)
                     continue
@@ -337,6 +371,11 @@ class BestPathCheck(_BgpCheck):
 
     name = "bgp.best_path"
 
+    def expected_targets(self, target: Target) -> list[str]:
+        """`router/PREFIX` per entry of expect.bgp.best_paths."""
+        best_paths = getattr(_bgp_expect(target), "best_paths", ()) or ()
+        return list(dict.fromkeys(subtarget(target, str(b.prefix)) for b in best_paths))
+
     def describe(self) -> CheckDescription:
         """What `holdtime describe bgp.best_path` prints."""
         return CheckDescription(
@@ -361,7 +400,7 @@ class BestPathCheck(_BgpCheck):
         results: list[CheckResult] = []
         for wanted in getattr(_bgp_expect(target), "best_paths", ()) or ():
             prefix, via = str(wanted.prefix), str(wanted.via)
-            route = _route_or_error(self.name, target, observation, prefix)
+            route = _route_or_error(self.name, target, observation, prefix, prefix)
             if isinstance(route, CheckResult):
                 results.append(route)
                 continue
@@ -424,6 +463,10 @@ class TimersCheck(_BgpCheck):
     """Hold time above the threshold with no BFD is a WARN: failover waits out the hold time."""
 
     name = "bgp.timers"
+
+    def expected_targets(self, target: Target) -> list[str]:
+        """`router/ADDRESS` per expected neighbor (one that is not configured has no result)."""
+        return _neighbor_targets(target, _expected_neighbors(target))
 
     def describe(self) -> CheckDescription:
         """What `holdtime describe bgp.timers` prints."""
@@ -545,6 +588,16 @@ class BfdPeerUpCheck(_BgpCheck):
     """BFD sessions are Up where configured (or for every neighbor when expect.bgp.bfd)."""
 
     name = "bgp.bfd_peer_up"
+
+    def expected_targets(self, target: Target) -> list[str]:
+        """`router/ADDRESS` per expected neighbor, only when expect.bgp.bfd is true.
+
+        Otherwise the results are for the neighbors that have BFD configured, which only the
+        router knows: one item per router then.
+        """
+        if getattr(_bgp_expect(target), "bfd", None) is not True:
+            return []
+        return _neighbor_targets(target, _expected_neighbors(target))
 
     def describe(self) -> CheckDescription:
         """What `holdtime describe bgp.bfd_peer_up` prints."""

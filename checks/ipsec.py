@@ -2,7 +2,8 @@
 
 The tunnels judged are ``expect.ipsec.tunnels`` (connection names); with none listed, every
 configured connection is expected, so a configured connection with no SA is a FAIL naming it.
-Targets are ``router/tunnel``.
+Targets are ``router/tunnel``; ``expected_targets`` names them from the inventory alone (the
+pytest plugin makes one item of each). A connection the inventory does not list is not judged.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from holdtime.checks.system import (
     result,
     seconds_text,
     section_error,
+    subtarget,
 )
 from holdtime.models import CheckResult, Status
 from holdtime.plugins import CheckDescription, Target, Threshold
@@ -25,15 +27,25 @@ from holdtime.probes.router import RouterObservation
 DEFAULT_REKEY_GRACE_SECONDS = 300.0
 
 
+def _listed_tunnels(target: Target) -> list[str]:
+    return [str(t) for t in getattr(getattr(expect_of(target), "ipsec", None), "tunnels", ())]
+
+
 class _IpsecCheck:
     """Common parts: applies to strongSwan/libreswan routers, needs the `ipsec` section."""
 
     name = ""
     probe = "router"
+    # Results only for targets expected_targets() lists (or the router itself).
+    reports_unlisted_targets = False
 
     def applies_to(self, target: Target) -> bool:
         """Only routers with an IPsec platform."""
         return bool(set(platforms_of(target)) & set(IPSEC_PLATFORMS))
+
+    def expected_targets(self, target: Target) -> list[str]:
+        """`router/TUNNEL` per tunnel in expect.ipsec.tunnels ([] when none is listed)."""
+        return list(dict.fromkeys(subtarget(target, t) for t in _listed_tunnels(target)))
 
     def _status(self, target: Target, obs: RouterObservation) -> IpsecStatus | CheckResult:
         error = section_error(self.name, target, obs.errors, "ipsec")
@@ -44,7 +56,7 @@ class _IpsecCheck:
         return obs.ipsec
 
     def _tunnels(self, target: Target, status: IpsecStatus) -> list[str]:
-        listed = [str(t) for t in getattr(getattr(expect_of(target), "ipsec", None), "tunnels", ())]
+        listed = _listed_tunnels(target)
         if listed:
             return listed
         names = [c.name for c in status.connections] + [sa.name for sa in status.ike_sas]

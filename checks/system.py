@@ -24,6 +24,11 @@ def platforms_of(target: Target) -> tuple[str, ...]:
     return tuple(getattr(target.config, "platforms", ()) or ())
 
 
+def subtarget(target: Target, suffix: str) -> str:
+    """The result target `router/suffix` (the router itself when suffix is empty)."""
+    return f"{target.name}/{suffix}" if suffix else target.name
+
+
 def result(
     check: str,
     target: Target,
@@ -38,7 +43,7 @@ def result(
     """A CheckResult for `router/suffix` (or the router itself when suffix is empty)."""
     return CheckResult(
         check=check,
-        target=f"{target.name}/{suffix}" if suffix else target.name,
+        target=subtarget(target, suffix),
         device=target.device,
         status=status,
         summary=summary,
@@ -49,13 +54,17 @@ def result(
 
 
 def section_error(
-    check: str, target: Target, errors: Mapping[str, str], *sections: str
+    check: str, target: Target, errors: Mapping[str, str], *sections: str, suffix: str = ""
 ) -> CheckResult | None:
-    """An ERROR result if a section this check needs could not be read (else None)."""
+    """An ERROR result if a section this check needs could not be read (else None).
+
+    The result is the router's (every result of the check is unknown) unless ``suffix`` names
+    the one thing the section is needed for (`router/10.10.10.2`).
+    """
     for section in sections:
         if section in errors:
             return error_result(
-                check, target.name, ParseError(errors[section]), device=target.device
+                check, subtarget(target, suffix), ParseError(errors[section]), device=target.device
             )
     return None
 

@@ -77,7 +77,18 @@ class Probe(Protocol):
 
 @runtime_checkable
 class Check(Protocol):
-    """A pure function of an observation and the target's expectations."""
+    """A pure function of an observation and the target's expectations.
+
+    Optional members (looked up with getattr, so not part of the Protocol):
+
+    - ``applies_to(target) -> bool``: False leaves the check out for that target (the plan).
+    - ``expected_targets(target) -> Sequence[str]``: the result targets the inventory alone
+      names, e.g. ``vpc-router-1/10.10.10.2`` per expected neighbor (no I/O); ``[]`` when it
+      lists none. Only the pytest plugin uses it, for one item per target.
+    - ``reports_unlisted_targets: bool``: True when ``evaluate`` may also return results for
+      targets ``expected_targets`` does not name (an unexpected neighbor); the pytest plugin then
+      adds a device item for them. Results about the whole device use the target's own name.
+    """
 
     name: str
     probe: str

@@ -1,13 +1,27 @@
 """holdtime's pytest plugin (entry point ``pytest11: holdtime``).
 
 ``pytest --holdtime-inventory=inventory.yaml`` collects one item per check x target, with ids like
-``bgp.best_path[vpc-router-1]`` (one item per device unless the check declares
-``expected_targets(target)``, then one per declared target such as ``vpc-router-1/10.10.10.2``),
-so ``-k``, ``--lf``, ``-x`` and JUnit work as users expect. Outcomes: ERROR results are pytest
-errors, FAIL results failures, WARN results pass with a warning, SKIP results skip. Items are
-planned without I/O; a device is probed once (per worker) when its first item runs, and all its
-items share that observation. With pytest-xdist, items carry ``xdist_group(device)``: run
-``-n 8 --dist loadgroup`` to keep one SSH connection per device.
+``bgp.peer_established[vpc-router-1/10.10.10.2]``, so ``-k``, ``--lf``, ``-x`` and JUnit work as
+users expect. Outcomes: ERROR results are pytest errors, FAIL results failures, WARN results pass
+with a warning, SKIP results skip. Items are planned without I/O; a device is probed once (per
+worker) when its first item runs, and all its items share that observation. With pytest-xdist,
+items carry ``xdist_group(device)``: run ``-n 8 --dist loadgroup`` to keep one SSH connection per
+device.
+
+Which items a check gets on a device, and which of its results each item judges:
+
+- A check without ``expected_targets(target)``, or returning ``[]`` for this device (the
+  inventory lists nothing for it): one device item ``check[device]`` with all its results.
+- Otherwise one item per listed target (``check[device/10.10.10.2]``), judging the results of
+  exactly that target. A result about the whole device (target == the device's target name:
+  unreachable, a section that could not be read, a SKIP) goes to every item of the check on that
+  device, so a down router makes each neighbor item an error.
+- A check that may also report targets the inventory does not list (``bgp.peer_established``
+  warns about an unexpected neighbor) declares ``reports_unlisted_targets = True``; it also gets
+  the device item ``check[device]``, which judges those unlisted results (and the device-level
+  ones) and passes when there are none: nothing beyond the inventory. Should a check that does
+  not declare it report an unlisted target anyway, that result goes to every item of the check
+  on the device rather than being dropped.
 
 Fixtures for hand-written tests: ``holdtime_inventory``, ``holdtime_run`` (run checks now),
 ``holdtime_router(name)`` / ``holdtime_vcenter(name)`` (one live connection per device per
@@ -136,21 +150,58 @@ class InventoryFile(pytest.File):
         return []
 
 
+@dataclass(frozen=True, slots=True)
+class _CheckPlan:
+    """The items one check gets on one device (see the module docstring)."""
+
+    device_target: str  # the job's target name: results with it are about the whole device
+    listed: tuple[str, ...]  # expected_targets(); empty: one device item judges everything
+    reports_unlisted: bool  # the check declares reports_unlisted_targets: a catch-all item
+
+    def targets(self) -> list[str]:
+        """Item targets in collection order: the listed ones, then the catch-all device item."""
+        if not self.listed:
+            return [self.device_target]
+        extra = [self.device_target] if self.catch_all_exists else []
+        return [*self.listed, *extra]
+
+    @property
+    def catch_all_exists(self) -> bool:
+        """True when the device item collects results of targets the inventory does not list."""
+        return bool(self.listed) and self.reports_unlisted and self.device_target not in self.listed
+
+    def selects(self, item_target: str, result: CheckResult) -> bool:
+        """Whether the item of `item_target` judges `result` (a result of this check)."""
+        if not self.listed:
+            return _belongs(result, item_target)
+        if result.target == self.device_target:
+            return True
+        if result.target in self.listed:
+            return result.target == item_target
+        # A target the inventory does not list: the catch-all's, or (undeclared) everyone's.
+        return item_target == self.device_target or not self.catch_all_exists
+
+
 class HoldtimeItem(pytest.Item):
     """One check on one target, judged from its device's (cached) observation."""
 
-    def __init__(self, *, job: Job, check_name: str, target: str, **kwargs: Any) -> None:
+    def __init__(
+        self, *, job: Job, check_name: str, target: str, plan: _CheckPlan, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.job = job
         self.check_name = check_name
         self.target_name = target
+        self.plan = plan
         self.results: list[CheckResult] = []
 
     def setup(self) -> None:
         """Probe the device (once per session); an ERROR result is a pytest error."""
         produced = _state(self.config).results_for(self.job)
         self.results = [
-            r for r in produced if r.check == self.check_name and _belongs(r, self.target_name)
+            r
+            for r in produced
+            if r.check == self.check_name and self.plan.selects(self.target_name, r)
         ]
         for result in self.results:
             for key, value in result.observed.items():
@@ -185,6 +236,27 @@ class HoldtimeItem(pytest.Item):
         raise pytest.skip.Exception(reason, _use_item_location=True)
 
 
+class UnlistedTargetsItem(HoldtimeItem):
+    """The device item of a check that also reports targets the inventory does not list.
+
+    It judges those results (e.g. the WARN for a configured BGP neighbor missing from
+    expect.bgp.neighbors) and the device-level ones; with none it passes, meaning: nothing on the
+    device beyond what the inventory lists.
+    """
+
+    SCOPE = "targets the inventory does not list (none: nothing beyond the inventory)"
+
+    def setup(self) -> None:
+        """Like any item; the JUnit testcase says what this one covers."""
+        self.user_properties.append(("holdtime.scope", self.SCOPE))
+        super().setup()
+
+    def runtest(self) -> None:
+        """No result here passes: every target the check reported is in the inventory."""
+        if self.results:
+            super().runtest()
+
+
 def _entry_line(inventory: Inventory, entry: object) -> int:
     """1-based line of an inventory entry (a router, vcenter, tcp target...); 1 if unknown."""
     for section in ("routers", "vcenters", "tcp", "ping_paths"):
@@ -210,13 +282,15 @@ def _describe(results: Sequence[CheckResult]) -> str:
     return "\n".join(lines)
 
 
-def _subtargets(job: Job, check: Any) -> list[str]:
+def _plan(job: Job, check: Any) -> _CheckPlan:
+    """One check's items on one job's device, from the inventory only (no I/O)."""
     declared = getattr(check, "expected_targets", None)
-    if callable(declared):
-        names = [str(name) for name in declared(job.target)]
-        if names:
-            return names
-    return [job.target.name]
+    listed = [str(name) for name in declared(job.target)] if callable(declared) else []
+    return _CheckPlan(
+        device_target=job.target.name,
+        listed=tuple(dict.fromkeys(listed)),
+        reports_unlisted=getattr(check, "reports_unlisted_targets", False) is True,
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -240,9 +314,13 @@ def pytest_collection_modifyitems(
         added: list[pytest.Item] = []
         for job in plan_jobs(state.inventory, plugins.probes(), plugins.checks(), only):
             for check in job.checks:
-                for target in _subtargets(job, check):
+                plan = _plan(job, check)
+                for target in plan.targets():
                     name = f"{check.name}[{target}]"
-                    new_item = HoldtimeItem.from_parent(
+                    kind = HoldtimeItem
+                    if plan.catch_all_exists and target == plan.device_target:
+                        kind = UnlistedTargetsItem
+                    new_item = kind.from_parent(
                         parent,
                         name=name,
                         # a parsed id (check name + params) matches what --lf reads back
@@ -250,6 +328,7 @@ def pytest_collection_modifyitems(
                         job=job,
                         check_name=check.name,
                         target=target,
+                        plan=plan,
                     )
                     new_item.add_marker(pytest.mark.xdist_group(job.target.device))
                     added.append(new_item)

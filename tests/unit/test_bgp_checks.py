@@ -330,3 +330,81 @@ def test_ip_forwarding_unreadable_is_error() -> None:
     )
     (result,) = IpForwardingCheck().evaluate(target(), obs)
     assert ("error", "vpc-router-1: sysctl exited 1") == (result.status.value, result.summary)
+
+
+def test_expected_targets_come_from_the_inventory_alone() -> None:
+    """Neighbors, neighbors with prefixes, best-path prefixes; BFD per neighbor only if required."""
+    names = {c.name: c.expected_targets(target()) for c in CHECKS[:-1]}  # type: ignore[attr-defined]
+    neighbors = ["vpc-router-1/10.10.10.2", "vpc-router-1/10.10.10.6"]
+    assert {
+        "bgp.peer_established": neighbors,
+        "bgp.prefixes_received": neighbors,
+        "bgp.prefixes_sent": neighbors,
+        "bgp.best_path": ["vpc-router-1/172.16.1.0/24"],
+        "bgp.timers": neighbors,
+        "bgp.bfd_peer_up": [],
+    } == names
+    strict = target(replace(REFERENCE, bgp=replace(REFERENCE.bgp, bfd=True)))
+    assert neighbors == BfdPeerUpCheck().expected_targets(strict)
+    bare = target(RouterExpect())
+    assert [[]] * 6 == [c.expected_targets(bare) for c in CHECKS[:-1]]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "case", ["both-established", "esg1-admin-shutdown", "esg1-silent-drop-bfd-down",
+             "esg2-default-timers"],
+)  # fmt: skip
+@pytest.mark.parametrize("bfd", [None, True])
+def test_results_only_for_expected_targets_or_the_router(case: str, bfd: bool | None) -> None:
+    """Where expected_targets() names any, results are for those or the router (item contract)."""
+    tgt = target(replace(REFERENCE, bgp=replace(REFERENCE.bgp, bfd=bfd)))
+    listed = {c.name: c.expected_targets(tgt) for c in CHECKS[:-1]}  # type: ignore[attr-defined]
+    outside = {
+        (check.name, r.target)
+        for check in CHECKS[:-1]
+        for r in check.evaluate(tgt, observation(case))
+        if listed[check.name] and r.target not in (*listed[check.name], "vpc-router-1")
+    }
+    assert set() == outside
+    assert (bfd is True) == bool(listed["bgp.bfd_peer_up"])
+
+
+def test_only_peer_established_reports_unlisted_targets() -> None:
+    """The unexpected-neighbor WARN is outside expected_targets(), and the check declares it."""
+    only_esg1 = target(
+        replace(REFERENCE, bgp=replace(REFERENCE.bgp, neighbors=REFERENCE.bgp.neighbors[:1]))
+    )
+    check = PeerEstablishedCheck()
+    results = check.evaluate(only_esg1, observation("both-established"))
+    unlisted = [r.target for r in results if r.target not in check.expected_targets(only_esg1)]
+    assert ["vpc-router-1/10.10.10.6"] == unlisted
+    assert ["bgp.peer_established"] == [
+        c.name
+        for c in CHECKS
+        if getattr(c, "reports_unlisted_targets", False)  # type: ignore[attr-defined]
+    ]
+
+
+def test_unreadable_route_is_an_error_of_what_it_was_needed_for() -> None:
+    """A failed prefix lookup is ERROR for each neighbor / best path needing it, not the router."""
+    obs = observation("both-established", errors={"bgp.route 172.16.1.0/24": "exit 1"})
+    checks = (PrefixesReceivedCheck(), BestPathCheck(), PrefixesSentCheck())
+    assert [
+        ("vpc-router-1/10.10.10.2", "error"),
+        ("vpc-router-1/10.10.10.6", "error"),
+        ("vpc-router-1/172.16.1.0/24", "error"),
+        ("vpc-router-1/10.10.10.2", "pass"),
+        ("vpc-router-1/10.10.10.6", "pass"),
+    ] == [v for check in checks for v in verdicts(check.evaluate(target(), obs))]
+
+
+def test_prefix_that_was_not_read_skips_for_its_neighbor() -> None:
+    """A route missing from the observation SKIPs the neighbor result that needed it."""
+    obs = observation("both-established")
+    assert obs.bgp is not None
+    unread = replace(obs, bgp=replace(obs.bgp, routes={OWN: obs.bgp.routes[OWN]}))
+    results = PrefixesReceivedCheck().evaluate(target(), unread)
+    assert [
+        ("vpc-router-1/10.10.10.2", "skip", "172.16.1.0/24 was not read"),
+        ("vpc-router-1/10.10.10.6", "skip", "172.16.1.0/24 was not read"),
+    ] == [(r.target, r.status.value, r.summary) for r in results]

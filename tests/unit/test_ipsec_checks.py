@@ -313,3 +313,22 @@ def test_recorded_no_sas_fails_every_configured_tunnel_by_name() -> None:
         ("fail", "esg1: configured but no IKE SA"),
         ("fail", "esg2: configured but no IKE SA"),
     ] == [(r.status.value, r.summary) for r in results]
+
+
+def test_expected_targets_are_the_listed_tunnels() -> None:
+    """One target per expect.ipsec.tunnels entry; none listed: [] (every connection judged)."""
+    assert [["vpc-router-1/esg1", "vpc-router-1/esg2"]] * 4 == [
+        c.expected_targets(target())  # type: ignore[attr-defined]
+        for c in CHECKS
+    ]
+    assert [[]] * 4 == [c.expected_targets(target(tunnels=())) for c in CHECKS]  # type: ignore[attr-defined]
+
+
+def test_results_only_for_expected_tunnels_or_the_router() -> None:
+    """A configured connection the inventory does not list gets no result (nothing unlisted)."""
+    obs = observation(healthy(), healthy(1500, 2600))
+    only_esg1 = target(tunnels=("esg1",))
+    assert {"vpc-router-1/esg1"} == {
+        r.target for check in CHECKS for r in check.evaluate(only_esg1, obs)
+    }
+    assert [False] * 4 == [getattr(c, "reports_unlisted_targets", None) for c in CHECKS]
