@@ -228,8 +228,12 @@ class HoldtimeItem(pytest.Item):
     def reportinfo(self) -> tuple[str, int, str]:
         """Where the item comes from: its device's entry in the inventory file."""
         inventory = _state(self.config).inventory
-        # No domain: pytest would print a dotted domain such as `bgp.best_path` as `bgp::best_path`.
-        return str(inventory.path), _entry_line(inventory, self.job.target.config) - 1, ""
+        line = _entry_line(inventory, self.job.target.config)
+        # The domain heads failure blocks ("____ bgp.timers on vpc-router-1/10.10.10.2 ____"
+        # instead of "test session"). It must not be the item's name: pytest's -v location line
+        # rewrites a domain the node id ends with, printing `bgp.timers` as `bgp::timers`.
+        where = f"{Path(str(inventory.path)).name}:{line}"
+        return str(inventory.path), line - 1, f"{self.check_name} on {self.target_name} ({where})"
 
     def _skip(self, reason: str) -> NoReturn:
         # Reported at the inventory entry (like a skip marker), not at this line of the plugin.

@@ -79,6 +79,28 @@ def test_pass_fail_and_error_map_to_pytest_outcomes(
     assert "holdtime/runner.py" not in text
 
 
+def test_failure_blocks_are_headed_by_check_target_and_inventory_line(
+    pytester: pytest.Pytester, inventory: Path, ports: tuple[int, int]
+) -> None:
+    """Not "test session": the heading names the check, the target and the inventory line;
+    -v keeps the item id as written (no `tcp::port_open`)."""
+    closed_port = ports[1]
+    result = pytester.runpytest("--holdtime-inventory", str(inventory), "-v")
+    text = result.stdout.str()
+    assert [] == [
+        line for line in result.outlines if line.startswith("_") and "test session" in line
+    ]
+    heading = f"tcp.port_open on kmip/127.0.0.1:{closed_port} (inventory.yaml:3)"
+    assert [True, True] == [
+        any(heading in line and line.startswith("_") for line in result.outlines),
+        any(
+            line.startswith(f"inventory.yaml::tcp.port_open[kmip/127.0.0.1:{closed_port}] FAILED")
+            for line in result.outlines
+        ),
+    ], text
+    assert "tcp::port_open" not in text
+
+
 def test_k_selects_by_target(pytester: pytest.Pytester, inventory: Path) -> None:
     """-k works on the ids, so one target can be run alone."""
     result = pytester.runpytest("--holdtime-inventory", str(inventory), "-k", "ldaps")
