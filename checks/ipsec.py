@@ -414,7 +414,7 @@ class RekeyOverdueCheck(_IpsecCheck):
         )
 
     def evaluate(self, target: Target, observation: RouterObservation) -> Sequence[CheckResult]:
-        """One result per tunnel with at least one SA (ike_established reports the others)."""
+        """One result per tunnel; SKIP for a tunnel without SAs (ike_established fails it)."""
         status = self._status(target, observation)
         if isinstance(status, CheckResult):
             return [status]
@@ -423,6 +423,16 @@ class RekeyOverdueCheck(_IpsecCheck):
         for tunnel in self._tunnels(target, status):
             sas = [sa for sa in status.sas_named(tunnel) if sa.established]
             if not sas:
+                results.append(
+                    result(
+                        self.name,
+                        target,
+                        tunnel,
+                        Status.SKIP,
+                        f"{tunnel}: no established SA whose rekey could be judged "
+                        "(ipsec.ike_established reports the tunnel)",
+                    )
+                )
                 continue
             conn = status.connection(tunnel)
             child_rekey = {c.name: c.rekey_seconds for c in (conn.children if conn else ())}

@@ -209,6 +209,14 @@ def test_negative_rekey_time_is_overdue() -> None:
     )
 
 
+def test_tunnel_without_sa_is_a_skip_not_silence() -> None:
+    """No SA for esg2: rekey cannot be judged, said as a SKIP naming the tunnel."""
+    down = replace(healthy(), ike_sas=(healthy().ike_sas[0],))
+    results = RekeyOverdueCheck().evaluate(target(), observation(down))
+    assert [("vpc-router-1/esg1", "pass"), ("vpc-router-1/esg2", "skip")] == verdicts(results)
+    assert results[1].summary.startswith("esg2: no established SA")
+
+
 def _libreswan(case: str) -> IpsecStatus:
     text = (FIXTURES / "libreswan" / "ipsec-status" / case / "output.txt").read_text()
     return ipsec.libreswan_status(ipsec.parse_libreswan_status(text))
