@@ -214,15 +214,72 @@ def _route_or_error(
     return route
 
 
-class PrefixesReceivedCheck(_BgpCheck):
+class _PrefixListCheck(_BgpCheck):
+    """Per expected neighbor: is each prefix it lists (`field`) on the wire in one direction?"""
+
+    field = ""  # prefixes_received | prefixes_sent
+    found_key = ""  # the observed key listing the prefixes that are there
+
+    def _there(self, route: BgpRoute, address: str) -> bool:
+        raise NotImplementedError
+
+    def _summary(self, label: str, found: list[str], missing: list[str]) -> str:
+        raise NotImplementedError
+
+    def _reason(self, prefix: str, address: str) -> str:
+        raise NotImplementedError
+
+    def expected_targets(self, target: Target) -> list[str]:
+        """`router/ADDRESS` per expected neighbor that lists prefixes for this check."""
+        listed = [n for n in _expected_neighbors(target) if getattr(n, self.field, ())]
+        return _neighbor_targets(target, listed)
+
+    def evaluate(self, target: Target, observation: RouterObservation) -> Sequence[CheckResult]:
+        """One result per expected neighbor that lists prefixes for this check."""
+        state = self._state(target, observation)
+        if isinstance(state, CheckResult):
+            return [state]
+        results: list[CheckResult] = []
+        for wanted in _expected_neighbors(target):
+            prefixes = tuple(getattr(wanted, self.field, ()) or ())
+            if prefixes:
+                results.append(self._one(target, observation, state, str(wanted.address), prefixes))
+        return results
+
+    def _one(
+        self,
+        target: Target,
+        observation: RouterObservation,
+        state: BgpState,
+        address: str,
+        prefixes: tuple[str, ...],
+    ) -> CheckResult:
+        found: list[str] = []
+        missing: list[str] = []
+        for prefix in prefixes:
+            route = _route_or_error(self.name, target, observation, prefix, address)
+            if isinstance(route, CheckResult):
+                return route  # the first lookup that could not be read
+            (found if self._there(route, address) else missing).append(prefix)
+        label = _peer_label(state.peer(address), address)
+        return result(
+            self.name,
+            target,
+            address,
+            Status.FAIL if missing else Status.PASS,
+            self._summary(label, found, missing),
+            observed={self.found_key: found, "missing": missing},
+            expected={self.field: list(prefixes)},
+            reasons=tuple(self._reason(p, address) for p in missing),
+        )
+
+
+class PrefixesReceivedCheck(_PrefixListCheck):
     """Each neighbor sends us at least the prefixes the inventory lists for it."""
 
     name = "bgp.prefixes_received"
-
-    def expected_targets(self, target: Target) -> list[str]:
-        """`router/ADDRESS` per expected neighbor with prefixes_received listed."""
-        listed = [n for n in _expected_neighbors(target) if getattr(n, "prefixes_received", ())]
-        return _neighbor_targets(target, listed)
+    field = "prefixes_received"
+    found_key = "received"
 
     def describe(self) -> CheckDescription:
         """What `holdtime describe bgp.prefixes_received` prints."""
@@ -239,70 +296,24 @@ class PrefixesReceivedCheck(_BgpCheck):
             },
         )
 
-    def evaluate(self, target: Target, observation: RouterObservation) -> Sequence[CheckResult]:
-        """One result per neighbor that has prefixes_received listed."""
-        state = self._state(target, observation)
-        if isinstance(state, CheckResult):
-            return [state]
-        results: list[CheckResult] = []
-        for wanted in _expected_neighbors(target):
-            prefixes = tuple(getattr(wanted, "prefixes_received", ()) or ())
-            if not prefixes:
-                continue
-            address = str(wanted.address)
-            missing: list[str] = []
-            seen: list[str] = []
-            errors: list[CheckResult] = []
-            for prefix in prefixes:
-                route = _route_or_error(self.name, target, observation, prefix, address)
-                if isinstance(route, CheckResult):
-                    errors.append(route)
-                    continue
-                peers = {p.peer for p in route.paths if p.valid}
-                (seen if address in peers else missing).append(prefix)
-            if errors:
-                results.append(errors[0])
-                continue
-            label = _peer_label(state.peer(address), address)
-            observed = {"received": seen, "missing": missing}
-            expected = {"prefixes_received": list(prefixes)}
-            if missing:
-                results.append(
-                    result(
-                        self.name,
-                        target,
-                        address,
-                        Status.FAIL,
-                        f"{label} does not send {', '.join(missing)}",
-                        observed=observed,
-                        expected=expected,
-                        reasons=tuple(f"no valid path for {p} from {address}" for p in missing),
-                    )
-                )
-            else:
-                results.append(
-                    result(
-                        self.name,
-                        target,
-                        address,
-                        Status.PASS,
-                        f"{label} sends {', '.join(seen)}",
-                        observed=observed,
-                        expected=expected,
-                    )
-                )
-        return results
+    def _there(self, route: BgpRoute, address: str) -> bool:
+        return address in {p.peer for p in route.paths if p.valid}
+
+    def _summary(self, label: str, found: list[str], missing: list[str]) -> str:
+        if missing:
+            return f"{label} does not send {', '.join(missing)}"
+        return f"{label} sends {', '.join(found)}"
+
+    def _reason(self, prefix: str, address: str) -> str:
+        return f"no valid path for {prefix} from {address}"
 
 
-class PrefixesSentCheck(_BgpCheck):
+class PrefixesSentCheck(_PrefixListCheck):
     """We advertise to each neighbor at least the prefixes the inventory lists for it."""
 
     name = "bgp.prefixes_sent"
-
-    def expected_targets(self, target: Target) -> list[str]:
-        """`router/ADDRESS` per expected neighbor with prefixes_sent listed."""
-        listed = [n for n in _expected_neighbors(target) if getattr(n, "prefixes_sent", ())]
-        return _neighbor_targets(target, listed)
+    field = "prefixes_sent"
+    found_key = "sent"
 
     def describe(self) -> CheckDescription:
         """What `holdtime describe bgp.prefixes_sent` prints."""
@@ -319,51 +330,16 @@ class PrefixesSentCheck(_BgpCheck):
             },
         )
 
-    def evaluate(self, target: Target, observation: RouterObservation) -> Sequence[CheckResult]:
-        """One result per neighbor that has prefixes_sent listed."""
-        state = self._state(target, observation)
-        if isinstance(state, CheckResult):
-            return [state]
-        results: list[CheckResult] = []
-        for wanted in _expected_neighbors(target):
-            prefixes = tuple(getattr(wanted, "prefixes_sent", ()) or ())
-            if not prefixes:
-                continue
-            address = str(wanted.address)
-            missing: list[str] = []
-            sent: list[str] = []
-            errors: list[CheckResult] = []
-            for prefix in prefixes:
-                route = _route_or_error(self.name, target, observation, prefix, address)
-                if isinstance(route, CheckResult):
-                    errors.append(route)
-                    continue
-                (sent if address in route.advertised_to else missing).append(prefix)
-            if errors:
-                results.append(errors[0])
-                continue
-            label = _peer_label(state.peer(address), address)
-            observed = {"sent": sent, "missing": missing}
-            expected = {"prefixes_sent": list(prefixes)}
-            status = Status.FAIL if missing else Status.PASS
-            summary = (
-                f"{', '.join(missing)} not advertised to {label}"
-                if missing
-                else f"{', '.join(sent)} advertised to {label}"
-            )
-            results.append(
-                result(
-                    self.name,
-                    target,
-                    address,
-                    status,
-                    summary,
-                    observed=observed,
-                    expected=expected,
-                    reasons=tuple(f"{p} is not advertised to {address}" for p in missing),
-                )
-            )
-        return results
+    def _there(self, route: BgpRoute, address: str) -> bool:
+        return address in route.advertised_to
+
+    def _summary(self, label: str, found: list[str], missing: list[str]) -> str:
+        if missing:
+            return f"{', '.join(missing)} not advertised to {label}"
+        return f"{', '.join(found)} advertised to {label}"
+
+    def _reason(self, prefix: str, address: str) -> str:
+        return f"{prefix} is not advertised to {address}"
 
 
 class BestPathCheck(_BgpCheck):
