@@ -22,7 +22,7 @@ from holdtime.checks.system import (
 from holdtime.models import CheckResult, Status
 from holdtime.plugins import CheckDescription, Target, Threshold
 from holdtime.probes.ipsec import ChildSa, IkeSa, IpsecStatus
-from holdtime.probes.router import RouterObservation
+from holdtime.probes.router import DEFAULT_TRAFFIC_SAMPLE_SECONDS, RouterObservation
 
 DEFAULT_REKEY_GRACE_SECONDS = 300.0
 
@@ -275,7 +275,7 @@ class TrafficFlowingCheck(_IpsecCheck):
             thresholds=(
                 Threshold(
                     "HOLDTIME_TRAFFIC_SAMPLE_SECONDS",
-                    2.0,
+                    DEFAULT_TRAFFIC_SAMPLE_SECONDS,
                     "seconds",
                     "interval between the two reads; 0 turns the second read off (SKIP)",
                 ),
