@@ -25,7 +25,9 @@ def register(subparsers: Any) -> None:
             help="namespace name prefix, so two labs never collide (default holdtime-)",
         )
 
-    up = actions.add_parser("up", help="build the lab (idempotent) and wait for BGP")
+    up = actions.add_parser(
+        "up", help="build the lab (idempotent, rebuilds a half-built one) and wait for BGP"
+    )
     common(up)
     up.add_argument(
         "--timers",
@@ -39,8 +41,8 @@ def register(subparsers: Any) -> None:
     up.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for BGP")
     up.set_defaults(handler=run_up)
     for name, handler, text in (
-        ("down", run_down, "remove everything the lab created"),
-        ("status", run_status, "show BGP and IPsec state"),
+        ("down", run_down, "remove everything the lab created (after a running up/down)"),
+        ("status", run_status, "BGP and IPsec state; exit 1 naming what is missing"),
     ):
         parser = actions.add_parser(name, help=text)
         common(parser)
@@ -73,10 +75,10 @@ def run_down(args: argparse.Namespace) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    """Handler of `holdtime lab status`: exit 0 when up, 1 when down."""
-    lab = _lab(args)
-    print(lab.status())
-    return 0 if lab.is_up() else 1
+    """Handler of `holdtime lab status`: exit 0 when BGP and IPsec are up, 1 naming what is not."""
+    text, up = _lab(args).inspect()
+    print(text)
+    return 0 if up else 1
 
 
 def run_inventory(args: argparse.Namespace) -> int:

@@ -5,13 +5,16 @@ private mount namespace where /run/frr is bound to the node's own state folder, 
 daemons use FRR's default pathspace and a plain `vtysh -c ...` over SSH works exactly as on a real
 router; /root is bound to an empty home of the node, so the host's dotfiles do not run in its
 SSH sessions. Every charon additionally binds its own folder over /run (its pid file is hard-coded).
-Everything the lab starts is tracked in `state.json`; `down` kills every process left in the
-lab's namespaces (found with `ip netns pids`, so it also cleans up after a crash) and deletes them.
+Everything the lab starts is tracked in `state.json` (in `/run/holdtime-lab/<prefix>/`, the
+exact prefix); `down` kills every process left in the lab's namespaces (found with `ip netns pids`,
+so it also cleans up after a crash) and deletes them. `up` and `down` of one prefix take turns on
+a lock (`holdtime.lab.lock`); `up` rebuilds a lab whose pieces do not add up (a killed `up`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import secrets
@@ -23,7 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from holdtime.errors import ConfigError, PrerequisiteError
-from holdtime.lab import frr, inventory_file, processes, sshd, strongswan
+from holdtime.lab import frr, health, inventory_file, processes, sshd, strongswan
+from holdtime.lab.lock import Holder, Lock, busy
 from holdtime.lab.prereqs import check_prerequisites
 from holdtime.lab.topology import (
     DEFAULT_ROUTES,
@@ -58,8 +62,11 @@ class Lab:
     _state: dict[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not self.prefix or not all(c.isalnum() or c in "-_." for c in self.prefix):
-            raise ConfigError(f"invalid lab prefix {self.prefix!r}: letters, digits, - _ . only")
+        if not (self.prefix[:1].isalnum() and all(c.isalnum() or c in "-_." for c in self.prefix)):
+            raise ConfigError(
+                f"invalid lab prefix {self.prefix!r}: letters, digits, - _ . only, "
+                "starting with a letter or digit"
+            )
         if len(self.prefix) > 24:
             # interface names inside the namespaces never carry it; only namespace names do
             raise ConfigError(f"lab prefix {self.prefix!r} is longer than 24 characters")
@@ -68,7 +75,9 @@ class Lab:
             raise ConfigError(
                 f"BGP timers {keepalive} {hold}: need keepalive >= 1 and hold >= 3 x keepalive"
             )
-        self.state_dir = Path(self.state_dir or STATE_ROOT / self.prefix.rstrip("-_."))
+        # The exact prefix names the folder: `holdtime` and `holdtime-` are two labs. A prefix
+        # starts with a letter or digit, so it is never `.`, `..` or a lock file's `.<name>`.
+        self.state_dir = Path(self.state_dir or STATE_ROOT / self.prefix)
 
     # -- paths and state -----------------------------------------------------------------
     @property
@@ -76,6 +85,11 @@ class Lab:
         """The lab's state folder."""
         assert self.state_dir is not None
         return self.state_dir
+
+    @property
+    def lock_path(self) -> Path:
+        """The lock `up` and `down` take turns on; beside the state folder, which `down` removes."""
+        return self.root.parent / f".{self.root.name}.lock"
 
     @property
     def inventory_path(self) -> Path:
@@ -98,13 +112,20 @@ class Lab:
         return f"unix://{self.root / node / f'charon-{tunnel}' / 'charon.vici'}"
 
     def _load_state(self) -> dict[str, object]:
-        path = self.root / "state.json"
-        if not self._state and path.exists():
-            self._state = json.loads(path.read_text())
+        if not self._state:
+            self._state = _read_state(self.root / "state.json") or {}
         return self._state
 
     def _save_state(self) -> None:
-        (self.root / "state.json").write_text(json.dumps(self._state, indent=2))
+        # write then rename: an `up` killed mid-write leaves the old file, never half of one
+        path = self.root / "state.json"
+        scratch = path.with_name(f".state.json.{os.getpid()}")
+        scratch.write_text(json.dumps(self._state, indent=2))
+        os.replace(scratch, path)
+
+    def _stage(self, stage: str) -> None:
+        self._state["stage"] = stage
+        self._save_state()
 
     def _holder(self, node: str) -> int:
         holders = self._load_state().get("holders", {})
@@ -173,25 +194,32 @@ class Lab:
 
     # -- up ------------------------------------------------------------------------------
     def is_up(self) -> bool:
-        """True when the state file exists and every namespace and holder is alive."""
-        state = self._load_state()
-        if not state:
-            return False
-        existing = set(processes.namespaces())
-        holders = state.get("holders", {})
-        assert isinstance(holders, dict)
-        return all(self.netns(n) in existing for n in NODES) and all(
-            processes.alive(int(pid)) for pid in holders.values()
-        )
+        """True when every piece runs and BGP and IPsec are up (what `lab status` exits 0 on)."""
+        return not health.problems(self.findings())
 
     def up(self, timeout_seconds: float = 60.0) -> list[str]:
-        """Build the lab (idempotent) and wait for BGP Established on both tunnels."""
+        """Build the lab (idempotent; repairs a half-built one) and wait for BGP Established."""
         check_prerequisites()
-        if self.is_up():
+        lock = self._lock("up")
+        try:
+            return self._up(timeout_seconds)
+        finally:
+            lock.release()
+
+    def _up(self, timeout_seconds: float) -> list[str]:
+        self._state = {}
+        self._ensure_owned()
+        found = self.findings(sessions=False)
+        if not found.absent and not health.build_problems(found):
             self.wait_ready(timeout_seconds)
             return [f"lab {self.prefix} already up: nothing started"]
-        if self.root.exists() or self._existing_namespaces():
-            self.down()
+        if not found.absent:
+            self.say(
+                "half-built lab found, missing: "
+                + "; ".join(health.build_problems(found))
+                + ". Removing its namespaces, processes and state, then building it again"
+            )
+            self._teardown()
         began = time.monotonic()
         self.root.mkdir(parents=True, exist_ok=True)
         self._state = {
@@ -201,21 +229,27 @@ class Lab:
             "pids": {},
             "holders": {},
         }
-        self._save_state()
         try:
+            self._stage("network")
             self._network()
+            self._stage("holders")
             self._holders()
+            self._stage("ipsec")
             self._ipsec()
+            self._stage("frr")
             self._frr()
+            self._stage("sshd")
             self._sshd()
+            self._stage("inventory")
             inventory_file.write(self)
+            self._stage("built")
             self.wait_ready(timeout_seconds)
         except BaseException:
             if os.environ.get("HOLDTIME_LAB_KEEP_ON_FAILURE"):
                 self.say(f"lab up failed: left as it is for debugging ({self.root})")
             else:
                 self.say("lab up failed: tearing down what was started")
-                self.down()
+                self._teardown()
             raise
         took = time.monotonic() - began
         pids = self._state["pids"]
@@ -227,6 +261,25 @@ class Lab:
             f"inventory: {self.inventory_path}",
             f"up in {took:.1f} s",
         ]
+
+    def _lock(self, command: str) -> Lock:
+        """Take this prefix's lock; while another `up`/`down` holds it, say so and wait."""
+        lock = Lock(self.lock_path, f"holdtime lab {command} --prefix {self.prefix}")
+
+        def waiting(holder: Holder) -> None:
+            self.say(f"waiting for another `{holder.command}` (pid {holder.pid})")
+
+        lock.acquire(waiting)
+        return lock
+
+    def _ensure_owned(self) -> None:
+        """Refuse a state folder another lab wrote (an older holdtime keyed `p-` as `p`)."""
+        owner = (_read_state(self.root / "state.json") or {}).get("prefix", self.prefix)
+        if owner != self.prefix:
+            raise ConfigError(
+                f"{self.root} belongs to lab {owner!r} (written by an older holdtime): "
+                f"`holdtime lab down --prefix {owner}` first"
+            )
 
     def _network(self) -> None:
         self.say("namespaces and links")
@@ -593,27 +646,78 @@ class Lab:
                 )
             time.sleep(0.25)
 
-    def status(self) -> str:
-        """BGP and IPsec state, compactly."""
-        if not self.is_up():
-            return f"lab {self.prefix}: down"
-        lines = [f"lab {self.prefix}: up ({self.root})"]
-        for address, state in sorted(self.bgp_states().items()):
-            lines.append(f"  BGP {address}: {state}")
-        lines.append(f"  best path {STRETCHED_PREFIX} via {self.best_path()}")
+    def findings(self, sessions: bool = True) -> health.Findings:
+        """What exists of the lab and what runs; with `sessions`, the router's BGP and IPsec."""
+        status, state = _state_file(self.root / "state.json")
+        self._state = state
+        existing = set(self._existing_namespaces())
+        missing = [self.netns(node) for node in NODES if self.netns(node) not in existing]
+        holders = _recorded(state, "holders")
+        daemons = _recorded(state, "pids")
+        bfd = bool(state.get("bfd", self.bfd))
+        stopped = [
+            f"{node}-namespace holder"
+            for node in health.expected_holders()
+            if not self._running(holders.get(node), node)
+        ]
+        stopped += [
+            name
+            for name in health.expected_daemons(bfd)
+            if not self._running(daemons.get(name), name.split("-")[0])
+        ]
+        found = health.Findings(
+            prefix=self.prefix,
+            root=str(self.root),
+            state=status,
+            stage=str(state.get("stage", "")),
+            namespaces_missing=missing,
+            namespaces_present=len(existing),
+            stopped=stopped,
+        )
+        router_runs = "router-namespace holder" not in stopped and self.netns("router") in existing
+        if not sessions or not router_runs:
+            return found
+        ipsec = {}
         for tunnel in TUNNELS:
             out = self.exec(
                 "router",
                 ["swanctl", "--list-sas", "--uri", self.vici_uri(tunnel.name)],
                 check=False,
             ).stdout
-            state = (
+            ipsec[tunnel.name] = (
                 "INSTALLED"
                 if "INSTALLED" in out
                 else ("ESTABLISHED" if "ESTABLISHED" in out else "down")
             )
-            lines.append(f"  IPsec {tunnel.name}: {state}")
-        return "\n".join(lines)
+        return dataclasses.replace(
+            found,
+            bgp=self.bgp_states(),
+            best_path=self.best_path(),
+            ipsec=ipsec,
+            sessions_checked=True,
+        )
+
+    def _running(self, pid: int | None, node: str) -> bool:
+        """A recorded pid runs, is not a zombie and still sits in the node's namespace."""
+        return (
+            pid is not None
+            and processes.alive(pid)
+            and not processes.zombie(pid)
+            and processes.in_namespaces(pid, [self.netns(node)])
+        )
+
+    def status(self) -> str:
+        """BGP and IPsec state compactly; when not up, every missing piece named."""
+        return self.inspect()[0]
+
+    def inspect(self) -> tuple[str, bool]:
+        """`status()` text and whether the lab is up, from one look at it."""
+        found = self.findings()
+        holder = busy(self.lock_path)
+        if holder is not None:
+            running = f"`{holder.command}` (pid {holder.pid})" if holder.pid else "`holdtime lab`"
+            found = dataclasses.replace(found, busy_with=running)
+        return health.render(found), not health.problems(found)
 
     # -- down ----------------------------------------------------------------------------
     def _existing_namespaces(self) -> list[str]:
@@ -628,28 +732,77 @@ class Lab:
         return found
 
     def down(self) -> list[str]:
-        """Remove what this lab created: processes in its namespaces, the namespaces, files."""
-        namespaces = self._existing_namespaces()
-        pids = self.pids()
-        state = self._load_state()
-        for group in ("pids", "holders"):
-            recorded = state.get(group, {})
-            if isinstance(recorded, dict):
-                pids.update(
-                    int(p)
-                    for p in recorded.values()
-                    if processes.alive(int(p)) and processes.in_namespaces(int(p), namespaces)
-                )
-        processes.terminate(pids)
-        for ns in namespaces:
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True, check=False)
-        if self.root.exists():
-            shutil.rmtree(self.root, ignore_errors=True)
+        """Remove what this lab created: processes in its namespaces, the namespaces, files.
+
+        Waits for an `up` or `down` of the same prefix that is under way, then removes the lab it
+        left (a lab half built by a killed `up` included).
+        """
+        lock = self._lock("down")
+        removed = False
+        try:
+            self._ensure_owned()
+            said = self._teardown()
+            removed = True
+        finally:
+            lock.release(remove=removed)
         if self.root.parent == STATE_ROOT:
             with contextlib.suppress(OSError):  # only when no other lab lives there
                 STATE_ROOT.rmdir()
+        return said
+
+    def _teardown(self) -> list[str]:
+        """Stop this lab's processes, delete its namespaces and its state folder (no lock)."""
+        namespaces = self._existing_namespaces()
+        pids = self.pids()
+        self._state = {}
+        state = self._load_state()
+        for group in ("pids", "holders"):
+            pids.update(
+                pid
+                for pid in _recorded(state, group).values()
+                if processes.alive(pid) and processes.in_namespaces(pid, namespaces)
+            )
+        processes.terminate(pids)
+        for ns in namespaces:
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, check=False)
+        for folder in (self.root, self._legacy_root()):
+            if folder is not None and folder.exists():
+                shutil.rmtree(folder, ignore_errors=True)
         self._state = {}
         return [f"stopped {len(pids)} processes, removed {len(namespaces)} namespaces"]
+
+    def _legacy_root(self) -> Path | None:
+        """This lab's folder as an older holdtime named it (trailing - _ . cut), if it is ours."""
+        legacy = STATE_ROOT / self.prefix.rstrip("-_.")
+        if self.root.parent != STATE_ROOT or legacy == self.root:
+            return None
+        owner = (_read_state(legacy / "state.json") or {}).get("prefix")
+        return legacy if owner == self.prefix else None
+
+
+def _state_file(path: Path) -> tuple[str, dict[str, object]]:
+    """("ok", state), ("missing", {}) or ("damaged", {}) for a lab's state.json."""
+    try:
+        state = json.loads(path.read_text())
+    except FileNotFoundError:
+        return "missing", {}
+    except (OSError, ValueError):
+        return "damaged", {}
+    return ("ok", state) if isinstance(state, dict) else ("damaged", {})
+
+
+def _read_state(path: Path) -> dict[str, object] | None:
+    """The state a lab recorded, or None when there is none (or it is damaged)."""
+    status, state = _state_file(path)
+    return state if status == "ok" else None
+
+
+def _recorded(state: dict[str, object], group: str) -> dict[str, int]:
+    """`pids` or `holders` of a state file as name -> pid (anything malformed left out)."""
+    recorded = state.get(group)
+    if not isinstance(recorded, dict):
+        return {}
+    return {str(k): v for k, v in recorded.items() if isinstance(v, int) and v > 0}
 
 
 def _count_daemons(pids: dict[str, object]) -> str:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import paramiko
@@ -16,7 +19,9 @@ import pytest
 from holdtime.inventory import load_inventory
 from holdtime.lab import Lab
 from holdtime.lab import cli as lab_cli
+from holdtime.lab.lock import busy
 from holdtime.lab.processes import namespaces, zombie
+from holdtime.lab.topology import NODES
 from holdtime.netns import create_connection
 
 pytestmark = [
@@ -24,6 +29,13 @@ pytestmark = [
     pytest.mark.lab,
     pytest.mark.skipif(os.geteuid() != 0, reason="the lab needs root (network namespaces)"),
 ]
+
+
+# Scratch labs of this module take their names from the session lab's prefix (htlab- -> htlabk-),
+# so runs that set HOLDTIME_TEST_LAB_PREFIX never meet each other's scratch labs either.
+_BASE = os.environ.get("HOLDTIME_TEST_LAB_PREFIX", "htlab-").rstrip("-_.")
+_HOLDTIME = str(Path(sys.executable).parent / "holdtime")
+_ESTABLISHED = {"10.10.10.2": "Established", "10.10.10.6": "Established"}
 
 
 def _child_bytes(lab: Lab, tunnel: str) -> tuple[int, int]:
@@ -176,7 +188,7 @@ def test_cli_status_and_inventory(lab: Lab, capsys: pytest.CaptureFixture[str]) 
 
 def test_down_leaves_nothing_even_after_crash() -> None:
     """`down` without a state file (a crash) still removes namespaces, processes and mounts."""
-    scratch_prefix = f"htdn{os.getpid() % 10000}-"
+    scratch_prefix = f"{_BASE}dn{os.getpid() % 10000}-"
     scratch = Lab(prefix=scratch_prefix)
     # through the CLI with its output piped: no daemon may keep the pipe open after exit
     up = subprocess.run(
@@ -197,3 +209,190 @@ def test_down_leaves_nothing_even_after_crash() -> None:
     assert False is scratch.root.exists()
     mounts = Path("/proc/self/mountinfo").read_text()
     assert [] == [line for line in mounts.splitlines() if str(scratch.root) in line]
+
+
+def _holdtime_lab(*args: str) -> subprocess.CompletedProcess[str]:
+    """`holdtime lab ARGS` as a user runs it (its own process, output captured)."""
+    return subprocess.run(
+        [_HOLDTIME, "lab", *args], capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def _start_up(prefix: str) -> subprocess.Popen[str]:
+    """`holdtime lab up --prefix PREFIX` in the background."""
+    return subprocess.Popen(
+        [_HOLDTIME, "lab", "up", "--prefix", prefix],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait(condition: Callable[[], bool], timeout_seconds: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout_seconds:g} s")
+        time.sleep(0.02)
+
+
+def _state(lab: Lab) -> dict[str, object]:
+    """The lab's state.json as `up` last wrote it ({} before the first write)."""
+    try:
+        state = json.loads((lab.root / "state.json").read_text())
+    except FileNotFoundError:
+        return {}
+    assert isinstance(state, dict)
+    return state
+
+
+def _spawned(lab: Lab) -> dict[str, int]:
+    pids = _state(lab).get("pids", {})
+    assert isinstance(pids, dict)
+    return {str(name): int(pid) for name, pid in pids.items()}
+
+
+def _holds_lock(lab: Lab, process: subprocess.Popen[str]) -> bool:
+    """True once `process` holds the lab's lock (or has already exited)."""
+    holder = busy(lab.lock_path)
+    return (holder is not None and holder.pid == process.pid) or process.poll() is not None
+
+
+def _namespaces_of(lab: Lab) -> list[str]:
+    ours = {lab.netns(node) for node in NODES}
+    return sorted(name for name in namespaces() if name in ours)
+
+
+def _leftovers(lab: Lab) -> list[str]:
+    """What of a lab still exists: its namespaces, its state folder, its lock file."""
+    return _namespaces_of(lab) + [str(p) for p in (lab.root, lab.lock_path) if p.exists()]
+
+
+@pytest.fixture
+def scratch_lab() -> Iterator[Callable[[str], Lab]]:
+    """Makes scratch labs `<session prefix base><letter>-` (from nothing); removes them after."""
+    made: list[Lab] = []
+
+    def make(letter: str) -> Lab:
+        scratch = Lab(prefix=f"{_BASE}{letter}-")
+        scratch.down()  # leftovers of an interrupted run
+        made.append(scratch)
+        return scratch
+
+    yield make
+    for scratch in made:
+        scratch.down()
+
+
+def test_sibling_prefix_has_its_own_state(lab: Lab) -> None:
+    """Prefixes differing by a trailing `-` are two labs: the sibling's `down` spares our keys."""
+    sibling = Lab(prefix=lab.prefix[:-1] if lab.prefix[-1] in "-_." else f"{lab.prefix}-")
+    kept = ("client_key", "known_hosts", "inventory.yaml", "state.json")
+    before = {name: (lab.root / name).read_bytes() for name in kept}
+    try:
+        up = _holdtime_lab("up", "--prefix", sibling.prefix)
+        side_by_side = (up.returncode, sibling.root != lab.root, sibling.is_up(), lab.is_up())
+        down = _holdtime_lab("down", "--prefix", sibling.prefix)
+    finally:
+        sibling.down()
+    assert (0, True, True, True) == side_by_side, up.stderr
+    assert 0 == down.returncode, down.stderr
+    assert before == {name: (lab.root / name).read_bytes() for name in kept}
+    assert ([], True) == (_leftovers(sibling), lab.is_up())
+
+
+# Where `lab up` is SIGKILLed: a name, and when the test sees the lab has got that far.
+_KILL_POINTS: tuple[tuple[str, Callable[[Lab], bool]], ...] = (
+    ("namespaces exist", lambda lab: len(_namespaces_of(lab)) == len(NODES)),
+    ("FRR running on the router", lambda lab: "router-bgpd" in _spawned(lab)),
+    ("FRR running everywhere", lambda lab: _state(lab).get("stage") == "sshd"),
+)
+
+
+def test_up_repairs_a_lab_killed_halfway(scratch_lab: Callable[[str], Lab]) -> None:
+    """SIGKILL of `up` halfway: status exits 1 naming what is missing; `up` rebuilds the lab."""
+    lab = scratch_lab("k")
+    seen: set[int] = set()
+    outcomes = []
+    for point, reached in _KILL_POINTS:
+        building = _start_up(lab.prefix)
+        _wait(lambda: reached(lab) or building.poll() is not None, 120, point)  # noqa: B023
+        building.send_signal(signal.SIGKILL)
+        building.communicate(timeout=30)
+        stage = str(_state(lab).get("stage"))
+        seen |= lab.pids()
+        status = _holdtime_lab("status", "--prefix", lab.prefix)
+        repair = _holdtime_lab("up", "--prefix", lab.prefix)
+        seen |= lab.pids()
+        ping = lab.exec("app", ["ping", "-c", "2", "-i", "0.2", "-W", "1", "172.16.1.10"], False)
+        outcomes.append(
+            (
+                point,
+                stage != "built",
+                status.returncode,
+                f"it stopped during: {stage})" in status.stdout,
+                "  missing: processes " in status.stdout or stage == "inventory",
+                repair.returncode,
+                "half-built lab found" in repair.stderr,
+                lab.bgp_states(),
+                ping.returncode,
+            )
+        )
+        lab.down()
+    expected = [(p, True, 1, True, True, 0, True, _ESTABLISHED, 0) for p, _ in _KILL_POINTS]
+    assert expected == outcomes
+    assert [] == _leftovers(lab)
+    assert [] == sorted(pid for pid in seen if not zombie(pid))
+
+
+def test_status_fails_and_up_repairs_without_bgpd(scratch_lab: Callable[[str], Lab]) -> None:
+    """With the router's bgpd killed, status exits 1 naming bgpd and BGP; `up` rebuilds it."""
+    lab = scratch_lab("b")
+    assert 0 == _holdtime_lab("up", "--prefix", lab.prefix).returncode
+    bgpd = _spawned(lab)["router-bgpd"]
+    os.kill(bgpd, signal.SIGKILL)
+    _wait(lambda: zombie(bgpd), 10, "bgpd gone")
+    status = _holdtime_lab("status", "--prefix", lab.prefix)
+    repair = _holdtime_lab("up", "--prefix", lab.prefix)
+    missing = [line for line in status.stdout.splitlines() if line.startswith("  missing: ")]
+    assert 1 == status.returncode
+    assert [
+        "  missing: processes bgpd on router",
+        "  missing: BGP 10.10.10.2 Established (no answer from bgpd on router)",
+        "  missing: BGP 10.10.10.6 Established (no answer from bgpd on router)",
+    ] == missing
+    assert (0, _ESTABLISHED) == (repair.returncode, lab.bgp_states()), repair.stderr
+    assert 0 == _holdtime_lab("status", "--prefix", lab.prefix).returncode
+
+
+def test_concurrent_ups_take_turns(scratch_lab: Callable[[str], Lab]) -> None:
+    """A second `lab up` of one prefix waits for the first's lock, then finds the lab up."""
+    lab = scratch_lab("c")
+    first = _start_up(lab.prefix)
+    _wait(lambda: _holds_lock(lab, first), 60, "the first `up` holding the lock")
+    second = _start_up(lab.prefix)
+    first_out, first_err = first.communicate(timeout=300)
+    second_out, second_err = second.communicate(timeout=300)
+    assert (0, 0) == (first.returncode, second.returncode), first_err + second_err
+    assert True is first_out.splitlines()[-1].startswith("up in "), first_out
+    assert [f"lab {lab.prefix} already up: nothing started"] == second_out.splitlines()
+    waiting = f"lab: waiting for another `holdtime lab up --prefix {lab.prefix}` (pid {first.pid})"
+    assert [waiting] == [line for line in second_err.splitlines() if "waiting" in line]
+    assert True is lab.is_up()
+
+
+def test_down_waits_for_a_running_up(scratch_lab: Callable[[str], Lab]) -> None:
+    """`lab down` during `lab up` waits for it to finish, then removes the whole lab it built."""
+    lab = scratch_lab("d")
+    building = _start_up(lab.prefix)
+    _wait(lambda: _holds_lock(lab, building), 60, "`up` holding the lock")
+    down = _holdtime_lab("down", "--prefix", lab.prefix)
+    up_out, up_err = building.communicate(timeout=300)
+    waiting = (
+        f"lab: waiting for another `holdtime lab up --prefix {lab.prefix}` (pid {building.pid})"
+    )
+    assert (0, 0) == (building.returncode, down.returncode), up_err + down.stderr
+    assert True is up_out.splitlines()[-1].startswith("up in "), up_out
+    assert [waiting] == [line for line in down.stderr.splitlines() if "waiting" in line]
+    assert [] == _leftovers(lab)

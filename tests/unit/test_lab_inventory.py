@@ -96,6 +96,8 @@ def test_drills(written: tuple[Lab, Path], tmp_path: Path) -> None:
     [
         ({"prefix": "bad prefix"}, "invalid lab prefix 'bad prefix'"),
         ({"prefix": "x" * 25}, "is longer than 24 characters"),
+        ({"prefix": ".."}, "starting with a letter or digit"),
+        ({"prefix": "-x"}, "starting with a letter or digit"),
         ({"timers": (3, 5)}, "BGP timers 3 5: need keepalive >= 1 and hold >= 3 x keepalive"),
     ],
 )
@@ -107,9 +109,9 @@ def test_bad_lab_arguments(kwargs: dict[str, object], message: str) -> None:
 
 
 def test_default_names_and_state_dir() -> None:
-    """Default prefix holdtime-, state under /run/holdtime-lab/<prefix>."""
+    """Default prefix holdtime-, state under /run/holdtime-lab/<prefix> (the exact prefix)."""
     lab = Lab()
-    assert ("holdtime-router", Path("/run/holdtime-lab/holdtime")) == (
+    assert ("holdtime-router", Path("/run/holdtime-lab/holdtime-")) == (
         lab.netns("router"),
         lab.root,
     )
