@@ -204,13 +204,14 @@ class Lab:
         try:
             return self._up(timeout_seconds)
         finally:
-            lock.release()
+            lock.release(remove=not self.root.exists())  # a failed `up` removed its lab
 
     def _up(self, timeout_seconds: float) -> list[str]:
         self._state = {}
         self._ensure_owned()
         found = self.findings(sessions=False)
         if not found.absent and not health.build_problems(found):
+            self._same_settings()
             self.wait_ready(timeout_seconds)
             return [f"lab {self.prefix} already up: nothing started"]
         if not found.absent:
@@ -261,6 +262,20 @@ class Lab:
             f"inventory: {self.inventory_path}",
             f"up in {took:.1f} s",
         ]
+
+    def _same_settings(self) -> None:
+        """A running lab with other timers or BFD is not the one asked for: say so, start none."""
+        timers = self._state.get("timers")
+        built = (
+            tuple(timers) if isinstance(timers, list) else (),
+            bool(self._state.get("bfd")),
+        )
+        if built != (self.timers, self.bfd):
+            asked = _settings(self.timers, self.bfd)
+            raise ConfigError(
+                f"lab {self.prefix} is up with {_settings(*built)}, not {asked}: "
+                f"`holdtime lab down --prefix {self.prefix}` first to change them"
+            )
 
     def _lock(self, command: str) -> Lock:
         """Take this prefix's lock; while another `up`/`down` holds it, say so and wait."""
@@ -803,6 +818,11 @@ def _recorded(state: dict[str, object], group: str) -> dict[str, int]:
     if not isinstance(recorded, dict):
         return {}
     return {str(k): v for k, v in recorded.items() if isinstance(v, int) and v > 0}
+
+
+def _settings(timers: tuple[object, ...], bfd: bool) -> str:
+    """`BGP timers 3/9 without BFD`."""
+    return f"BGP timers {'/'.join(map(str, timers))} {'with' if bfd else 'without'} BFD"
 
 
 def _count_daemons(pids: dict[str, object]) -> str:

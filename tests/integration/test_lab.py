@@ -382,6 +382,19 @@ def test_concurrent_ups_take_turns(scratch_lab: Callable[[str], Lab]) -> None:
     assert True is lab.is_up()
 
 
+def test_up_with_other_settings_refuses_a_running_lab(scratch_lab: Callable[[str], Lab]) -> None:
+    """`up --bfd` on a lab running without BFD is exit 2 naming both, not "already up"."""
+    lab = scratch_lab("s")
+    assert 0 == _holdtime_lab("up", "--prefix", lab.prefix).returncode
+    pids = lab.pids()
+    other = _holdtime_lab("up", "--prefix", lab.prefix, "--bfd")
+    assert (2, pids) == (other.returncode, lab.pids())
+    assert [
+        f"holdtime: error: lab {lab.prefix} is up with BGP timers 3/9 without BFD, not BGP timers "
+        f"3/9 with BFD: `holdtime lab down --prefix {lab.prefix}` first to change them"
+    ] == other.stderr.splitlines()
+
+
 def test_down_waits_for_a_running_up(scratch_lab: Callable[[str], Lab]) -> None:
     """`lab down` during `lab up` waits for it to finish, then removes the whole lab it built."""
     lab = scratch_lab("d")
