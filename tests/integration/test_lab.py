@@ -396,10 +396,11 @@ def test_up_with_other_settings_refuses_a_running_lab(scratch_lab: Callable[[str
 
 
 def test_down_waits_for_a_running_up(scratch_lab: Callable[[str], Lab]) -> None:
-    """`lab down` during `lab up` waits for it to finish, then removes the whole lab it built."""
+    """`down` during `up` waits for it, then removes the lab it built; `status` says it runs."""
     lab = scratch_lab("d")
     building = _start_up(lab.prefix)
     _wait(lambda: _holds_lock(lab, building), 60, "`up` holding the lock")
+    status = _holdtime_lab("status", "--prefix", lab.prefix)
     down = _holdtime_lab("down", "--prefix", lab.prefix)
     up_out, up_err = building.communicate(timeout=300)
     waiting = (
@@ -409,3 +410,5 @@ def test_down_waits_for_a_running_up(scratch_lab: Callable[[str], Lab]) -> None:
     assert True is up_out.splitlines()[-1].startswith("up in "), up_out
     assert [waiting] == [line for line in down.stderr.splitlines() if "waiting" in line]
     assert [] == _leftovers(lab)
+    running = f"`holdtime lab up --prefix {lab.prefix}` (pid {building.pid}) is running"
+    assert (1, True) == (status.returncode, running in status.stdout.splitlines()[0]), status.stdout
