@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from holdtime.errors import PrerequisiteError
 from holdtime.lab.processes import alive
 
 POLL_SECONDS = 0.1
@@ -107,11 +108,16 @@ class Lock:
         self._fd = None
 
     def _open(self) -> int | None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            hint = " (the lab needs root)" if isinstance(exc, PermissionError) else ""
+            raise PrerequisiteError(
+                f"cannot open the lab lock {self.path}: {exc.strerror}{hint}"
+            ) from None
 
     def _still_named(self, fd: int) -> bool:
         try:

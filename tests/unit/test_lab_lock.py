@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from holdtime.errors import PrerequisiteError
 from holdtime.lab.lock import Holder, Lock, busy
 
 _HOLDER = """
@@ -94,3 +95,12 @@ def test_free_lock_is_not_busy(tmp_path: Path) -> None:
     assert None is busy(path)
     path.write_text('{"pid": 1, "command": "holdtime lab up --prefix hlbu-"}')
     assert None is busy(path)
+
+
+def test_unwritable_lock_folder_is_one_line(tmp_path: Path) -> None:
+    """A lock that cannot be created is one PrerequisiteError line naming it, no traceback."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    with pytest.raises(PrerequisiteError) as caught:
+        Lock(blocker / ".hlbu-.lock", "holdtime lab down --prefix hlbu-").acquire(print)
+    assert (f"cannot open the lab lock {blocker / '.hlbu-.lock'}: File exists") == str(caught.value)
