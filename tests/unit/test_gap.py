@@ -295,9 +295,9 @@ def test_cli_reads_stdin_and_infers_interval(
 def test_cli_garbage_is_one_line_exit_2(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    """Unparseable input: exit 2 and one error line naming file:line."""
+    """Input with no ping line: exit 2 and one error line naming file:line."""
     log = tmp_path / "bad.log"
-    log.write_text("64 bytes from 10.0.0.2: icmp_seq=1 ttl=64 time=0.1 ms\nnonsense here\n")
+    log.write_text("\nnonsense here\nmore nonsense\n")
     assert 2 == _holdtime(monkeypatch, "gap", str(log))
     err = capsys.readouterr().err
     assert f"holdtime: error: {log}:2: not iputils ping output: 'nonsense here'\n" == err

@@ -236,10 +236,20 @@ def test_forged_transmitted_count_refused() -> None:
         parse_iputils_ping(text)
 
 
-def test_unknown_line_names_line_number() -> None:
-    """A line no rule knows is a ParseError naming source:line."""
+def test_unknown_line_is_kept_with_its_number() -> None:
+    """A line no rule knows is kept as unparsed (line number, text); the probes are still read."""
     text = "64 bytes from 10.0.0.2: icmp_seq=1 ttl=64 time=0.1 ms\nhello world\n"
-    with pytest.raises(ParseError, match=r"^run\.log:2: not iputils ping output: 'hello world'$"):
+    log = parse_iputils_ping(text, source="run.log")
+    assert (((2, "hello world"),), 1) == (log.unparsed, len(log.events))
+
+
+def test_mostly_unknown_text_refused_naming_first_line() -> None:
+    """More lines not understood than understood: not this tool's log, refused at the first."""
+    text = "hello world\n64 bytes from 10.0.0.2: icmp_seq=1 ttl=64 time=0.1 ms\nbye\n"
+    with pytest.raises(
+        ParseError,
+        match=r"^run\.log:1: not iputils ping output: 'hello world' \(2 lines not understood, 1",
+    ):
         parse_iputils_ping(text, source="run.log")
 
 
