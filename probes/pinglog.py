@@ -509,7 +509,11 @@ def parse_fping_loop(text: str, source: str = "<input>", target: str | None = No
 _FPING_MARK = _compile(
     r"^(?:\[\d+\.\d+\] )?\S+ +: (?:\[\d+\]|xmt/rcv|duplicate for)",
 )
-_BUSYBOX_MARK = _compile(r"bytes from .+?: seq=\d")
+# busybox prints its loss as a whole percent, BSD with one decimal (`26.7% packet loss`): that
+# tells a busybox log with no reply line (ping -q, or every probe lost) from a BSD one.
+_BUSYBOX_MARK = _compile(
+    r"bytes from .+?: seq=\d|^\d+ packets transmitted, \d+ packets received, (?:\+\d+ \w+, )?\d+% "
+)
 _BSD_MARK = _compile(
     r"^(?:Request timeout for icmp_seq \d|PING \S+ \(\S+\): \d+ data bytes|PING6\(\d)"
 )
@@ -542,3 +546,22 @@ def parse_ping_log(
     if tool == "fping":
         return parse_fping_loop(text, source, target)
     raise ParseError(f"unknown ping tool {tool!r} (known: auto, {', '.join(TOOLS)})")
+
+
+_RULES_BY_TOOL = {
+    "iputils": _IPUTILS_RULES,
+    "busybox": _BUSYBOX_RULES,
+    "bsd": _BSD_RULES,
+    "fping": _FPING_RULES,
+}
+
+
+def is_noise(tool: str, line: str) -> bool:
+    """True when `tool`'s parser reads `line` as a known line that carries nothing (its noise)."""
+    stripped = line.strip()
+    if not stripped:
+        return True
+    for pattern, handler in _RULES_BY_TOOL[tool]:
+        if pattern.fullmatch(stripped):
+            return handler is None
+    return False
