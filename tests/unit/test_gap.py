@@ -376,32 +376,32 @@ def test_cli_largest_interval_gives_finite_json(
     assert 118 * 86400.0 == json.loads(text)["total_loss_derived_outage_seconds"]
 
 
-def test_cli_interval_disagreeing_with_timestamps_is_said(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """--interval 0.01 on a -D log sent every 0.204 s: a note says so; the timestamps are used."""
-    log = FIXTURES / "iputils" / "two-episodes" / "output.txt"
-    assert 0 == _holdtime(monkeypatch, "gap", str(log), "--interval", "0.01")
-    out = capsys.readouterr().out
-    assert (
-        "resolution 0.204 s (probe interval, inferred from timestamps (--interval disagreed))"
-        in out
-    )
-    assert (
-        "note: --interval 0.01 s disagrees with the log's timestamps, which show a probe every"
-        " 0.204 s (more than 20% apart): used the timestamps' 0.204 s"
-    ) in out
+_DISAGREES = (
+    "note: --interval 0.01 s disagrees with the log's timestamps, which show a probe every"
+    " 0.204 s (more than 20% apart): used the timestamps' 0.204 s"
+)
 
 
-def test_cli_interval_close_to_timestamps_is_used(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("interval", "resolution", "note"),
+    [
+        ("0.01", "0.204 s (probe interval, inferred from timestamps (--interval disagreed))", True),
+        ("0.2", "0.2 s (probe interval, --interval)", False),
+    ],
+)
+def test_cli_interval_checked_against_timestamps(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    interval: str,
+    resolution: str,
+    note: bool,
 ) -> None:
-    """--interval within 20% of the timestamps' spacing is used as given, without a note."""
+    """--interval >20% off a -D log's spacing: said, timestamps used; within 20%: used as given."""
     log = FIXTURES / "iputils" / "two-episodes" / "output.txt"
-    assert 0 == _holdtime(monkeypatch, "gap", str(log), "--interval", "0.2")
+    assert 0 == _holdtime(monkeypatch, "gap", str(log), "--interval", interval)
     out = capsys.readouterr().out
-    assert "resolution 0.2 s (probe interval, --interval)" in out
-    assert "disagrees" not in out
+    assert f"resolution {resolution}" in out
+    assert note == (_DISAGREES in out)
 
 
 def test_cli_skipped_lines_counted_and_shown(
