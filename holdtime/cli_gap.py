@@ -203,7 +203,10 @@ def _icmp_error_counts(errors: tuple[tuple[int, str], ...]) -> list[dict[str, ob
 
 
 def _seconds(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f} s"
+    if value is None:
+        return "n/a"
+    # Sub-millisecond figures (ping -i 0) keep their digits instead of printing 0.000 s.
+    return f"{value:.3f} s" if value == 0 or value >= 1e-3 else f"{value:.3g} s"
 
 
 def render_text(result: GapResult, tool: str, target: str | None, interval_source: str) -> str:

@@ -101,7 +101,9 @@ class GapResult:
     seq_wraps: int = 0  # times the printed 16-bit sequence number wrapped past 65535
     per_probe: bool = True  # False: only the tool's summary was there (no probe lines)
     outage_known: bool = True  # False: no outage can be told from this log
-    counts_from: str = "probes"  # "summary": sent/received/lost are the tool's printed counts
+    # "summary": sent/received/lost are the tool's printed counts, which the probe lines contradict
+    # (or there were none); "probes": from the probe lines (equal to the summary's when it has one)
+    counts_from: str = "probes"
     summary_transmitted: int | None = None
     summary_received: int | None = None
 
@@ -321,12 +323,8 @@ def reconcile_with_summary(result: GapResult, transmitted: int, received: int) -
     Late replies (``late_after_seconds``) stay counted as lost.
     """
     received = min(received, transmitted)
-    printed = replace(
-        result,
-        counts_from="summary",
-        summary_transmitted=transmitted,
-        summary_received=received,
-    )
+    agreed = replace(result, summary_transmitted=transmitted, summary_received=received)
+    printed = replace(agreed, counts_from="summary")
     summary_says = (
         f"the log's own summary says {transmitted} transmitted, {received} received"
         f" ({_percent(transmitted - received, transmitted)} loss)"
@@ -348,7 +346,7 @@ def reconcile_with_summary(result: GapResult, transmitted: int, received: int) -
         )
     replies_in_lines = result.received + result.late
     if result.sent == transmitted and replies_in_lines == received:
-        return printed
+        return agreed
     in_lines = f"its probe lines show {result.sent} sent, {replies_in_lines} received"
     if replies_in_lines == received:
         note = (

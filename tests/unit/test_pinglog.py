@@ -545,3 +545,13 @@ def test_inserted_unknown_line_never_changes_figures_silently(
             before_log.warnings,
         )
         assert parsed or is_noise(after_log.tool, odd)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.parent.name}/{c.name}" for c in CASES])
+def test_reported_loss_never_contradicts_the_summary(case: Path) -> None:
+    """Every fixture with a summary line: the reported sent/received are the summary's."""
+    log = parse_ping_log(_output(case))
+    if log.transmitted is None:
+        pytest.skip("no summary line in this log")
+    result, _source = analyze_log(log, 1.0, None)
+    assert (log.transmitted, log.received) == (result.sent, result.received)
