@@ -174,28 +174,44 @@ class GapResult:
         }
 
 
-def unwrap_sequence(raw_seqs: Iterable[int], modulo: int = SEQ_MODULO) -> list[int]:
+def unwrap_sequence(
+    raw_seqs: Iterable[int],
+    modulo: int = SEQ_MODULO,
+    sent_times: Sequence[float | None] | None = None,
+    interval_seconds: float | None = None,
+) -> list[int]:
     """Unwrap 16-bit sequence numbers, in arrival order, into a monotonically growing sequence.
 
     Each number is placed at the unwrapped value nearest to the previous one, so 65535 -> 0 reads
     as a step of +1 and a reply reordered across the wrap (0 then 65535) as a step of -1. Numbers
     outside 0..modulo-1 were never folded: such a sequence is returned as it is (folding a real
-    70000 into 4464 would invent a jump). A gap of half the modulus or more between two printed
-    numbers cannot be told from a step back; the summary count exposes it (reconcile_with_summary).
+    70000 into 4464 would invent a jump). With send times (one per number, None where unknown)
+    and the interval, a number is placed nearest to where the time elapsed since the last timed
+    one puts it: a gap of half the modulus or more (5.5 min at 10 ms) is then unwrapped right.
+    Without times such a gap reads as a step back; the summary count exposes it
+    (reconcile_with_summary).
     """
     raw_list = list(raw_seqs)
     if any(not 0 <= raw < modulo for raw in raw_list):
         return raw_list
+    timed = sent_times is not None and interval_seconds is not None and interval_seconds > 0
     unwrapped: list[int] = []
     previous: int | None = None
-    for raw in raw_list:
+    last_timed: tuple[int, float] | None = None  # (unwrapped seq, send time)
+    for index, raw in enumerate(raw_list):
+        sent_at = sent_times[index] if timed and sent_times is not None else None
         if previous is None:
             current = raw
         else:
-            delta = (raw - previous) % modulo
+            anchor = previous
+            if sent_at is not None and last_timed is not None and interval_seconds:
+                anchor = last_timed[0] + round((sent_at - last_timed[1]) / interval_seconds)
+            delta = (raw - anchor) % modulo
             if delta >= modulo // 2:
                 delta -= modulo
-            current = previous + delta
+            current = anchor + delta
+        if sent_at is not None:
+            last_timed = (current, sent_at)
         unwrapped.append(current)
         previous = current
     return unwrapped
@@ -250,7 +266,8 @@ def analyze(
             late_after_seconds=late_after_seconds,
         )
     raw_seqs = [e.seq for e in events]
-    seqs = unwrap_sequence(raw_seqs) if unwrap else raw_seqs
+    sends = [e.sent_at for e in events]
+    seqs = unwrap_sequence(raw_seqs, SEQ_MODULO, sends, interval_seconds) if unwrap else raw_seqs
     states: dict[int, _SeqState] = {}
     duplicates = 0
     reordered = 0

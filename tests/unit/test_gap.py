@@ -464,3 +464,20 @@ def test_cli_episode_across_the_wrap_shows_printed_seqs() -> None:
     text = render_text(analyze(events, 1.0), "iputils", None, "--interval")
     assert "#1 seq 65534-65537 (printed 65534-1): 4 lost" in text
     assert "wrapped past 65535 1 time(s)" in text
+
+
+def test_unwrap_uses_send_times_across_a_long_gap() -> None:
+    """40000 probes lost at 10 ms (over half the 16-bit space): the send times place the rest."""
+    interval = 0.01
+    seqs = [*range(100, 111), *range(40111, 40121)]
+    events = [event(seq, seq * interval, seq * interval + 0.001) for seq in seqs]
+    result = analyze(events, interval)
+    assert [(111, 40110, 40000)] == [
+        (e.first_lost_seq, e.last_lost_seq, e.lost_count) for e in result.episodes
+    ]
+    assert (40021, 21, 0) == (result.sent, result.received, result.reordered)
+
+
+def test_unwrap_without_times_reads_a_long_gap_as_a_step_back() -> None:
+    """Without send times a jump of half the 16-bit space or more reads as a step back."""
+    assert [110, 40111 - 65536] == unwrap_sequence([110, 40111])
