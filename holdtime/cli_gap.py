@@ -6,15 +6,20 @@ import argparse
 import json
 import math
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from holdtime.errors import ConfigError
+from holdtime.gap import MAX_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS, SEQ_MODULO
 
 if TYPE_CHECKING:
-    from holdtime.gap import GapResult
+    from holdtime.gap import GapResult, LossEpisode
+    from holdtime.probes.pinglog import PingLog
 
 DEFAULT_INTERVAL_SECONDS = 1.0  # ping's default; none of the tools prints its -i
+INTERVAL_TOLERANCE = 0.2  # --interval further than this from the timestamps' spacing: say so
+SHOWN_SKIPPED = 3  # lines not understood shown in the report (all are counted)
 
 
 def register(subparsers: Any) -> None:
@@ -31,11 +36,11 @@ def register(subparsers: Any) -> None:
     gap.add_argument("file", metavar="FILE", help="the ping log, or - for standard input")
     gap.add_argument(
         "--interval",
-        type=_positive_seconds,
         metavar="SECONDS",
         help=(
             "probe interval (ping -i); default: inferred from timestamps (-D), "
-            f"else {DEFAULT_INTERVAL_SECONDS:g} s"
+            f"else {DEFAULT_INTERVAL_SECONDS:g} s; timestamps win when they disagree by more "
+            f"than {INTERVAL_TOLERANCE:.0%}"
         ),
     )
     gap.add_argument("--format", choices=("text", "json"), default="text", help="output format")
@@ -47,7 +52,6 @@ def register(subparsers: Any) -> None:
     )
     gap.add_argument(
         "--late-after",
-        type=_positive_seconds,
         metavar="SECONDS",
         help="count replies with a longer RTT as lost (reported as late)",
     )
@@ -55,13 +59,19 @@ def register(subparsers: Any) -> None:
     gap.set_defaults(handler=run_gap)
 
 
-def _positive_seconds(text: str) -> float:
+def _seconds_option(option: str, text: str | None) -> float | None:
+    """A bounded number of seconds, or a one-line ConfigError naming the option (exit 2)."""
+    if text is None:
+        return None
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds: {text!r}")
+        raise ConfigError(f"{option} {text!r}: not a number of seconds") from None
+    if not (math.isfinite(value) and MIN_INTERVAL_SECONDS <= value <= MAX_INTERVAL_SECONDS):
+        raise ConfigError(
+            f"{option} {text}: must be a number of seconds from {MIN_INTERVAL_SECONDS:g}"
+            f" to {MAX_INTERVAL_SECONDS:g}"
+        )
     return value
 
 
@@ -76,22 +86,94 @@ def _read(file: str) -> tuple[str, str]:
         raise ConfigError(f"{file}: cannot read: {exc.strerror or exc}") from None
 
 
+def choose_interval(given: float | None, inferred: float | None) -> tuple[float, str, str | None]:
+    """The interval to use, where it came from, and a note when --interval and timestamps differ.
+
+    The timestamps are what the tool really did (iputils asked for -i 0.01 sends every ~16 ms on
+    a small VM), so they win over a --interval more than INTERVAL_TOLERANCE away from them.
+    """
+    if given is None:
+        if inferred is not None:
+            return inferred, "inferred from timestamps", None
+        return DEFAULT_INTERVAL_SECONDS, "default (pass --interval)", None
+    if inferred is None or abs(given - inferred) <= INTERVAL_TOLERANCE * inferred:
+        return given, "--interval", None
+    note = (
+        f"--interval {given:g} s disagrees with the log's timestamps, which show a probe every"
+        f" {inferred:g} s (more than {INTERVAL_TOLERANCE:.0%} apart): used the timestamps'"
+        f" {inferred:g} s"
+    )
+    return inferred, "inferred from timestamps (--interval disagreed)", note
+
+
+def analyze_log(
+    log: PingLog, given_interval: float | None, late_after: float | None
+) -> tuple[GapResult, str]:
+    """Analyse a parsed log as `holdtime gap` reports it (summary counts win, notes added).
+
+    Returns the result and where its interval came from.
+    """
+    from holdtime.gap import analyze, reconcile_with_summary
+
+    interval, interval_source, interval_note = choose_interval(
+        given_interval, log.inferred_interval_seconds
+    )
+    result = analyze(
+        log.events, interval, late_after_seconds=late_after, unwrap=log.seq_modulo is not None
+    )
+    if log.transmitted is not None and log.received is not None:
+        result = reconcile_with_summary(result, log.transmitted, log.received)
+    notes = [*result.notes]
+    if interval_note:
+        notes.append(interval_note)
+    notes.extend(f"the tool warned: {warning}" for warning in log.warnings)
+    notes.extend(_icmp_error_notes(log.icmp_errors))
+    if log.unparsed:
+        shown = ", ".join(
+            f"line {lineno} {_shorten(text)!r}" for lineno, text in log.unparsed[:SHOWN_SKIPPED]
+        )
+        more = (
+            f" and {len(log.unparsed) - SHOWN_SKIPPED} more"
+            if len(log.unparsed) > SHOWN_SKIPPED
+            else ""
+        )
+        notes.append(
+            f"skipped {len(log.unparsed)} line(s) not understood: {shown}{more};"
+            " the figures come from the probes that were read"
+        )
+    return replace(result, notes=tuple(notes)), interval_source
+
+
+def _by_reason(errors: tuple[tuple[int, str], ...]) -> dict[str, list[int]]:
+    """ICMP errors grouped by reason, in the order each reason first appeared."""
+    grouped: dict[str, list[int]] = {}
+    for seq, reason in errors:
+        grouped.setdefault(reason, []).append(seq)
+    return grouped
+
+
+def _icmp_error_notes(errors: tuple[tuple[int, str], ...]) -> list[str]:
+    return [
+        f"ICMP error {reason!r} for {len(seqs)} probe(s): seq {_ranges(tuple(sorted(set(seqs))))}"
+        + ("" if reason.startswith("Redirect") else " (counted as lost)")
+        for reason, seqs in _by_reason(errors).items()
+    ]
+
+
+def _shorten(line: str) -> str:
+    return line if len(line) <= 60 else line[:57] + "..."
+
+
 def run_gap(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Parse the log, analyse it, print the summary; ParseError propagates to cli.main (exit 2)."""
     from holdtime.probes.pinglog import parse_ping_log
 
+    given_interval = _seconds_option("--interval", args.interval)
+    late_after = _seconds_option("--late-after", args.late_after)
     stream = out if out is not None else sys.stdout
     text, source = _read(args.file)
     log = parse_ping_log(text, tool=args.tool, source=source, target=args.target)
-    if args.interval is not None:
-        interval, interval_source = args.interval, "--interval"
-    elif log.inferred_interval_seconds is not None:
-        interval, interval_source = log.inferred_interval_seconds, "inferred from timestamps"
-    else:
-        interval, interval_source = DEFAULT_INTERVAL_SECONDS, "default (pass --interval)"
-    from holdtime.gap import analyze
-
-    result = analyze(log.events, interval, late_after_seconds=args.late_after)
+    result, interval_source = analyze_log(log, given_interval, late_after)
     if args.format == "json":
         document = {
             "source": source,
@@ -99,50 +181,61 @@ def run_gap(args: argparse.Namespace, out: TextIO | None = None) -> int:
             "target": log.target,
             "interval_source": interval_source,
             **result.to_dict(),
+            "skipped_lines": len(log.unparsed),
+            "skipped_first": [
+                {"line": lineno, "text": line} for lineno, line in log.unparsed[:SHOWN_SKIPPED]
+            ],
+            "icmp_errors": _icmp_error_counts(log.icmp_errors),
+            "warnings": list(log.warnings),
         }
-        json.dump(document, stream, indent=2)
+        json.dump(document, stream, indent=2, allow_nan=False)
         stream.write("\n")
     else:
         stream.write(render_text(result, log.tool, log.target, interval_source))
     return 0
 
 
+def _icmp_error_counts(errors: tuple[tuple[int, str], ...]) -> list[dict[str, object]]:
+    return [
+        {"reason": reason, "count": len(seqs), "first_seq": seqs[0]}
+        for reason, seqs in _by_reason(errors).items()
+    ]
+
+
 def _seconds(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f} s"
+    if value is None:
+        return "n/a"
+    # Sub-millisecond figures (ping -i 0) keep their digits instead of printing 0.000 s.
+    return f"{value:.3f} s" if value == 0 or value >= 1e-3 else f"{value:.3g} s"
 
 
 def render_text(result: GapResult, tool: str, target: str | None, interval_source: str) -> str:
     """A human summary: counts, one line per loss episode, totals, resolution."""
-    lines = [
-        f"{tool} ping log" + (f" to {target}" if target else ""),
-        f"resolution {result.resolution_seconds:g} s (probe interval, {interval_source})",
+    lines = [f"{tool} ping log" + (f" to {target}" if target else "")]
+    notes = list(result.notes)
+    if not result.per_probe:
+        # The one line that says why there are no episodes comes first.
+        lines.append(notes.pop(0))
+    else:
+        lines.append(
+            f"resolution {result.resolution_seconds:g} s (probe interval, {interval_source})"
+        )
+    counted = " (the tool's summary counts)" if result.counts_from == "summary" else ""
+    lines.append(
         f"sent {result.sent}, received {result.received}, lost {result.lost} "
         f"({result.loss_ratio:.1%}), duplicates {result.duplicates}, late {result.late}, "
-        f"reordered {result.reordered}",
-    ]
-    if not result.episodes:
+        f"reordered {result.reordered}{counted}"
+    )
+    if not result.outage_known:
+        lines.append("outage unknown")
+    elif not result.episodes:
         lines.append("no loss episodes")
     else:
         lines.append(f"loss episodes: {len(result.episodes)}")
     for number, episode in enumerate(result.episodes, start=1):
-        seqs = (
-            f"seq {episode.first_lost_seq}"
-            if episode.lost_count == 1
-            else f"seq {episode.first_lost_seq}-{episode.last_lost_seq}"
-        )
-        flags = []
-        if not episode.recovered:
-            flags.append("not recovered: the log ends inside it")
-        if not episode.after_first_reply:
-            flags.append("began before the first reply")
-        suffix = f" [{'; '.join(flags)}]" if flags else ""
-        lines.append(
-            f"  #{number} {seqs}: {episode.lost_count} lost, "
-            f"loss-derived outage {_seconds(episode.loss_derived_outage_seconds)}, "
-            f"gap-derived outage {_seconds(episode.gap_derived_outage_seconds)}{suffix}"
-        )
+        lines.append(f"  #{number} {_episode_line(episode)}")
     longest = result.longest_episode
-    if longest is not None:
+    if longest is not None and result.outage_known:
         lines.append(
             f"total loss-derived outage {_seconds(result.total_loss_derived_outage_seconds)}, "
             f"max gap-derived outage {_seconds(result.max_gap_derived_outage_seconds)}, "
@@ -157,8 +250,30 @@ def render_text(result: GapResult, tool: str, target: str | None, interval_sourc
             f"rtt min/avg/max {result.rtt_min_seconds * 1e3:.3f}/"
             f"{result.rtt_avg_seconds * 1e3:.3f}/{result.rtt_max_seconds * 1e3:.3f} ms"
         )
-    lines.extend(f"note: {note}" for note in result.notes)
+    lines.extend(f"note: {note}" for note in notes)
     return "\n".join(lines) + "\n"
+
+
+def _episode_line(episode: LossEpisode) -> str:
+    """'seq 19-136: 118 lost, ...'; unwrapped numbers also as printed (mod 65536)."""
+    first, last = episode.first_lost_seq, episode.last_lost_seq
+    seqs = f"seq {first}" if episode.lost_count == 1 else f"seq {first}-{last}"
+    if not (0 <= first < SEQ_MODULO and 0 <= last < SEQ_MODULO):
+        printed = first % SEQ_MODULO, last % SEQ_MODULO
+        seqs += (
+            f" (printed {printed[0]})" if first == last else f" (printed {printed[0]}-{printed[1]})"
+        )
+    flags = []
+    if not episode.recovered:
+        flags.append("not recovered: the log ends inside it")
+    if not episode.after_first_reply:
+        flags.append("began before the first reply")
+    suffix = f" [{'; '.join(flags)}]" if flags else ""
+    return (
+        f"{seqs}: {episode.lost_count} lost, "
+        f"loss-derived outage {_seconds(episode.loss_derived_outage_seconds)}, "
+        f"gap-derived outage {_seconds(episode.gap_derived_outage_seconds)}{suffix}"
+    )
 
 
 def _ranges(seqs: tuple[int, ...]) -> str:

@@ -10,9 +10,16 @@ and over the events of our own prober (holdtime.probes.ping). Vocabulary (RFC 64
   lost_count); a run may hold several (failover and failback);
 - resolution = the probe interval: no outage shorter than it can be seen, so it is always reported.
 
-Sequence numbers are 16 bits on the wire; they are unwrapped into a monotonically increasing
-sequence before anything else. Every sequence number between the first and the last one seen counts
-as sent: a plain ping log prints nothing for a lost probe, the hole in icmp_seq is the only trace.
+Sequence numbers are 16 bits on the wire and iputils, BusyBox and BSD ping print them modulo
+65536 on long runs; they are unwrapped into a monotonically increasing sequence before anything
+else, and the result says how often they wrapped. A sequence of numbers that holds one above 65535
+was not folded (fping counts without wrapping) and is read as printed. Every sequence number
+between the first and the last one seen counts as sent: a plain ping log prints nothing for a lost
+probe, the hole in icmp_seq is the only trace.
+
+What the tool itself counted wins: :func:`reconcile_with_summary` puts the summary line's
+transmitted/received counts over the ones the probe lines imply and says when they disagree; a
+log with no probe lines at all has a loss (from its summary) but no outage.
 """
 
 from __future__ import annotations
@@ -21,11 +28,14 @@ import bisect
 import itertools
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 SEQ_MODULO = 65536  # ICMP echo sequence numbers are 16 bits
 _HALF_MODULO = SEQ_MODULO // 2
+# The interval is a probe spacing: beyond these bounds a figure is nonsense or overflows.
+MIN_INTERVAL_SECONDS = 1e-6
+MAX_INTERVAL_SECONDS = 86400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +98,14 @@ class GapResult:
     first_seq: int | None = None
     last_seq: int | None = None
     notes: tuple[str, ...] = field(default=())
+    seq_wraps: int = 0  # times the printed 16-bit sequence number wrapped past 65535
+    per_probe: bool = True  # False: only the tool's summary was there (no probe lines)
+    outage_known: bool = True  # False: no outage can be told from this log
+    # "summary": sent/received/lost are the tool's printed counts, which the probe lines contradict
+    # (or there were none); "probes": from the probe lines (equal to the summary's when it has one)
+    counts_from: str = "probes"
+    summary_transmitted: int | None = None
+    summary_received: int | None = None
 
     @property
     def loss_ratio(self) -> float:
@@ -103,12 +121,17 @@ class GapResult:
 
     @property
     def total_loss_derived_outage_seconds(self) -> float:
-        """Sum of the loss-derived outages of every episode (= lost x interval)."""
+        """Sum of the loss-derived outages of every episode (= lost x interval).
+
+        Meaningless when ``outage_known`` is False (no episodes then): to_dict says null.
+        """
         return sum(episode.loss_derived_outage_seconds for episode in self.episodes)
 
     @property
     def max_gap_derived_outage_seconds(self) -> float | None:
-        """The largest gap-derived outage, None when no episode has one."""
+        """The largest gap-derived outage, None when no episode has one or it is unknown."""
+        if not self.outage_known:
+            return None
         gaps = [
             episode.gap_derived_outage_seconds
             for episode in self.episodes
@@ -134,31 +157,61 @@ class GapResult:
             "last_seq": self.last_seq,
             "episodes": [episode.to_dict() for episode in self.episodes],
             "longest_episode": longest.to_dict() if longest else None,
-            "total_loss_derived_outage_seconds": self.total_loss_derived_outage_seconds,
+            "total_loss_derived_outage_seconds": (
+                self.total_loss_derived_outage_seconds if self.outage_known else None
+            ),
             "max_gap_derived_outage_seconds": self.max_gap_derived_outage_seconds,
             "rtt_min_seconds": self.rtt_min_seconds,
             "rtt_avg_seconds": self.rtt_avg_seconds,
             "rtt_max_seconds": self.rtt_max_seconds,
+            "seq_wraps": self.seq_wraps,
+            "per_probe": self.per_probe,
+            "outage_known": self.outage_known,
+            "counts_from": self.counts_from,
+            "summary_transmitted": self.summary_transmitted,
+            "summary_received": self.summary_received,
             "notes": list(self.notes),
         }
 
 
-def unwrap_sequence(raw_seqs: Iterable[int], modulo: int = SEQ_MODULO) -> list[int]:
+def unwrap_sequence(
+    raw_seqs: Iterable[int],
+    modulo: int = SEQ_MODULO,
+    sent_times: Sequence[float | None] | None = None,
+    interval_seconds: float | None = None,
+) -> list[int]:
     """Unwrap 16-bit sequence numbers, in arrival order, into a monotonically growing sequence.
 
     Each number is placed at the unwrapped value nearest to the previous one, so 65535 -> 0 reads
-    as a step of +1 and a reply reordered across the wrap (0 then 65535) as a step of -1.
+    as a step of +1 and a reply reordered across the wrap (0 then 65535) as a step of -1. Numbers
+    outside 0..modulo-1 were never folded: such a sequence is returned as it is (folding a real
+    70000 into 4464 would invent a jump). With send times (one per number, None where unknown)
+    and the interval, a number is placed nearest to where the time elapsed since the last timed
+    one puts it: a gap of half the modulus or more (5.5 min at 10 ms) is then unwrapped right.
+    Without times such a gap reads as a step back; the summary count exposes it
+    (reconcile_with_summary).
     """
+    raw_list = list(raw_seqs)
+    if any(not 0 <= raw < modulo for raw in raw_list):
+        return raw_list
+    timed = sent_times is not None and interval_seconds is not None and interval_seconds > 0
     unwrapped: list[int] = []
     previous: int | None = None
-    for raw in raw_seqs:
+    last_timed: tuple[int, float] | None = None  # (unwrapped seq, send time)
+    for index, raw in enumerate(raw_list):
+        sent_at = sent_times[index] if timed and sent_times is not None else None
         if previous is None:
             current = raw
         else:
-            delta = (raw - previous) % modulo
+            anchor = previous
+            if sent_at is not None and last_timed is not None and interval_seconds:
+                anchor = last_timed[0] + round((sent_at - last_timed[1]) / interval_seconds)
+            delta = (raw - anchor) % modulo
             if delta >= modulo // 2:
                 delta -= modulo
-            current = previous + delta
+            current = anchor + delta
+        if sent_at is not None:
+            last_timed = (current, sent_at)
         unwrapped.append(current)
         previous = current
     return unwrapped
@@ -175,6 +228,18 @@ class _SeqState:
     late: bool = False
 
 
+def check_interval(interval_seconds: float) -> None:
+    """ValueError unless the interval is a finite probe spacing within the supported bounds."""
+    if not (
+        math.isfinite(interval_seconds)
+        and MIN_INTERVAL_SECONDS <= interval_seconds <= MAX_INTERVAL_SECONDS
+    ):
+        raise ValueError(
+            f"interval must be a number of seconds from {MIN_INTERVAL_SECONDS:g} to"
+            f" {MAX_INTERVAL_SECONDS:g}, not {interval_seconds:g}"
+        )
+
+
 def analyze(
     events: Sequence[ProbeEvent],
     interval_seconds: float,
@@ -185,9 +250,9 @@ def analyze(
 
     ``events`` are in the order they were observed (log order, or receive order for the prober).
     A reply whose RTT exceeds ``late_after_seconds`` counts as lost and is listed in late_seqs.
+    ``unwrap=False`` for a counter that never wraps (fping).
     """
-    if not math.isfinite(interval_seconds) or interval_seconds <= 0:
-        raise ValueError(f"interval must be a positive number of seconds, not {interval_seconds}")
+    check_interval(interval_seconds)
     if not events:
         return GapResult(
             resolution_seconds=interval_seconds,
@@ -200,7 +265,9 @@ def analyze(
             episodes=(),
             late_after_seconds=late_after_seconds,
         )
-    seqs = unwrap_sequence(e.seq for e in events) if unwrap else [e.seq for e in events]
+    raw_seqs = [e.seq for e in events]
+    sends = [e.sent_at for e in events]
+    seqs = unwrap_sequence(raw_seqs, SEQ_MODULO, sends, interval_seconds) if unwrap else raw_seqs
     states: dict[int, _SeqState] = {}
     duplicates = 0
     reordered = 0
@@ -235,6 +302,12 @@ def analyze(
     notes: list[str] = []
     if not any(s.received_at is not None for s in answered):
         notes.append("no timestamps: gap-derived outage unavailable, loss-derived only")
+    wraps = last_seq // SEQ_MODULO - first_seq // SEQ_MODULO if seqs != raw_seqs else 0
+    if wraps:
+        notes.append(
+            f"the printed 16-bit sequence number wrapped past 65535 {wraps} time(s); sequence"
+            f" numbers here are unwrapped (printed = seq mod 65536)"
+        )
     return GapResult(
         resolution_seconds=interval_seconds,
         sent=sent,
@@ -252,7 +325,74 @@ def analyze(
         first_seq=first_seq,
         last_seq=last_seq,
         notes=tuple(notes),
+        seq_wraps=wraps,
     )
+
+
+def reconcile_with_summary(result: GapResult, transmitted: int, received: int) -> GapResult:
+    """Put the tool's own summary counts over the ones the probe lines imply.
+
+    No probe lines (``ping -q``, or replies filtered out): the summary's counts, no episodes,
+    outage unknown. Counts that agree: the result as it is, with the summary recorded. Counts
+    that disagree: the summary's loss, a note saying so, and the outage unknown when the probe
+    lines hold a different number of replies (their holes may be missing lines, not lost probes);
+    when only probes are missing at the start or end, the outage covers the probes in the log.
+    Late replies (``late_after_seconds``) stay counted as lost.
+    """
+    received = min(received, transmitted)
+    agreed = replace(result, summary_transmitted=transmitted, summary_received=received)
+    printed = replace(agreed, counts_from="summary")
+    summary_says = (
+        f"the log's own summary says {transmitted} transmitted, {received} received"
+        f" ({_percent(transmitted - received, transmitted)} loss)"
+    )
+    if not result.sent:
+        return replace(
+            printed,
+            sent=transmitted,
+            received=received,
+            lost=transmitted - received,
+            episodes=(),
+            per_probe=False,
+            outage_known=False,
+            notes=(
+                f"no per-probe data: {summary_says}, and it holds no probe lines (ping -q, or"
+                " reply lines filtered out); loss is the summary's, outage unknown",
+                *(n for n in result.notes if not n.startswith("no timestamps")),
+            ),
+        )
+    replies_in_lines = result.received + result.late
+    if result.sent == transmitted and replies_in_lines == received:
+        return agreed
+    in_lines = f"its probe lines show {result.sent} sent, {replies_in_lines} received"
+    if replies_in_lines == received:
+        note = (
+            f"{summary_says} but {in_lines}: probes are missing from the log (its start or end?);"
+            " loss is the summary's, outage figures cover only the probes in the log"
+        )
+        outage_known = True
+        episodes = result.episodes
+    else:
+        note = (
+            f"{summary_says} but {in_lines}: reply lines are missing or extra (filtered, or"
+            " not one run); loss is the summary's, outage unknown"
+        )
+        outage_known = False
+        episodes = ()
+    kept_received = max(0, received - result.late)
+    return replace(
+        printed,
+        sent=transmitted,
+        received=kept_received,
+        lost=transmitted - kept_received,
+        episodes=episodes,
+        outage_known=outage_known,
+        notes=(note, *result.notes),
+    )
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{part / whole:.1%}" if whole else "0.0%"
 
 
 def _episodes(

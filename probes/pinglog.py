@@ -1,10 +1,19 @@
 """Parse ping logs (iputils, BusyBox, BSD/macOS, fping) into probe events for holdtime.gap.
 
 Pure functions over text. Each parser reads one tool's output line by line and returns a
-:class:`PingLog`; lines it does not know raise :class:`ParseError` naming the line, so a log in an
-unexpected format is refused instead of being half read. Lost probes are visible three ways: a hole
-in the sequence numbers (always), a "no answer"/"timed out"/"Request timeout" line (iputils -O,
-fping, macOS) or an ICMP error line; the sequence hole is the one gap analysis relies on.
+:class:`PingLog`. Lines it knows carry probes (replies, "no answer"/"timed out"/"Request timeout"
+lines, ICMP errors with their reason), the run's header and the tool's own summary, or nothing
+(noise, listed with a sample each). A line it does not know is never dropped in silence: it is
+kept in ``PingLog.unparsed`` (line number and text) for the caller to report, and the probes that
+were read are still analysed. A text with no ping line at all, or with more lines not understood
+than understood, is refused with :class:`ParseError` naming the first such line; Windows ping
+output is refused with a line saying so.
+
+Lost probes are visible three ways: a hole in the sequence numbers (always), a "no answer"/
+"timed out"/"Request timeout" line (iputils -O, fping, macOS) or an ICMP error line (iputils
+`From X icmp_seq=N Destination Host Unreachable`); the sequence hole is the one gap analysis
+relies on. The summary line (`N packets transmitted, M received`) is the tool's own count and
+wins over what the probe lines imply (holdtime.gap.reconcile_with_summary).
 
 None of these tools prints its probe interval: with timestamps (`ping -D`, `fping -D`, macOS
 `--apple-time`) it is inferred from the send times; without them the caller supplies it.
@@ -36,10 +45,15 @@ class PingLog:
     events: tuple[ProbeEvent, ...]
     target: str | None = None
     transmitted: int | None = None  # from the summary line
+    received: int | None = None  # from the summary line (duplicates and errors not included)
     first_seq: int | None = None  # the tool's first sequence number, when the log starts at it
     has_timestamps: bool = False
     inferred_interval_seconds: float | None = None  # median send spacing, from timestamps
     synthesized_seqs: tuple[int, ...] = field(default=())  # lost probes known only from counts
+    seq_modulo: int | None = SEQ_MODULO  # None: the tool's counter never wraps (fping)
+    icmp_errors: tuple[tuple[int, str], ...] = field(default=())  # (printed seq, reason)
+    warnings: tuple[str, ...] = field(default=())  # lines the tool printed as WARNING: ...
+    unparsed: tuple[tuple[int, str], ...] = field(default=())  # (line number, text) not understood
 
 
 @dataclass(slots=True)
@@ -52,7 +66,11 @@ class _Builder:
     events: list[ProbeEvent] = field(default_factory=list)
     target: str | None = None
     transmitted: int | None = None
+    received: int | None = None
     first_seq: int | None = None
+    icmp_errors: list[tuple[int, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    unparsed: list[tuple[int, str]] = field(default_factory=list)
     day_offset_seconds: float = 0.0  # macOS --apple-time prints time of day; unwrap midnight
     last_time_of_day: float | None = None
 
@@ -79,7 +97,7 @@ class _Builder:
 
     def build(self) -> PingLog:
         synthesized = self._synthesize_unprinted()
-        if not self.events:
+        if not self.events and self.transmitted is None:
             raise ParseError(f"{self.source}: no ping replies or probes found ({self.tool} format)")
         stamped = any(e.received_at is not None for e in self.events)
         return PingLog(
@@ -87,22 +105,34 @@ class _Builder:
             events=tuple(self.events),
             target=self.target,
             transmitted=self.transmitted,
+            received=self.received,
             first_seq=self.first_seq,
             has_timestamps=stamped,
-            inferred_interval_seconds=_infer_interval(self.events) if stamped else None,
+            inferred_interval_seconds=_infer_interval(self.events, self.modulo)
+            if stamped
+            else None,
             synthesized_seqs=tuple(synthesized),
+            seq_modulo=self.modulo,
+            icmp_errors=tuple(self.icmp_errors),
+            warnings=tuple(self.warnings),
+            unparsed=tuple(self.unparsed),
         )
 
     def _synthesize_unprinted(self) -> list[int]:
         """Add the lost probes a plain log never prints: before its first and after its last line.
 
         Only when the log holds its own start (header) and its summary's transmitted count: then
-        probes first_seq .. first_seq + transmitted - 1 were sent, printed or not.
+        probes first_seq .. first_seq + transmitted - 1 were sent, printed or not. And only when
+        the reply lines hold every reply the summary counts: a `ping -q` log, or one whose reply
+        lines were filtered out, says nothing about which probes were lost.
         """
         if self.first_seq is None:
             return []
         raw = [e.seq for e in self.events]
         unwrapped = unwrap_sequence(raw, self.modulo) if self.modulo else raw
+        answered = {seq for seq, e in zip(unwrapped, self.events, strict=True) if e.replied}
+        if self.received is not None and len(answered) != self.received:
+            return []
         lowest = min(unwrapped) if unwrapped else None
         highest = max(unwrapped) if unwrapped else None
         leading = range(0)
@@ -129,12 +159,12 @@ class _Builder:
         return [*leading, *trailing]
 
 
-def _infer_interval(events: list[ProbeEvent]) -> float | None:
+def _infer_interval(events: list[ProbeEvent], modulo: int | None) -> float | None:
     """Median send spacing per sequence step, rounded to 1 ms (None with fewer than 2 sends)."""
+    raw = [e.seq for e in events]
+    seqs = unwrap_sequence(raw, modulo) if modulo else raw
     sends = sorted(
-        (seq, e.sent_at)
-        for seq, e in zip(unwrap_sequence(e.seq for e in events), events, strict=True)
-        if e.sent_at is not None
+        (seq, e.sent_at) for seq, e in zip(seqs, events, strict=True) if e.sent_at is not None
     )
     steps = [
         (b_at - a_at) / (b_seq - a_seq)
@@ -167,20 +197,37 @@ def _run(
     builder: _Builder,
     rules: list[tuple[re.Pattern[str], _Handler | None]],
 ) -> PingLog:
-    """Apply the first matching rule to each non-blank line; unknown lines are an error."""
+    """Apply the first matching rule to each non-blank line; keep the lines no rule knows.
+
+    Refused: empty text, Windows ping output, and text in which no line is a ping line or more
+    lines are not understood than understood (not this tool's log at all).
+    """
     if not text.strip():
         raise ParseError(f"{builder.source}: empty ping log")
+    understood = 0
     for lineno, line in _lines(text):
         for pattern, handler in rules:
             match = pattern.fullmatch(line)
             if match:
                 if handler is not None:
                     handler(builder, match, lineno)
+                understood += handler is not None
                 break
         else:
-            shown = line if len(line) <= 60 else line[:57] + "..."
-            raise builder.error(lineno, f"not {builder.tool} ping output: {shown!r}")
+            if _WINDOWS_MARK.fullmatch(line):
+                raise builder.error(lineno, WINDOWS_REFUSAL)
+            builder.unparsed.append((lineno, line))
+    if builder.unparsed and (understood == 0 or len(builder.unparsed) > understood):
+        lineno, line = builder.unparsed[0]
+        detail = f"not {builder.tool} ping output: {_shorten(line)!r}"
+        if understood:
+            detail += f" ({len(builder.unparsed)} lines not understood, {understood} understood)"
+        raise builder.error(lineno, detail)
     return builder.build()
+
+
+def _shorten(line: str) -> str:
+    return line if len(line) <= 60 else line[:57] + "..."
 
 
 def _stamp(builder: _Builder, match: re.Match[str]) -> float | None:
@@ -204,6 +251,19 @@ def _on_lost(builder: _Builder, match: re.Match[str], _lineno: int) -> None:
 
 def _on_summary(builder: _Builder, match: re.Match[str], _lineno: int) -> None:
     builder.transmitted = int(match.group("transmitted"))
+    builder.received = int(match.group("received"))
+
+
+def _on_icmp_error(builder: _Builder, match: re.Match[str], _lineno: int) -> None:
+    """An ICMP error about probe N: a lost probe with its reason (a redirect loses nothing)."""
+    seq, reason = int(match.group("seq")), match.group("reason")
+    builder.icmp_errors.append((seq, reason))
+    if not reason.startswith("Redirect"):
+        builder.lost(seq)
+
+
+def _on_warning(builder: _Builder, match: re.Match[str], _lineno: int) -> None:
+    builder.warnings.append(match.group(0))
 
 
 def _header(first_seq: int) -> _Handler:
@@ -216,14 +276,34 @@ def _header(first_seq: int) -> _Handler:
     return handle
 
 
+# Windows ping, which no parser here reads; recognised only to say so.
+#   Pinging 10.0.0.2 with 32 bytes of data:    Pinging db [10.0.0.2] with 32 bytes of data:
+#   Reply from 10.0.0.2: bytes=32 time<1ms TTL=128    Request timed out.
+#   Ping statistics for 10.0.0.2:    Packets: Sent = 4, Received = 4, Lost = 0 (0% loss),
+_WINDOWS_MARK = _compile(
+    r"Pinging \S+ (?:\[\S+\] )?with \d+ bytes of data:|Reply from \S+: bytes=\d+ .*"
+    r"|Ping statistics for \S+:|Packets: Sent = \d+, Received = \d+, Lost = \d+.*"
+)
+WINDOWS_REFUSAL = (
+    "this is Windows ping output, which holdtime does not read (yet): record the log with"
+    " iputils `ping -D -O` (Linux, WSL) or `fping -D -l`"
+)
+
 # Lines every ping prints around the probes, carrying nothing gap analysis needs.
-_NOISE = [
-    # --- 10.99.0.2 ping statistics ---
-    (_compile(r"--- .* ping statistics ---"), None),
+_NOISE: list[tuple[re.Pattern[str], _Handler | None]] = [
+    # --- 10.99.0.2 ping statistics ---    --- ::1 ping6 statistics ---
+    (_compile(r"--- .* ping6? statistics ---"), None),
     # rtt min/avg/max/mdev = 0.019/0.046/0.059/0.012 ms    round-trip min/avg/max = 0.03/0.09/0.1 ms
+    # rtt min/avg/max/mdev = 0.048/236.359/2045.558/588.881 ms, pipe 4
     (_compile(r"(?:rtt|round-trip) min/avg/max\S* = .*"), None),
+    # pipe 3    (iputils, on its own line when nothing was received: probes outstanding at once)
+    (_compile(r"pipe \d{1,10}"), None),
+    # PATTERN: 0xabcd    (ping -p: the payload pattern)
+    (_compile(r"PATTERN: 0x[0-9a-fA-F]{1,32}"), None),
     # ping: sendmsg: Network is unreachable    (diagnostics on stderr; the seq hole shows the loss)
-    (_compile(r"ping: .*"), None),
+    (_compile(r"ping6?: .*"), None),
+    # WARNING: pinging broadcast address    (kept and shown: replies then come from many hosts)
+    (_compile(r"WARNING: .*"), _on_warning),
 ]
 
 # [1700000000.123456]    (iputils -D prefix: epoch seconds when the line was printed)
@@ -233,9 +313,10 @@ _IPUTILS_RULES: list[tuple[re.Pattern[str], _Handler | None]] = [
     # PING 10.99.0.2 (10.99.0.2) 56(84) bytes of data.    PING ::1(::1) 56 data bytes
     # PING 172.16.1.10 (172.16.1.10) from 192.168.1.1 : 56(84) bytes of data.    (-I ADDRESS)
     # PING 172.16.1.10 (172.16.1.10) from 10.0.0.1 eth0: 56(84) bytes of data.   (-I DEVICE)
+    # PING  (100.68.105.124) 56(84) bytes of data.    (iputils s20161105: an empty host name)
     (
         _compile(
-            r"PING (?P<target>\S+?) ?\(\S+\)(?: from \S+ ?\S*:)? \d+(?:\(\d+\))?"
+            r"PING (?:(?P<target>\S+?) ?| )\(\S+\)(?: from \S+ ?\S*:)? \d+(?:\(\d+\))?"
             r" (?:bytes of data|data bytes)\.?"
         ),
         _header(first_seq=1),
@@ -251,9 +332,21 @@ _IPUTILS_RULES: list[tuple[re.Pattern[str], _Handler | None]] = [
     # [1700000000.123456] no answer yet for icmp_seq=6
     (_compile(_IPUTILS_STAMP + r"no answer yet for icmp_seq=(?P<seq>\d{1,10})"), _on_lost),
     # [1700000000.737445] From 10.99.0.1 icmp_seq=5 Destination Host Unreachable
-    (_compile(_IPUTILS_STAMP + r"From .+? icmp_seq=(?P<seq>\d{1,10}) .+"), _on_lost),
+    # From 10.98.1.254 icmp_seq=1 Time to live exceeded
+    # From 10.98.1.254: icmp_seq=2 Redirect Host(New nexthop: 10.98.1.3)
+    (
+        _compile(
+            _IPUTILS_STAMP + r"From \S+(?: \(\S+\))?:? icmp_seq=(?P<seq>\d{1,10}) (?P<reason>.+)"
+        ),
+        _on_icmp_error,
+    ),
     # 14 packets transmitted, 10 received, +3 errors, 28.5714% packet loss, time 13263ms
-    (_compile(r"(?P<transmitted>\d{1,10}) packets transmitted, \d{1,10} received.*"), _on_summary),
+    (
+        _compile(
+            r"(?P<transmitted>\d{1,10}) packets transmitted, (?P<received>\d{1,10}) received.*"
+        ),
+        _on_summary,
+    ),
     *_NOISE,
 ]
 
@@ -270,7 +363,10 @@ _BUSYBOX_RULES: list[tuple[re.Pattern[str], _Handler | None]] = [
     ),
     # 14 packets transmitted, 10 packets received, 28% packet loss
     (
-        _compile(r"(?P<transmitted>\d{1,10}) packets transmitted, \d{1,10} packets received.*"),
+        _compile(
+            r"(?P<transmitted>\d{1,10}) packets transmitted, (?P<received>\d{1,10})"
+            r" packets received.*"
+        ),
         _on_summary,
     ),
     *_NOISE,
@@ -282,6 +378,19 @@ _BSD_STAMP = r"(?:(?P<clock>\d{2}:\d{2}:\d{2}\.\d{1,6}) )?"
 _BSD_RULES: list[tuple[re.Pattern[str], _Handler | None]] = [
     # PING 192.0.2.10 (192.0.2.10): 56 data bytes
     (_compile(r"PING (?P<target>\S+) \(\S+\): \d+ data bytes"), _header(first_seq=0)),
+    # PING6(56=40+8+8 bytes) ::1 --> ::1    (ping6, and macOS ping6 with a scope: fe80::1%en0)
+    (
+        _compile(r"PING6\(\d{1,6}=\d{1,3}\+\d{1,3}\+\d{1,6} bytes\) \S+ --> (?P<target>\S+)"),
+        _header(first_seq=0),
+    ),
+    # 16 bytes from ::1, icmp_seq=0 hlim=64 time=0.034 ms
+    (
+        _compile(
+            _BSD_STAMP + r"\d{1,6} bytes from \S+?, icmp_seq=(?P<seq>\d{1,10}) hlim=\d{1,3}"
+            r"(?: time=(?P<rtt>\d{1,9}(?:\.\d{1,6})?) ms)?.*"
+        ),
+        _on_reply,
+    ),
     # 64 bytes from 192.0.2.10: icmp_seq=4 ttl=63 time=1.233 ms (DUP!)
     (
         _compile(
@@ -294,7 +403,10 @@ _BSD_RULES: list[tuple[re.Pattern[str], _Handler | None]] = [
     (_compile(r"Request timeout for icmp_seq (?P<seq>\d{1,10})"), _on_lost),
     # 15 packets transmitted, 11 packets received, 26.7% packet loss
     (
-        _compile(r"(?P<transmitted>\d{1,10}) packets transmitted, \d{1,10} packets received.*"),
+        _compile(
+            r"(?P<transmitted>\d{1,10}) packets transmitted, (?P<received>\d{1,10})"
+            r" packets received.*"
+        ),
         _on_summary,
     ),
     # 92 bytes from 192.0.2.1: Destination Host Unreachable   (then a header dump: no seq)
@@ -330,7 +442,9 @@ _FPING_RULES: list[tuple[re.Pattern[str], _Handler | None]] = [
     (_compile(_FPING_STAMP + r"(?P<host>\S+) +: \[(?P<seq>\d{1,10})\], timed out.*"), _on_lost),
     # 10.99.0.2 : xmt/rcv/%loss = 14/10/28%, min/avg/max = 0.004/0.019/0.030
     (
-        _compile(r"(?P<host>\S+) +: xmt/rcv/%loss = (?P<transmitted>\d{1,10})/\d{1,10}/.*"),
+        _compile(
+            r"(?P<host>\S+) +: xmt/rcv/%loss = (?P<transmitted>\d{1,10})/(?P<received>\d{1,10})/.*"
+        ),
         _on_summary,
     ),
     # fping: ... / ICMP Host Unreachable from 10.99.0.1 for ICMP Echo sent to 10.99.0.2
@@ -395,8 +509,14 @@ def parse_fping_loop(text: str, source: str = "<input>", target: str | None = No
 _FPING_MARK = _compile(
     r"^(?:\[\d+\.\d+\] )?\S+ +: (?:\[\d+\]|xmt/rcv|duplicate for)",
 )
-_BUSYBOX_MARK = _compile(r"bytes from .+?: seq=\d")
-_BSD_MARK = _compile(r"^(?:Request timeout for icmp_seq \d|PING \S+ \(\S+\): \d+ data bytes)")
+# busybox prints its loss as a whole percent, BSD with one decimal (`26.7% packet loss`): that
+# tells a busybox log with no reply line (ping -q, or every probe lost) from a BSD one.
+_BUSYBOX_MARK = _compile(
+    r"bytes from .+?: seq=\d|^\d+ packets transmitted, \d+ packets received, (?:\+\d+ \w+, )?\d+% "
+)
+_BSD_MARK = _compile(
+    r"^(?:Request timeout for icmp_seq \d|PING \S+ \(\S+\): \d+ data bytes|PING6\(\d)"
+)
 
 
 def detect_tool(text: str) -> str:
@@ -426,3 +546,22 @@ def parse_ping_log(
     if tool == "fping":
         return parse_fping_loop(text, source, target)
     raise ParseError(f"unknown ping tool {tool!r} (known: auto, {', '.join(TOOLS)})")
+
+
+_RULES_BY_TOOL = {
+    "iputils": _IPUTILS_RULES,
+    "busybox": _BUSYBOX_RULES,
+    "bsd": _BSD_RULES,
+    "fping": _FPING_RULES,
+}
+
+
+def is_noise(tool: str, line: str) -> bool:
+    """True when `tool`'s parser reads `line` as a known line that carries nothing (its noise)."""
+    stripped = line.strip()
+    if not stripped:
+        return True
+    for pattern, handler in _RULES_BY_TOOL[tool]:
+        if pattern.fullmatch(stripped):
+            return handler is None
+    return False

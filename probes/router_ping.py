@@ -319,6 +319,13 @@ class RouterPinger:
                 raise
             events: tuple[ProbeEvent, ...] = ()
         else:
+            if log.unparsed:
+                # A drill's verdict never rests on a partial reading of the router's ping.
+                lineno, line = log.unparsed[0]
+                raise ParseError(
+                    f"{self.device}: `{self.command.text}` line {lineno} not understood: {line!r}"
+                    f" ({len(log.unparsed)} such line(s))"
+                )
             offset = clock_offset(arrivals)
             if offset is None:
                 raise ParseError(f"{self.device}: ping printed no -D timestamps")

@@ -295,9 +295,9 @@ def test_cli_reads_stdin_and_infers_interval(
 def test_cli_garbage_is_one_line_exit_2(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    """Unparseable input: exit 2 and one error line naming file:line."""
+    """Input with no ping line: exit 2 and one error line naming file:line."""
     log = tmp_path / "bad.log"
-    log.write_text("64 bytes from 10.0.0.2: icmp_seq=1 ttl=64 time=0.1 ms\nnonsense here\n")
+    log.write_text("\nnonsense here\nmore nonsense\n")
     assert 2 == _holdtime(monkeypatch, "gap", str(log))
     err = capsys.readouterr().err
     assert f"holdtime: error: {log}:2: not iputils ping output: 'nonsense here'\n" == err
@@ -321,3 +321,163 @@ def test_cli_late_after_reports_late(
     log = FIXTURES / "iputils" / "unreachable" / "output.txt"
     assert 0 == _holdtime(monkeypatch, "gap", str(log), "--late-after", "1")
     assert "late replies (counted as lost): seq 8-9" in capsys.readouterr().out
+
+
+def test_cli_summary_only_log_reports_summary_loss(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`ping -q` log: one line says there is no per-probe data; summary loss; outage unknown."""
+    log = FIXTURES / "iputils" / "debian8-quiet" / "output.txt"
+    assert 0 == _holdtime(monkeypatch, "gap", str(log))
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].startswith("no per-probe data: the log's own summary says 60 transmitted, 60")
+    assert "sent 60, received 60, lost 0 (0.0%)" in out[2]
+    assert "outage unknown" == out[3]
+
+
+def test_cli_summary_only_json_has_null_outage(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """JSON of a summary-only log: summary counts, no episodes, outage null, per_probe false."""
+    log = FIXTURES / "iputils" / "quiet" / "output.txt"
+    assert 0 == _holdtime(monkeypatch, "gap", str(log), "--format", "json")
+    document = json.loads(capsys.readouterr().out)
+    assert (10, 7, 3, [], None, None, False, False) == (
+        document["sent"],
+        document["received"],
+        document["lost"],
+        document["episodes"],
+        document["total_loss_derived_outage_seconds"],
+        document["max_gap_derived_outage_seconds"],
+        document["per_probe"],
+        document["outage_known"],
+    )
+
+
+@pytest.mark.parametrize("value", ["1e308", "inf", "nan", "0", "-1", "1e-9", "abc"])
+@pytest.mark.parametrize("option", ["--interval", "--late-after"])
+def test_cli_bad_seconds_is_one_line_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], option: str, value: str
+) -> None:
+    """An interval out of 1e-6..86400 s (or not a number) is one error line, exit 2, no output."""
+    assert 2 == _holdtime(monkeypatch, "gap", str(SEED), "--format", "json", option, value)
+    captured = capsys.readouterr()
+    assert ("", 1) == (captured.out, len(captured.err.splitlines()))
+    assert captured.err.startswith(f"holdtime: error: {option} ")
+
+
+def test_cli_largest_interval_gives_finite_json(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """At the 86400 s bound the JSON is still plain numbers (never Infinity)."""
+    assert 0 == _holdtime(monkeypatch, "gap", str(SEED), "--format", "json", "--interval", "86400")
+    text = capsys.readouterr().out
+    assert "Infinity" not in text
+    assert 118 * 86400.0 == json.loads(text)["total_loss_derived_outage_seconds"]
+
+
+_DISAGREES = (
+    "note: --interval 0.01 s disagrees with the log's timestamps, which show a probe every"
+    " 0.204 s (more than 20% apart): used the timestamps' 0.204 s"
+)
+
+
+@pytest.mark.parametrize(
+    ("interval", "resolution", "note"),
+    [
+        ("0.01", "0.204 s (probe interval, inferred from timestamps (--interval disagreed))", True),
+        ("0.2", "0.2 s (probe interval, --interval)", False),
+    ],
+)
+def test_cli_interval_checked_against_timestamps(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    interval: str,
+    resolution: str,
+    note: bool,
+) -> None:
+    """--interval >20% off a -D log's spacing: said, timestamps used; within 20%: used as given."""
+    log = FIXTURES / "iputils" / "two-episodes" / "output.txt"
+    assert 0 == _holdtime(monkeypatch, "gap", str(log), "--interval", interval)
+    out = capsys.readouterr().out
+    assert f"resolution {resolution}" in out
+    assert note == (_DISAGREES in out)
+
+
+def test_cli_skipped_lines_counted_and_shown(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Odd lines in a real log: analysed anyway; count and the first 3 lines shown, JSON too."""
+    lines = (FIXTURES / "iputils" / "plain" / "output.txt").read_text().splitlines()
+    odd = ["^C", "Connection to router closed.", "bash: warning", "weird 4"]
+    log = tmp_path / "odd.log"
+    log.write_text("\n".join([*lines[:3], *odd, *lines[3:]]) + "\n")
+    assert 0 == _holdtime(monkeypatch, "gap", str(log))
+    out = capsys.readouterr().out
+    assert "sent 14, received 10, lost 4 (28.6%)" in out
+    assert (
+        "note: skipped 4 line(s) not understood: line 4 '^C', line 5 'Connection to router"
+        " closed.', line 6 'bash: warning' and 1 more; the figures come from the probes that"
+        " were read"
+    ) in out
+    assert 0 == _holdtime(monkeypatch, "gap", str(log), "--format", "json")
+    document = json.loads(capsys.readouterr().out)
+    assert (4, {"line": 4, "text": "^C"}) == (
+        document["skipped_lines"],
+        document["skipped_first"][0],
+    )
+
+
+def test_cli_windows_ping_refused_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Windows ping output: exit 2, one line saying it is not supported and what to use."""
+    log = FIXTURES / "refused" / "windows10-loss" / "output.txt"
+    assert 2 == _holdtime(monkeypatch, "gap", str(log))
+    err = capsys.readouterr().err
+    assert (
+        f"holdtime: error: {log}:1: this is Windows ping output, which holdtime does not read"
+        " (yet): record the log with iputils `ping -D -O` (Linux, WSL) or `fping -D -l`\n"
+    ) == err
+
+
+def test_cli_icmp_errors_and_warning_noted(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """TTL exceeded lines are named losses; a broadcast WARNING is shown, not skipped."""
+    assert 0 == _holdtime(monkeypatch, "gap", str(FIXTURES / "iputils/ttl-exceeded/output.txt"))
+    out = capsys.readouterr().out
+    assert (
+        "note: ICMP error 'Time to live exceeded' for 4 probe(s): seq 1-4 (counted as lost)" in out
+    )
+    assert 0 == _holdtime(monkeypatch, "gap", str(FIXTURES / "iputils/broadcast/output.txt"))
+    out = capsys.readouterr().out
+    assert "note: the tool warned: WARNING: pinging broadcast address" in out
+    assert "skipped" not in out
+
+
+def test_cli_episode_across_the_wrap_shows_printed_seqs() -> None:
+    """An unwrapped episode line also names the sequence numbers as ping printed them."""
+    from holdtime.cli_gap import render_text
+
+    events = [ProbeEvent(seq) for seq in (65532, 65533, 2, 3)]
+    text = render_text(analyze(events, 1.0), "iputils", None, "--interval")
+    assert "#1 seq 65534-65537 (printed 65534-1): 4 lost" in text
+    assert "wrapped past 65535 1 time(s)" in text
+
+
+def test_unwrap_uses_send_times_across_a_long_gap() -> None:
+    """40000 probes lost at 10 ms (over half the 16-bit space): the send times place the rest."""
+    interval = 0.01
+    seqs = [*range(100, 111), *range(40111, 40121)]
+    events = [event(seq, seq * interval, seq * interval + 0.001) for seq in seqs]
+    result = analyze(events, interval)
+    assert [(111, 40110, 40000)] == [
+        (e.first_lost_seq, e.last_lost_seq, e.lost_count) for e in result.episodes
+    ]
+    assert (40021, 21, 0) == (result.sent, result.received, result.reordered)
+
+
+def test_unwrap_without_times_reads_a_long_gap_as_a_step_back() -> None:
+    """Without send times a jump of half the 16-bit space or more reads as a step back."""
+    assert [110, 40111 - 65536] == unwrap_sequence([110, 40111])
