@@ -11,7 +11,14 @@
 - The first socket is created with :func:`holdtime.netns.create_connection`, so a router with
   ``netns`` is reached from inside that network namespace (the local lab).
 - Every failure is one of ConnectError / AuthError / HostKeyError / CommandTimeout with a
-  one-line message that starts with the device name.
+  one-line message that starts with the device name. paramiko's own log records (its transport
+  thread logs a traceback for every failed handshake) are re-logged at DEBUG under
+  ``holdtime.ssh.paramiko``: no library traceback reaches the user's terminal.
+- stdout and stderr are drained together (one ``select`` on the channel), so a command that
+  floods either stream never stalls on a full SSH window.
+- A command that times out is signalled (RFC 4254 ``signal`` request: sshd sends it to the
+  command's whole process group, TERM then KILL) before its channel is closed, so nothing of it
+  keeps running on the device.
 
 paramiko is imported inside functions only: ``holdtime --help`` must not pay for it.
 """
@@ -22,10 +29,11 @@ import base64
 import contextlib
 import hashlib
 import logging
+import select
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -44,11 +52,54 @@ if TYPE_CHECKING:
     import paramiko
 
 log = logging.getLogger("holdtime.ssh")
+_paramiko_log = logging.getLogger("holdtime.ssh.paramiko")
 
 HOST_KEY_POLICIES = ("reject", "accept-new", "warn")
 _KNOWN_HOSTS_LOCK = threading.Lock()  # accept-new appends to a file many threads may share
 
 SocketFactory = Callable[[tuple[str, int], float, "str | None"], socket.socket]
+
+
+class _ToDebug(logging.Handler):
+    """Re-log paramiko's records (a traceback per failed handshake) at DEBUG, under holdtime."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if _paramiko_log.isEnabledFor(logging.DEBUG):
+            text = record.getMessage()
+            if record.exc_info:
+                text += "\n" + logging.Formatter().formatException(record.exc_info)
+            _paramiko_log.debug("%s: %s", record.name, text)
+
+
+_CAPTURE_LOCK = threading.Lock()
+_captured: list[bool] = []  # non-empty once capture_paramiko_logging has run
+
+
+def capture_paramiko_logging() -> None:
+    """Route paramiko's logger and its transport threads' uncaught exceptions to DEBUG (once)."""
+    with _CAPTURE_LOCK:
+        if _captured:
+            return
+        import paramiko
+
+        logger = logging.getLogger("paramiko")
+        logger.addHandler(_ToDebug())
+        logger.propagate = False  # else Python's last-resort handler prints WARNING+ to stderr
+        previous = threading.excepthook
+
+        def hook(args: threading.ExceptHookArgs) -> None:
+            if isinstance(args.thread, paramiko.Transport):
+                _paramiko_log.debug(
+                    "%s: uncaught %s in the transport thread: %s",
+                    args.thread.name,
+                    args.exc_type.__name__,
+                    args.exc_value,
+                )
+                return
+            previous(args)
+
+        threading.excepthook = hook
+        _captured.append(True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +326,18 @@ def _append_known_host(path: Path, hostname: str, key: paramiko.PKey) -> None:
             handle.write(line)
 
 
+def _caused_by_timeout(exc: BaseException) -> bool:
+    """True if a socket timeout is anywhere in the exception's cause/context chain."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, TimeoutError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def _is_reset(exc: BaseException) -> bool:
     """True for failures that mean the TCP/SSH connection went away under us."""
     import paramiko
@@ -384,6 +447,7 @@ class SshSession:
     def _client_over(self, hop: Hop, sock: Any) -> paramiko.SSHClient:
         import paramiko
 
+        capture_paramiko_logging()
         params = self.params
         client = paramiko.SSHClient()
         for path in params.known_hosts:
@@ -422,6 +486,7 @@ class SshSession:
         name = f"{hop.host}" + (
             f" via {params.jumps[0].host}" if hop is params.target and params.jumps else ""
         )
+        began = self._clock()
         try:
             client.connect(**kwargs)
         except HostKeyError:
@@ -450,18 +515,41 @@ class SshSession:
         except FileNotFoundError as exc:
             client.close()
             raise AuthError(f"{params.device}: key file not found: {exc.filename}") from exc
-        except TimeoutError as exc:
-            client.close()
-            raise ConnectError(
-                f"{params.device}: SSH handshake with {name} timed out after "
-                f"{params.connect_timeout_seconds:g} s"
-            ) from exc
         except (paramiko.SSHException, OSError, EOFError) as exc:
+            transport = client.get_transport()
+            banner_seen = bool(transport is not None and transport.remote_version)
             client.close()
-            raise ConnectError(
-                f"{params.device}: SSH handshake with {name} failed: {exc or type(exc).__name__}"
+            raise self._handshake_error(
+                exc, name, banner_seen=banner_seen, elapsed=self._clock() - began
             ) from exc
         return client
+
+    def _handshake_error(
+        self, exc: BaseException, name: str, *, banner_seen: bool, elapsed: float
+    ) -> ConnectError:
+        """One line for a failed handshake, saying whether the server ever sent its banner.
+
+        paramiko gives "Error reading SSH protocol banner" or, when its own wait ends first,
+        "No existing session" for a server that accepts TCP and stays silent: neither says what
+        happened, so the transport's ``remote_version`` (set when the banner arrives) decides.
+        """
+        device, timeout = self.params.device, self.params.connect_timeout_seconds
+        timed_out = isinstance(exc, TimeoutError) or _caused_by_timeout(exc)
+        if not banner_seen:
+            if timed_out or elapsed >= timeout * 0.9:
+                return ConnectError(
+                    f"{device}: timed out after {timeout:g} s waiting for the SSH banner of {name}"
+                )
+            return ConnectError(
+                f"{device}: {name} closed the connection without sending an SSH banner"
+            )
+        if timed_out:
+            return ConnectError(
+                f"{device}: SSH handshake with {name} timed out after {timeout:g} s"
+            )
+        return ConnectError(
+            f"{device}: SSH handshake with {name} failed: {exc or type(exc).__name__}"
+        )
 
     def _auth_method(self) -> str:
         if self.params.agent:
@@ -505,11 +593,9 @@ class SshSession:
         channel = transport.open_session(timeout=timeout)
         try:
             channel.exec_command(command)
-            stdout = b"".join(self._read(channel, deadline, command, timeout))
-            stderr = bytearray()
-            while channel.recv_stderr_ready():
-                stderr += channel.recv_stderr(65536)
-            if not channel.status_event.wait(max(0.0, deadline - self._clock())):
+            stdout, stderr = self._drain(channel, deadline)
+            if stdout is None or not channel.status_event.wait(max(0.0, deadline - self._clock())):
+                _stop(channel, self.params.device, command)
                 self._timed_out(command, timeout)
             status = channel.recv_exit_status()
             if status == -1 and not transport.is_active():
@@ -520,25 +606,36 @@ class SshSession:
             channel.close()
         return CommandOutput(
             command=command,
-            stdout=stdout.decode("utf-8", errors="replace"),
+            stdout=bytes(stdout).decode("utf-8", errors="replace"),
             stderr=bytes(stderr).decode("utf-8", errors="replace"),
             exit_status=status,
             duration_seconds=self._clock() - began,
         )
 
-    def _read(self, channel: Any, deadline: float, command: str, timeout: float) -> Iterator[bytes]:
+    def _drain(self, channel: Any, deadline: float) -> tuple[bytearray | None, bytearray]:
+        """Read stdout and stderr together until end of output; stdout None on the deadline.
+
+        Reading stdout to its end before stderr stalls a command that writes more than the SSH
+        window (2 MB) to stderr: its sshd waits for us to read, we wait for its stdout to end.
+        """
+        stdout, stderr = bytearray(), bytearray()
+        wakeup = channel.fileno()  # readable when either stream has data, at EOF or close
         while True:
+            while channel.recv_ready():
+                stdout += channel.recv(65536)
+            while channel.recv_stderr_ready():
+                stderr += channel.recv_stderr(65536)
+            if channel.eof_received or channel.closed:
+                # EOF closes both buffers: take what arrived between the reads above and now.
+                while chunk := channel.recv(65536):
+                    stdout += chunk
+                while chunk := channel.recv_stderr(65536):
+                    stderr += chunk
+                return stdout, stderr
             remaining = deadline - self._clock()
             if remaining <= 0:
-                self._timed_out(command, timeout)
-            channel.settimeout(remaining)
-            try:
-                data = channel.recv(65536)
-            except TimeoutError:
-                self._timed_out(command, timeout)
-            if not data:
-                return
-            yield data
+                return None, stderr
+            select.select([wakeup], [], [], remaining)
 
     def start(self, command: str, *, pty: bool = False) -> RemoteProcess:
         """Start a long-running command (e.g. a router's own ping) and return it unread.
@@ -577,6 +674,47 @@ class SshSession:
                 client.close()
             except Exception as exc:  # closing must never mask the real outcome
                 log.debug("%s: error while closing: %s", self.params.device, exc)
+
+
+def _stop(channel: Any, device: str, command: str) -> None:
+    """Signal a command that overran its timeout (TERM, then KILL) so it ends on the device.
+
+    Closing the channel alone leaves a command that writes nothing (``sleep``, a hung vtysh)
+    running for ever. OpenSSH (7.9+) delivers a ``signal`` request with ``killpg`` to the
+    session's process group: the shell and everything it started. A server that refuses
+    (forced commands, other SSH servers) gets the channel close, as before.
+    """
+    for name in ("TERM", "KILL"):
+        if channel.closed or channel.status_event.is_set():
+            return
+        if not _send_signal(channel, name):
+            break
+        if channel.status_event.wait(_SIGNAL_GRACE_SECONDS):
+            log.debug("%s: `%s` ended after SIG%s", device, command, name)
+            return
+    log.debug("%s: `%s` did not end after a signal; closing its channel", device, command)
+
+
+_SIGNAL_GRACE_SECONDS = 1.0
+
+
+def _send_signal(channel: Any, name: str) -> bool:
+    """Send an RFC 4254 section 6.9 ``signal`` channel request (paramiko has no API for it)."""
+    from paramiko.common import cMSG_CHANNEL_REQUEST
+    from paramiko.message import Message
+
+    message = Message()
+    message.add_byte(cMSG_CHANNEL_REQUEST)
+    message.add_int(channel.remote_chanid)
+    message.add_string("signal")
+    message.add_boolean(False)  # no reply wanted: OpenSSH sends none for signals anyway
+    message.add_string(name)
+    try:
+        channel.transport._send_user_message(message)
+    except (OSError, EOFError, AttributeError) as exc:
+        log.debug("cannot send SIG%s: %s", name, exc)
+        return False
+    return True
 
 
 class RemoteProcess:
