@@ -16,9 +16,9 @@
   ``holdtime.ssh.paramiko``: no library traceback reaches the user's terminal.
 - stdout and stderr are drained together (one ``select`` on the channel), so a command that
   floods either stream never stalls on a full SSH window.
-- A command that times out is signalled (RFC 4254 ``signal`` request: sshd sends it to the
-  command's whole process group, TERM then KILL) before its channel is closed, so nothing of it
-  keeps running on the device.
+- A command that times out is ended on the device before its channel is closed (a ``signal``
+  request to its process group, else a fixed ``kill`` of the connection's other sessions; see
+  :meth:`SshSession._stop`): a hanging device does not collect orphaned commands.
 
 paramiko is imported inside functions only: ``holdtime --help`` must not pay for it.
 """
@@ -366,6 +366,7 @@ class SshSession:
         self._clock = clock
         self._clients: list[paramiko.SSHClient] = []
         self.connects = 0  # how many times a connection was (re)established, for tests/bench
+        self._started: list[RemoteProcess] = []  # commands from start(), never reaped by _stop
 
     def __enter__(self) -> SshSession:
         self.connect()
@@ -583,7 +584,9 @@ class SshSession:
                 f"reconnect: {exc or type(exc).__name__}"
             ) from exc
 
-    def _run_once(self, command: str, timeout_seconds: float | None) -> CommandOutput:
+    def _run_once(
+        self, command: str, timeout_seconds: float | None, *, end_on_timeout: bool = True
+    ) -> CommandOutput:
         timeout = timeout_seconds or self.params.command_timeout_seconds
         began = self._clock()
         deadline = began + timeout
@@ -595,7 +598,8 @@ class SshSession:
             channel.exec_command(command)
             stdout, stderr = self._drain(channel, deadline)
             if stdout is None or not channel.status_event.wait(max(0.0, deadline - self._clock())):
-                _stop(channel, self.params.device, command)
+                if end_on_timeout:
+                    self._stop(channel, command)
                 self._timed_out(command, timeout)
             status = channel.recv_exit_status()
             if status == -1 and not transport.is_active():
@@ -637,6 +641,34 @@ class SshSession:
                 return None, stderr
             select.select([wakeup], [], [], remaining)
 
+    def _stop(self, channel: Any, command: str) -> None:
+        """End a command that overran its timeout so nothing of it keeps running on the device.
+
+        Closing the channel alone leaves a command that writes nothing (``sleep``, a hung vtysh)
+        running for ever. First an RFC 4254 ``signal`` request: OpenSSH (7.9+) delivers it with
+        ``killpg`` to the command's whole process group, but only with privilege separation,
+        which it skips for root logins, and never to forced commands. If the command is still
+        there, a fixed shell line on a new channel signals the other sessions of this
+        connection (TERM, then KILL), unless a :meth:`start`-ed command shares the connection.
+        """
+        device = self.params.device
+        # Refused signal requests get no answer (asking for one makes paramiko close the
+        # channel), so both ways are tried at once, TERM first, then KILL.
+        reap = not any(not process.finished for process in self._started)
+        for name in ("TERM", "KILL"):
+            _send_signal(channel, name)
+            if reap:
+                try:
+                    line = _REAP_SIBLINGS.format(signal=name)
+                    self._run_once(line, self.params.connect_timeout_seconds, end_on_timeout=False)
+                except Exception as exc:  # best effort: the timeout is reported either way
+                    log.debug("%s: cannot end `%s` on the device: %s", device, command, exc)
+                    reap = False
+            if channel.status_event.wait(_SIGNAL_GRACE_SECONDS):
+                log.debug("%s: `%s` ended after SIG%s", device, command, name)
+                return
+        log.debug("%s: `%s` may still run on the device", device, command)
+
     def start(self, command: str, *, pty: bool = False) -> RemoteProcess:
         """Start a long-running command (e.g. a router's own ping) and return it unread.
 
@@ -659,7 +691,9 @@ class SshSession:
             raise ConnectError(
                 f"{self.params.device}: cannot start `{command}`: {exc or type(exc).__name__}"
             ) from exc
-        return RemoteProcess(self.params.device, command, channel)
+        process = RemoteProcess(self.params.device, command, channel)
+        self._started = [p for p in self._started if not p.finished] + [process]
+        return process
 
     def _timed_out(self, command: str, timeout: float) -> NoReturn:
         raise CommandTimeout(
@@ -676,26 +710,14 @@ class SshSession:
                 log.debug("%s: error while closing: %s", self.params.device, exc)
 
 
-def _stop(channel: Any, device: str, command: str) -> None:
-    """Signal a command that overran its timeout (TERM, then KILL) so it ends on the device.
-
-    Closing the channel alone leaves a command that writes nothing (``sleep``, a hung vtysh)
-    running for ever. OpenSSH (7.9+) delivers a ``signal`` request with ``killpg`` to the
-    session's process group: the shell and everything it started. A server that refuses
-    (forced commands, other SSH servers) gets the channel close, as before.
-    """
-    for name in ("TERM", "KILL"):
-        if channel.closed or channel.status_event.is_set():
-            return
-        if not _send_signal(channel, name):
-            break
-        if channel.status_event.wait(_SIGNAL_GRACE_SECONDS):
-            log.debug("%s: `%s` ended after SIG%s", device, command, name)
-            return
-    log.debug("%s: `%s` did not end after a signal; closing its channel", device, command)
-
-
-_SIGNAL_GRACE_SECONDS = 1.0
+# A fixed command (no inventory input) that ends the other sessions of this connection: every
+# session's shell is a child of the connection's sshd process, $PPID here; each leads its own
+# process group. Used only when sshd refused the signal request (root logins, see _stop).
+_REAP_SIBLINGS = (
+    'for p in $(pgrep -P "$PPID"); do [ "$p" = "$$" ] || kill -{signal} -- "-$p"; done '
+    "2>/dev/null; true"
+)
+_SIGNAL_GRACE_SECONDS = 0.5
 
 
 def _send_signal(channel: Any, name: str) -> bool:
@@ -735,6 +757,11 @@ class RemoteProcess:
         except OSError as exc:
             raise ConnectError(f"{self.device}: `{self.command}`: {exc}") from exc
         return data or None
+
+    @property
+    def finished(self) -> bool:
+        """True once the command exited or its channel closed."""
+        return bool(self._channel.closed or self._channel.exit_status_ready())
 
     def interrupt(self) -> None:
         """Ctrl-C on the command's terminal (needs ``pty=True``)."""

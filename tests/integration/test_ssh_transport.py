@@ -320,8 +320,7 @@ def test_refused_port_is_connect_error(sshlab: SshLab) -> None:
 
 def test_slow_command_times_out_and_the_session_survives(sshlab: SshLab) -> None:
     """A command past its timeout raises CommandTimeout; the next command still works."""
-    router = _direct_to_bastion(sshlab, username=sshlab.user)
-    with SshSession(SshParams.from_router(router)) as session:
+    with SshSession(SshParams.from_router(_direct_to_bastion(sshlab))) as session:
         began = time.monotonic()
         with pytest.raises(CommandTimeout) as caught:
             session.run("sleep 5", timeout_seconds=0.5)
@@ -406,10 +405,14 @@ def test_stdout_and_stderr_floods_together(sshlab: SshLab) -> None:
     assert (3_000_000, 3_000_000) == (len(out.stdout), len(out.stderr))
 
 
-def test_timed_out_command_is_killed_on_the_device(sshlab: SshLab) -> None:
-    """After a timeout no process of the command (a pipeline: its whole group) is left."""
+@pytest.mark.parametrize("login", ["root", "unprivileged"])
+def test_timed_out_command_is_killed_on_the_device(sshlab: SshLab, login: str) -> None:
+    """After a timeout no process of the command (a pipeline: its whole group) is left.
+
+    sshd honours the signal request for the unprivileged user only; root needs the fallback.
+    """
     marker = f"sleep 31{uuid.uuid4().int % 90 + 10}"
-    router = _direct_to_bastion(sshlab, username=sshlab.user)
+    router = _direct_to_bastion(sshlab, username=sshlab.user if login != "root" else "root")
     with SshSession(SshParams.from_router(router)) as session:
         with pytest.raises(CommandTimeout):
             session.run(f"{marker} | cat; echo late", timeout_seconds=1.0)
@@ -474,7 +477,10 @@ def test_banner_stall_via_the_cli_is_one_line_per_device(tmp_path: Path) -> None
     assert (2, expected) == (done.returncode, sorted(done.stderr.splitlines()))
 
 
-def test_hanging_device_via_the_cli_leaves_nothing_running(sshlab: SshLab, tmp_path: Path) -> None:
+@pytest.mark.parametrize("login", ["root", "unprivileged"])
+def test_hanging_device_via_the_cli_leaves_nothing_running(
+    sshlab: SshLab, tmp_path: Path, login: str
+) -> None:
     """`holdtime check` against a device whose sysctl hangs: ERROR, and no orphan on the device."""
     inventory = tmp_path / "inventory.yaml"
     inventory.write_text(
@@ -483,7 +489,7 @@ routers:
   - name: hanging
     host: {BASTION}
     port: {HANGING_PORT}
-    username: {sshlab.user}
+    username: {sshlab.user if login != "root" else "root"}
     auth: {{key_file: {sshlab.key}}}
     known_hosts: {sshlab.known_hosts}
     netns: {sshlab.client_ns}
