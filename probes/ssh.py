@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from holdtime import netns
+from holdtime import netns, redaction
 from holdtime.errors import (
     AuthError,
     CommandTimeout,
@@ -169,7 +169,7 @@ class SshParams:
             target=target,
             jumps=jumps,
             agent=bool(getattr(auth, "agent", False)),
-            password=getattr(auth, "password", None),
+            password=redaction.register(getattr(auth, "password", None)),  # see holdtime.redaction
             known_hosts=tuple(known),
             host_key_policy=policy,
             connect_timeout_seconds=float(getattr(router, "connect_timeout_seconds", 10.0)),
