@@ -149,7 +149,12 @@ def sshlab() -> Iterator[SshLab]:
         root.chmod(0o755)  # the test user runs the hanging device's fake sysctl from here
         fake_bin = root / "hanging-bin"
         fake_bin.mkdir()
-        (fake_bin / "sysctl").write_text(f"#!/bin/sh\n{HANGING_SLEEP}\necho never\n")
+        runs = root / "hanging-runs"  # one line per command the hanging device received
+        runs.mkdir(mode=0o777)
+        runs.chmod(0o777)
+        (fake_bin / "sysctl").write_text(
+            f"#!/bin/sh\necho $$ >> {runs}/started\n{HANGING_SLEEP}\necho never\n"
+        )
         (fake_bin / "sysctl").chmod(0o755)
         conf = root / "hang_sshd_config"
         conf.write_text(
@@ -506,3 +511,50 @@ routers:
         done.stderr.splitlines(),
         _left_running(HANGING_SLEEP),
     )
+
+
+def test_serve_against_a_hanging_device_leaves_no_orphans(sshlab: SshLab, tmp_path: Path) -> None:
+    """`holdtime serve` checking a hanging device each second: after SIGTERM nothing runs on it."""
+    started = sshlab.root / "hanging-runs" / "started"
+    started.unlink(missing_ok=True)
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(
+        f"""version: 1
+routers:
+  - name: hanging
+    host: {BASTION}
+    port: {HANGING_PORT}
+    username: root
+    auth: {{key_file: {sshlab.key}}}
+    known_hosts: {sshlab.known_hosts}
+    netns: {sshlab.client_ns}
+    timeouts: {{connect_seconds: 5, command_seconds: 1}}
+"""
+    )
+    serve = subprocess.Popen(
+        [
+            *(HOLDTIME, "serve", "-i", str(inventory), "--listen", "127.0.0.1:0"),
+            *("--interval", "1", "--jitter", "0", "--only", "system.ip_forwarding"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        end = time.monotonic() + 60
+        while time.monotonic() < end and len(_lines(started)) < 4:
+            time.sleep(0.2)
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        _, stderr = serve.communicate(timeout=60)
+    assert (True, 0, [], []) == (
+        len(_lines(started)) >= 4,
+        serve.returncode,
+        [line for line in stderr.splitlines() if "Traceback" in line],
+        _left_running(HANGING_SLEEP),
+    )
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
