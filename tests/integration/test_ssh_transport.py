@@ -482,25 +482,31 @@ def test_banner_stall_via_the_cli_is_one_line_per_device(tmp_path: Path) -> None
     assert (2, expected) == (done.returncode, sorted(done.stderr.splitlines()))
 
 
-@pytest.mark.parametrize("login", ["root", "unprivileged"])
-def test_hanging_device_via_the_cli_leaves_nothing_running(
-    sshlab: SshLab, tmp_path: Path, login: str
-) -> None:
-    """`holdtime check` against a device whose sysctl hangs: ERROR, and no orphan on the device."""
-    inventory = tmp_path / "inventory.yaml"
+def _hanging_inventory(sshlab: SshLab, folder: Path, username: str) -> Path:
+    """An inventory with the hanging device (command timeout 1 s), logged in as `username`."""
+    inventory = folder / "inventory.yaml"
     inventory.write_text(
         f"""version: 1
 routers:
   - name: hanging
     host: {BASTION}
     port: {HANGING_PORT}
-    username: {sshlab.user if login != "root" else "root"}
+    username: {username}
     auth: {{key_file: {sshlab.key}}}
     known_hosts: {sshlab.known_hosts}
     netns: {sshlab.client_ns}
     timeouts: {{connect_seconds: 5, command_seconds: 1}}
 """
     )
+    return inventory
+
+
+@pytest.mark.parametrize("login", ["root", "unprivileged"])
+def test_hanging_device_via_the_cli_leaves_nothing_running(
+    sshlab: SshLab, tmp_path: Path, login: str
+) -> None:
+    """`holdtime check` against a device whose sysctl hangs: ERROR, and no orphan on the device."""
+    inventory = _hanging_inventory(sshlab, tmp_path, sshlab.user if login != "root" else "root")
     done = _holdtime_check_ip_forwarding(inventory)
     expected = (
         "ERROR system.ip_forwarding[hanging]: hanging: `sysctl net.ipv4.ip_forward` did not "
@@ -517,20 +523,7 @@ def test_serve_against_a_hanging_device_leaves_no_orphans(sshlab: SshLab, tmp_pa
     """`holdtime serve` checking a hanging device each second: after SIGTERM nothing runs on it."""
     started = sshlab.root / "hanging-runs" / "started"
     started.unlink(missing_ok=True)
-    inventory = tmp_path / "inventory.yaml"
-    inventory.write_text(
-        f"""version: 1
-routers:
-  - name: hanging
-    host: {BASTION}
-    port: {HANGING_PORT}
-    username: root
-    auth: {{key_file: {sshlab.key}}}
-    known_hosts: {sshlab.known_hosts}
-    netns: {sshlab.client_ns}
-    timeouts: {{connect_seconds: 5, command_seconds: 1}}
-"""
-    )
+    inventory = _hanging_inventory(sshlab, tmp_path, "root")
     serve = subprocess.Popen(
         [
             *(HOLDTIME, "serve", "-i", str(inventory), "--listen", "127.0.0.1:0"),
