@@ -10,6 +10,7 @@ and never sends a banner) are plain sockets on 127.0.0.1.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -423,6 +424,46 @@ def test_timed_out_command_is_killed_on_the_device(sshlab: SshLab, login: str) -
             session.run(f"{marker} | cat; echo late", timeout_seconds=1.0)
         after = session.run("echo still-here").stdout
     assert ([], "still-here\n") == (_left_running(marker), after)
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "expected"),
+    [
+        ("silent", "loop: timed out after 1 s waiting for the SSH banner of 127.0.0.1"),
+        ("close", "loop: 127.0.0.1 closed the connection without sending an SSH banner"),
+    ],
+)
+def test_server_without_a_banner_is_one_line(behaviour: str, expected: str) -> None:
+    """A server that accepts and stays silent, or accepts and closes: ConnectError saying which."""
+    server = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            connection = server.accept()[0]
+            if behaviour == "close":
+                connection.close()
+            else:
+                held.append(connection)
+
+    threading.Thread(target=serve, daemon=True).start()
+    router = Router(
+        name="loop",
+        host="127.0.0.1",
+        port=server.getsockname()[1],
+        username="root",
+        auth=SshAuth(agent=True),
+        host_key_policy="warn",
+        connect_timeout_seconds=1.0,
+    )
+    try:
+        with pytest.raises(ConnectError) as caught:
+            SshSession(SshParams.from_router(router)).connect()
+    finally:
+        server.close()
+        for connection in held:
+            connection.close()
+    assert expected == str(caught.value)
 
 
 def _holdtime_check_ip_forwarding(inventory: Path, *extra: str) -> subprocess.CompletedProcess[str]:
