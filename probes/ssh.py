@@ -25,6 +25,7 @@ paramiko is imported inside functions only: ``holdtime --help`` must not pay for
 
 from __future__ import annotations
 
+import atexit
 import base64
 import contextlib
 import hashlib
@@ -99,6 +100,7 @@ def capture_paramiko_logging() -> None:
             previous(args)
 
         threading.excepthook = hook
+        atexit.register(_end_in_flight_commands)
         _captured.append(True)
 
 
@@ -568,7 +570,7 @@ class SshSession:
         except TransportError:
             raise
         except Exception as exc:
-            if not _is_reset(exc):
+            if not _is_reset(exc) or _exiting.is_set():
                 raise ConnectError(f"{self.params.device}: `{command}` failed: {exc}") from exc
             log.info(
                 "%s: connection reset during `%s`; reconnecting once", self.params.device, command
@@ -593,7 +595,15 @@ class SshSession:
         transport = self._clients[-1].get_transport()
         if transport is None or not transport.is_active():
             raise ConnectionResetError("SSH session not active")
+        with _IN_FLIGHT_LOCK:
+            if _exiting.is_set() and end_on_timeout:
+                raise ConnectError(
+                    f"{self.params.device}: `{command}` not sent: holdtime is exiting"
+                )
         channel = transport.open_session(timeout=timeout)
+        if end_on_timeout:
+            with _IN_FLIGHT_LOCK:
+                _IN_FLIGHT[id(channel)] = (self, channel, command)
         try:
             channel.exec_command(command)
             stdout, stderr = self._drain(channel, deadline)
@@ -607,6 +617,8 @@ class SshSession:
                 # connection went away mid-command (sshd killed, TCP reset).
                 raise ConnectionResetError("connection closed before the command finished")
         finally:
+            with _IN_FLIGHT_LOCK:
+                _IN_FLIGHT.pop(id(channel), None)
             channel.close()
         return CommandOutput(
             command=command,
@@ -652,6 +664,8 @@ class SshSession:
         connection (TERM, then KILL), unless a :meth:`start`-ed command shares the connection.
         """
         device = self.params.device
+        if channel.closed or channel.status_event.is_set():
+            return
         # Refused signal requests get no answer (asking for one makes paramiko close the
         # channel), so both ways are tried at once, TERM first, then KILL.
         reap = not any(not process.finished for process in self._started)
@@ -708,6 +722,36 @@ class SshSession:
                 client.close()
             except Exception as exc:  # closing must never mask the real outcome
                 log.debug("%s: error while closing: %s", self.params.device, exc)
+
+
+# Commands running right now, so that an exit (Ctrl-C of `holdtime check`) does not leave them
+# running on their devices: the worker threads are daemons and die with the process.
+_IN_FLIGHT: dict[int, tuple[SshSession, Any, str]] = {}
+_IN_FLIGHT_LOCK = threading.Lock()
+_EXIT_GRACE_SECONDS = 5.0
+
+
+_exiting = threading.Event()  # set at exit: no new command, no reconnect
+
+
+def _end_in_flight_commands() -> None:
+    """At interpreter exit, end every command still running on a device (in parallel, bounded).
+
+    Registered when paramiko is first imported, after paramiko's own exit hook, so that it runs
+    before that hook stops every transport thread.
+    """
+    with _IN_FLIGHT_LOCK:
+        _exiting.set()
+        running = list(_IN_FLIGHT.values())
+    threads = [
+        threading.Thread(target=session._stop, args=(channel, command), daemon=True)
+        for session, channel, command in running
+    ]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + _EXIT_GRACE_SECONDS
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
 
 
 # A fixed command (no inventory input) that ends the other sessions of this connection: every

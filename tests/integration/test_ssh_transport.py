@@ -523,7 +523,9 @@ def test_banner_stall_via_the_cli_is_one_line_per_device(tmp_path: Path) -> None
     assert (2, expected) == (done.returncode, sorted(done.stderr.splitlines()))
 
 
-def _hanging_inventory(sshlab: SshLab, folder: Path, username: str) -> Path:
+def _hanging_inventory(
+    sshlab: SshLab, folder: Path, username: str, command_seconds: int = 1
+) -> Path:
     """An inventory with the hanging device (command timeout 1 s), logged in as `username`."""
     inventory = folder / "inventory.yaml"
     inventory.write_text(
@@ -536,7 +538,7 @@ routers:
     auth: {{key_file: {sshlab.key}}}
     known_hosts: {sshlab.known_hosts}
     netns: {sshlab.client_ns}
-    timeouts: {{connect_seconds: 5, command_seconds: 1}}
+    timeouts: {{connect_seconds: 5, command_seconds: {command_seconds}}}
 """
     )
     return inventory
@@ -592,3 +594,30 @@ def test_serve_against_a_hanging_device_leaves_no_orphans(sshlab: SshLab, tmp_pa
 
 def _lines(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
+
+
+def test_ctrl_c_during_a_hanging_command_leaves_no_orphan(sshlab: SshLab, tmp_path: Path) -> None:
+    """Ctrl-C of `holdtime check` while a device hangs (30 s timeout): exit 130, nothing left."""
+    started = sshlab.root / "hanging-runs" / "started"
+    started.unlink(missing_ok=True)
+    inventory = _hanging_inventory(sshlab, tmp_path, "root", command_seconds=30)
+    check = subprocess.Popen(
+        [HOLDTIME, "check", "-i", str(inventory), "--only", "system.ip_forwarding"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        end = time.monotonic() + 60
+        while time.monotonic() < end and not _lines(started):
+            time.sleep(0.1)
+    finally:
+        check.send_signal(signal.SIGINT)
+        _, stderr = check.communicate(timeout=60)
+    assert (1, 130, ["holdtime: interrupted"], []) == (
+        len(_lines(started)),
+        check.returncode,
+        stderr.splitlines(),
+        _left_running(HANGING_SLEEP),
+    )
