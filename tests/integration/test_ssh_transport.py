@@ -562,62 +562,55 @@ def test_hanging_device_via_the_cli_leaves_nothing_running(
     )
 
 
-def test_serve_against_a_hanging_device_leaves_no_orphans(sshlab: SshLab, tmp_path: Path) -> None:
-    """`holdtime serve` checking a hanging device each second: after SIGTERM nothing runs on it."""
+def _signal_after_runs(
+    sshlab: SshLab, folder: Path, argv: list[str], runs: int, signum: int
+) -> tuple[int, int, list[str]]:
+    """Start holdtime, signal it once the hanging device got `runs` commands.
+
+    Returns (commands the device got, exit code, stderr lines).
+    """
     started = sshlab.root / "hanging-runs" / "started"
     started.unlink(missing_ok=True)
-    inventory = _hanging_inventory(sshlab, tmp_path, "root")
-    serve = subprocess.Popen(
-        [
-            *(HOLDTIME, "serve", "-i", str(inventory), "--listen", "127.0.0.1:0"),
-            *("--interval", "1", "--jitter", "0", "--only", "system.ip_forwarding"),
-        ],
+    process = subprocess.Popen(
+        [HOLDTIME, *argv],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        cwd=tmp_path,
+        cwd=folder,
     )
     try:
         end = time.monotonic() + 60
-        while time.monotonic() < end and len(_lines(started)) < 4:
-            time.sleep(0.2)
+        while time.monotonic() < end and len(_lines(started)) < runs:
+            time.sleep(0.1)
     finally:
-        serve.send_signal(signal.SIGTERM)
-        _, stderr = serve.communicate(timeout=60)
-    assert (True, 0, [], []) == (
-        len(_lines(started)) >= 4,
-        serve.returncode,
-        [line for line in stderr.splitlines() if "Traceback" in line],
-        _left_running(HANGING_SLEEP),
-    )
+        process.send_signal(signum)
+        _, stderr = process.communicate(timeout=60)
+    return len(_lines(started)), process.returncode, stderr.splitlines()
 
 
 def _lines(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
 
-def test_ctrl_c_during_a_hanging_command_leaves_no_orphan(sshlab: SshLab, tmp_path: Path) -> None:
-    """Ctrl-C of `holdtime check` while a device hangs (30 s timeout): exit 130, nothing left."""
-    started = sshlab.root / "hanging-runs" / "started"
-    started.unlink(missing_ok=True)
-    inventory = _hanging_inventory(sshlab, tmp_path, "root", command_seconds=30)
-    check = subprocess.Popen(
-        [HOLDTIME, "check", "-i", str(inventory), "--only", "system.ip_forwarding"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=tmp_path,
-    )
-    try:
-        end = time.monotonic() + 60
-        while time.monotonic() < end and not _lines(started):
-            time.sleep(0.1)
-    finally:
-        check.send_signal(signal.SIGINT)
-        _, stderr = check.communicate(timeout=60)
-    assert (1, 130, ["holdtime: interrupted"], []) == (
-        len(_lines(started)),
-        check.returncode,
-        stderr.splitlines(),
+def test_serve_against_a_hanging_device_leaves_no_orphans(sshlab: SshLab, tmp_path: Path) -> None:
+    """`holdtime serve` checking a hanging device each second: after SIGTERM nothing runs on it."""
+    inventory = _hanging_inventory(sshlab, tmp_path, "root")
+    argv = [
+        *("serve", "-i", str(inventory), "--listen", "127.0.0.1:0", "--interval", "1"),
+        *("--jitter", "0", "--only", "system.ip_forwarding"),
+    ]
+    runs, code, stderr = _signal_after_runs(sshlab, tmp_path, argv, 4, signal.SIGTERM)
+    assert (True, 0, [], []) == (
+        runs >= 4,
+        code,
+        [line for line in stderr if "Traceback" in line],
         _left_running(HANGING_SLEEP),
     )
+
+
+def test_ctrl_c_during_a_hanging_command_leaves_no_orphan(sshlab: SshLab, tmp_path: Path) -> None:
+    """Ctrl-C of `holdtime check` while a device hangs (30 s timeout): exit 130, nothing left."""
+    inventory = _hanging_inventory(sshlab, tmp_path, "root", command_seconds=30)
+    argv = ["check", "-i", str(inventory), "--only", "system.ip_forwarding"]
+    outcome = _signal_after_runs(sshlab, tmp_path, argv, 1, signal.SIGINT)
+    assert ((1, 130, ["holdtime: interrupted"]), []) == (outcome, _left_running(HANGING_SLEEP))
