@@ -729,8 +729,6 @@ class SshSession:
 _IN_FLIGHT: dict[int, tuple[SshSession, Any, str]] = {}
 _IN_FLIGHT_LOCK = threading.Lock()
 _EXIT_GRACE_SECONDS = 5.0
-
-
 _exiting = threading.Event()  # set at exit: no new command, no reconnect
 
 
@@ -756,7 +754,7 @@ def _end_in_flight_commands() -> None:
 
 # A fixed command (no inventory input) that ends the other sessions of this connection: every
 # session's shell is a child of the connection's sshd process, $PPID here; each leads its own
-# process group. Used only when sshd refused the signal request (root logins, see _stop).
+# process group. Sent with each signal request, which sshd refuses for root logins (see _stop).
 _REAP_SIBLINGS = (
     'for p in $(pgrep -P "$PPID"); do [ "$p" = "$$" ] || kill -{signal} -- "-$p"; done '
     "2>/dev/null; true"
@@ -764,7 +762,7 @@ _REAP_SIBLINGS = (
 _SIGNAL_GRACE_SECONDS = 0.5
 
 
-def _send_signal(channel: Any, name: str) -> bool:
+def _send_signal(channel: Any, name: str) -> None:
     """Send an RFC 4254 section 6.9 ``signal`` channel request (paramiko has no API for it)."""
     from paramiko.common import cMSG_CHANNEL_REQUEST
     from paramiko.message import Message
@@ -773,14 +771,12 @@ def _send_signal(channel: Any, name: str) -> bool:
     message.add_byte(cMSG_CHANNEL_REQUEST)
     message.add_int(channel.remote_chanid)
     message.add_string("signal")
-    message.add_boolean(False)  # no reply wanted: OpenSSH sends none for signals anyway
+    message.add_boolean(False)  # no reply: paramiko closes the channel on a failure reply
     message.add_string(name)
     try:
         channel.transport._send_user_message(message)
     except (OSError, EOFError, AttributeError) as exc:
         log.debug("cannot send SIG%s: %s", name, exc)
-        return False
-    return True
 
 
 class RemoteProcess:
