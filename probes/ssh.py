@@ -537,9 +537,10 @@ class SshSession:
         happened, so the transport's ``remote_version`` (set when the banner arrives) decides.
         """
         device, timeout = self.params.device, self.params.connect_timeout_seconds
-        timed_out = isinstance(exc, TimeoutError) or _caused_by_timeout(exc)
+        # paramiko's "No existing session" after its own wait ran out carries no timeout.
+        timed_out = _caused_by_timeout(exc) or elapsed >= timeout * 0.9
         if not banner_seen:
-            if timed_out or elapsed >= timeout * 0.9:
+            if timed_out:
                 return ConnectError(
                     f"{device}: timed out after {timeout:g} s waiting for the SSH banner of {name}"
                 )

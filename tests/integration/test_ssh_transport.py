@@ -431,10 +431,11 @@ def test_timed_out_command_is_killed_on_the_device(sshlab: SshLab, login: str) -
     [
         ("silent", "loop: timed out after 1 s waiting for the SSH banner of 127.0.0.1"),
         ("close", "loop: 127.0.0.1 closed the connection without sending an SSH banner"),
+        ("banner-only", "loop: SSH handshake with 127.0.0.1 timed out after 1 s"),
     ],
 )
 def test_server_without_a_banner_is_one_line(behaviour: str, expected: str) -> None:
-    """A server that accepts and stays silent, or accepts and closes: ConnectError saying which."""
+    """Silent, closing at once, or silent after its banner: a ConnectError saying which."""
     server = socket.create_server(("127.0.0.1", 0))
     held: list[socket.socket] = []
 
@@ -443,8 +444,10 @@ def test_server_without_a_banner_is_one_line(behaviour: str, expected: str) -> N
             connection = server.accept()[0]
             if behaviour == "close":
                 connection.close()
-            else:
-                held.append(connection)
+                return
+            if behaviour == "banner-only":
+                connection.sendall(b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n")
+            held.append(connection)
 
     threading.Thread(target=serve, daemon=True).start()
     router = Router(
