@@ -281,7 +281,8 @@ def sshd_echoing_device() -> Iterator[dict[str, Any]]:
     finally:
         process.terminate()
         process.wait(timeout=10)
-        subprocess.run(["userdel", user], check=False, capture_output=True)
+        # --force: even while a leftover process of the user runs
+        subprocess.run(["userdel", "--force", user], check=False, capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -196,7 +196,8 @@ def sshlab() -> Iterator[SshLab]:
                 time.sleep(0.1)
         yield SshLab(root, names["cli"], names["bas"], names["dev"], key, known_hosts, sshd, user)
     finally:
-        subprocess.run(["userdel", user], check=False, capture_output=True)
+        # --force: even while a leftover process of the user runs
+        subprocess.run(["userdel", "--force", user], check=False, capture_output=True)
         for process in sshd.values():
             process.terminate()
             process.wait(timeout=10)
