@@ -16,14 +16,20 @@
 
 Library exceptions (paramiko, pyVmomi, scapy, OSError) are mapped at the boundary with
 ``raise ... from exc``; the runner turns any exception from one target into ERROR results for
-that target only.
+that target only. A message never carries a secret: registered secrets are replaced by ``***``
+when the error is built (holdtime.redaction).
 """
 
 from __future__ import annotations
 
+from holdtime.redaction import redact
+
 
 class HoldtimeError(Exception):
-    """Base of every error holdtime raises on purpose."""
+    """Base of every error holdtime raises on purpose; its message is redacted when built."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
 
 
 class ConfigError(HoldtimeError):

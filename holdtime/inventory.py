@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from holdtime import redaction
 from holdtime.errors import ConfigError
 from holdtime.yaml_nodes import audit
 from holdtime.yaml_schema import NAME_RE, Field, Walker
@@ -731,8 +732,9 @@ class _Builder:
             key_file=self.file(raw.get("key_file"), f"{where}.key_file"),
             agent=bool(raw.get("agent", False)),
             password_env=raw.get("password_env"),
-            password=self.secret(raw.get("password_env"), f"{where}.password_env")
-            or raw.get("password"),
+            password=redaction.register(  # every message from now on shows it as ***
+                self.secret(raw.get("password_env"), f"{where}.password_env") or raw.get("password")
+            ),
         )
 
     def vcenter(self, index: int, raw: dict[str, Any]) -> VCenter:
@@ -759,8 +761,9 @@ class _Builder:
             username=raw.get("username") or "",
             port=raw.get("port") or 443,
             password_env=raw.get("password_env"),
-            password=self.secret(raw.get("password_env"), f"{where}.password_env")
-            or raw.get("password"),
+            password=redaction.register(  # every message from now on shows it as ***
+                self.secret(raw.get("password_env"), f"{where}.password_env") or raw.get("password")
+            ),
             verify_tls=not insecure if insecure is not None else (verify is not False),
             ca_file=self.file(raw.get("ca_file"), f"{where}.ca_file"),
             expect=VCenterExpect(

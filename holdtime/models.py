@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from holdtime import __version__
+from holdtime.redaction import redact_value
 
 
 class Status(enum.Enum):
@@ -64,6 +65,11 @@ class CheckResult:
     reasons: tuple[str, ...] = ()
     duration_seconds: float = 0.0
     device: str = ""  # inventory name of the device/vcenter/path the target belongs to
+
+    def __post_init__(self) -> None:
+        # The one place every result passes through: no report, metric or journal shows a secret.
+        for name in ("target", "summary", "observed", "expected", "reasons"):
+            object.__setattr__(self, name, redact_value(getattr(self, name)))
 
     @property
     def test_id(self) -> str:
@@ -126,6 +132,10 @@ class RunResult:
     inventory_path: str = ""
     holdtime_version: str = __version__
     extras: Mapping[str, object] = field(default_factory=dict)  # e.g. drill results
+
+    def __post_init__(self) -> None:
+        # Drill results reach every report through extras: redacted here, like CheckResult.
+        object.__setattr__(self, "extras", redact_value(self.extras))
 
     @classmethod
     def collect(

@@ -11,26 +11,35 @@
 - The first socket is created with :func:`holdtime.netns.create_connection`, so a router with
   ``netns`` is reached from inside that network namespace (the local lab).
 - Every failure is one of ConnectError / AuthError / HostKeyError / CommandTimeout with a
-  one-line message that starts with the device name.
+  one-line message that starts with the device name. paramiko's own log records (its transport
+  thread logs a traceback for every failed handshake) are re-logged at DEBUG under
+  ``holdtime.ssh.paramiko``: no library traceback reaches the user's terminal.
+- stdout and stderr are drained together (one ``select`` on the channel), so a command that
+  floods either stream never stalls on a full SSH window.
+- A command that times out is ended on the device before its channel is closed (a ``signal``
+  request to its process group, else a fixed ``kill`` of the connection's other sessions; see
+  :meth:`SshSession._stop`): a hanging device does not collect orphaned commands.
 
 paramiko is imported inside functions only: ``holdtime --help`` must not pay for it.
 """
 
 from __future__ import annotations
 
+import atexit
 import base64
 import contextlib
 import hashlib
 import logging
+import select
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from holdtime import netns
+from holdtime import netns, redaction
 from holdtime.errors import (
     AuthError,
     CommandTimeout,
@@ -44,11 +53,55 @@ if TYPE_CHECKING:
     import paramiko
 
 log = logging.getLogger("holdtime.ssh")
+_paramiko_log = logging.getLogger("holdtime.ssh.paramiko")
 
 HOST_KEY_POLICIES = ("reject", "accept-new", "warn")
 _KNOWN_HOSTS_LOCK = threading.Lock()  # accept-new appends to a file many threads may share
 
 SocketFactory = Callable[[tuple[str, int], float, "str | None"], socket.socket]
+
+
+class _ToDebug(logging.Handler):
+    """Re-log paramiko's records (a traceback per failed handshake) at DEBUG, under holdtime."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if _paramiko_log.isEnabledFor(logging.DEBUG):
+            text = record.getMessage()
+            if record.exc_info:
+                text += "\n" + logging.Formatter().formatException(record.exc_info)
+            _paramiko_log.debug("%s: %s", record.name, text)
+
+
+_CAPTURE_LOCK = threading.Lock()
+_captured: list[bool] = []  # non-empty once capture_paramiko_logging has run
+
+
+def capture_paramiko_logging() -> None:
+    """Route paramiko's logger and its transport threads' uncaught exceptions to DEBUG (once)."""
+    with _CAPTURE_LOCK:
+        if _captured:
+            return
+        import paramiko
+
+        logger = logging.getLogger("paramiko")
+        logger.addHandler(_ToDebug())
+        logger.propagate = False  # else Python's last-resort handler prints WARNING+ to stderr
+        previous = threading.excepthook
+
+        def hook(args: threading.ExceptHookArgs) -> None:
+            if isinstance(args.thread, paramiko.Transport):
+                _paramiko_log.debug(
+                    "%s: uncaught %s in the transport thread: %s",
+                    args.thread.name,
+                    args.exc_type.__name__,
+                    args.exc_value,
+                )
+                return
+            previous(args)
+
+        threading.excepthook = hook
+        atexit.register(_end_in_flight_commands)
+        _captured.append(True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +171,7 @@ class SshParams:
             target=target,
             jumps=jumps,
             agent=bool(getattr(auth, "agent", False)),
-            password=getattr(auth, "password", None),
+            password=redaction.register(getattr(auth, "password", None)),  # see holdtime.redaction
             known_hosts=tuple(known),
             host_key_policy=policy,
             connect_timeout_seconds=float(getattr(router, "connect_timeout_seconds", 10.0)),
@@ -275,6 +328,18 @@ def _append_known_host(path: Path, hostname: str, key: paramiko.PKey) -> None:
             handle.write(line)
 
 
+def _caused_by_timeout(exc: BaseException) -> bool:
+    """True if a socket timeout is anywhere in the exception's cause/context chain."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, TimeoutError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def _is_reset(exc: BaseException) -> bool:
     """True for failures that mean the TCP/SSH connection went away under us."""
     import paramiko
@@ -303,6 +368,7 @@ class SshSession:
         self._clock = clock
         self._clients: list[paramiko.SSHClient] = []
         self.connects = 0  # how many times a connection was (re)established, for tests/bench
+        self._started: list[RemoteProcess] = []  # commands from start(), never reaped by _stop
 
     def __enter__(self) -> SshSession:
         self.connect()
@@ -384,6 +450,7 @@ class SshSession:
     def _client_over(self, hop: Hop, sock: Any) -> paramiko.SSHClient:
         import paramiko
 
+        capture_paramiko_logging()
         params = self.params
         client = paramiko.SSHClient()
         for path in params.known_hosts:
@@ -422,6 +489,7 @@ class SshSession:
         name = f"{hop.host}" + (
             f" via {params.jumps[0].host}" if hop is params.target and params.jumps else ""
         )
+        began = self._clock()
         try:
             client.connect(**kwargs)
         except HostKeyError:
@@ -450,18 +518,42 @@ class SshSession:
         except FileNotFoundError as exc:
             client.close()
             raise AuthError(f"{params.device}: key file not found: {exc.filename}") from exc
-        except TimeoutError as exc:
-            client.close()
-            raise ConnectError(
-                f"{params.device}: SSH handshake with {name} timed out after "
-                f"{params.connect_timeout_seconds:g} s"
-            ) from exc
         except (paramiko.SSHException, OSError, EOFError) as exc:
+            transport = client.get_transport()
+            banner_seen = bool(transport is not None and transport.remote_version)
             client.close()
-            raise ConnectError(
-                f"{params.device}: SSH handshake with {name} failed: {exc or type(exc).__name__}"
+            raise self._handshake_error(
+                exc, name, banner_seen=banner_seen, elapsed=self._clock() - began
             ) from exc
         return client
+
+    def _handshake_error(
+        self, exc: BaseException, name: str, *, banner_seen: bool, elapsed: float
+    ) -> ConnectError:
+        """One line for a failed handshake, saying whether the server ever sent its banner.
+
+        paramiko gives "Error reading SSH protocol banner" or, when its own wait ends first,
+        "No existing session" for a server that accepts TCP and stays silent: neither says what
+        happened, so the transport's ``remote_version`` (set when the banner arrives) decides.
+        """
+        device, timeout = self.params.device, self.params.connect_timeout_seconds
+        # paramiko's "No existing session" after its own wait ran out carries no timeout.
+        timed_out = _caused_by_timeout(exc) or elapsed >= timeout * 0.9
+        if not banner_seen:
+            if timed_out:
+                return ConnectError(
+                    f"{device}: timed out after {timeout:g} s waiting for the SSH banner of {name}"
+                )
+            return ConnectError(
+                f"{device}: {name} closed the connection without sending an SSH banner"
+            )
+        if timed_out:
+            return ConnectError(
+                f"{device}: SSH handshake with {name} timed out after {timeout:g} s"
+            )
+        return ConnectError(
+            f"{device}: SSH handshake with {name} failed: {exc or type(exc).__name__}"
+        )
 
     def _auth_method(self) -> str:
         if self.params.agent:
@@ -479,7 +571,7 @@ class SshSession:
         except TransportError:
             raise
         except Exception as exc:
-            if not _is_reset(exc):
+            if not _is_reset(exc) or _exiting.is_set():
                 raise ConnectError(f"{self.params.device}: `{command}` failed: {exc}") from exc
             log.info(
                 "%s: connection reset during `%s`; reconnecting once", self.params.device, command
@@ -495,21 +587,30 @@ class SshSession:
                 f"reconnect: {exc or type(exc).__name__}"
             ) from exc
 
-    def _run_once(self, command: str, timeout_seconds: float | None) -> CommandOutput:
+    def _run_once(
+        self, command: str, timeout_seconds: float | None, *, end_on_timeout: bool = True
+    ) -> CommandOutput:
         timeout = timeout_seconds or self.params.command_timeout_seconds
         began = self._clock()
         deadline = began + timeout
         transport = self._clients[-1].get_transport()
         if transport is None or not transport.is_active():
             raise ConnectionResetError("SSH session not active")
+        with _IN_FLIGHT_LOCK:
+            if _exiting.is_set() and end_on_timeout:
+                raise ConnectError(
+                    f"{self.params.device}: `{command}` not sent: holdtime is exiting"
+                )
         channel = transport.open_session(timeout=timeout)
+        if end_on_timeout:
+            with _IN_FLIGHT_LOCK:
+                _IN_FLIGHT[id(channel)] = (self, channel, command)
         try:
             channel.exec_command(command)
-            stdout = b"".join(self._read(channel, deadline, command, timeout))
-            stderr = bytearray()
-            while channel.recv_stderr_ready():
-                stderr += channel.recv_stderr(65536)
-            if not channel.status_event.wait(max(0.0, deadline - self._clock())):
+            stdout, stderr = self._drain(channel, deadline)
+            if stdout is None or not channel.status_event.wait(max(0.0, deadline - self._clock())):
+                if end_on_timeout:
+                    self._stop(channel, command)
                 self._timed_out(command, timeout)
             status = channel.recv_exit_status()
             if status == -1 and not transport.is_active():
@@ -517,28 +618,71 @@ class SshSession:
                 # connection went away mid-command (sshd killed, TCP reset).
                 raise ConnectionResetError("connection closed before the command finished")
         finally:
+            with _IN_FLIGHT_LOCK:
+                _IN_FLIGHT.pop(id(channel), None)
             channel.close()
         return CommandOutput(
             command=command,
-            stdout=stdout.decode("utf-8", errors="replace"),
+            stdout=bytes(stdout).decode("utf-8", errors="replace"),
             stderr=bytes(stderr).decode("utf-8", errors="replace"),
             exit_status=status,
             duration_seconds=self._clock() - began,
         )
 
-    def _read(self, channel: Any, deadline: float, command: str, timeout: float) -> Iterator[bytes]:
+    def _drain(self, channel: Any, deadline: float) -> tuple[bytearray | None, bytearray]:
+        """Read stdout and stderr together until end of output; stdout None on the deadline.
+
+        Reading stdout to its end before stderr stalls a command that writes more than the SSH
+        window (2 MB) to stderr: its sshd waits for us to read, we wait for its stdout to end.
+        """
+        stdout, stderr = bytearray(), bytearray()
+        wakeup = channel.fileno()  # readable when either stream has data, at EOF or close
         while True:
+            while channel.recv_ready():
+                stdout += channel.recv(65536)
+            while channel.recv_stderr_ready():
+                stderr += channel.recv_stderr(65536)
+            if channel.eof_received or channel.closed:
+                # EOF closes both buffers: take what arrived between the reads above and now.
+                while chunk := channel.recv(65536):
+                    stdout += chunk
+                while chunk := channel.recv_stderr(65536):
+                    stderr += chunk
+                return stdout, stderr
             remaining = deadline - self._clock()
             if remaining <= 0:
-                self._timed_out(command, timeout)
-            channel.settimeout(remaining)
-            try:
-                data = channel.recv(65536)
-            except TimeoutError:
-                self._timed_out(command, timeout)
-            if not data:
+                return None, stderr
+            select.select([wakeup], [], [], remaining)
+
+    def _stop(self, channel: Any, command: str) -> None:
+        """End a command that overran its timeout so nothing of it keeps running on the device.
+
+        Closing the channel alone leaves a command that writes nothing (``sleep``, a hung vtysh)
+        running for ever. First an RFC 4254 ``signal`` request: OpenSSH (7.9+) delivers it with
+        ``killpg`` to the command's whole process group, but only with privilege separation,
+        which it skips for root logins, and never to forced commands. If the command is still
+        there, a fixed shell line on a new channel signals the other sessions of this
+        connection (TERM, then KILL), unless a :meth:`start`-ed command shares the connection.
+        """
+        device = self.params.device
+        if channel.closed or channel.status_event.is_set():
+            return
+        # Refused signal requests get no answer (asking for one makes paramiko close the
+        # channel), so both ways are tried at once, TERM first, then KILL.
+        reap = not any(not process.finished for process in self._started)
+        for name in ("TERM", "KILL"):
+            _send_signal(channel, name)
+            if reap:
+                try:
+                    line = _REAP_SIBLINGS.format(signal=name)
+                    self._run_once(line, self.params.connect_timeout_seconds, end_on_timeout=False)
+                except Exception as exc:  # best effort: the timeout is reported either way
+                    log.debug("%s: cannot end `%s` on the device: %s", device, command, exc)
+                    reap = False
+            if channel.status_event.wait(_SIGNAL_GRACE_SECONDS):
+                log.debug("%s: `%s` ended after SIG%s", device, command, name)
                 return
-            yield data
+        log.debug("%s: `%s` may still run on the device", device, command)
 
     def start(self, command: str, *, pty: bool = False) -> RemoteProcess:
         """Start a long-running command (e.g. a router's own ping) and return it unread.
@@ -562,7 +706,9 @@ class SshSession:
             raise ConnectError(
                 f"{self.params.device}: cannot start `{command}`: {exc or type(exc).__name__}"
             ) from exc
-        return RemoteProcess(self.params.device, command, channel)
+        process = RemoteProcess(self.params.device, command, channel)
+        self._started = [p for p in self._started if not p.finished] + [process]
+        return process
 
     def _timed_out(self, command: str, timeout: float) -> NoReturn:
         raise CommandTimeout(
@@ -577,6 +723,61 @@ class SshSession:
                 client.close()
             except Exception as exc:  # closing must never mask the real outcome
                 log.debug("%s: error while closing: %s", self.params.device, exc)
+
+
+# Commands running right now, so that an exit (Ctrl-C of `holdtime check`) does not leave them
+# running on their devices: the worker threads are daemons and die with the process.
+_IN_FLIGHT: dict[int, tuple[SshSession, Any, str]] = {}
+_IN_FLIGHT_LOCK = threading.Lock()
+_EXIT_GRACE_SECONDS = 5.0
+_exiting = threading.Event()  # set at exit: no new command, no reconnect
+
+
+def _end_in_flight_commands() -> None:
+    """At interpreter exit, end every command still running on a device (in parallel, bounded).
+
+    Registered when paramiko is first imported, after paramiko's own exit hook, so that it runs
+    before that hook stops every transport thread.
+    """
+    with _IN_FLIGHT_LOCK:
+        _exiting.set()
+        running = list(_IN_FLIGHT.values())
+    threads = [
+        threading.Thread(target=session._stop, args=(channel, command), daemon=True)
+        for session, channel, command in running
+    ]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + _EXIT_GRACE_SECONDS
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+
+
+# A fixed command (no inventory input) that ends the other sessions of this connection: every
+# session's shell is a child of the connection's sshd process, $PPID here; each leads its own
+# process group. Sent with each signal request, which sshd refuses for root logins (see _stop).
+_REAP_SIBLINGS = (
+    'for p in $(pgrep -P "$PPID"); do [ "$p" = "$$" ] || kill -{signal} -- "-$p"; done '
+    "2>/dev/null; true"
+)
+_SIGNAL_GRACE_SECONDS = 0.5
+
+
+def _send_signal(channel: Any, name: str) -> None:
+    """Send an RFC 4254 section 6.9 ``signal`` channel request (paramiko has no API for it)."""
+    from paramiko.common import cMSG_CHANNEL_REQUEST
+    from paramiko.message import Message
+
+    message = Message()
+    message.add_byte(cMSG_CHANNEL_REQUEST)
+    message.add_int(channel.remote_chanid)
+    message.add_string("signal")
+    message.add_boolean(False)  # no reply: paramiko closes the channel on a failure reply
+    message.add_string(name)
+    try:
+        channel.transport._send_user_message(message)
+    except (OSError, EOFError, AttributeError) as exc:
+        log.debug("cannot send SIG%s: %s", name, exc)
 
 
 class RemoteProcess:
@@ -597,6 +798,11 @@ class RemoteProcess:
         except OSError as exc:
             raise ConnectError(f"{self.device}: `{self.command}`: {exc}") from exc
         return data or None
+
+    @property
+    def finished(self) -> bool:
+        """True once the command exited or its channel closed."""
+        return bool(self._channel.closed or self._channel.exit_status_ready())
 
     def interrupt(self) -> None:
         """Ctrl-C on the command's terminal (needs ``pty=True``)."""

@@ -24,6 +24,7 @@ from http.client import HTTPException
 from typing import TYPE_CHECKING, Any
 from xml.parsers.expat import ExpatError
 
+from holdtime import redaction
 from holdtime.errors import AuthError, ConfigError, ConnectError, TransportError
 from holdtime.plugins import Target
 from holdtime.probes.vsphere_model import (
@@ -61,10 +62,11 @@ TLS_UNTRUSTED = "TLS certificate not trusted; set ca_file or insecure: true"
 def resolve_password(vcenter: VCenter) -> str:
     """The vCenter password: the inventory's resolved secret, else the env variable now."""
     if vcenter.password:
-        return vcenter.password
+        return redaction.register(vcenter.password) or ""  # also when built without an inventory
     if vcenter.password_env:
         value = os.environ.get(vcenter.password_env)
         if value:
+            redaction.register(value)  # read here, not by the inventory: hide it from now on
             return value
         raise ConfigError(
             f"vcenter {vcenter.name}: environment variable {vcenter.password_env} is not set"

@@ -106,7 +106,10 @@ class DrillEngine:
         return self.clock() - self._t0
 
     def _say(self, text: str, at: float | None = None) -> None:
-        print(f"[{self._now() if at is None else at:7.2f} s] {text}", file=self.out, flush=True)
+        from holdtime.redaction import redact  # the live lines never show a secret either
+
+        at_text = f"{self._now() if at is None else at:7.2f}"
+        print(f"[{at_text} s] {redact(text)}", file=self.out, flush=True)
 
     def _event(self, kind: str, detail: str, source: str = "", at: float | None = None) -> None:
         event = TimelineEvent(

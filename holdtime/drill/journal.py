@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from holdtime.errors import ConfigError, ParseError
+from holdtime.redaction import redact
 
 
 class Journal:
@@ -33,6 +34,7 @@ class Journal:
     def write(self, record_type: str, **fields: Any) -> None:
         """Append one record and push it to the disk."""
         line = json.dumps({"type": record_type, **fields}, sort_keys=True, default=str)
+        line = redact(line)  # holdtime.redaction: a journal line never holds a secret
         with self._lock:
             if self._stream.closed:
                 return

@@ -3,16 +3,23 @@
 Topology (built once per module, torn down after):
     client ns 10.99.1.1 --- 10.99.1.2 bastion ns 10.99.2.1 --- 10.99.2.2 device ns
 The client namespace has no route to the device: reaching it needs the bastion (ProxyJump).
+A third sshd in the bastion namespace (port 2200) is a hanging device: its PATH starts with a
+folder whose `sysctl` never returns. Hostile devices that no sshd imitates (one that accepts TCP
+and never sends a banner) are plain sockets on 127.0.0.1.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
 import signal
+import socket
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -35,6 +42,9 @@ pytestmark = [
 ]
 
 BASTION, DEVICE = "10.99.1.2", "10.99.2.2"
+HANGING_PORT = 2200  # the hanging device's sshd, in the bastion namespace
+HANGING_SLEEP = "sleep 3173"  # what its fake `sysctl` runs: a marker pgrep can find
+HOLDTIME = str(Path(sys.executable).with_name("holdtime"))  # the installed console script
 
 
 def _run(*argv: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
@@ -61,6 +71,7 @@ class SshLab:
     key: Path
     known_hosts: Path
     sshd: dict[str, subprocess.Popen[bytes]]
+    user: str  # a non-root account: OpenSSH signals a session only with privilege separation
 
     def router(self, **changes: object) -> Router:
         """A Router reaching the device through the bastion, verified with known_hosts."""
@@ -85,7 +96,22 @@ def sshlab() -> Iterator[SshLab]:
     root = Path(tempfile.mkdtemp(prefix="htrp-ssh-"))
     names = {n: f"htrp-{tag}-{n}" for n in ("cli", "bas", "dev")}
     sshd: dict[str, subprocess.Popen[bytes]] = {}
+    user = f"htrp-{tag}"
     try:
+        # "*": no password, but not locked ("!"), which OpenSSH refuses even for key logins
+        _run(
+            "useradd",
+            "--system",
+            "-M",
+            "-N",
+            "-p",
+            "*",
+            "-d",
+            "/nonexistent",
+            "-s",
+            "/bin/sh",
+            user,
+        )
         for ns in names.values():
             _run("ip", "netns", "add", ns)
             _run("ip", "-n", ns, "link", "set", "lo", "up")
@@ -121,9 +147,36 @@ def sshlab() -> Iterator[SshLab]:
                 stdout=subprocess.DEVNULL,
                 stderr=(root / f"{node}.log").open("wb"),
             )
+        root.chmod(0o755)  # the test user runs the hanging device's fake sysctl from here
+        fake_bin = root / "hanging-bin"
+        fake_bin.mkdir()
+        runs = root / "hanging-runs"  # one line per command the hanging device received
+        runs.mkdir(mode=0o777)
+        runs.chmod(0o777)
+        (fake_bin / "sysctl").write_text(
+            f"#!/bin/sh\necho $$ >> {runs}/started\n{HANGING_SLEEP}\necho never\n"
+        )
+        (fake_bin / "sysctl").chmod(0o755)
+        conf = root / "hang_sshd_config"
+        conf.write_text(
+            _sshd_config(
+                BASTION, root / "bas_host_ed25519", Path(f"{key}.pub"), root / "hang.pid"
+            ).replace("Port 22\n", f"Port {HANGING_PORT}\n")
+            + f"SetEnv PATH={fake_bin}:/usr/bin:/bin\n"
+        )
+        sshd["hang"] = subprocess.Popen(
+            ["ip", "netns", "exec", names["bas"], "/usr/sbin/sshd", "-D", "-e", "-f", str(conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=(root / "hang.log").open("wb"),
+        )
+        known.append(f"[{BASTION}]:{HANGING_PORT} {known[0].split(' ', 1)[1]}")
         known_hosts = root / "known_hosts"
         known_hosts.write_text("\n".join(known) + "\n")
-        for node, address in (("bas", BASTION), ("dev", DEVICE)):
+        for node, address in (
+            ("bas", f"{BASTION}/22"),
+            ("dev", f"{DEVICE}/22"),
+            ("bas", f"{BASTION}/{HANGING_PORT}"),
+        ):
             for _ in range(50):
                 probe = subprocess.run(
                     [
@@ -133,7 +186,7 @@ def sshlab() -> Iterator[SshLab]:
                         names[node],
                         "bash",
                         "-c",
-                        f"exec 3<>/dev/tcp/{address}/22",
+                        f"exec 3<>/dev/tcp/{address}",
                     ],
                     capture_output=True,
                     check=False,
@@ -141,8 +194,10 @@ def sshlab() -> Iterator[SshLab]:
                 if probe.returncode == 0:
                     break
                 time.sleep(0.1)
-        yield SshLab(root, names["cli"], names["bas"], names["dev"], key, known_hosts, sshd)
+        yield SshLab(root, names["cli"], names["bas"], names["dev"], key, known_hosts, sshd, user)
     finally:
+        # --force: even while a leftover process of the user runs
+        subprocess.run(["userdel", "--force", user], check=False, capture_output=True)
         for process in sshd.values():
             process.terminate()
             process.wait(timeout=10)
@@ -304,7 +359,7 @@ def test_reset_twice_is_connect_error(sshlab: SshLab) -> None:
 
 
 def test_stopped_sshd_is_connect_error(sshlab: SshLab) -> None:
-    """With the device's sshd stopped, connecting is a ConnectError (the bastion is fine)."""
+    """A stopped sshd (TCP accepted by the kernel, no banner) is a banner timeout, not a hang."""
     device_sshd = sshlab.sshd["dev"]
     pid = int((sshlab.root / "dev.pid").read_text())
     os.kill(pid, signal.SIGSTOP)  # frozen sshd: the jump succeeds, the handshake times out
@@ -314,7 +369,252 @@ def test_stopped_sshd_is_connect_error(sshlab: SshLab) -> None:
             SshSession(SshParams.from_router(router)).connect()
     finally:
         os.kill(pid, signal.SIGCONT)
-    assert (str(caught.value).startswith("lab-device: SSH handshake with 10.99.2.2"), None) == (
-        True,
-        device_sshd.poll(),
+    expected = (
+        "lab-device: timed out after 1 s waiting for the SSH banner of 10.99.2.2 via 10.99.1.2"
     )
+    assert (expected, None) == (str(caught.value), device_sshd.poll())
+
+
+def _left_running(pattern: str, wait_seconds: float = 10.0) -> list[str]:
+    """Command lines of processes matching `pattern` still alive after up to `wait_seconds`.
+
+    sshd delivers a signal asynchronously: give it a moment, but never assert on timing.
+    """
+    end = time.monotonic() + wait_seconds
+    while True:
+        found = subprocess.run(
+            ["pgrep", "-a", "-f", pattern], capture_output=True, text=True, check=False
+        ).stdout.splitlines()
+        if not found or time.monotonic() > end:
+            return found
+        time.sleep(0.1)
+
+
+def test_stderr_flood_is_read_to_the_end(sshlab: SshLab) -> None:
+    """A command writing 3 MB to stderr (beyond the 2 MB SSH window) completes, nothing lost."""
+    command = "head -c 3000000 /dev/zero | tr '\\0' e >&2; echo done"
+    with SshSession(SshParams.from_router(_direct_to_bastion(sshlab))) as session:
+        out = session.run(command, timeout_seconds=20.0)
+    assert ("done\n", 3_000_000, {"e"}, 0) == (
+        out.stdout,
+        len(out.stderr),
+        set(out.stderr),
+        out.exit_status,
+    )
+
+
+def test_stdout_and_stderr_floods_together(sshlab: SshLab) -> None:
+    """3 MB on each stream at once, interleaved, both arrive whole."""
+    one_mb = "head -c 1000000 /dev/zero | tr '\\0'"
+    command = f"for i in 1 2 3; do {one_mb} o; {one_mb} e >&2; done"
+    with SshSession(SshParams.from_router(_direct_to_bastion(sshlab))) as session:
+        out = session.run(command, timeout_seconds=20.0)
+    assert (3_000_000, 3_000_000) == (len(out.stdout), len(out.stderr))
+
+
+@pytest.mark.parametrize("login", ["root", "unprivileged"])
+def test_timed_out_command_is_killed_on_the_device(sshlab: SshLab, login: str) -> None:
+    """After a timeout no process of the command (a pipeline: its whole group) is left.
+
+    sshd honours the signal request for the unprivileged user only; root needs the fallback.
+    """
+    marker = f"sleep 31{uuid.uuid4().int % 90 + 10}"
+    router = _direct_to_bastion(sshlab, username=sshlab.user if login != "root" else "root")
+    with SshSession(SshParams.from_router(router)) as session:
+        with pytest.raises(CommandTimeout):
+            session.run(f"{marker} | cat; echo late", timeout_seconds=1.0)
+        after = session.run("echo still-here").stdout
+    assert ([], "still-here\n") == (_left_running(marker), after)
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "expected"),
+    [
+        ("silent", "loop: timed out after 1 s waiting for the SSH banner of 127.0.0.1"),
+        ("close", "loop: 127.0.0.1 closed the connection without sending an SSH banner"),
+        ("banner-only", "loop: SSH handshake with 127.0.0.1 timed out after 1 s"),
+    ],
+)
+def test_server_without_a_banner_is_one_line(behaviour: str, expected: str) -> None:
+    """Silent, closing at once, or silent after its banner: a ConnectError saying which."""
+    server = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            connection = server.accept()[0]
+            if behaviour == "close":
+                connection.close()
+                return
+            if behaviour == "banner-only":
+                connection.sendall(b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n")
+            held.append(connection)
+
+    threading.Thread(target=serve, daemon=True).start()
+    router = Router(
+        name="loop",
+        host="127.0.0.1",
+        port=server.getsockname()[1],
+        username="root",
+        auth=SshAuth(agent=True),
+        host_key_policy="warn",
+        connect_timeout_seconds=1.0,
+    )
+    try:
+        with pytest.raises(ConnectError) as caught:
+            SshSession(SshParams.from_router(router)).connect()
+    finally:
+        server.close()
+        for connection in held:
+            connection.close()
+    assert expected == str(caught.value)
+
+
+def _holdtime_check_ip_forwarding(inventory: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """`holdtime check -v --only system.ip_forwarding` run as a user would, from its folder."""
+    command = [HOLDTIME, "check", "-i", str(inventory), "-v", "--only", "system.ip_forwarding"]
+    return subprocess.run(
+        [*command, *extra],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=inventory.parent,
+    )
+
+
+def test_banner_stall_via_the_cli_is_one_line_per_device(tmp_path: Path) -> None:
+    """`holdtime check` against a server that never sends a banner: one line each, no traceback."""
+    server = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def accept_and_stay_silent() -> None:
+        while True:
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept_and_stay_silent, daemon=True).start()
+    port = server.getsockname()[1]
+    key = tmp_path / "key"
+    _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key))
+    (tmp_path / "known_hosts").write_text("")
+    routers = "".join(
+        f"""  - name: {name}
+    host: 127.0.0.1
+    port: {port}
+    username: root
+    auth: {{key_file: key}}
+    known_hosts: known_hosts
+    timeouts: {{connect_seconds: 1, command_seconds: 2}}
+"""
+        for name in ("stall-a", "stall-b")
+    )
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(f"version: 1\nrouters:\n{routers}")
+    try:
+        done = _holdtime_check_ip_forwarding(inventory, "--format", "json")
+    finally:
+        server.close()
+        for connection in held:
+            connection.close()
+    expected = [
+        f"ERROR system.ip_forwarding[{name}]: {name}: timed out after 1 s waiting for the SSH "
+        "banner of 127.0.0.1"
+        for name in ("stall-a", "stall-b")
+    ]
+    assert (2, expected) == (done.returncode, sorted(done.stderr.splitlines()))
+
+
+def _hanging_inventory(
+    sshlab: SshLab, folder: Path, username: str, command_seconds: int = 1
+) -> Path:
+    """An inventory with the hanging device (command timeout 1 s), logged in as `username`."""
+    inventory = folder / "inventory.yaml"
+    inventory.write_text(
+        f"""version: 1
+routers:
+  - name: hanging
+    host: {BASTION}
+    port: {HANGING_PORT}
+    username: {username}
+    auth: {{key_file: {sshlab.key}}}
+    known_hosts: {sshlab.known_hosts}
+    netns: {sshlab.client_ns}
+    timeouts: {{connect_seconds: 5, command_seconds: {command_seconds}}}
+"""
+    )
+    return inventory
+
+
+@pytest.mark.parametrize("login", ["root", "unprivileged"])
+def test_hanging_device_via_the_cli_leaves_nothing_running(
+    sshlab: SshLab, tmp_path: Path, login: str
+) -> None:
+    """`holdtime check` against a device whose sysctl hangs: ERROR, and no orphan on the device."""
+    inventory = _hanging_inventory(sshlab, tmp_path, sshlab.user if login != "root" else "root")
+    done = _holdtime_check_ip_forwarding(inventory)
+    expected = (
+        "ERROR system.ip_forwarding[hanging]: hanging: `sysctl net.ipv4.ip_forward` did not "
+        "finish within 1 s"
+    )
+    assert (2, [expected], []) == (
+        done.returncode,
+        done.stderr.splitlines(),
+        _left_running(HANGING_SLEEP),
+    )
+
+
+def _signal_after_runs(
+    sshlab: SshLab, folder: Path, argv: list[str], runs: int, signum: int
+) -> tuple[int, int, list[str]]:
+    """Start holdtime, signal it once the hanging device got `runs` commands.
+
+    Returns (commands the device got, exit code, stderr lines).
+    """
+    started = sshlab.root / "hanging-runs" / "started"
+    started.unlink(missing_ok=True)
+    process = subprocess.Popen(
+        [HOLDTIME, *argv],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=folder,
+    )
+    try:
+        end = time.monotonic() + 60
+        while time.monotonic() < end and len(_lines(started)) < runs:
+            time.sleep(0.1)
+    finally:
+        process.send_signal(signum)
+        _, stderr = process.communicate(timeout=60)
+    return len(_lines(started)), process.returncode, stderr.splitlines()
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def test_serve_against_a_hanging_device_leaves_no_orphans(sshlab: SshLab, tmp_path: Path) -> None:
+    """`holdtime serve` checking a hanging device each second: after SIGTERM nothing runs on it."""
+    inventory = _hanging_inventory(sshlab, tmp_path, "root")
+    argv = [
+        *("serve", "-i", str(inventory), "--listen", "127.0.0.1:0", "--interval", "1"),
+        *("--jitter", "0", "--only", "system.ip_forwarding"),
+    ]
+    runs, code, stderr = _signal_after_runs(sshlab, tmp_path, argv, 4, signal.SIGTERM)
+    assert (True, 0, [], []) == (
+        runs >= 4,
+        code,
+        [line for line in stderr if "Traceback" in line],
+        _left_running(HANGING_SLEEP),
+    )
+
+
+def test_ctrl_c_during_a_hanging_command_leaves_no_orphan(sshlab: SshLab, tmp_path: Path) -> None:
+    """Ctrl-C of `holdtime check` while a device hangs (30 s timeout): exit 130, nothing left."""
+    inventory = _hanging_inventory(sshlab, tmp_path, "root", command_seconds=30)
+    argv = ["check", "-i", str(inventory), "--only", "system.ip_forwarding"]
+    outcome = _signal_after_runs(sshlab, tmp_path, argv, 1, signal.SIGINT)
+    assert ((1, 130, ["holdtime: interrupted"]), []) == (outcome, _left_running(HANGING_SLEEP))
