@@ -10,7 +10,8 @@ the number of threads. `ConnectionSlots` caps it. Every connection is in one of 
 - ``sending`` the response, which must be written within `send_timeout_seconds`.
 
 An overdue connection is shut down by `reap` (called from the accept loop). When every slot is
-taken, a new connection takes the slot of the connection that has been waiting longest, so a
+taken, a new connection takes the slot of the connections that have been waiting longest (1/16 of
+them, up to 8, are closed at once, so a burst of new connections is taken in quickly), so a
 flood of idle or trickling clients never locks out a scrape that sends its request at once.
 Only when every slot is working or sending is the new connection refused.
 """
@@ -31,6 +32,7 @@ from holdtime.defaults import (
 
 SEND_TIMEOUT_SECONDS = 30.0  # a response (1 MB of text for 1000 jobs) to a slow reader
 EVICTION_WAIT_SECONDS = 1.0  # how long a new connection waits for an evicted one's slot
+EVICTION_BATCH = 8
 
 WAITING, WORKING, SENDING = "waiting", "working", "sending"
 
@@ -85,9 +87,13 @@ class ConnectionSlots:
                 if not idle:
                     self.refused += 1
                     return None
-                victim = min(idle, key=lambda c: c.since)
-                self.evicted += 1
-                _shut(victim)
+                # a few at once: their threads end in parallel, so a burst of new connections
+                # (a backlog full of them) does not wait for one thread exit each
+                idle.sort(key=lambda c: c.since)
+                batch = min(EVICTION_BATCH, max(1, self.limits.max_connections // 16))
+                for victim in idle[:batch]:
+                    self.evicted += 1
+                    _shut(victim)
                 self._changed.wait_for(
                     lambda: len(self._open) < self.limits.max_connections,
                     timeout=EVICTION_WAIT_SECONDS,
