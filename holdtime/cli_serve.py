@@ -17,6 +17,8 @@ from holdtime.defaults import (
 )
 from holdtime.errors import ConfigError
 
+MAX_SECONDS = 86400.0  # intervals and timeouts: a day (timers cannot wait for 1e308 s)
+
 DEFAULT_LISTEN = "127.0.0.1:9469"
 
 
@@ -51,7 +53,7 @@ def register(subparsers: Any) -> None:
     )
     serve.add_argument(
         "--interval",
-        type=_positive_float,
+        type=_seconds,
         default=60.0,
         metavar="SECONDS",
         help="run every check this often (default 60)",
@@ -96,7 +98,7 @@ def register(subparsers: Any) -> None:
     )
     serve.add_argument(
         "--idle-timeout",
-        type=_positive_float,
+        type=_seconds,
         default=EXPORTER_IDLE_TIMEOUT_SECONDS,
         metavar="SECONDS",
         help=(
@@ -133,6 +135,13 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _seconds(text: str) -> float:
+    value = _positive_float(text)
+    if value > MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"{text} is more than {MAX_SECONDS:g} s (a day)")
+    return value
+
+
 def _fraction(text: str) -> float:
     try:
         value = float(text)
@@ -147,7 +156,7 @@ def _check_interval(text: str) -> tuple[str, float]:
     pattern, equals, seconds = text.rpartition("=")
     if not equals or not pattern:
         raise argparse.ArgumentTypeError(f"{text!r}: expected PATTERN=SECONDS, e.g. 'nfs.*=300'")
-    return pattern, _positive_float(seconds)
+    return pattern, _seconds(seconds)
 
 
 def run_serve(args: argparse.Namespace) -> int:
