@@ -328,8 +328,9 @@ class ExporterServer(HTTPServer):
         try:
             super().__init__(address, _Handler)
         except OSError as exc:
+            host = f"[{address[0]}]" if ":" in address[0] else address[0]
             raise ConfigError(
-                f"--listen: cannot listen on {address[0]}:{address[1]}: {exc.strerror}"
+                f"--listen '{host}:{address[1]}': cannot listen there: {exc.strerror}"
             ) from None
 
     @property

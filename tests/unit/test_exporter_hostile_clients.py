@@ -235,10 +235,14 @@ def test_each_keep_alive_response_leaves_in_one_write(inventory: Path, serve: li
     assert (4, len(calls)) == (len(responses) - before, len(responses)), calls
 
 
-def test_malformed_listen_is_one_line_naming_the_flag(inventory: Path) -> None:
-    """`holdtime serve --listen '[::1'` and other bad values: one stderr line, exit 2."""
+def test_malformed_listen_is_one_line_naming_the_flag(
+    inventory: Path, listener: socket.socket
+) -> None:
+    """`holdtime serve --listen '[::1'`, other bad values, a busy port: one line, exit 2."""
+    busy = f"127.0.0.1:{listener.getsockname()[1]}"
     outputs = []
-    for value in ("[::1", "[::1]", "::1:9469", "[nothost]:80", "127.0.0.1:99999", "host:", ":"):
+    for value in ("[::1", "[::1]", "::1:9469", "[nothost]:80", "127.0.0.1:99999", "host:", ":",
+                  "nosuch.invalid:9469", busy):  # fmt: skip
         done = subprocess.run(
             [HOLDTIME, "serve", "-i", str(inventory), "--listen", value],
             capture_output=True,
@@ -254,4 +258,4 @@ def test_malformed_listen_is_one_line_naming_the_flag(inventory: Path) -> None:
                 lines[0].startswith(f"holdtime: error: --listen {value!r}: "),
             )
         )
-    assert [(2, 1, True)] * 7 == outputs, outputs
+    assert [(2, 1, True)] * 9 == outputs, outputs
