@@ -468,3 +468,30 @@ def test_missing_certificate_file_is_config_error(tmp_path: Path) -> None:
     web = load_web_config(path)
     with pytest.raises(ConfigError, match=r"cannot load TLS certificate .*no\.crt"):
         ExporterServer(("127.0.0.1", 0), ExporterApp(ResultStore(), web=web))
+
+
+class _HugeMetrics(ExporterApp):
+    """/metrics of 64 MB: more than any socket buffer holds."""
+
+    def metrics_body(self, accept: str | None, gzipped: bool = False) -> tuple[bytes, str]:
+        return b"#" * (64 << 20), "text/plain"
+
+
+def test_a_client_that_never_reads_its_answer_is_cut_at_the_send_timeout(serve: Any) -> None:
+    """A slow reader holding a slot in 'sending' is disconnected at the send timeout."""
+    server = _serve_limited(_HugeMetrics(ResultStore()), ConnectionLimits(send_timeout_seconds=1))
+    try:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", server.port))
+        sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        deadline = time.monotonic() + 20
+        while server.slots.timed_out == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        while len(server.slots) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        sock.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (1, 0) == (server.slots.timed_out, len(server.slots))
