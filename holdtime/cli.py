@@ -7,7 +7,8 @@ Exit codes: 0 all pass/warn, 1 any fail, 2 any error or bad usage. Two more, as 
 have them: 130 after ^C, and 141 (128 + SIGPIPE, what the shell shows for `cat` in
 `cat big | head -1`) when the reader of stdout went away: holdtime then stops silently.
 A stdout that is closed from the start (`holdtime check ... >&-`) is an error (exit 2): the
-results would be lost, and the next file opened would take over descriptor 1.
+results would be lost, and the next file opened would take over descriptor 1. So is a write to
+stdout that fails (a full disk): one line, exit 2.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import io
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any, TextIO, cast
 
 from holdtime import __version__
 from holdtime.errors import HoldtimeError
@@ -70,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help(sys.stderr)
         return 2
+    stdout = _WatchedStdout(sys.stdout)
+    sys.stdout = cast(TextIO, stdout)
     try:
         code = int(handler(args))
         sys.stdout.flush()  # here, not at exit, so a broken pipe is caught below
@@ -83,6 +87,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         _discard_stdout()
         return EXIT_BROKEN_PIPE
+    except OSError as exc:
+        if exc is not stdout.failure:
+            raise
+        # a full disk, a dead terminal: the output is incomplete, and says so on one line
+        _discard_stdout()
+        print(f"holdtime: error: cannot write to stdout: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    finally:
+        sys.stdout = stdout.stream
+
+
+class _WatchedStdout:
+    """sys.stdout, remembering the OSError a write raised (so it is told from other ones)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.failure: OSError | None = None
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except OSError as exc:
+            self.failure = exc
+            raise
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except OSError as exc:
+            self.failure = exc
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
 
 
 def _discard_stdout() -> None:

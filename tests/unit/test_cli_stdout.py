@@ -76,3 +76,24 @@ def test_head_reading_one_line_of_a_long_output_is_silent() -> None:
         len(done.stdout.splitlines()),
         done.stderr in ("exit 0\n", "exit 141\n"),
     ), done.stderr
+
+
+@pytest.mark.parametrize("command", [["describe"], ["check", "-i", "INVENTORY"]])
+def test_a_stdout_that_cannot_be_written_is_one_line_and_exit_2(
+    inventory: Path, command: list[str]
+) -> None:
+    """stdout on /dev/full (ENOSPC): one line saying stdout cannot be written, exit 2."""
+    argv = [str(inventory) if a == "INVENTORY" else a for a in command]
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [HOLDTIME, *argv],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert (2, ["holdtime: error: cannot write to stdout: No space left on device"]) == (
+        done.returncode,
+        done.stderr.splitlines(),
+    )
