@@ -22,6 +22,14 @@ def inventory(tmp_path: Path) -> Path:
     return path
 
 
+def _run(inventory: Path, command: list[str], stdout: int) -> subprocess.CompletedProcess[str]:
+    """The console script with INVENTORY in `command` replaced and stdout on descriptor `stdout`."""
+    argv = [str(inventory) if a == "INVENTORY" else a for a in command]
+    return subprocess.run(
+        [HOLDTIME, *argv], stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=60, check=False
+    )
+
+
 @pytest.mark.parametrize("command", [["describe"], ["check", "-i", "INVENTORY"], ["--help"]])
 def test_closed_stdout_is_one_line_and_exit_2(inventory: Path, command: list[str]) -> None:
     """`holdtime ... >&-`: exit 2 and one stderr line saying stdout is closed, no traceback."""
@@ -44,18 +52,10 @@ def test_a_reader_that_went_away_ends_holdtime_silently_with_141(
     inventory: Path, command: list[str]
 ) -> None:
     """stdout a pipe with no reader (EPIPE): nothing on stderr, exit 141 like a SIGPIPE death."""
-    argv = [str(inventory) if a == "INVENTORY" else a for a in command]
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:
-        done = subprocess.run(
-            [HOLDTIME, *argv],
-            stdout=write_end,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        done = _run(inventory, command, write_end)
     finally:
         os.close(write_end)
     assert (141, "") == (done.returncode, done.stderr)
@@ -83,16 +83,8 @@ def test_a_stdout_that_cannot_be_written_is_one_line_and_exit_2(
     inventory: Path, command: list[str]
 ) -> None:
     """stdout on /dev/full (ENOSPC): one line saying stdout cannot be written, exit 2."""
-    argv = [str(inventory) if a == "INVENTORY" else a for a in command]
     with open("/dev/full", "w") as full:
-        done = subprocess.run(
-            [HOLDTIME, *argv],
-            stdout=full,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        done = _run(inventory, command, full.fileno())
     assert (2, ["holdtime: error: cannot write to stdout: No space left on device"]) == (
         done.returncode,
         done.stderr.splitlines(),
