@@ -5,18 +5,27 @@ counting probe with a one-hour interval; once every job has run, 20 scraper thre
 separate process (so they do not share the server's GIL) scrape /metrics over keep-alive
 connections, as Prometheus does (gzip, OpenMetrics Accept header), for DURATION seconds.
 
-Run: .venv-dev/bin/python bench/scrape_latency.py [DURATION_SECONDS] [SCRAPERS]
+Run: .venv/bin/python bench/scrape_latency.py [DURATION_SECONDS] [SCRAPERS] [TRICKLERS]
 Two phases: results static while scraping (interval 1 h), and churn (interval 5 s: 200
 results land per second, so the store changes under the scrapers and is re-rendered in the
 background). Targets: p99 under 50 ms, 0 probe collect calls caused by scrapes.
+
+Then two phases on a one-result store: `keepalive` (one client, 500 sequential scrapes on one
+kept-alive connection: what each Prometheus scrape costs; ~44 ms before responses left in one
+write on a TCP_NODELAY socket) and `slowloris` (TRICKLERS connections, default 2000, each
+sending its request head a byte at a time, then all closing, half with an RST: the server's
+thread count, and how long a normal scrape takes during and right after).
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import multiprocessing
+import socket
 import statistics
+import struct
 import sys
 import threading
 import time
@@ -194,19 +203,135 @@ def phase(interval_seconds: float, duration: float, scrapers: int) -> dict[str, 
     }
 
 
+def _small_store() -> ResultStore:
+    store = ResultStore()
+    store.register(
+        "bench:a", collector="bench", target="a", device="a", checks=["tcp.port_open"],
+        interval_seconds=60,
+    )  # fmt: skip
+    store.put("bench:a", [CheckResult("tcp.port_open", "a", Status.PASS, "ok", device="a")], 0.1)
+    return store
+
+
+def keepalive_phase(requests: int = 500) -> dict[str, Any]:
+    """One client, sequential scrapes of a small /metrics on one kept-alive connection."""
+    server, _ = start_server(ExporterApp(_small_store()), "127.0.0.1:0")
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    latencies = []
+    for _ in range(requests):
+        began = time.perf_counter()
+        conn.request("GET", "/metrics")
+        response = conn.getresponse()
+        response.read()
+        latencies.append(time.perf_counter() - began)
+    conn.close()
+    server.shutdown()
+    server.server_close()
+    latencies.sort()
+    return {
+        "phase": "keepalive",
+        "sequential_scrapes_one_connection": requests,
+        "p50_ms": round(latencies[len(latencies) // 2] * 1000, 3),
+        "p99_ms": round(latencies[int(0.99 * len(latencies))] * 1000, 3),
+        "max_ms": round(latencies[-1] * 1000, 3),
+    }
+
+
+def _trickle(port: int, count: int, ready: Any, done: Any) -> None:
+    """Child process: `count` connections trickling a request head until told to stop."""
+    socks = []
+    for _ in range(count):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        sock.setblocking(False)
+        with contextlib.suppress(OSError):
+            sock.send(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        socks.append(sock)
+    ready.set()
+    while not done.wait(0.5):
+        for sock in socks:
+            with contextlib.suppress(OSError):
+                sock.send(b"a")
+    for index, sock in enumerate(socks):
+        if index % 2:  # an RST, as a crashed client leaves
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+
+
+def _one_scrape(port: int) -> tuple[int, float]:
+    began = time.perf_counter()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("GET", "/metrics")
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    return response.status, time.perf_counter() - began
+
+
+def slowloris_phase(tricklers: int) -> dict[str, Any]:
+    """`tricklers` slow connections against the default limits; scrapes during and after."""
+    server, _ = start_server(ExporterApp(_small_store()), "127.0.0.1:0")
+    threads_before = threading.active_count()
+    context = multiprocessing.get_context("fork")
+    ready, done = context.Event(), context.Event()
+    began = time.perf_counter()
+    child = context.Process(target=_trickle, args=(server.port, tricklers, ready, done))
+    child.start()
+    peak = threads_before
+    while not ready.wait(0.05):
+        peak = max(peak, threading.active_count())
+    opened_seconds = time.perf_counter() - began
+    status_during, during = _one_scrape(server.port)
+    for _ in range(6):
+        peak = max(peak, threading.active_count())
+        time.sleep(0.5)
+    done.set()
+    child.join()
+    status_after, after = _one_scrape(server.port)
+    slots = server.slots
+    server.shutdown()
+    server.server_close()
+    return {
+        "phase": "slowloris",
+        "trickling_connections": tricklers,
+        "seconds_to_open_them": round(opened_seconds, 2),
+        "max_connections": server.limits.max_connections,
+        "threads_before": threads_before,
+        "threads_peak": peak,
+        "evicted": slots.evicted,
+        "refused": slots.refused,
+        "scrape_during_status": status_during,
+        "scrape_during_ms": round(during * 1000, 1),
+        "scrape_right_after_status": status_after,
+        "scrape_right_after_ms": round(after * 1000, 1),
+    }
+
+
 def main() -> int:
     duration = float(sys.argv[1]) if len(sys.argv) > 1 else 5.0
     scrapers = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+    tricklers = int(sys.argv[3]) if len(sys.argv) > 3 else 2000
     reports = [
         phase(3600.0, duration, scrapers),  # results unchanged while scraping
         phase(5.0, duration, scrapers),  # 200 results land per second while scraping
     ]
-    print(json.dumps(reports, indent=2))
+    keepalive = keepalive_phase()
+    slowloris = slowloris_phase(tricklers)
+    print(json.dumps([*reports, keepalive, slowloris], indent=2))
     ok = all(
         r["p99_ms"] < 50 and r["probe_collects_caused_by_scrapes"] == 0 and not r["errors"]
         for r in reports
     )
-    print("PASS" if ok else "FAIL: p99 >= 50 ms, errors, or scrapes caused device I/O")
+    bounded = (
+        slowloris["threads_peak"]
+        <= slowloris["threads_before"] + 1 + (slowloris["max_connections"])
+    )
+    answered = (slowloris["scrape_during_status"], slowloris["scrape_right_after_status"])
+    ok = ok and bounded and answered == (200, 200)
+    print(
+        "PASS"
+        if ok
+        else "FAIL: p99 >= 50 ms, errors, scrapes caused device I/O, or slowloris not bounded"
+    )
     return 0 if ok else 1
 
 

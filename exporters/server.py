@@ -5,23 +5,35 @@ touches a device and any number of concurrent scrapes is safe. /probe runs a tar
 demand within the scrape's ``X-Prometheus-Scrape-Timeout-Seconds`` budget, like
 blackbox_exporter's multi-target mode. TLS handshakes happen in the per-connection thread, so a
 slow or plain-HTTP client never blocks the accept loop.
+
+Connections are bounded and timed (`holdtime.exporters.connections`): at most
+`max_connections` threads, a request head must arrive within its deadline however slowly it
+trickles, and a client that disconnects mid-response is one debug line, never a traceback.
+Each response leaves in one write on a TCP_NODELAY socket: headers and body in two writes would
+wait for the client's delayed ACK (~40 ms per keep-alive scrape).
 """
 
 from __future__ import annotations
 
 import fnmatch
+import ipaddress
+import logging
+import math
+import re
 import socket
 import ssl
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from holdtime.errors import CommandTimeout, ConfigError
+from holdtime.exporters.connections import Connection, ConnectionLimits, ConnectionSlots
 from holdtime.exporters.metrics import (
     CachedExposition,
     build_info,
@@ -38,6 +50,10 @@ from holdtime.runner import Job, errors_for, execute
 DEFAULT_LISTEN = "127.0.0.1:9469"
 PROBE_TIMEOUT_OFFSET_SECONDS = 0.5  # answer before Prometheus gives up (blackbox uses 0.5 too)
 PROBE_DEFAULT_TIMEOUT_SECONDS = 10.0
+PROBE_MAX_TIMEOUT_SECONDS = 300.0  # a larger (or infinite) scrape timeout header is clamped to it
+REFUSAL_LOG_EVERY_SECONDS = 60.0
+_log = logging.getLogger(__name__)
+_thread = threading.local()  # .connection: the Connection this thread serves
 _INDEX = (
     b"<html><head><title>holdtime exporter</title></head><body><h1>holdtime exporter</h1>"
     b'<p><a href="/metrics">metrics</a> | <a href="/-/healthy">health</a> | '
@@ -45,13 +61,56 @@ _INDEX = (
 )
 
 
+# [::1]:9469, [fe80::1%eth0]:9469
+_BRACKETED = re.compile(r"\[(?P<host>[^\[\]]+)\]:(?P<port>[0-9]{1,5})")
+# 127.0.0.1:9469, exporter.example.net:9469
+_PLAIN = re.compile(r"(?P<host>[A-Za-z0-9._-]+):(?P<port>[0-9]{1,5})")
+
+
 def parse_listen(text: str) -> tuple[str, int]:
     """`HOST:PORT` or `[V6]:PORT` -> (host, port); a bad value is a one-line ConfigError."""
-    host, colon, port_text = text.rpartition(":")
-    host = host.strip("[]")
-    if not colon or not host or not port_text.isdigit() or not 0 <= int(port_text) < 65536:
-        raise ConfigError(f"--listen {text!r}: expected HOST:PORT, e.g. 127.0.0.1:9469")
-    return host, int(port_text)
+    bracketed = _BRACKETED.fullmatch(text)
+    match = bracketed or _PLAIN.fullmatch(text)
+    problem = ""
+    if match is None:
+        if text.startswith("[") and "]" not in text:
+            problem = "no ']' closes the IPv6 address, "
+        elif text.count(":") > 1 and not text.startswith("["):
+            problem = "an IPv6 address goes in brackets, "
+    elif int(match["port"]) > 65535:
+        problem = f"port {match['port']} is above 65535, "
+    elif bracketed is not None and not _is_ipv6(match["host"]):
+        problem = f"{match['host']!r} is not an IPv6 address, "
+    if match is None or problem:
+        raise ConfigError(
+            f"--listen {text!r}: {problem}expected HOST:PORT or [IPV6]:PORT, e.g. 127.0.0.1:9469"
+        )
+    return match["host"], int(match["port"])
+
+
+def _is_ipv6(text: str) -> bool:
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def probe_budget(header: str | None) -> float:
+    """Seconds a /probe may take, from `X-Prometheus-Scrape-Timeout-Seconds`.
+
+    Minus PROBE_TIMEOUT_OFFSET_SECONDS so the answer beats Prometheus' own timeout. A missing,
+    unreadable, zero, negative or NaN header means the default; a huge or infinite one is
+    clamped to PROBE_MAX_TIMEOUT_SECONDS (a lock or deadline cannot wait for 1e308 s).
+    """
+    try:
+        seconds = float(header) if header else PROBE_DEFAULT_TIMEOUT_SECONDS
+    except ValueError:
+        seconds = PROBE_DEFAULT_TIMEOUT_SECONDS
+    if math.isnan(seconds) or seconds <= 0:
+        seconds = PROBE_DEFAULT_TIMEOUT_SECONDS
+    seconds = min(seconds, PROBE_MAX_TIMEOUT_SECONDS)
+    return max(0.1, seconds - PROBE_TIMEOUT_OFFSET_SECONDS)
 
 
 @dataclass
@@ -158,11 +217,20 @@ def _render_probe(results: Sequence[CheckResult], duration_seconds: float) -> by
 class _Handler(BaseHTTPRequestHandler):
     server: ExporterServer
     protocol_version = "HTTP/1.1"  # keep-alive: Prometheus reuses its scrape connection
-    timeout = 60  # drop idle keep-alive connections
     server_version = "holdtime"
+    disable_nagle_algorithm = True  # TCP_NODELAY: a response never waits for a delayed ACK
+
+    def setup(self) -> None:
+        super().setup()
+        # per-recv timeout: only a backstop, the connection deadlines are shorter
+        self.connection.settimeout(self.server.socket_timeout_seconds)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         return  # access logs would drown the scheduler's output; Prometheus has its own view
+
+    def handle_one_request(self) -> None:
+        self.server.slots.waiting(_thread.connection)
+        super().handle_one_request()
 
     def _send(
         self,
@@ -171,19 +239,27 @@ class _Handler(BaseHTTPRequestHandler):
         content_type: str = "text/plain; charset=utf-8",
         headers: Sequence[tuple[str, str]] = (),
     ) -> None:
-        self.send_response(code)
-        self.send_header("Content-Type", content_type)
-        for name, value in headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        status = HTTPStatus(code)
+        lines = [
+            f"{self.protocol_version} {status.value} {status.phrase}",
+            f"Server: {self.version_string()}",
+            f"Date: {self.date_time_string()}",
+            f"Content-Type: {content_type}",
+            *(f"{name}: {value}" for name, value in headers),
+            f"Content-Length: {len(body)}",
+        ]
+        if self.close_connection:
+            lines.append("Connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        self.server.slots.sending(_thread.connection)
+        # one write: headers and body in two would meet Nagle and the client's delayed ACK
+        self.wfile.write(head if self.command == "HEAD" else head + body)
 
     def do_HEAD(self) -> None:
         self.do_GET()
 
     def do_GET(self) -> None:
+        self.server.slots.working(_thread.connection)
         app = self.server.app
         auth = app.web.basic_auth
         if auth is not None and not auth.check(self.headers.get("Authorization")):
@@ -221,36 +297,40 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.BAD_REQUEST, b"target parameter is missing\n")
             return
         module = (params.get("module") or ["*"])[0]
-        header = self.headers.get("X-Prometheus-Scrape-Timeout-Seconds")
-        try:
-            scrape_timeout = float(header) if header else PROBE_DEFAULT_TIMEOUT_SECONDS
-        except ValueError:
-            self._send(HTTPStatus.BAD_REQUEST, b"bad X-Prometheus-Scrape-Timeout-Seconds\n")
-            return
-        budget = max(0.1, scrape_timeout - PROBE_TIMEOUT_OFFSET_SECONDS)
+        budget = probe_budget(self.headers.get("X-Prometheus-Scrape-Timeout-Seconds"))
         code, body = self.server.app.probe(target, module, budget)
         content_type = "text/plain; version=0.0.4; charset=utf-8"
         self._send(code, body, content_type if code == 200 else "text/plain; charset=utf-8")
 
 
-class ExporterServer(ThreadingHTTPServer):
-    """ThreadingHTTPServer with TLS in the connection thread and a gzip cache."""
+class ExporterServer(HTTPServer):
+    """An HTTP server with one thread per connection, at most `limits.max_connections`."""
 
-    daemon_threads = True
     allow_reuse_address = True
-    request_queue_size = 128  # 20+ concurrent scrapers connect at once
+    request_queue_size = 1024  # a burst of connections waits in the kernel, not in SYN retries
 
-    def __init__(self, address: tuple[str, int], app: ExporterApp) -> None:
+    def __init__(
+        self, address: tuple[str, int], app: ExporterApp, limits: ConnectionLimits | None = None
+    ) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.app = app
+        self.limits = limits or ConnectionLimits()
+        self.slots = ConnectionSlots(self.limits)
+        self.socket_timeout_seconds = 5.0 + max(
+            self.limits.idle_timeout_seconds,
+            self.limits.head_timeout_seconds,
+            self.limits.send_timeout_seconds,
+        )
+        self._last_refusal_log = -math.inf
         self.ssl_context: ssl.SSLContext | None = (
             app.web.tls.context() if app.web.tls is not None else None
         )
         try:
             super().__init__(address, _Handler)
         except OSError as exc:
+            host = f"[{address[0]}]" if ":" in address[0] else address[0]
             raise ConfigError(
-                f"cannot listen on {address[0]}:{address[1]}: {exc.strerror}"
+                f"--listen '{host}:{address[1]}': cannot listen there: {exc.strerror}"
             ) from None
 
     @property
@@ -258,24 +338,87 @@ class ExporterServer(ThreadingHTTPServer):
         """The bound port (useful with port 0)."""
         return int(self.server_address[1])
 
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        if self.ssl_context is None:
-            super().finish_request(request, client_address)
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Give the connection a slot and a thread, or refuse it when every slot is busy."""
+        peer = _peer(client_address)
+        connection = self.slots.admit(request, peer)
+        if connection is None:
+            self._refuse(request, peer)
             return
-        request.settimeout(10.0)  # a client that never finishes its handshake
+        thread = threading.Thread(
+            target=self._serve_connection,
+            args=(connection, client_address),
+            name="holdtime-http-connection",
+            daemon=True,
+        )
+        thread.start()
+
+    def _serve_connection(self, connection: Connection, client_address: Any) -> None:
+        _thread.connection = connection
         try:
-            wrapped = self.ssl_context.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError):
-            return  # plain HTTP or a bad client certificate: refused at the handshake
-        try:
-            super().finish_request(wrapped, client_address)
+            if self.ssl_context is not None:
+                connection.sock.settimeout(self.limits.head_timeout_seconds)
+                # plain HTTP or a bad client certificate is refused here (an OSError)
+                connection.sock = self.ssl_context.wrap_socket(connection.sock, server_side=True)
+            self.finish_request(connection.sock, client_address)
+        except Exception:
+            self.handle_error(connection.sock, client_address)
         finally:
-            wrapped.close()
+            self.shutdown_request(connection.sock)
+            self.slots.release(connection)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """One log line per failed connection, never socketserver's traceback on stderr."""
+        error = sys.exc_info()[1]
+        peer = _peer(client_address)
+        if isinstance(error, OSError):  # BrokenPipe, ConnectionReset, TLS refusals, timeouts
+            _log.debug("client %s disconnected: %s", peer, error or "closed")
+        else:
+            _log.error("holdtime serve: error serving %s: %r", peer, error)
+
+    def _refuse(self, request: socket.socket, peer: str) -> None:
+        now = time.monotonic()
+        if now - self._last_refusal_log >= REFUSAL_LOG_EVERY_SECONDS:
+            self._last_refusal_log = now
+            _log.warning(
+                "holdtime serve: all %d connections busy with requests, refusing %s "
+                "(%d refused so far; see --max-connections)",
+                self.limits.max_connections,
+                peer,
+                self.slots.refused,
+            )
+        try:
+            if self.ssl_context is None:
+                request.setblocking(False)  # never let a refusal stall the accept loop
+                request.send(
+                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 21\r\n"
+                    b"Connection: close\r\n\r\nToo many connections\n"
+                )
+        except OSError:
+            pass
+        self.shutdown_request(request)
+
+    def service_actions(self) -> None:
+        """Called by serve_forever every poll interval: close overdue connections."""
+        self.slots.reap()
+
+    def server_close(self) -> None:
+        super().server_close()
+        self.slots.close_all()
 
 
-def start_server(app: ExporterApp, listen: str) -> tuple[ExporterServer, threading.Thread]:
+def _peer(client_address: Any) -> str:
+    if isinstance(client_address, tuple) and len(client_address) >= 2:
+        host, port = client_address[0], client_address[1]
+        return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+    return str(client_address)
+
+
+def start_server(
+    app: ExporterApp, listen: str, limits: ConnectionLimits | None = None
+) -> tuple[ExporterServer, threading.Thread]:
     """Bind and serve in a background thread; returns the server and its thread."""
-    server = ExporterServer(parse_listen(listen), app)
+    server = ExporterServer(parse_listen(listen), app, limits)
     thread = threading.Thread(target=server.serve_forever, name="holdtime-http", daemon=True)
     thread.start()
     return server, thread

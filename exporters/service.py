@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from holdtime.defaults import DEFAULT_WORKERS
+from holdtime.exporters.connections import ConnectionLimits
 from holdtime.exporters.scheduler import DeviceIO, Scheduled, Scheduler, job_interval
 from holdtime.exporters.server import ExporterApp, ExporterServer, start_server
 from holdtime.exporters.sharding import Shard
@@ -33,6 +34,7 @@ class ServeOptions:
     initial_spread_seconds: float = 5.0
     probe_endpoint: bool = True
     web: WebConfig = field(default_factory=WebConfig)
+    limits: ConnectionLimits = field(default_factory=ConnectionLimits)
 
 
 class ExporterService:
@@ -80,7 +82,7 @@ class ExporterService:
 
     def start(self, listen: str) -> ExporterServer:
         """Bind the listener first (fail fast on a busy port), then start the schedule."""
-        self.server, self._http_thread = start_server(self.app, listen)
+        self.server, self._http_thread = start_server(self.app, listen, self.options.limits)
         self.scheduler.start()
         self.app.start_background_render(self._render_stop)
         return self.server

@@ -3,15 +3,24 @@
 Subcommands live in their own modules, each exposing ``register(subparsers)`` that adds its
 parser and sets ``handler=<function(args) -> int>``. Heavy libraries (scapy, paramiko, pyVmomi)
 are imported only inside handlers, so ``holdtime --help`` stays fast.
-Exit codes: 0 all pass/warn, 1 any fail, 2 any error or bad usage.
+Exit codes: 0 all pass/warn, 1 any fail, 2 any error or bad usage. Two more, as Unix tools
+have them: 130 after ^C, and 141 (128 + SIGPIPE, what the shell shows for `cat` in
+`cat big | head -1`) when the reader of stdout went away: holdtime then stops silently.
+A stdout that is closed from the start (`holdtime check ... >&-`) is an error (exit 2): the
+results would be lost, and the next file opened would take over descriptor 1. So is a write to
+stdout that fails (a full disk): one line, exit 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import io
+import os
 import sys
 from collections.abc import Sequence
+from typing import Any, TextIO, cast
 
 from holdtime import __version__
 from holdtime.errors import HoldtimeError
@@ -26,6 +35,7 @@ SUBCOMMAND_MODULES = (
     "holdtime.cli_serve",
     "holdtime.lab.cli",
 )
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
 
 
 class _Parser(argparse.ArgumentParser):
@@ -51,14 +61,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `holdtime` console script."""
+    if sys.stdout is None:  # Python's stand-in when descriptor 1 was closed at start
+        print(
+            "holdtime: error: stdout is closed; redirect it to a file or /dev/null", file=sys.stderr
+        )
+        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)
         return 2
+    stdout = _WatchedStdout(sys.stdout)
+    sys.stdout = cast(TextIO, stdout)
     try:
-        return int(handler(args))
+        code = int(handler(args))
+        sys.stdout.flush()  # here, not at exit, so a broken pipe is caught below
+        return code
     except HoldtimeError as exc:
         print(f"holdtime: error: {exc}", file=sys.stderr)
         return 2
@@ -66,7 +85,50 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("holdtime: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        return 0
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
+    except OSError as exc:
+        if exc is not stdout.failure:
+            raise
+        # a full disk, a dead terminal: the output is incomplete, and says so on one line
+        _discard_stdout()
+        print(f"holdtime: error: cannot write to stdout: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    finally:
+        sys.stdout = stdout.stream
+
+
+class _WatchedStdout:
+    """sys.stdout, remembering the OSError a write raised (so it is told from other ones)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.failure: OSError | None = None
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except OSError as exc:
+            self.failure = exc
+            raise
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except OSError as exc:
+            self.failure = exc
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+def _discard_stdout() -> None:
+    """Point descriptor 1 at /dev/null, so flushing at exit cannot fail again on stderr."""
+    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 if __name__ == "__main__":

@@ -9,8 +9,15 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from holdtime.defaults import DEFAULT_WORKERS
+from holdtime.defaults import (
+    DEFAULT_WORKERS,
+    EXPORTER_HEAD_TIMEOUT_SECONDS,
+    EXPORTER_IDLE_TIMEOUT_SECONDS,
+    EXPORTER_MAX_CONNECTIONS,
+)
 from holdtime.errors import ConfigError
+
+MAX_SECONDS = 86400.0  # intervals and timeouts: a day (timers cannot wait for 1e308 s)
 
 DEFAULT_LISTEN = "127.0.0.1:9469"
 
@@ -46,7 +53,7 @@ def register(subparsers: Any) -> None:
     )
     serve.add_argument(
         "--interval",
-        type=_positive_float,
+        type=_seconds,
         default=60.0,
         metavar="SECONDS",
         help="run every check this often (default 60)",
@@ -80,6 +87,27 @@ def register(subparsers: Any) -> None:
         help="spread each run by +/- FRACTION/2 of its interval (default 0.1)",
     )
     serve.add_argument(
+        "--max-connections",
+        type=_positive_int,
+        default=EXPORTER_MAX_CONNECTIONS,
+        metavar="N",
+        help=(
+            f"clients served at once, one thread each (default {EXPORTER_MAX_CONNECTIONS}); "
+            "when all are taken, the longest-idle connection is closed for a new one"
+        ),
+    )
+    serve.add_argument(
+        "--idle-timeout",
+        type=_seconds,
+        default=EXPORTER_IDLE_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help=(
+            f"close a kept-alive connection with no complete request for this long (default "
+            f"{EXPORTER_IDLE_TIMEOUT_SECONDS:g}); a new connection's first request must arrive "
+            f"within {EXPORTER_HEAD_TIMEOUT_SECONDS:g} s"
+        ),
+    )
+    serve.add_argument(
         "--no-probe-endpoint",
         action="store_true",
         help="disable /probe (on-demand checks triggered by a scrape)",
@@ -107,6 +135,13 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _seconds(text: str) -> float:
+    value = _positive_float(text)
+    if value > MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"{text} is more than {MAX_SECONDS:g} s (a day)")
+    return value
+
+
 def _fraction(text: str) -> float:
     try:
         value = float(text)
@@ -121,11 +156,12 @@ def _check_interval(text: str) -> tuple[str, float]:
     pattern, equals, seconds = text.rpartition("=")
     if not equals or not pattern:
         raise argparse.ArgumentTypeError(f"{text!r}: expected PATTERN=SECONDS, e.g. 'nfs.*=300'")
-    return pattern, _positive_float(seconds)
+    return pattern, _seconds(seconds)
 
 
 def run_serve(args: argparse.Namespace) -> int:
     """Handler of `holdtime serve`: serve until SIGTERM/SIGINT, then stop cleanly."""
+    from holdtime.exporters.connections import ConnectionLimits
     from holdtime.exporters.server import parse_listen
     from holdtime.exporters.service import ServeOptions, build_service
     from holdtime.exporters.sharding import parse_shard
@@ -145,6 +181,9 @@ def run_serve(args: argparse.Namespace) -> int:
         jitter_fraction=args.jitter,
         probe_endpoint=not args.no_probe_endpoint,
         web=web,
+        limits=ConnectionLimits(
+            max_connections=args.max_connections, idle_timeout_seconds=args.idle_timeout
+        ),
     )
     service = build_service(inventory, options)
     if not service.app.probe_jobs and not service.job_count:

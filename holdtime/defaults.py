@@ -3,3 +3,14 @@
 DEFAULT_WORKERS = 64
 """Targets checked at once. Router reads wait on the network and hold a worker through the IPsec
 traffic sample (4 s), so 16 would make 100 routers take 7 rounds; threads are cheap."""
+
+EXPORTER_MAX_CONNECTIONS = 128
+"""Clients `holdtime serve` serves at once, one thread each: Prometheus HA pairs, a few
+dashboards and humans need far fewer; a flood of idle clients gets evicted, not queued."""
+
+EXPORTER_IDLE_TIMEOUT_SECONDS = 120.0
+"""A kept-alive connection may wait this long for its next request: longer than the usual
+15-60 s scrape interval, so Prometheus keeps reusing its connection."""
+
+EXPORTER_HEAD_TIMEOUT_SECONDS = 10.0
+"""A new connection's first request head must arrive whole within this (slowloris)."""

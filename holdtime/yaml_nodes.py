@@ -5,6 +5,10 @@
 arbitrary tags (``!!python/object``) and explicitly tagged scalars that cannot be built
 (``!!int abc``). `audit` finds them with one linear pass over the node graph, so that bad input
 becomes a ``line:col`` problem instead of a traceback, a hang or an exhausted memory.
+
+An alias bomb is measured by what aliases add: the values a node stands for once every alias
+is expanded, minus the values written out in the file. A large file without aliases adds
+nothing and is never called a bomb (its size is limited where it is read).
 `mapping_pairs` expands YAML merge keys (``<<: *base``) so anchors can share settings.
 """
 
@@ -17,7 +21,7 @@ import yaml
 
 # More than any inventory needs, far below what would make validation slow or deep.
 MAX_DEPTH = 64
-MAX_NODES = 200_000
+MAX_ALIAS_VALUES = 200_000  # values added by alias expansion, in any one subtree
 
 _TAG = "tag:yaml.org,2002:"
 STR_TAG = _TAG + "str"
@@ -31,19 +35,27 @@ Report = Callable[[yaml.Node, str], None]
 
 def audit(root: yaml.Node, report: Report) -> bool:
     """Report every node the walk cannot take; True when the document is safe to walk."""
-    expanded_size: dict[int, int] = {}  # id(node) -> nodes it stands for, aliases expanded
+    expanded_size: dict[int, int] = {}  # id(node) -> values it stands for, aliases expanded
+    written_size: dict[int, int] = {}  # id(node) -> values written out under it in the file
+    claimed: set[int] = set()  # nodes reached once already: any further edge is an alias
     on_path: set[int] = set()  # nodes being expanded: meeting one again is a cycle
-    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    stack: list[tuple[yaml.Node, int, tuple[bool, ...] | None]] = [(root, 1, None)]
+    claimed.add(id(root))
     safe = True
     while stack:
-        node, depth, children_done = stack.pop()
+        node, depth, written_edges = stack.pop()
         key = id(node)
-        if children_done:
+        if written_edges is not None:  # children done
             on_path.discard(key)
-            size = 1 + sum(expanded_size[id(child)] for child in _children(node))
-            expanded_size[key] = size
-            if size > MAX_NODES:
-                report(node, f"aliases expand to more than {MAX_NODES} values (alias bomb?)")
+            children = _children(node)
+            expanded_size[key] = 1 + sum(expanded_size[id(child)] for child in children)
+            written_size[key] = 1 + sum(
+                written_size[id(child)]
+                for child, written in zip(children, written_edges, strict=True)
+                if written
+            )
+            if expanded_size[key] - written_size[key] > MAX_ALIAS_VALUES:
+                report(node, f"aliases expand to more than {MAX_ALIAS_VALUES} values (alias bomb?)")
                 return False
             continue
         if key in expanded_size:
@@ -59,8 +71,13 @@ def audit(root: yaml.Node, report: Report) -> bool:
             report(node, problem)
             safe = False
         on_path.add(key)
-        stack.append((node, depth, True))
-        stack.extend((child, depth + 1, False) for child in _children(node))
+        children = _children(node)
+        edges = []
+        for child in children:
+            edges.append(id(child) not in claimed)
+            claimed.add(id(child))
+        stack.append((node, depth, tuple(edges)))
+        stack.extend((child, depth + 1, None) for child in children)
     return safe
 
 

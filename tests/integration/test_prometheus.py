@@ -443,7 +443,13 @@ def pushgateway(tmp_path: Path) -> Iterator[str]:
     """A real Pushgateway on a free loopback port."""
     port = _free_port()
     process = subprocess.Popen(
-        ["prometheus-pushgateway", f"--web.listen-address=127.0.0.1:{port}"],
+        [
+            "prometheus-pushgateway",
+            f"--web.listen-address=127.0.0.1:{port}",
+            # Debian's default persists to /var/lib/prometheus/pushgateway.data, shared by every
+            # run on the machine: another run's groups would show up here
+            f"--persistence.file={tmp_path / 'pushgateway.data'}",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -33,6 +33,20 @@ def test_defaults_bind_loopback_and_one_minute() -> None:
     )
 
 
+def test_connection_limits_default_and_parse() -> None:
+    """--max-connections defaults to 128 and --idle-timeout to 120 s; both take numbers."""
+    defaults = _parser().parse_args(["serve", "-i", "x"])
+    given = _parser().parse_args(
+        ["serve", "-i", "x", "--max-connections", "16", "--idle-timeout", "2.5"]
+    )
+    assert (128, 120.0, 16, 2.5) == (
+        defaults.max_connections,
+        defaults.idle_timeout,
+        given.max_connections,
+        given.idle_timeout,
+    )
+
+
 def test_check_interval_is_pattern_and_seconds() -> None:
     """--check-interval 'nfs.*=300' parses into (pattern, seconds); repeatable."""
     args = _parser().parse_args(
@@ -41,7 +55,18 @@ def test_check_interval_is_pattern_and_seconds() -> None:
     assert [("nfs.*", 300.0), ("bgp.*", 15.0)] == args.check_interval
 
 
-@pytest.mark.parametrize("flag", [["--check-interval", "nfs.*"], ["--interval", "0"]])
+@pytest.mark.parametrize(
+    "flag",
+    [
+        ["--check-interval", "nfs.*"],
+        ["--interval", "0"],
+        ["--max-connections", "0"],
+        ["--idle-timeout", "nan"],
+        ["--idle-timeout", "inf"],
+        ["--interval", "1e308"],
+        ["--check-interval", "nfs.*=inf"],
+    ],
+)
 def test_bad_numbers_exit_2(flag: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     """A bad interval is an argparse error: exit 2, usage and one error line, no traceback."""
     with pytest.raises(SystemExit) as caught:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import gzip
 import http.client
+import logging
+import socket
 import ssl
 import subprocess
 import threading
@@ -18,7 +20,14 @@ import bcrypt
 import pytest
 
 from holdtime.errors import ConfigError
-from holdtime.exporters.server import ExporterApp, ExporterServer, parse_listen, start_server
+from holdtime.exporters.connections import ConnectionLimits
+from holdtime.exporters.server import (
+    ExporterApp,
+    ExporterServer,
+    parse_listen,
+    probe_budget,
+    start_server,
+)
 from holdtime.exporters.state import ResultStore
 from holdtime.exporters.webconfig import WebConfig, load_web_config
 from holdtime.models import CheckResult, Status
@@ -191,10 +200,158 @@ def test_parse_listen_accepts_v4_v6_and_rejects_garbage() -> None:
     """HOST:PORT and [V6]:PORT parse; anything else is a one-line ConfigError."""
     with pytest.raises(ConfigError, match=r"--listen '9469': expected HOST:PORT"):
         parse_listen("9469")
-    assert (("127.0.0.1", 9469), ("::1", 0)) == (
+    assert (("127.0.0.1", 9469), ("::1", 0), ("fe80::1%lo", 80), ("exporter.lan", 9469)) == (
         parse_listen("127.0.0.1:9469"),
         parse_listen("[::1]:0"),
+        parse_listen("[fe80::1%lo]:80"),
+        parse_listen("exporter.lan:9469"),
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("[::1", "no ']' closes the IPv6 address, "),
+        ("::1:9469", "an IPv6 address goes in brackets, "),
+        ("[::1]", ""),
+        ("[127.0.0.1]:80", "'127.0.0.1' is not an IPv6 address, "),
+        ("127.0.0.1:65536", "port 65536 is above 65535, "),
+        ("127.0.0.1:+80", ""),
+        ("host :80", ""),
+        ("", ""),
+    ],
+)
+def test_malformed_listen_values_name_the_flag(text: str, problem: str) -> None:
+    """Each malformed --listen value is one line naming the flag, the value and the fix."""
+    with pytest.raises(ConfigError) as caught:
+        parse_listen(text)
+    assert (
+        f"--listen {text!r}: {problem}expected HOST:PORT or [IPV6]:PORT, e.g. 127.0.0.1:9469"
+    ) == str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("header", "budget"),
+    [
+        (None, 9.5),
+        ("15", 14.5),
+        ("0.3", 0.1),
+        ("inf", 299.5),
+        ("1e308", 299.5),
+        ("1e400", 299.5),
+        ("nan", 9.5),
+        ("-5", 9.5),
+        ("-inf", 9.5),
+        ("0", 9.5),
+        ("garbage", 9.5),
+        ("", 9.5),
+    ],
+)
+def test_scrape_timeout_header_is_clamped_or_ignored(header: str | None, budget: float) -> None:
+    """The /probe budget is finite and positive whatever the scrape-timeout header says."""
+    assert budget == probe_budget(header)
+
+
+def test_a_client_disconnect_is_one_debug_line(caplog: pytest.LogCaptureFixture) -> None:
+    """A BrokenPipe while serving becomes one DEBUG record naming the client, no traceback."""
+    server = ExporterServer(("127.0.0.1", 0), ExporterApp(ResultStore()))
+    try:
+        with caplog.at_level(logging.DEBUG, logger="holdtime.exporters.server"):
+            try:
+                raise BrokenPipeError(32, "Broken pipe")
+            except BrokenPipeError:
+                server.handle_error(None, ("127.0.0.1", 40000))
+    finally:
+        server.server_close()
+    assert [("DEBUG", "client 127.0.0.1:40000 disconnected: [Errno 32] Broken pipe", None)] == [
+        (r.levelname, r.getMessage(), r.exc_info) for r in caplog.records
+    ]
+
+
+def _serve_limited(app: ExporterApp, limits: ConnectionLimits) -> ExporterServer:
+    server, _ = start_server(app, "127.0.0.1:0", limits)
+    return server
+
+
+def test_a_request_head_trickling_past_its_deadline_is_cut(serve: Any) -> None:
+    """A client sending its head a byte at a time is disconnected at the head timeout."""
+    server = _serve_limited(ExporterApp(ResultStore()), ConnectionLimits(head_timeout_seconds=1))
+    try:
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        cut_after = None
+        began = time.monotonic()
+        try:
+            for _ in range(40):  # 8 s of trickling if nobody cuts it
+                sock.send(b"G")
+                time.sleep(0.2)
+        except OSError:
+            cut_after = time.monotonic() - began
+        sock.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (True, 1, 0) == (cut_after is not None, server.slots.timed_out, len(server.slots)), (
+        cut_after
+    )
+
+
+def test_when_every_slot_is_working_a_new_connection_gets_503(serve: Any) -> None:
+    """Two hung /probe requests fill max_connections=2: a third client is refused with 503."""
+    probe = CountingProbe(hang=frozenset({"hung"}))
+    app = ExporterApp(ResultStore(), probe_jobs=_jobs(probe, "hung"))
+    server = _serve_limited(app, ConnectionLimits(max_connections=2))
+    hung = []
+    try:
+        for _ in range(2):
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            sock.sendall(
+                b"GET /probe?target=hung HTTP/1.1\r\nX-Prometheus-Scrape-Timeout-Seconds: 20"
+                b"\r\n\r\n"
+            )
+            hung.append(sock)
+        while sum(c.state == "working" for c in list(server.slots._open)) < 2:
+            time.sleep(0.05)
+        code, body, _ = _get(server.port, "/-/healthy")
+    finally:
+        probe.release.set()
+        for sock in hung:
+            sock.close()
+        server.shutdown()
+        server.server_close()
+    assert (503, b"Too many connections\n", 1) == (code, body, server.slots.refused)
+
+
+def test_a_new_connection_evicts_the_longest_idle_one(serve: Any) -> None:
+    """max_connections=2 held by idle clients: a scrape still answers; the oldest is closed."""
+    server = _serve_limited(
+        ExporterApp(_store_with_one_pass()), ConnectionLimits(max_connections=2)
+    )
+    try:
+        oldest = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        time.sleep(0.1)
+        newer = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        while len(server.slots) < 2:
+            time.sleep(0.05)
+        code, _, _ = _get(server.port, "/metrics")
+        evicted = oldest.recv(1)  # b"": closed by the server
+        newer.close()
+        oldest.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (200, b"", 1) == (code, evicted, server.slots.evicted)
+
+
+def test_responses_go_out_on_a_tcp_nodelay_socket(serve: Any) -> None:
+    """The server side of a connection has TCP_NODELAY set (no wait for a delayed ACK)."""
+    server = serve(ExporterApp(_store_with_one_pass()))
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    conn.request("GET", "/-/healthy")
+    conn.getresponse().read()
+    (connection,) = list(server.slots._open)
+    nodelay = connection.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    conn.close()
+    assert 1 == nodelay
 
 
 # --- TLS and basic auth, with a real openssl certificate -------------------------------------
@@ -311,3 +468,30 @@ def test_missing_certificate_file_is_config_error(tmp_path: Path) -> None:
     web = load_web_config(path)
     with pytest.raises(ConfigError, match=r"cannot load TLS certificate .*no\.crt"):
         ExporterServer(("127.0.0.1", 0), ExporterApp(ResultStore(), web=web))
+
+
+class _HugeMetrics(ExporterApp):
+    """/metrics of 64 MB: more than any socket buffer holds."""
+
+    def metrics_body(self, accept: str | None, gzipped: bool = False) -> tuple[bytes, str]:
+        return b"#" * (64 << 20), "text/plain"
+
+
+def test_a_client_that_never_reads_its_answer_is_cut_at_the_send_timeout(serve: Any) -> None:
+    """A slow reader holding a slot in 'sending' is disconnected at the send timeout."""
+    server = _serve_limited(_HugeMetrics(ResultStore()), ConnectionLimits(send_timeout_seconds=1))
+    try:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", server.port))
+        sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        deadline = time.monotonic() + 20
+        while server.slots.timed_out == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        while len(server.slots) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        sock.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (1, 0) == (server.slots.timed_out, len(server.slots))
