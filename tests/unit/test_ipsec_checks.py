@@ -562,3 +562,26 @@ def test_auto_interface_names_both_failures() -> None:
         ParseError, match=r"`swanctl --list-sas` failed .* stroke fallback too: .*exited 3"
     ):
         read_strongswan(reader, Router(name="r", host="h", username="u", auth=SshAuth(agent=True)))
+
+
+def test_libreswan_recording_with_two_peers_ondemand_and_dead_peer() -> None:
+    """Recorded west (4.10): two peers PASS; on-demand, dead-peer, idle and OE templates FAIL."""
+    status = ipsec.parse_libreswan_status(
+        _text("libreswan", "ipsec-status", "west-two-peers-ondemand-oe-never")
+    )
+    results = IkeEstablishedCheck().evaluate(
+        target(tunnels=(), platform="libreswan"), observation(ipsec.libreswan_status(status))
+    )
+    assert {
+        "west-east": "pass",
+        "west-north": "pass",
+        "never": "fail",
+        "ondemand": "fail",
+        "idle": "fail",
+        "clear": "fail",
+        "clear#10.89.0.0/24": "fail",
+        "private-or-clear": "fail",
+        "private-or-clear#10.88.0.0/24": "fail",
+    } == {r.target.split("/", 1)[1]: r.status.value for r in results}
+    never = next(r for r in results if r.target.endswith("/never"))
+    assert "never: IKE SA not established (#3 STATE_V2_PARENT_I1)" == never.summary

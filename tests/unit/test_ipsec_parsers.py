@@ -474,14 +474,18 @@ def test_holdtime_parse_accepts_every_ipsec_spelling(platform: str, command: str
 
 
 def test_libreswan_briefstatus_counts() -> None:
-    """`ipsec briefstatus` gives pluto's own totals (lines taken from a recorded status)."""
-    text = _fixture("libreswan", "ipsec-status", "initiator-two-ike-sas")
-    brief = "".join(
-        line
-        for line in text.splitlines(keepends=True)
-        if "State Information" in line or "SAs: total" in line
+    """Recorded `ipsec briefstatus`: pluto's totals, equal to what `ipsec status` said then."""
+    brief = ipsec.parse_libreswan_briefstatus(
+        _fixture("libreswan", "ipsec-briefstatus", "west-two-peers-ondemand-oe-never")
     )
-    assert ipsec.LibreswanCounts(ike_sas=2, ipsec_sas=0) == ipsec.parse_libreswan_briefstatus(brief)
+    status = ipsec.parse_libreswan_status(
+        _fixture("libreswan", "ipsec-status", "west-two-peers-ondemand-oe-never")
+    )
+    assert (ipsec.LibreswanCounts(ike_sas=3, ipsec_sas=0), 3, 9) == (
+        brief,
+        status.counts.ike_sas,
+        status.counts.loaded_connections,
+    )
 
 
 def test_unknown_line_error_names_command_line_and_text() -> None:
