@@ -558,8 +558,8 @@ def libreswan_status(
             state=state.state,
             installed=state.established,
             protocol=row.sa_type if row else "",
-            bytes_in=row.bytes_in if row else state.bytes_in,
-            bytes_out=row.bytes_out if row else state.bytes_out,
+            bytes_in=row.bytes_in if row and row.bytes_in is not None else state.bytes_in,
+            bytes_out=row.bytes_out if row and row.bytes_out is not None else state.bytes_out,
             installed_seconds=(
                 int(now_epoch - row.add_time) if row and row.add_time and now_epoch else None
             ),

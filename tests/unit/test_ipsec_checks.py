@@ -256,14 +256,15 @@ def test_expected_tunnel_that_is_not_configured_says_so() -> None:
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.name)
 def test_unreadable_ipsec_section_is_error(check: Check) -> None:
-    """If the SAs could not be read every IPsec check is ERROR with the device's message."""
+    """If the SAs could not be read every IPsec check is ERROR: could not evaluate, and why."""
     obs = replace(
         observation(healthy()),
         ipsec=None,
         errors={"ipsec": "vpc-router-1: `swanctl --list-sas` exited 1: connecting failed"},
     )
     (result,) = check.evaluate(target(), obs)
-    assert ("error", "vpc-router-1: `swanctl --list-sas` exited 1: connecting failed") == (
+    expected = "vpc-router-1: could not evaluate: `swanctl --list-sas` exited 1: connecting failed"
+    assert ("error", expected) == (
         result.status.value,
         result.summary,
     )
@@ -585,3 +586,57 @@ def test_libreswan_recording_with_two_peers_ondemand_and_dead_peer() -> None:
     } == {r.target.split("/", 1)[1]: r.status.value for r in results}
     never = next(r for r in results if r.target.endswith("/never"))
     assert "never: IKE SA not established (#3 STATE_V2_PARENT_I1)" == never.summary
+
+
+def test_unreadable_line_makes_every_ipsec_check_error_naming_it() -> None:
+    """A section error from an unknown line reads `could not evaluate: line N of `cmd` ...`."""
+    text = _text("libreswan", "ipsec-status", "v5.0-routed-ondemand").splitlines(keepends=True)
+    text.insert(6, "frobnicated 3 tunnels\n")
+    try:
+        ipsec.parse_libreswan_status("".join(text))
+        message = ""
+    except ParseError as exc:
+        message = f"vpc-router-1: {exc}"
+    obs = replace(observation(IpsecStatus("libreswan")), ipsec=None, errors={"ipsec": message})
+    results = [r for check in CHECKS for r in check.evaluate(target(platform="libreswan"), obs)]
+    assert {
+        "vpc-router-1: could not evaluate: line 7 of `ipsec status` not understood: "
+        "'frobnicated 3 tunnels'"
+    } == {r.summary for r in results}
+    assert {"error"} == {r.status.value for r in results}
+
+
+def test_unknown_counters_are_not_zero_traffic() -> None:
+    """A child whose counters are unknown is left out: SKIP alone, never a 'no traffic' FAIL."""
+    unknown = replace(
+        healthy(),
+        ike_sas=(tunnel("esg1", replace(child("esg1", 0, 0), bytes_in=None, bytes_out=None)),),
+    )
+    mixed_later = replace(
+        healthy(),
+        ike_sas=(
+            tunnel(
+                "esg1",
+                replace(child("esg1", 0, 0), bytes_in=None, bytes_out=None),
+                child("esg1", 900, 900, unique_id="#2"),
+            ),
+        ),
+    )
+    mixed_first = replace(
+        mixed_later,
+        ike_sas=(
+            tunnel(
+                "esg1",
+                replace(child("esg1", 0, 0), bytes_in=None, bytes_out=None),
+                child("esg1", 100, 100, unique_id="#2"),
+            ),
+        ),
+    )
+    check = TrafficFlowingCheck()
+    (alone,) = check.evaluate(target(("esg1",)), observation(unknown, unknown))
+    (mixed,) = check.evaluate(target(("esg1",)), observation(mixed_first, mixed_later))
+    assert ("skip", "pass", 800) == (
+        alone.status.value,
+        mixed.status.value,
+        mixed.observed["bytes_in_delta"],
+    )
