@@ -304,7 +304,8 @@ _ST_CONN_CHILD = re.compile(
     r"(?P<mode>TUNNEL|TRANSPORT|TRANSPORT_PROXY|BEET|PASS|DROP)(?:, .*)?$"
 )
 # bypass:  10.1.0.0/24 === 10.1.0.0/24 PASS      (Shunted Connections: no tunnel state)
-_ST_SHUNT = re.compile(r"^(?P<name>[^\s\[{:]+):  .+ === .+ (?:PASS|DROP)$")
+# Bypass LAN 192.0.2.0/24:  192.0.2.0/24 === 192.0.2.0/24 PASS     (bypass-lan plugin)
+_ST_SHUNT = re.compile(r"^(?P<name>[^\[{:]+):  .+ === .+ (?:PASS|DROP)$")
 # tun[1]: ESTABLISHED 12 seconds ago, 10.77.0.1[side-a]...10.77.0.2[side-b]
 # dead[3]: CONNECTING, 10.77.0.1[%any]...10.77.0.9[%any]
 _ST_IKE = re.compile(

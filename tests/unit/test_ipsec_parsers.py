@@ -495,3 +495,14 @@ def test_unknown_line_error_names_command_line_and_text() -> None:
     with pytest.raises(ParseError) as caught:
         ipsec.parse_libreswan_status("".join(text))
     assert "line 7 of `ipsec status` not understood: 'frobnicated 3 tunnels'" == str(caught.value)
+
+
+def test_stroke_bypass_lan_shunts_are_not_tunnels() -> None:
+    """`Bypass LAN 192.0.2.0/24:  ... PASS` shunts (names with blanks) are read as noise."""
+    model = ipsec.parse_stroke_statusall(
+        _fixture("strongswan", "ipsec-statusall", "libreswan-interop-bypass-lan-no-sa")
+    )
+    assert (["westnet-eastnet-ikev2-esp-null"], ()) == (
+        [c.name for c in model.connections],
+        model.ike_sas,
+    )
