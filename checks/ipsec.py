@@ -8,7 +8,7 @@ pytest plugin makes one item of each). A connection the inventory does not list 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from holdtime.checks.system import (
     IPSEC_PLATFORMS,
@@ -25,6 +25,15 @@ from holdtime.probes.ipsec import ChildSa, IkeSa, IpsecStatus
 from holdtime.probes.router import DEFAULT_TRAFFIC_SAMPLE_SECONDS, RouterObservation
 
 DEFAULT_REKEY_GRACE_SECONDS = 300.0
+
+
+def _unevaluated(errors: Mapping[str, str], target: Target) -> dict[str, str]:
+    """Section errors as `DEVICE: could not evaluate: line 7 of `ipsec status` not understood`."""
+    device = f"{target.device or target.name}: "
+    return {
+        section: f"{device}could not evaluate: {message.removeprefix(device)}"
+        for section, message in errors.items()
+    }
 
 
 def _listed_tunnels(target: Target) -> list[str]:
@@ -48,7 +57,7 @@ class _IpsecCheck:
         return list(dict.fromkeys(subtarget(target, t) for t in _listed_tunnels(target)))
 
     def _status(self, target: Target, obs: RouterObservation) -> IpsecStatus | CheckResult:
-        error = section_error(self.name, target, obs.errors, "ipsec")
+        error = section_error(self.name, target, _unevaluated(obs.errors, target), "ipsec")
         if error is not None:
             return error
         if obs.ipsec is None:
@@ -96,12 +105,14 @@ class IkeEstablishedCheck(_IpsecCheck):
             name=self.name,
             probe=self.probe,
             summary="Every expected tunnel (connection) has an ESTABLISHED IKE SA.",
-            compares="`swanctl --list-sas` / `ipsec status` against expect.ipsec.tunnels "
+            compares="`swanctl --list-sas` or `ipsec statusall` (strongSwan), `ipsec status` "
+            "(libreswan) against expect.ipsec.tunnels "
             "(every configured connection when none listed)",
             statuses={
                 "pass": "an IKE SA of that connection is established (age in the summary)",
                 "fail": "no IKE SA (configured connection named), or it is not established",
-                "error": "the IPsec status could not be read",
+                "error": "the IPsec status could not be read, or held a line not understood "
+                "or a printed count that disagrees with what was read",
             },
         )
 
@@ -293,7 +304,9 @@ class TrafficFlowingCheck(_IpsecCheck):
         status = self._status(target, observation)
         if isinstance(status, CheckResult):
             return [status]
-        error = section_error(self.name, target, observation.errors, "ipsec.later")
+        error = section_error(
+            self.name, target, _unevaluated(observation.errors, target), "ipsec.later"
+        )
         if error is not None:
             return [error]
         later = observation.ipsec_later
@@ -323,7 +336,14 @@ class TrafficFlowingCheck(_IpsecCheck):
                     )
                 )
                 continue
-            if all(v == (None, None) for v in (*before.values(), *after.values())):
+            # Counters a stack did not print are unknown, never zero: judge only children
+            # whose counters both reads report (a child new in the second read counts whole).
+            known = {
+                key: (cin, cout)
+                for key, (cin, cout) in after.items()
+                if None not in (cin, cout, *before.get(key, (0, 0)))
+            }
+            if not known:
                 results.append(
                     result(
                         self.name,
@@ -336,10 +356,10 @@ class TrafficFlowingCheck(_IpsecCheck):
                 continue
             # An SA rekeyed between the reads starts again from zero: count it whole.
             delta_in = sum(
-                (cin or 0) - (before.get(key, (0, 0))[0] or 0) for key, (cin, _) in after.items()
+                (cin or 0) - (before.get(key, (0, 0))[0] or 0) for key, (cin, _) in known.items()
             )
             delta_out = sum(
-                (cout or 0) - (before.get(key, (0, 0))[1] or 0) for key, (_, cout) in after.items()
+                (cout or 0) - (before.get(key, (0, 0))[1] or 0) for key, (_, cout) in known.items()
             )
             observed = {
                 "bytes_in_delta": delta_in,

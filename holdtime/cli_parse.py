@@ -26,11 +26,16 @@ PARSERS: tuple[tuple[str, str, str], ...] = (
     ("frr", r"show bgp (?:vrf all )?neighbors json", "frr:parse_frr_bgp_neighbors_json"),
     ("frr", r"show bgp ipv4 unicast \S+ json", "frr:parse_frr_bgp_route_json"),
     ("frr", r"show bfd peers json", "frr:parse_frr_bfd_peers_json"),
-    ("strongswan", r"swanctl --list-sas(?: --uri \S+)?", "ipsec:parse_swanctl_list_sas"),
-    ("strongswan", r"swanctl --list-conns(?: --uri \S+)?", "ipsec:parse_swanctl_list_conns"),
-    ("libreswan", r"ipsec (?:whack --)?status", "ipsec:parse_libreswan_status"),
-    ("libreswan", r"ipsec (?:whack --)?trafficstatus", "ipsec:parse_libreswan_trafficstatus"),
-    ("libreswan", r"ipsec whack --showstates", "ipsec:parse_libreswan_showstates"),
+    # -- IPsec (strongSwan, libreswan): every spelling each tool accepts ----------------------
+    ("strongswan", r"swanctl --list-sas(?: --uri \S+)?", "strongswan:parse_swanctl_list_sas"),
+    ("strongswan", r"swanctl --list-conns(?: --uri \S+)?", "strongswan:parse_swanctl_list_conns"),
+    ("strongswan", r"(?:ipsec|strongswan) statusall", "strongswan:parse_stroke_statusall"),
+    ("strongswan", r"(?:ipsec|strongswan) status", "strongswan:parse_stroke_status"),
+    ("libreswan", r"ipsec (?:whack --|auto --)?status", "libreswan:parse_libreswan_status"),
+    ("libreswan", r"ipsec (?:whack --)?trafficstatus", "libreswan:parse_libreswan_trafficstatus"),
+    ("libreswan", r"ipsec (?:whack --)?showstates", "libreswan:parse_libreswan_showstates"),
+    ("libreswan", r"ipsec (?:whack --)?briefstatus", "libreswan:parse_libreswan_briefstatus"),
+    # -- end IPsec ----------------------------------------------------------------------------
     ("linux", r"sysctl (?:-n )?net\.ipv4\.ip_forward", "frr:parse_sysctl_ip_forward"),
 )
 

@@ -109,6 +109,7 @@ class Router:
     command_timeout_seconds: float = 20.0
     netns: str | None = None
     swanctl_uris: tuple[str, ...] = ()
+    ipsec_interface: str = "auto"  # strongSwan: auto | swanctl | stroke (probes/router.py)
     expect: RouterExpect = RouterExpect()
 
 
@@ -312,6 +313,7 @@ _ROUTER = Field(
         "timeouts": _TIMEOUTS,
         "netns": Field("name"),
         "swanctl_uris": Field("list", item=Field("str"), one_or_list=True),
+        "ipsec_interface": Field("str", choices=("auto", "swanctl", "stroke")),
         "expect": _ROUTER_EXPECT,
     },
 )
@@ -712,6 +714,7 @@ class _Builder:
             ),
             netns=raw.get("netns"),
             swanctl_uris=tuple(raw.get("swanctl_uris") or ()),
+            ipsec_interface=raw.get("ipsec_interface") or "auto",
             expect=RouterExpect(
                 bgp=BgpExpect(
                     neighbors=tuple(

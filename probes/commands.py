@@ -43,10 +43,12 @@ ALLOWLISTS: dict[str, tuple[str, ...]] = {
         rf"swanctl --list-sas( --uri {_VICI_URI})?",
         rf"swanctl --list-conns( --uri {_VICI_URI})?",
         r"swanctl --version",
+        # the legacy stroke interface (strongSwan 5.x with the starter)
+        r"ipsec (?:statusall|status|version)",
     ),
     "libreswan": (
-        r"ipsec status",
-        r"ipsec trafficstatus",
+        r"ipsec (?:status|trafficstatus|showstates|briefstatus)",
+        r"ipsec auto --status",
         r"ipsec whack --(?:status|showstates|trafficstatus|briefstatus)",
         r"ipsec --version",
     ),

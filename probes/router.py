@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -113,6 +114,7 @@ class CommandReader:
         self.errors: dict[str, str] = {}
         self.count = 0
         self._batched: dict[str, CommandOutput] = {}
+        self.chosen: dict[str, str] = {}  # platform -> interface chosen by `auto` (strongSwan)
 
     def run(self, platform: str, text: str) -> CommandOutput:
         command = commands.build(platform, text, sudo=self.sudo, device=self.device)
@@ -138,7 +140,10 @@ class CommandReader:
 
     def text(self, platform: str, command: str) -> str:
         """Output of a command that must exit 0 (ParseError naming the device otherwise)."""
-        out = self.run(platform, command)
+        return self.checked(command, self.run(platform, command))
+
+    def checked(self, command: str, out: CommandOutput) -> str:
+        """stdout of a command that exited 0 (ParseError naming the device otherwise)."""
         if out.exit_status != 0:
             first = out.text.strip().splitlines()[0][:160] if out.text.strip() else "no output"
             raise ParseError(f"{self.device}: `{command}` exited {out.exit_status}: {first}")
@@ -360,18 +365,7 @@ def read_ipsec(
     """The SAs (and on the first read the configured connections) of every IPsec stack."""
     statuses: list[ipsec.IpsecStatus] = []
     if "strongswan" in platforms:
-        uris: tuple[str | None, ...] = tuple(getattr(router, "swanctl_uris", ()) or ()) or (None,)
-        for uri in uris:
-            suffix = f" --uri {uri}" if uri else ""
-            sas = ipsec.parse_swanctl_list_sas(
-                reader.text("strongswan", f"swanctl --list-sas{suffix}")
-            )
-            conns: tuple[ipsec.ConnectionConfig, ...] = ()
-            if not again:  # configuration does not change between the two reads
-                conns = ipsec.parse_swanctl_list_conns(
-                    reader.text("strongswan", f"swanctl --list-conns{suffix}")
-                )
-            statuses.append(ipsec.IpsecStatus("strongswan", sas, conns))
+        statuses += read_strongswan(reader, router, again=again)
     if "libreswan" in platforms:
         status = ipsec.parse_libreswan_status(reader.text("libreswan", "ipsec status"))
         traffic = ipsec.parse_libreswan_trafficstatus(
@@ -379,3 +373,62 @@ def read_ipsec(
         )
         statuses.append(ipsec.libreswan_status(status, traffic))
     return ipsec.merge(statuses)
+
+
+# -- strongSwan: swanctl (vici) or the legacy stroke interface (`ipsec statusall`) -----------
+
+
+def _swanctl_unavailable(out: CommandOutput) -> bool:
+    """swanctl is not installed, or charon has no vici socket (a stroke-only 5.x starter)."""
+    if out.exit_status == 0:
+        return False
+    if out.exit_status == 127 or "command not found" in out.text:
+        return True
+    # connecting to 'unix:///var/run/charon.vici' failed: No such file or directory
+    return bool(re.search(r"connecting to '\S+' failed", out.text))
+
+
+def read_strongswan(
+    reader: CommandReader, router: Any, *, again: bool = False
+) -> list[ipsec.IpsecStatus]:
+    """strongSwan through the interface the inventory names (`ipsec_interface`), or auto.
+
+    auto: swanctl when it answers; when it is missing or charon has no vici socket, the stroke
+    `ipsec statusall` (strongSwan 5.x with the starter). The choice of the first read is kept
+    for the second (traffic) read.
+    """
+    interface = str(getattr(router, "ipsec_interface", "auto") or "auto")
+    uris: tuple[str | None, ...] = tuple(getattr(router, "swanctl_uris", ()) or ()) or (None,)
+    if interface == "auto":
+        interface = reader.chosen.get("strongswan", "")
+    if interface == "stroke":
+        return [_read_stroke(reader)]
+    statuses: list[ipsec.IpsecStatus] = []
+    for uri in uris:
+        suffix = f" --uri {uri}" if uri else ""
+        command = f"swanctl --list-sas{suffix}"
+        out = reader.run("strongswan", command)
+        if interface != "swanctl" and uri is None and _swanctl_unavailable(out):
+            reader.chosen["strongswan"] = "stroke"
+            first = out.text.strip().splitlines()[0][:120] if out.text.strip() else "no output"
+            try:
+                return [_read_stroke(reader)]
+            except ParseError as exc:
+                raise ParseError(
+                    f"{reader.device}: `{command}` failed ({first}) and the stroke fallback "
+                    f"too: {exc}"
+                ) from None
+        reader.chosen["strongswan"] = "swanctl"
+        sas = ipsec.parse_swanctl_list_sas(reader.checked(command, out))
+        conns: tuple[ipsec.ConnectionConfig, ...] = ()
+        if not again:  # configuration does not change between the two reads
+            conns = ipsec.parse_swanctl_list_conns(
+                reader.text("strongswan", f"swanctl --list-conns{suffix}")
+            )
+        statuses.append(ipsec.IpsecStatus("strongswan", sas, conns))
+    return statuses
+
+
+def _read_stroke(reader: CommandReader) -> ipsec.IpsecStatus:
+    """`ipsec statusall`: connections, SAs and counters in one read (also the second read)."""
+    return ipsec.parse_stroke_statusall(reader.text("strongswan", "ipsec statusall"))

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import subprocess
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from holdtime.checks.ipsec import (
     ChildInstalledCheck,
@@ -14,12 +20,14 @@ from holdtime.checks.ipsec import (
     RekeyOverdueCheck,
     TrafficFlowingCheck,
 )
+from holdtime.errors import ParseError
 from holdtime.inventory import IpsecExpect, Router, RouterExpect, SshAuth
 from holdtime.models import CheckResult
 from holdtime.plugins import Check, Target
 from holdtime.probes import ipsec
 from holdtime.probes.ipsec import ChildConfig, ChildSa, ConnectionConfig, IkeSa, IpsecStatus
-from holdtime.probes.router import RouterObservation
+from holdtime.probes.router import CommandReader, RouterObservation, read_strongswan
+from holdtime.probes.ssh import CommandOutput
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 CHECKS: list[Check] = [
@@ -248,14 +256,15 @@ def test_expected_tunnel_that_is_not_configured_says_so() -> None:
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.name)
 def test_unreadable_ipsec_section_is_error(check: Check) -> None:
-    """If the SAs could not be read every IPsec check is ERROR with the device's message."""
+    """If the SAs could not be read every IPsec check is ERROR: could not evaluate, and why."""
     obs = replace(
         observation(healthy()),
         ipsec=None,
         errors={"ipsec": "vpc-router-1: `swanctl --list-sas` exited 1: connecting failed"},
     )
     (result,) = check.evaluate(target(), obs)
-    assert ("error", "vpc-router-1: `swanctl --list-sas` exited 1: connecting failed") == (
+    expected = "vpc-router-1: could not evaluate: `swanctl --list-sas` exited 1: connecting failed"
+    assert ("error", expected) == (
         result.status.value,
         result.summary,
     )
@@ -340,3 +349,294 @@ def test_results_only_for_expected_tunnels_or_the_router() -> None:
         r.target for check in CHECKS for r in check.evaluate(only_esg1, obs)
     }
     assert [False] * 4 == [getattr(c, "reports_unlisted_targets", None) for c in CHECKS]
+
+
+# -- stroke, libreswan 3.x-5.4 and the unknown-line contract --------------------------------
+def _text(tool: str, command: str, case: str) -> str:
+    return (FIXTURES / tool / command / case / "output.txt").read_text()
+
+
+def test_stroke_recording_judged_per_tunnel() -> None:
+    """Recorded `ipsec statusall`: tun and v1 PASS; dead (CONNECTING), ondemand, idle FAIL."""
+    status = ipsec.parse_stroke_statusall(
+        _text("strongswan", "ipsec-statusall", "initiator-ikev2-ikev1-connecting-idle")
+    )
+    obs = observation(status)
+    every = target(tunnels=())
+    assert [
+        ("vpc-router-1/tun", "pass"),
+        ("vpc-router-1/ondemand", "fail"),
+        ("vpc-router-1/v1", "pass"),
+        ("vpc-router-1/dead", "fail"),
+        ("vpc-router-1/idle", "fail"),
+    ] == verdicts(IkeEstablishedCheck().evaluate(every, obs))
+    assert [
+        ("vpc-router-1/tun", "pass"),
+        ("vpc-router-1/ondemand", "fail"),
+        ("vpc-router-1/v1", "pass"),
+        ("vpc-router-1/dead", "fail"),
+        ("vpc-router-1/idle", "fail"),
+    ] == verdicts(ChildInstalledCheck().evaluate(every, obs))
+
+
+def test_libreswan_on_demand_connection_is_judged_not_absent() -> None:
+    """A `prospective erouted` connection without SAs is a FAIL naming it, never left out."""
+    status = ipsec.parse_libreswan_status(
+        _text("libreswan", "ipsec-status", "v3.32-prospective-erouted")
+    )
+    (result,) = IkeEstablishedCheck().evaluate(
+        target(tunnels=(), platform="libreswan"), observation(ipsec.libreswan_status(status))
+    )
+    assert (
+        "vpc-router-1/westnet-eastnet-ikev2",
+        "fail",
+        "westnet-eastnet-ikev2: configured but no IKE SA",
+    ) == (
+        result.target,
+        result.status.value,
+        result.summary,
+    )
+
+
+def test_libreswan_5_4_established_tunnel_passes() -> None:
+    """libreswan 5.4's token-less state lines give an established IKE SA and installed child."""
+    status = ipsec.parse_libreswan_status(
+        _text("libreswan", "ipsec-auto-status", "v5.4-ikev1-isakmp-established-routed-tunnel")
+    )
+    obs = observation(ipsec.libreswan_status(status))
+    every = target(tunnels=(), platform="libreswan")
+    assert [("vpc-router-1/northnet-westnet-ipv4-psk", "pass")] * 2 == [
+        *verdicts(IkeEstablishedCheck().evaluate(every, obs)),
+        *verdicts(ChildInstalledCheck().evaluate(every, obs)),
+    ]
+
+
+# Outputs whose parsed model the checks judge, with the function that builds the model.
+_JUDGED: dict[str, Callable[[str], IpsecStatus]] = {
+    "swanctl-list-sas": lambda text: IpsecStatus("strongswan", ipsec.parse_swanctl_list_sas(text)),
+    "ipsec-statusall": ipsec.parse_stroke_statusall,
+    "ipsec-status@strongswan": ipsec.parse_stroke_status,
+    "ipsec-status@libreswan": lambda text: ipsec.libreswan_status(
+        ipsec.parse_libreswan_status(text)
+    ),
+    "ipsec-auto-status": lambda text: ipsec.libreswan_status(ipsec.parse_libreswan_status(text)),
+    "ipsec-whack-showstates": lambda text: ipsec.libreswan_status(
+        ipsec.libreswan_showstates_status(text)
+    ),
+    "ipsec-showstates": lambda text: ipsec.libreswan_status(
+        ipsec.libreswan_showstates_status(text)
+    ),
+}
+
+
+def _judged_cases() -> list[tuple[str, Path]]:
+    cases = []
+    for tool in ("strongswan", "libreswan"):
+        for meta in sorted((FIXTURES / tool).glob("*/*/meta.json")):
+            command = meta.parent.parent.name
+            key = command if command in _JUDGED else f"{command}@{tool}"
+            if key in _JUDGED and "raises" not in (meta.parent / "expected.json").read_text():
+                cases.append((key, meta.parent))
+    return cases
+
+
+def _verdicts_of(
+    build: Callable[[str], IpsecStatus], text: str, tool: str
+) -> list[tuple[str, str]]:
+    every = target(tunnels=(), platform=tool)
+    try:
+        obs = observation(build(text))
+    except ParseError as exc:
+        obs = replace(observation(IpsecStatus(tool)), ipsec=None, errors={"ipsec": str(exc)})
+    return [v for check in CHECKS for v in verdicts(check.evaluate(every, obs))]
+
+
+_UNKNOWN_LINE = st.text(
+    alphabet=st.characters(min_codepoint=32, max_codepoint=126), min_size=1, max_size=60
+).filter(lambda line: line.strip() != "")
+
+
+@pytest.mark.parametrize(
+    ("key", "case"), _judged_cases(), ids=lambda v: v if isinstance(v, str) else v.name
+)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_unknown_line_never_changes_a_verdict_silently(key: str, case: Path, data: Any) -> None:
+    """An unknown line inserted anywhere: the checks say ERROR naming it, or the line was parsed."""
+    tool = case.parent.parent.name
+    build = _JUDGED[key]
+    text = (case / "output.txt").read_text()
+    lines = text.splitlines(keepends=True)
+    position = data.draw(st.integers(0, len(lines)), label="position")
+    line = data.draw(_UNKNOWN_LINE, label="line")
+    mutated = "".join([*lines[:position], line + "\n", *lines[position:]])
+    try:
+        model: IpsecStatus | None = build(mutated)
+        error = ""
+    except ParseError as exc:
+        model, error = None, str(exc)
+    if model is None:
+        assert f"line {position + 1} of `" in error or " says " in error
+        assert {"error"} == {status for _, status in _verdicts_of(build, mutated, tool)}
+    elif model == build(text):  # accepted as a listed noise line: it may not change anything
+        assert _verdicts_of(build, text, tool) == _verdicts_of(build, mutated, tool)
+
+
+def _replay(outputs: dict[str, CommandOutput]) -> tuple[CommandReader, list[str]]:
+    sent: list[str] = []
+
+    class Session:
+        def run(self, line: str) -> CommandOutput:
+            sent.append(line)
+            return outputs[line]
+
+    return CommandReader(Session(), None, "vpc-router-1"), sent  # type: ignore[arg-type]
+
+
+def _out(command: str, stdout: str = "", stderr: str = "", exit_status: int = 0) -> CommandOutput:
+    return CommandOutput(command, stdout, stderr, exit_status, 0.01)
+
+
+def _real(argv: list[str], env: dict[str, str] | None = None) -> CommandOutput:
+    """Run a real command here (swanctl without charon, bash without swanctl)."""
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False, timeout=30)
+    return _out(" ".join(argv), done.stdout, done.stderr, done.returncode)
+
+
+_STATUSALL = "initiator-ikev2-ikev1-connecting-idle"
+
+
+@pytest.mark.parametrize(
+    "swanctl_fails",
+    [
+        pytest.param(
+            lambda: _real(["/bin/bash", "-c", "swanctl --list-sas"], env={"PATH": "/nonexistent"}),
+            id="swanctl-not-installed",
+        ),
+        pytest.param(
+            lambda: _real(["swanctl", "--list-sas", "--uri", "unix:///nonexistent/charon.vici"]),
+            id="no-vici-socket",
+        ),
+    ],
+)
+def test_auto_interface_falls_back_to_stroke(swanctl_fails: Callable[[], CommandOutput]) -> None:
+    """auto: swanctl missing or without vici socket -> `ipsec statusall`, kept for the 2nd read."""
+    if shutil.which("swanctl") is None:
+        pytest.skip("swanctl is not installed here")
+    stroke = _text("strongswan", "ipsec-statusall", _STATUSALL)
+    reader, sent = _replay(
+        {"swanctl --list-sas": swanctl_fails(), "ipsec statusall": _out("ipsec statusall", stroke)}
+    )
+    router = Router(name="r", host="h", username="u", auth=SshAuth(agent=True))
+    first = read_strongswan(reader, router)
+    again = read_strongswan(reader, router, again=True)
+    assert ["swanctl --list-sas", "ipsec statusall", "ipsec statusall"] == sent
+    assert [["dead", "v1", "tun"]] * 2 == [[sa.name for sa in s.ike_sas] for s in (*first, *again)]
+
+
+def test_stroke_interface_never_runs_swanctl_and_swanctl_never_falls_back() -> None:
+    """`ipsec_interface: stroke` reads only stroke; `swanctl` reports swanctl's failure."""
+    stroke = _text("strongswan", "ipsec-statusall", _STATUSALL)
+    reader, sent = _replay({"ipsec statusall": _out("ipsec statusall", stroke)})
+    base = Router(name="r", host="h", username="u", auth=SshAuth(agent=True))
+    read_strongswan(reader, replace(base, ipsec_interface="stroke"))
+    assert ["ipsec statusall"] == sent
+    missing = _out("swanctl --list-sas", "", "bash: line 1: swanctl: command not found", 127)
+    reader, sent = _replay({"swanctl --list-sas": missing})
+    with pytest.raises(ParseError, match="exited 127"):
+        read_strongswan(reader, replace(base, ipsec_interface="swanctl"))
+
+
+def test_auto_interface_names_both_failures() -> None:
+    """Neither swanctl nor stroke answers (starter down): one ParseError naming both."""
+    missing = _out("swanctl --list-sas", "", "bash: line 1: swanctl: command not found", 127)
+    not_running = (
+        FIXTURES / "strongswan/ipsec-statusall/starter-not-running/output.txt"
+    ).read_text()
+    reader, _ = _replay(
+        {
+            "swanctl --list-sas": missing,
+            "ipsec statusall": _out("ipsec statusall", not_running, "", 3),
+        }
+    )
+    with pytest.raises(
+        ParseError, match=r"`swanctl --list-sas` failed .* stroke fallback too: .*exited 3"
+    ):
+        read_strongswan(reader, Router(name="r", host="h", username="u", auth=SshAuth(agent=True)))
+
+
+def test_libreswan_recording_with_two_peers_ondemand_and_dead_peer() -> None:
+    """Recorded west (4.10): two peers PASS; on-demand, dead-peer, idle and OE templates FAIL."""
+    status = ipsec.parse_libreswan_status(
+        _text("libreswan", "ipsec-status", "west-two-peers-ondemand-oe-never")
+    )
+    results = IkeEstablishedCheck().evaluate(
+        target(tunnels=(), platform="libreswan"), observation(ipsec.libreswan_status(status))
+    )
+    assert {
+        "west-east": "pass",
+        "west-north": "pass",
+        "never": "fail",
+        "ondemand": "fail",
+        "idle": "fail",
+        "clear": "fail",
+        "clear#10.89.0.0/24": "fail",
+        "private-or-clear": "fail",
+        "private-or-clear#10.88.0.0/24": "fail",
+    } == {r.target.split("/", 1)[1]: r.status.value for r in results}
+    never = next(r for r in results if r.target.endswith("/never"))
+    assert "never: IKE SA not established (#3 STATE_V2_PARENT_I1)" == never.summary
+
+
+def test_unreadable_line_makes_every_ipsec_check_error_naming_it() -> None:
+    """A section error from an unknown line reads `could not evaluate: line N of `cmd` ...`."""
+    text = _text("libreswan", "ipsec-status", "v5.0-routed-ondemand").splitlines(keepends=True)
+    text.insert(6, "frobnicated 3 tunnels\n")
+    try:
+        ipsec.parse_libreswan_status("".join(text))
+        message = ""
+    except ParseError as exc:
+        message = f"vpc-router-1: {exc}"
+    obs = replace(observation(IpsecStatus("libreswan")), ipsec=None, errors={"ipsec": message})
+    results = [r for check in CHECKS for r in check.evaluate(target(platform="libreswan"), obs)]
+    assert {
+        "vpc-router-1: could not evaluate: line 7 of `ipsec status` not understood: "
+        "'frobnicated 3 tunnels'"
+    } == {r.summary for r in results}
+    assert {"error"} == {r.status.value for r in results}
+
+
+def test_unknown_counters_are_not_zero_traffic() -> None:
+    """A child whose counters are unknown is left out: SKIP alone, never a 'no traffic' FAIL."""
+    unknown = replace(
+        healthy(),
+        ike_sas=(tunnel("esg1", replace(child("esg1", 0, 0), bytes_in=None, bytes_out=None)),),
+    )
+    mixed_later = replace(
+        healthy(),
+        ike_sas=(
+            tunnel(
+                "esg1",
+                replace(child("esg1", 0, 0), bytes_in=None, bytes_out=None),
+                child("esg1", 900, 900, unique_id="#2"),
+            ),
+        ),
+    )
+    mixed_first = replace(
+        mixed_later,
+        ike_sas=(
+            tunnel(
+                "esg1",
+                replace(child("esg1", 0, 0), bytes_in=None, bytes_out=None),
+                child("esg1", 100, 100, unique_id="#2"),
+            ),
+        ),
+    )
+    check = TrafficFlowingCheck()
+    (alone,) = check.evaluate(target(("esg1",)), observation(unknown, unknown))
+    (mixed,) = check.evaluate(target(("esg1",)), observation(mixed_first, mixed_later))
+    assert ("skip", "pass", 800) == (
+        alone.status.value,
+        mixed.status.value,
+        mixed.observed["bytes_in_delta"],
+    )

@@ -1,9 +1,10 @@
-"""IPsec parsers on recorded strongSwan 5.9 / libreswan 4.10 output, plus garbage and fuzz."""
+"""IPsec parsers on recorded strongSwan and libreswan output (here and in public test suites)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,14 @@ LISTING_PARSERS: list[Callable[[str], Any]] = [
     ipsec.parse_libreswan_showstates,
     ipsec.parse_libreswan_trafficstatus,
 ]
-PARSERS: list[Callable[[str], Any]] = [*LISTING_PARSERS, ipsec.parse_libreswan_status]
+# outputs that always print their sections: empty output is an error, never "no SAs"
+SECTIONED_PARSERS: list[Callable[[str], Any]] = [
+    ipsec.parse_libreswan_status,
+    ipsec.parse_libreswan_briefstatus,
+    ipsec.parse_stroke_statusall,
+    ipsec.parse_stroke_status,
+]
+PARSERS: list[Callable[[str], Any]] = [*LISTING_PARSERS, *SECTIONED_PARSERS]
 
 
 def _case_id(case: Path) -> str:
@@ -51,14 +59,20 @@ def test_recorded_output_parses_to_expected(case: Path) -> None:
 
 
 def test_every_fixture_says_how_it_was_recorded() -> None:
-    """Each IPsec fixture names its command, tool version and recording procedure, unedited."""
+    """Each fixture names command, version and procedure; others' recordings name their source."""
     assert CASES
     for case in CASES:
         meta = json.loads((case / "meta.json").read_text())
         assert (case.parent.parent.name, False) == (meta["tool"], meta["edited"])
         assert meta["command"]
         assert meta["how"]
-        assert meta["version"].split()[0] in {"4.10", "5.9.8"}
+        if meta["recorded_here"]:
+            assert meta["version"].split()[0] in {"4.10", "5.9.8"}
+        else:
+            assert meta["repository"].startswith("https://github.com/")
+            assert re.fullmatch(r"[0-9a-f]{40}", meta["commit"])
+            assert meta["path"]
+            assert meta["licence"]
 
 
 @pytest.mark.parametrize("parser", PARSERS, ids=lambda f: f.__name__)
@@ -83,10 +97,11 @@ def test_empty_listing_means_nothing_listed(parser: Callable[[str], Any]) -> Non
     assert () == parser("")
 
 
-def test_empty_status_raises_parse_error() -> None:
-    """`ipsec status` always prints its sections; empty output is a ParseError."""
+@pytest.mark.parametrize("parser", SECTIONED_PARSERS, ids=lambda f: f.__name__)
+def test_empty_status_raises_parse_error(parser: Callable[[str], Any]) -> None:
+    """`ipsec status`/`statusall`/`briefstatus` always print their sections: empty is an error."""
     with pytest.raises(ParseError):
-        ipsec.parse_libreswan_status("")
+        parser("")
 
 
 @pytest.mark.parametrize("parser", PARSERS, ids=lambda f: f.__name__)
@@ -231,3 +246,263 @@ def test_libreswan_child_with_traffic_hangs_under_its_ike_sa() -> None:
         child.remote_ts,
     )
     assert (2048, 84) == (status.states[1].bytes_in, status.states[1].bytes_out)
+
+
+def _fixture(tool: str, command: str, case: str) -> str:
+    return (FIXTURES / tool / command / case / "output.txt").read_text()
+
+
+@pytest.mark.parametrize(
+    ("command", "case", "expected"),
+    [
+        (
+            "ipsec-status",
+            "v3.32-prospective-erouted",
+            [("westnet-eastnet-ikev2", "prospective erouted")],
+        ),
+        ("ipsec-status", "v5.0-routed-ondemand", [("westnet-eastnet-ikev2", "routed-ondemand")]),
+        (
+            "ipsec-auto-status",
+            "v5.4-ikev1-isakmp-established-routed-tunnel",
+            [("northnet-westnet-ipv4-psk", "routed-tunnel")],
+        ),
+    ],
+)
+def test_libreswan_multi_word_routing_keeps_the_connection(
+    command: str, case: str, expected: list[tuple[str, str]]
+) -> None:
+    """A connection whose routing is `prospective erouted` (or a 5.x routing line) is listed."""
+    status = ipsec.parse_libreswan_status(_fixture("libreswan", command, case))
+    assert expected == [(c.name, c.routing) for c in status.connections]
+
+
+def test_libreswan_oe_templates_and_instances_are_connections() -> None:
+    """OE templates (`private-or-clear#192.1.2.0/24`) count as connections, as pluto counts them."""
+    status = ipsec.parse_libreswan_status(
+        _fixture("libreswan", "ipsec-auto-status", "v4.10-oe-template-prospective-erouted")
+    )
+    assert 9 == status.counts.loaded_connections == len(status.connections)
+    assert ("private-or-clear#192.1.2.0/24", "prospective erouted") in [
+        (c.name, c.routing) for c in status.connections
+    ]
+
+
+def test_libreswan_5_4_state_lines_without_state_token_are_established() -> None:
+    """5.4's `#1: "conn":500 ISAKMP SA established; ...` is an established IKEv1 SA with a child."""
+    status = ipsec.parse_libreswan_status(
+        _fixture("libreswan", "ipsec-auto-status", "v5.4-ikev1-isakmp-established-routed-tunnel")
+    )
+    (sa,) = ipsec.libreswan_status(status).ike_sas
+    (child,) = sa.children
+    assert ("#1", "ISAKMP SA established", True, "IKEv1") == (
+        sa.unique_id,
+        sa.state,
+        sa.established,
+        sa.version,
+    )
+    assert ("#2", True, 0, 0) == (child.unique_id, child.installed, child.bytes_in, child.bytes_out)
+
+
+def test_libreswan_pending_child_is_a_child_not_installed() -> None:
+    """`#4: pending Child SA for "static"` is a child of IKE SA #4 that is not installed."""
+    status = ipsec.libreswan_showstates_status(
+        _fixture("libreswan", "ipsec-showstates", "v5.4-pending-child")
+    )
+    model = ipsec.libreswan_status(status)
+    assert [
+        ("#4", False, [("PENDING", False)]),
+        ("#5", True, [("established Child SA", True)]),
+    ] == [
+        (sa.unique_id, sa.established, [(c.state, c.installed) for c in sa.children])
+        for sa in model.ike_sas
+    ]
+
+
+def test_libreswan_labelled_instance_keeps_both_instance_numbers() -> None:
+    """A labelled child `"labeled"[1][1]` keeps `[1][1]` and hangs under IKE SA #1 `[1]`."""
+    states = ipsec.parse_libreswan_showstates(
+        _fixture("libreswan", "ipsec-showstates", "v5.4-labelled-instance")
+    )
+    assert [(1, "[1] 192.1.2.45", False), (2, "[1][1] 192.1.2.45", True)] == [
+        (s.serial, s.instance, s.is_child) for s in states
+    ]
+    rows = ipsec.parse_libreswan_trafficstatus(
+        _fixture("libreswan", "ipsec-trafficstatus", "v5.4-labelled-instance")
+    )
+    assert [("labeled", "[1][1] 192.1.2.23")] == [(r.connection, r.instance) for r in rows]
+
+
+def test_libreswan_oe_instance_traffic_row() -> None:
+    """`"private-or-clear#192.1.2.0/24"[1] ...192.1.2.23, type=ESP, ...` parses with its peer."""
+    (row,) = ipsec.parse_libreswan_trafficstatus(
+        _fixture("libreswan", "ipsec-whack-trafficstatus", "v5.4-oe-instance")
+    )
+    assert ("private-or-clear#192.1.2.0/24", "[1] ...192.1.2.23", 84, 84) == (
+        row.connection,
+        row.instance,
+        row.bytes_in,
+        row.bytes_out,
+    )
+
+
+def test_libreswan_traffic_row_without_counters_is_unknown_not_zero() -> None:
+    """A trafficstatus row with no inBytes/outBytes has counters None (unknown), never 0."""
+    (row,) = ipsec.parse_libreswan_trafficstatus(
+        _fixture("libreswan", "ipsec-trafficstatus", "v5.0-no-byte-counters")
+    )
+    assert ("interop", None, None, "@east") == (
+        row.connection,
+        row.bytes_in,
+        row.bytes_out,
+        row.peer_id,
+    )
+
+
+def _without_line(text: str, needle: str) -> str:
+    """The output with every line containing `needle` lost (as a filter or a bad copy would)."""
+    kept = [line for line in text.splitlines(keepends=True) if needle not in line]
+    assert len(kept) < len(text.splitlines())
+    return "".join(kept)
+
+
+@pytest.mark.parametrize(
+    ("needle", "says"),
+    [
+        ('#1: "northnet-westnet-ipv4-psk":500', "IKE SAs: total(1) but 0"),
+        ('#2: "northnet-westnet-ipv4-psk":500', "IPsec SAs: total(1) but 0"),
+        ('"northnet-westnet-ipv4-psk": 192.0.3.0/24', None),
+    ],
+)
+def test_libreswan_printed_counts_win_over_what_was_read(needle: str, says: str | None) -> None:
+    """A state line lost before parsing makes pluto's totals disagree: ParseError, not 'no SAs'."""
+    text = _fixture("libreswan", "ipsec-auto-status", "v5.4-ikev1-isakmp-established-routed-tunnel")
+    if says is None:  # the main line of the only connection: its detail lines still name it
+        status = ipsec.parse_libreswan_status(_without_line(text, needle))
+        assert ["northnet-westnet-ipv4-psk"] == [c.name for c in status.connections]
+        return
+    with pytest.raises(ParseError, match=re.escape(says)):
+        ipsec.parse_libreswan_status(_without_line(text, needle))
+
+
+def test_libreswan_connection_count_disagreement_is_parse_error() -> None:
+    """`Total IPsec connections: loaded 9` with 8 connections read is a ParseError."""
+    text = _fixture("libreswan", "ipsec-auto-status", "v4.10-oe-template-prospective-erouted")
+    kept = [line for line in text.splitlines(keepends=True) if '"block"' not in line]
+    with pytest.raises(ParseError, match="loaded 9 but 8"):
+        ipsec.parse_libreswan_status("".join(kept))
+
+
+@pytest.mark.parametrize(
+    ("command", "case", "says"),
+    [
+        (
+            "ipsec statusall",
+            "initiator-ikev2-ikev1-connecting-idle",
+            "3 IKE SAs (up + connecting) but 2",
+        ),
+        (
+            "ipsec status",
+            "initiator-ikev2-ikev1-connecting-idle",
+            "3 IKE SAs (up + connecting) but 2",
+        ),
+    ],
+)
+def test_stroke_printed_count_wins(command: str, case: str, says: str) -> None:
+    """`Security Associations (2 up, 1 connecting)` with an IKE SA line lost is a ParseError."""
+    text = _fixture("strongswan", command.replace(" ", "-"), case)
+    with pytest.raises(ParseError, match=re.escape(says)):
+        parser_for("strongswan", command)(_without_line(text, "dead[3]: "))
+
+
+def test_stroke_statusall_reads_the_recorded_initiator() -> None:
+    """The recorded initiator: 5 connections (one routed), 3 IKE SAs, byte counters per child."""
+    model = ipsec.parse_stroke_statusall(
+        _fixture("strongswan", "ipsec-statusall", "initiator-ikev2-ikev1-connecting-idle")
+    )
+    assert ["tun", "ondemand", "v1", "dead", "idle"] == [c.name for c in model.connections]
+    assert [
+        ("dead", "CONNECTING", "IKEv2", []),
+        ("v1", "ESTABLISHED", "IKEv1", [("#3", "INSTALLED", "TUNNEL-in-UDP", 168, 168)]),
+        ("tun", "ESTABLISHED", "IKEv2", [("#1", "INSTALLED", "TUNNEL-in-UDP", 252, 252)]),
+    ] == [
+        (
+            sa.name,
+            sa.state,
+            sa.version,
+            [(c.unique_id, c.state, c.mode, c.bytes_in, c.bytes_out) for c in sa.children],
+        )
+        for sa in model.ike_sas
+    ]
+    tun = model.ike_sas[2].children[0]
+    assert (("10.1.0.0/24", "10.1.1.0/24"), ("10.2.0.0/24", "10.2.1.0/24")) == (
+        tun.local_ts,
+        tun.remote_ts,
+    )
+
+
+def test_stroke_status_and_statusall_agree_on_sas() -> None:
+    """`ipsec status` and `ipsec statusall` of one moment give the same IKE and child SAs."""
+    for case in ("initiator-ikev2-ikev1-connecting-idle", "responder-two-tunnels"):
+        short = ipsec.parse_stroke_status(_fixture("strongswan", "ipsec-status", case))
+        full = ipsec.parse_stroke_statusall(_fixture("strongswan", "ipsec-statusall", case))
+        assert [
+            (sa.name, sa.unique_id, sa.state, [(c.unique_id, c.state) for c in sa.children])
+            for sa in full.ike_sas
+        ] == [
+            (sa.name, sa.unique_id, sa.state, [(c.unique_id, c.state) for c in sa.children])
+            for sa in short.ike_sas
+        ]
+
+
+@pytest.mark.parametrize(
+    ("platform", "command"),
+    [
+        ("libreswan", "ipsec auto --status"),
+        ("libreswan", "ipsec whack --status"),
+        ("libreswan", "ipsec showstates"),
+        ("libreswan", "ipsec whack --showstates"),
+        ("libreswan", "ipsec whack --trafficstatus"),
+        ("libreswan", "ipsec briefstatus"),
+        ("strongswan", "ipsec statusall"),
+        ("strongswan", "strongswan statusall"),
+        ("strongswan", "ipsec status"),
+    ],
+)
+def test_holdtime_parse_accepts_every_ipsec_spelling(platform: str, command: str) -> None:
+    """`holdtime parse` knows each spelling operators type for the IPsec status commands."""
+    assert callable(parser_for(platform, command))
+
+
+def test_libreswan_briefstatus_counts() -> None:
+    """Recorded `ipsec briefstatus`: pluto's totals, equal to what `ipsec status` said then."""
+    brief = ipsec.parse_libreswan_briefstatus(
+        _fixture("libreswan", "ipsec-briefstatus", "west-two-peers-ondemand-oe-never")
+    )
+    status = ipsec.parse_libreswan_status(
+        _fixture("libreswan", "ipsec-status", "west-two-peers-ondemand-oe-never")
+    )
+    assert (ipsec.LibreswanCounts(ike_sas=3, ipsec_sas=0), 3, 9) == (
+        brief,
+        status.counts.ike_sas,
+        status.counts.loaded_connections,
+    )
+
+
+def test_unknown_line_error_names_command_line_and_text() -> None:
+    """An unknown line raises ParseError `line N of `ipsec status` not understood: TEXT`."""
+    text = _fixture("libreswan", "ipsec-status", "v5.0-routed-ondemand").splitlines(keepends=True)
+    text.insert(6, "frobnicated 3 tunnels\n")
+    with pytest.raises(ParseError) as caught:
+        ipsec.parse_libreswan_status("".join(text))
+    assert "line 7 of `ipsec status` not understood: 'frobnicated 3 tunnels'" == str(caught.value)
+
+
+def test_stroke_bypass_lan_shunts_are_not_tunnels() -> None:
+    """`Bypass LAN 192.0.2.0/24:  ... PASS` shunts (names with blanks) are read as noise."""
+    model = ipsec.parse_stroke_statusall(
+        _fixture("strongswan", "ipsec-statusall", "libreswan-interop-bypass-lan-no-sa")
+    )
+    assert (["westnet-eastnet-ikev2-esp-null"], ()) == (
+        [c.name for c in model.connections],
+        model.ike_sas,
+    )
