@@ -340,13 +340,33 @@ def read_bgp(reader: CommandReader, router: Any, extra_prefixes: Sequence[str] =
         route = reader.section(f"bgp.route {prefix}", functools.partial(route_of, prefix))
         if route is not None:
             routes[prefix] = route if route.prefix else frr.BgpRoute(prefix, (), ())
-    bfd_peers = reader.section(
-        "bfd",
-        lambda: frr.parse_frr_bfd_peers_json(reader.text("frr", "show bfd peers json")),
-    )
+    bfd_peers = reader.section("bfd", lambda: read_bfd(reader))
     return BgpState(
         peers=peers, neighbors=neighbors, routes=routes, bfd_peers=bfd_peers, source=source
     )
+
+
+def read_bfd(reader: CommandReader) -> tuple[frr.BfdPeer, ...]:
+    """`show bfd peers json`; the text `show bfd peers` where vtysh has no JSON for it.
+
+    bfdd not running stays an error (the text form would say the same); only an answer that
+    is not JSON (an FRR without `json` on this command) falls back to the text.
+    """
+    out = reader.run("frr", "show bfd peers json")
+    first = out.text.strip().splitlines()[0][:160] if out.text.strip() else "no output"
+    if "is not running" in out.text:
+        raise ParseError(f"{reader.device}: `show bfd peers json`: {first}")
+    if out.exit_status == 0:
+        try:
+            return frr.parse_frr_bfd_peers_json(out.stdout)
+        except ParseError as exc:
+            if "not JSON" not in str(exc) and "Unknown command" not in str(exc):
+                raise ParseError(f"{reader.device}: {exc}") from None
+    elif "Unknown command" not in out.text:
+        raise ParseError(
+            f"{reader.device}: `show bfd peers json` exited {out.exit_status}: {first}"
+        )
+    return frr.parse_frr_bfd_peers_text(reader.text("frr", "show bfd peers"))
 
 
 def read_ip_forward(reader: CommandReader) -> bool:
