@@ -408,3 +408,58 @@ def test_prefix_that_was_not_read_skips_for_its_neighbor() -> None:
         ("vpc-router-1/10.10.10.2", "skip", "172.16.1.0/24 was not read"),
         ("vpc-router-1/10.10.10.6", "skip", "172.16.1.0/24 was not read"),
     ] == [(r.target, r.status.value, r.summary) for r in results]
+
+
+def test_ip_forwarding_not_read_is_error_not_fail() -> None:
+    """ip_forward never read (and no section error): ERROR, not a FAIL "forwarding unknown"."""
+    (result,) = IpForwardingCheck().evaluate(
+        target(), observation("both-established", ip_forward=None)
+    )
+    assert ("error", "vpc-router-1: `sysctl net.ipv4.ip_forward` was not read") == (
+        result.status.value,
+        result.summary,
+    )
+
+
+def test_hold_time_missing_from_the_output_is_error_not_pass() -> None:
+    """A neighbor without bgpTimerHoldTimeMsecs: the timers check cannot judge it (ERROR)."""
+    obs = observation("esg2-default-timers")
+    assert obs.bgp is not None
+    blind = replace(
+        obs,
+        bgp=replace(
+            obs.bgp, neighbors=tuple(replace(n, hold_time_seconds=None) for n in obs.bgp.neighbors)
+        ),
+    )
+    assert [("vpc-router-1/10.10.10.2", "error"), ("vpc-router-1/10.10.10.6", "error")] == verdicts(
+        TimersCheck().evaluate(target(), blind)
+    )
+
+
+def test_bfd_unreadable_while_a_neighbor_has_bfd_is_error() -> None:
+    """`show bfd peers` not understood and esg1 has BFD: ERROR, not a verdict from peerBfdInfo."""
+    obs = observation(
+        "both-established",
+        errors={"bfd": "vpc-router-1: `show bfd peers` line 7 not understood: 'Foo: bar'"},
+    )
+    assert obs.bgp is not None
+    partial = replace(obs, bgp=replace(obs.bgp, bfd_peers=None))
+    (result,) = BfdPeerUpCheck().evaluate(target(), partial)
+    assert ("error", "vpc-router-1: `show bfd peers` line 7 not understood: 'Foo: bar'") == (
+        result.status.value,
+        result.summary,
+    )
+
+
+def test_public_frr_7_neighbors_are_judged_by_the_timers_check() -> None:
+    """Cumulus 4.3 (FRR 7.4) neighbors recorded by SuzieQ: 9 s hold passes for every neighbor."""
+    neighbors = frr.parse_frr_bgp_neighbors_json(
+        _read("show-bgp-vrf-all-neighbors-json", "cumulus43-leaf01-suzieq")
+    )
+    state = BgpState(peers=(), neighbors=neighbors)
+    obs = observation("both-established", bgp=state)
+    listed = tuple(NeighborExpect(n.address) for n in neighbors)
+    expect = replace(REFERENCE, bgp=BgpExpect(neighbors=listed))
+    results = TimersCheck().evaluate(target(expect), obs)
+    assert {"pass"} == {r.status.value for r in results}
+    assert [n.address for n in neighbors] == [r.target.split("/", 1)[1] for r in results]
