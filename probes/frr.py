@@ -644,8 +644,9 @@ def _path(raw: object, where: str) -> BgpPath:
 
 
 # -- show bfd peers json ---------------------------------------------------------------------
-# bfdd's session states (bfdd/bfd.c state_list); JSON and text print admin-down as "shutdown".
-BFD_STATUSES = frozenset({"up", "down", "init", "shutdown", "admin-down"})
+# bfdd's session states (bfdd/bfdd_vty.c, FRR 7.5-10.x): admin-down prints as "shutdown";
+# "unknown" is bfdd saying it has no state for the session.
+BFD_STATUSES = frozenset({"up", "down", "init", "shutdown", "admin-down", "unknown"})
 
 
 def parse_frr_bfd_peers_json(text: str) -> tuple[BfdPeer, ...]:
@@ -694,10 +695,11 @@ def _float(value: object, where: str) -> float | None:
 _BFD_HEAD = re.compile(r"^BFD Peers:$")
 # peer 10.10.10.2 local-address 10.10.10.1 vrf default interface ipsec0
 # peer 192.168.1.29 multihop local-address 192.168.1.24 vrf default
+# peer 200::D bfd-mode sbfd-init bfd-name a-d multihop local-address 200::A vrf default remote-discr 456  # noqa: E501
 _BFD_PEER = re.compile(
-    r"^peer (?P<peer>\S+)(?P<multihop> multihop)?(?: bfd-mode \S+)?(?: bfd-name \S+)?"
+    r"^peer (?P<peer>\S+)(?: bfd-mode \S+)?(?: bfd-name \S+)?(?P<multihop> multihop)?"
     r"(?: local-address (?P<local>\S+))?(?: vrf (?P<vrf>\S+))?(?: interface (?P<interface>\S+))?"
-    r"(?: remote-discr \d+)?$"
+    r"(?: remote-discr \d+)?(?: srv6-source-ipv6 \S+)?(?: srv6-encap-data \S+)?$"
 )
 # Status: up
 _BFD_STATUS = re.compile(r"^Status: (\S+)$")
@@ -707,28 +709,36 @@ _BFD_TIME = re.compile(r"^(Uptime|Downtime): (.+)$")
 _BFD_DIAG = re.compile(r"^(Diagnostics|Remote diagnostics): (.+)$")
 # Local timers:   /   Remote timers:
 _BFD_TIMERS = re.compile(r"^(Local|Remote) timers:$")
-# Detect-multiplier: 3
-_BFD_MULT = re.compile(r"^Detect-multiplier: (\d+)$")
-# Receive interval: 300ms   /   Transmission interval: 300ms
-_BFD_INTERVAL = re.compile(r"^(Receive|Transmission) interval: (\d+)ms$")
+# Detect-multiplier: 3   /   Detect-multiplier: -   (remote timers not known yet, FRR 10)
+_BFD_MULT = re.compile(r"^Detect-multiplier: (\d+|-)$")
+# Receive interval: 300ms   /   Transmission interval: 300ms   /   Receive interval: -
+_BFD_INTERVAL = re.compile(r"^(Receive|Transmission) interval: (?:(\d+)ms|-)$")
 # Lines that carry no state, each with a sample:
 _BFD_NOISE = (
     re.compile(r"^$"),  # (blank)
     re.compile(r"^(?:Remote )?ID: \d+$"),  # ID: 4133259825   /   Remote ID: 0
     re.compile(r"^(?:Active|Passive) mode$"),  # Active mode
     re.compile(r"^Minimum TTL: \d+$"),  # Minimum TTL: 254
-    re.compile(r"^Peer Type: \S+$"),  # Peer Type: dynamic
+    re.compile(r"^Peer Type: \S+(?: initiator)?$"),  # Peer Type: dynamic   /   sbfd initiator
     re.compile(r"^Profile: \S+$"),  # Profile: fast
-    re.compile(r"^Label: .*$"),  # Label: esg1
+    re.compile(r"^[Ll]abel: .*$"),  # label: esg1
+    re.compile(r"^Log session changes$"),  # Log session changes
+    # Authentication is configured (key-chain-name k1)
+    re.compile(r"^Authentication is (?:enabled|configured)\b.*$"),
     re.compile(r"^RTT min/avg/max: \S+ usec$"),  # RTT min/avg/max: 0/0/0 usec
+    # Echo receive interval: 50ms   /   Echo transmission interval: disabled   (7.5: 0ms)
     re.compile(
-        r"^Echo (?:receive |transmission )?interval: (?:\d+ms|disabled)$"
-    ),  # Echo receive interval: 50ms
+        r"^Echo (?:receive |transmission )?interval(?: \(actual with jitter\))?: "
+        r"(?:\d+ms|disabled|-)$"
+    ),
+    # Transmission interval (actual with jitter): 276ms   (FRR 10)
+    re.compile(r"^Transmission interval \(actual with jitter\): \d+ms$"),
+    re.compile(r"^Detection timeout: \d+ms$"),  # Detection timeout: 900ms   (FRR 10)
 )
+# bfdd/bfd.c integer2timestr: a month is 30 days, a year 12 months
 _BFD_TIME_UNITS = {
-    "year": 365 * 86400,
+    "year": 360 * 86400,
     "month": 30 * 86400,
-    "week": 7 * 86400,
     "day": 86400,
     "hour": 3600,
     "minute": 60,
@@ -738,7 +748,7 @@ _BFD_TIME_UNITS = {
 
 def _bfd_duration(text: str, where: str) -> float:
     """`1 month(s), 16 hour(s), 29 minute(s), 38 second(s)` in seconds."""
-    parts = re.findall(r"(\d+) (year|month|week|day|hour|minute|second)\(s\)", text)
+    parts = re.findall(r"(\d+) (year|month|day|hour|minute|second)\(s\)", text)
     if not parts or ", ".join(f"{n} {u}(s)" for n, u in parts) != text:
         raise ParseError(f"{where}: unreadable BFD time {text!r:.60}")
     return float(sum(int(n) * _BFD_TIME_UNITS[u] for n, u in parts))
@@ -784,9 +794,10 @@ def parse_frr_bfd_peers_text(text: str) -> tuple[BfdPeer, ...]:
         elif match := _BFD_TIMERS.match(line):
             timers = match.group(1)
         elif (match := _BFD_MULT.match(line)) and timers:
-            current[f"{timers} mult"] = int(match.group(1))
+            current[f"{timers} mult"] = None if match.group(1) == "-" else int(match.group(1))
         elif (match := _BFD_INTERVAL.match(line)) and timers:
-            current[f"{timers} {match.group(1)}"] = int(match.group(2))
+            interval = match.group(2)
+            current[f"{timers} {match.group(1)}"] = int(interval) if interval else None
         else:
             raise ParseError(f"{where} not understood: {line[:100]!r}")
     if current is not None:
