@@ -306,7 +306,7 @@ def _summary_peer(
     if id_type and id_type not in _ID_TYPES:
         raise ParseError(f"{where}.idType: unknown value {id_type!r:.60}")
     established = state == "Established"
-    # pfxRcd (FRR 7.2+), prefixReceivedCount (older): the count FRR printed, never a guess
+    # pfxRcd; FRR 7.0-7.3 also print prefixReceivedCount (the same count), older ones only it
     received_key = "pfxRcd" if "pfxRcd" in peer else "prefixReceivedCount"
     received = _int(peer.get(received_key), f"{where}.{received_key}")
     if established and received is None:
@@ -540,7 +540,8 @@ def _neighbor(vrf: str, address: str, raw: object) -> BgpNeighbor:
     if not state:
         raise ParseError(f"{where}: no bgpState")
     known_bgp_state(state, f"{where}.{state_key}")
-    # peerBfdInfo (FRR 7.x-10.x); bfdInfo in some builds
+    # peerBfdInfo (lib/bfd.c, FRR 7.0-10.x); FRR itself never prints "bfdInfo", accepted
+    # only so a fork's rename is read rather than taken for "no BFD"
     bfd_key = "peerBfdInfo" if "peerBfdInfo" in item else "bfdInfo"
     bfd = item.get(bfd_key)
     bfd_info = _mapping(bfd, f"{where}.{bfd_key}") if bfd is not None else {}

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from holdtime.errors import CommandRefused, ParseError
 from holdtime.probes import commands, frr
-from holdtime.probes.router import CommandReader, attribute_vtysh_batch, read_bfd
+from holdtime.probes.router import CommandReader, attribute_vtysh_batch, json_or_text, read_bfd
 from holdtime.probes.ssh import CommandOutput
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vtysh-batch"
@@ -200,3 +200,26 @@ def test_bfdd_not_running_is_an_error_not_a_text_fallback() -> None:
         session.lines,
         str(caught.value),
     )
+
+
+def test_json_not_understood_is_an_error_never_a_text_rereading() -> None:
+    """A recorded summary with an unknown state: ERROR naming device and command, no text read."""
+    line = "vtysh -c 'show bgp vrf all summary json'"
+    case = FIXTURES.parent / "frr" / "show-bgp-vrf-all-summary-json" / "both-established"
+    recorded = _answer(case, line, 0)
+    odd = replace(recorded, stdout=recorded.stdout.replace('"Established"', '"Up"', 1))
+    session = _RecordedSession({line: odd})
+    reader = CommandReader(session, SimpleNamespace(sudo=False), "r1")  # type: ignore[arg-type]
+    with pytest.raises(ParseError) as caught:
+        json_or_text(
+            reader,
+            "show bgp vrf all summary json",
+            frr.parse_frr_bgp_summary_json,
+            "show bgp vrf all summary",
+            frr.parse_frr_bgp_summary_text,
+        )
+    assert (
+        [line],
+        "r1: `show bgp vrf all summary json`: "
+        "default.ipv4Unicast.peers.10.10.10.2.state: unknown BGP state 'Up'",
+    ) == (session.lines, str(caught.value))
