@@ -95,7 +95,8 @@ class PeerEstablishedCheck(_BgpCheck):
             statuses={
                 "pass": "Established (uptime in the summary)",
                 "fail": "not Established, wrong remote AS, or not configured at all",
-                "warn": "a configured neighbor that the inventory does not expect",
+                "warn": "a configured neighbor that the inventory does not expect, or one "
+                "Established that exchanges no routes ((Policy) under RFC 8212, NoNeg)",
                 "error": "the BGP summary could not be read",
             },
         )
@@ -172,6 +173,23 @@ class PeerEstablishedCheck(_BgpCheck):
                 observed=observed,
                 expected=expected,
                 reasons=("the session peers with a different AS than the inventory says",),
+            )
+        if peer.established and peer.held:
+            why = (
+                "eBGP without an inbound/outbound policy under `bgp ebgp-requires-policy` "
+                "(RFC 8212)"
+                if peer.held == "Policy"
+                else "the address family was not negotiated"
+            )
+            return result(
+                self.name,
+                target,
+                address,
+                Status.WARN,
+                f"neighbor {label} Established but exchanges no routes ({peer.held})",
+                observed={**observed, "held": peer.held},
+                expected=expected,
+                reasons=(why,),
             )
         if peer.established:
             return result(

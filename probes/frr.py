@@ -36,6 +36,9 @@ class BgpPeer:
     description: str = ""
     hostname: str = ""
     dynamic: bool = False  # accepted through `bgp listen range`
+    # Established but exchanging no routes: "Policy" (eBGP without a policy under RFC 8212,
+    # `bgp ebgp-requires-policy`), "NoNeg" (the address family was not negotiated); "" otherwise
+    held: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +193,7 @@ def parse_frr_uptime(text: str) -> float | None:
 
 
 # -- show bgp [vrf all] [ipv4|ipv6] [unicast] summary json ---------------------------------
-# The FSM states FRR prints (bgpd/bgp_fsm.c bgp_status_msg), alone or, in the summary, with the
+# The FSM states FRR prints (bgpd/bgp_debug.c bgp_status_msg), alone or, in the summary, with the
 # reason a session is held down: "Idle (Admin)" (neighbor/bgp shutdown), "Idle (PfxCt)"
 # (maximum-prefix hit). Anything else is refused: a state we do not know is never judged.
 BGP_STATES = frozenset(
@@ -199,7 +202,7 @@ BGP_STATES = frozenset(
 _HELD_DOWN_STATES = frozenset({"Idle (Admin)", "Idle (PfxCt)"})
 # "peerState" (FRR 7.5+, bgpd/bgp_vty.c): OK, or why the session is not exchanging routes.
 _PEER_STATES = frozenset({"OK", "Admin", "PfxCt", "Passive", "NSF passive", "Policy"})
-# "idType" (FRR 7.5+): how the neighbor is named (an interface: BGP unnumbered).
+# "idType" (FRR 7.0+): how the neighbor is named (an interface: BGP unnumbered).
 _ID_TYPES = frozenset({"ipv4", "ipv6", "interface"})
 # Family keys of the VRF-level summary (`show bgp vrf all summary json`).
 _FAMILY_KEY = re.compile(r"^(?:ipv4|ipv6|l2vpn|l2Vpn)[A-Z][A-Za-z]*$")
@@ -218,9 +221,9 @@ def parse_frr_bgp_summary_json(text: str, *, afi_safi: str = "ipv4Unicast") -> t
     `show bgp vrf all summary json` nests VRF -> family; `show bgp summary json` (FRR 8.x) nests
     family only; `show ip bgp summary json` and `show bgp ipv4|ipv6 [unicast] summary json`
     print one family flat (first key `routerId`), named by ``afi_safi``; `show bgp vrf all ipv4
-    unicast summary json` nests VRF -> that flat family. `{}` (no neighbor in
-    that family) is no peers. Counts FRR printed (totalPeers/displayedPeers, failedPeers) must
-    agree with the peers read, or the output is refused.
+    unicast summary json` nests VRF -> that flat family. `{}` (no neighbor in that family) is
+    no peers. Counts FRR printed (totalPeers/displayedPeers, failedPeers) must agree with the
+    peers read, or the output is refused.
     """
     command = "show bgp summary json"
     try:
@@ -300,10 +303,10 @@ def _summary_peer(
         _str(peer.get(state_key), f"{where}.{state_key}"), f"{where}.{state_key}"
     )
     peer_state = _str(peer.get("peerState"), f"{where}.peerState")
-    if peer_state and peer_state not in _PEER_STATES:
+    if "peerState" in peer and peer_state not in _PEER_STATES:  # FRR < 7.5 has none
         raise ParseError(f"{where}.peerState: unknown value {peer_state!r:.60}")
     id_type = _str(peer.get("idType"), f"{where}.idType")
-    if id_type and id_type not in _ID_TYPES:
+    if "idType" in peer and id_type not in _ID_TYPES:
         raise ParseError(f"{where}.idType: unknown value {id_type!r:.60}")
     established = state == "Established"
     # pfxRcd; FRR 7.0-7.3 also print prefixReceivedCount (the same count), older ones only it
@@ -326,6 +329,7 @@ def _summary_peer(
         description=_str(peer.get("desc"), f"{where}.desc"),
         hostname=_str(peer.get("hostname"), f"{where}.hostname"),
         dynamic=peer.get("dynamicPeer") is True,
+        held="Policy" if established and peer_state == "Policy" else "",
     )
 
 
@@ -491,6 +495,9 @@ def _text_row(line: str, number: int, vrf: str, afi_safi: str, local_as: int | N
         description="" if desc == "N/A" else desc,
         hostname=match.group("hostname") or "",
         dynamic=match.group("dynamic") is not None,
+        held=next((h for h in ("(Policy)", "NoNeg") if h in (state_or_count, sent)), "").strip(
+            "()"
+        ),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from holdtime.checks.bgp import (
     TimersCheck,
 )
 from holdtime.checks.system import IpForwardingCheck
+from holdtime.cli_parse import parser_for
 from holdtime.inventory import (
     BestPathExpect,
     BgpExpect,
@@ -463,3 +465,21 @@ def test_public_frr_7_neighbors_are_judged_by_the_timers_check() -> None:
     results = TimersCheck().evaluate(target(expect), obs)
     assert {"pass"} == {r.status.value for r in results}
     assert [n.address for n in neighbors] == [r.target.split("/", 1)[1] for r in results]
+
+
+@pytest.mark.parametrize(
+    "command", ["show-bgp-vrf-all-summary-json", "show-ip-bgp-summary"], ids=["json", "text"]
+)
+def test_established_peer_without_policy_warns_that_it_exchanges_nothing(command: str) -> None:
+    """Recorded (Policy) / peerState Policy: esg2 is Established but WARN, naming RFC 8212."""
+    case = FIXTURES / command / "esg2-dynamic-no-policy"
+    meta = json.loads((case / "meta.json").read_text())
+    peers = parser_for("frr", meta["command"])((case / "output.txt").read_text())
+    obs = observation("both-established", bgp=BgpState(peers=peers))
+    results = {r.target: r for r in PeerEstablishedCheck().evaluate(target(), obs)}
+    esg2 = results["vpc-router-1/10.10.10.6"]
+    assert ("warn", "pass") == (
+        esg2.status.value,
+        results["vpc-router-1/10.10.10.2"].status.value,
+    )
+    assert "RFC 8212" in esg2.reasons[0]
