@@ -164,6 +164,13 @@ def _seconds_from_ms(value: object, where: str) -> float | None:
     return None if number is None else number / 1000.0
 
 
+def _flag(value: object, where: str) -> bool:
+    """A JSON flag FRR prints as true (or leaves out): anything else is not understood."""
+    if value is None or isinstance(value, bool):
+        return value is True
+    raise ParseError(f"{where}: expected true/false, got {value!r:.40}")
+
+
 def _str(value: object, where: str) -> str:
     if value is None:
         return ""
@@ -328,7 +335,7 @@ def _summary_peer(
         prefixes_sent=_int(peer.get("pfxSnt"), f"{where}.pfxSnt"),
         description=_str(peer.get("desc"), f"{where}.desc"),
         hostname=_str(peer.get("hostname"), f"{where}.hostname"),
-        dynamic=peer.get("dynamicPeer") is True,
+        dynamic=_flag(peer.get("dynamicPeer"), f"{where}.dynamicPeer"),
         held="Policy" if established and peer_state == "Policy" else "",
     )
 
@@ -588,7 +595,7 @@ def _neighbor(vrf: str, address: str, raw: object) -> BgpNeighbor:
         bfd_tx_interval_ms=_int(bfd_info.get("txMinInterval"), f"{where}.bfd.txMinInterval"),
         accepted_prefixes=_int(ipv4.get("acceptedPrefixCounter"), f"{where}.acceptedPrefixCounter"),
         sent_prefixes=_int(ipv4.get("sentPrefixCounter"), f"{where}.sentPrefixCounter"),
-        admin_shutdown=item.get("adminShutDown") is True,
+        admin_shutdown=_flag(item.get("adminShutDown"), f"{where}.adminShutDown"),
         last_reset_reason=_str(item.get("lastResetDueTo"), f"{where}.lastResetDueTo"),
         description=_str(item.get("nbrDesc"), f"{where}.nbrDesc"),
         hostname=_str(item.get("hostname"), f"{where}.hostname"),
@@ -599,7 +606,13 @@ def _neighbor(vrf: str, address: str, raw: object) -> BgpNeighbor:
 def parse_frr_bgp_route_json(text: str) -> BgpRoute:
     """Parse `show bgp ipv4 unicast PREFIX json`; `{}` (not in table): prefix "" and no paths."""
     command = "show bgp ipv4 unicast PREFIX json"
-    data = _mapping(load_json(text, command), command)
+    try:
+        return _route_json(_mapping(load_json(text, command), command), command)
+    except ParseError as exc:
+        raise _naming(command, exc) from None
+
+
+def _route_json(data: Mapping[str, Any], command: str) -> BgpRoute:
     if not data:
         return BgpRoute(prefix="", paths=(), advertised_to=())
     prefix = _str(data.get("prefix"), "prefix")
@@ -621,7 +634,7 @@ def _path(raw: object, where: str) -> BgpPath:
     peer_info = _mapping(path.get("peer") or {}, f"{where}.peer")
     best_info = path.get("bestpath")
     best_map = best_info if isinstance(best_info, dict) else {}
-    best = best_map.get("overall") is True
+    best = _flag(best_map.get("overall"), f"{where}.bestpath.overall")
     reason = _str(best_map.get("selectionReason"), f"{where}.bestpath") if best else ""
     hops = path.get("nexthops") or []
     if not isinstance(hops, list):
@@ -629,7 +642,9 @@ def _path(raw: object, where: str) -> BgpPath:
     nexthops = tuple(
         _str(_mapping(h, f"{where}.nexthops").get("ip"), f"{where}.nexthops.ip") for h in hops
     )
-    local = path.get("local") is True or path.get("sourced") is True
+    local = _flag(path.get("local"), f"{where}.local") or _flag(
+        path.get("sourced"), f"{where}.sourced"
+    )
     as_path = path.get("aspath")
     as_string = (
         _str(_mapping(as_path, f"{where}.aspath").get("string"), f"{where}.aspath")
@@ -640,8 +655,8 @@ def _path(raw: object, where: str) -> BgpPath:
         peer="local" if local else _str(peer_info.get("peerId"), f"{where}.peer.peerId"),
         nexthops=nexthops,
         best=best,
-        multipath=path.get("multipath") is True,
-        valid=path.get("valid") is True,
+        multipath=_flag(path.get("multipath"), f"{where}.multipath"),
+        valid=_flag(path.get("valid"), f"{where}.valid"),
         weight=_int(path.get("weight"), f"{where}.weight"),
         local_pref=_int(path.get("locPrf"), f"{where}.locPrf"),
         med=_int(path.get("metric"), f"{where}.metric"),
@@ -680,7 +695,7 @@ def parse_frr_bfd_peers_json(text: str) -> tuple[BfdPeer, ...]:
                 status=status,
                 local=_str(item.get("local"), f"{where}.local"),
                 interface=_str(item.get("interface"), f"{where}.interface"),
-                multihop=item.get("multihop") is True,
+                multihop=_flag(item.get("multihop"), f"{where}.multihop"),
                 uptime_seconds=_float(item.get("uptime"), f"{where}.uptime"),
                 downtime_seconds=_float(item.get("downtime"), f"{where}.downtime"),
                 diagnostic=_str(item.get("diagnostic"), f"{where}.diagnostic"),

@@ -340,3 +340,14 @@ def test_asdot_numbers_convert_to_asplain() -> None:
         frr.as_number("65010", "as"),
         frr.as_number(65010, "as"),
     ]
+
+
+def test_an_odd_route_flag_is_refused_not_read_as_false() -> None:
+    """`"valid":"yes"` in a recorded route lookup: ParseError naming the path, never `valid: no`."""
+    text = _lab_text("show-bgp-ipv4-unicast-prefix-json")
+    with pytest.raises(ParseError) as caught:
+        frr.parse_frr_bgp_route_json(text.replace('"valid":true', '"valid":"yes"', 1))
+    assert (
+        "`show bgp ipv4 unicast PREFIX json`: 172.16.1.0/24.paths[0].valid: "
+        "expected true/false, got 'yes'"
+    ) == str(caught.value)
