@@ -21,7 +21,8 @@ from holdtime.checks.system import (
     section_error,
     subtarget,
 )
-from holdtime.models import CheckResult, Status
+from holdtime.errors import ParseError
+from holdtime.models import CheckResult, Status, error_result
 from holdtime.plugins import CheckDescription, Target, Threshold
 from holdtime.probes.frr import BgpNeighbor, BgpPeer, BgpRoute
 from holdtime.probes.router import BgpState, RouterObservation
@@ -94,7 +95,8 @@ class PeerEstablishedCheck(_BgpCheck):
             statuses={
                 "pass": "Established (uptime in the summary)",
                 "fail": "not Established, wrong remote AS, or not configured at all",
-                "warn": "a configured neighbor that the inventory does not expect",
+                "warn": "a configured neighbor that the inventory does not expect, or one "
+                "Established that exchanges no routes ((Policy) under RFC 8212, NoNeg)",
                 "error": "the BGP summary could not be read",
             },
         )
@@ -171,6 +173,23 @@ class PeerEstablishedCheck(_BgpCheck):
                 observed=observed,
                 expected=expected,
                 reasons=("the session peers with a different AS than the inventory says",),
+            )
+        if peer.established and peer.held:
+            why = (
+                "eBGP without an inbound/outbound policy under `bgp ebgp-requires-policy` "
+                "(RFC 8212)"
+                if peer.held == "Policy"
+                else "the address family was not negotiated"
+            )
+            return result(
+                self.name,
+                target,
+                address,
+                Status.WARN,
+                f"neighbor {label} Established but exchanges no routes ({peer.held})",
+                observed={**observed, "held": peer.held},
+                expected=expected,
+                reasons=(why,),
             )
         if peer.established:
             return result(
@@ -511,8 +530,19 @@ class TimersCheck(_BgpCheck):
             "negotiated": neighbor.established,
         }
         expected = {"max_hold_time_seconds": limit, "or_bfd": True}
-        timers = f"keepalive {keepalive:g} s / hold {hold:g} s" if hold and keepalive else "timers"
-        if hold is None or hold <= limit:
+        if hold is None:
+            # FRR always prints bgpTimerHoldTimeMsecs: without it nothing can be judged
+            return error_result(
+                self.name,
+                subtarget(target, neighbor.address),
+                ParseError(
+                    f"{target.device}: `show bgp vrf all neighbors json` has no "
+                    f"bgpTimerHoldTimeMsecs for {neighbor.address}: hold time unknown"
+                ),
+                device=target.device,
+            )
+        timers = f"keepalive {keepalive:g} s / hold {hold:g} s" if keepalive else f"hold {hold:g} s"
+        if hold <= limit:
             return result(
                 self.name,
                 target,
@@ -600,7 +630,9 @@ class BfdPeerUpCheck(_BgpCheck):
         sessions = {p.peer: p for p in state.bfd_peers or ()}
         addresses = self._addresses(target, state)
         configured = [a for a in addresses if a in sessions or _bfd_configured(state, a)]
-        if required:
+        # A neighbor with BFD configured needs the BFD read: its peerBfdInfo alone is a partial
+        # reading when `show bfd peers` could not be read or understood.
+        if required or any(_bfd_configured(state, a) for a in addresses):
             error = section_error(self.name, target, observation.errors, "bfd")
             if error is not None:
                 return [error]

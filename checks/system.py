@@ -114,6 +114,16 @@ class IpForwardingCheck:
         wanted = getattr(expect_of(target), "ip_forwarding", None)
         wanted = True if wanted is None else bool(wanted)
         actual = observation.ip_forward
+        if actual is None:
+            # not read (the section was skipped): unknown is neither enabled nor disabled
+            return [
+                error_result(
+                    self.name,
+                    target.name,
+                    ParseError(f"{target.device}: `sysctl net.ipv4.ip_forward` was not read"),
+                    device=target.device,
+                )
+            ]
         observed = {"ip_forward": actual}
         expected = {"ip_forward": wanted}
         word = {True: "enabled", False: "disabled", None: "unknown"}

@@ -19,13 +19,23 @@ from typing import Any
 
 from holdtime.errors import ConfigError, ParseError
 
+# show ip bgp summary, show bgp [vrf all] [ipv4 [unicast]] summary, show ip bgp vrf all summary
+_FRR_V4_SUMMARY = r"show (?:ip )?bgp(?: vrf all)?(?: ipv4(?: unicast)?)? summary"
+# show bgp [vrf all] ipv6 [unicast] summary
+_FRR_V6_SUMMARY = r"show bgp(?: vrf all)? ipv6(?: unicast)? summary"
+
 # (platform, command pattern, "module:function"); modules are imported on use only.
 PARSERS: tuple[tuple[str, str, str], ...] = (
-    ("frr", r"show bgp (?:vrf all )?summary json", "frr:parse_frr_bgp_summary_json"),
-    ("frr", r"show bgp (?:vrf all )?summary", "frr:parse_frr_bgp_summary_text"),
-    ("frr", r"show bgp (?:vrf all )?neighbors json", "frr:parse_frr_bgp_neighbors_json"),
+    # -- FRR (issue 12): every summary spelling; ipv6 ones name the flat family -------------
+    ("frr", _FRR_V4_SUMMARY + " json", "frr:parse_frr_bgp_summary_json"),
+    ("frr", _FRR_V6_SUMMARY + " json", "frr:parse_frr_bgp_ipv6_summary_json"),
+    ("frr", _FRR_V4_SUMMARY, "frr:parse_frr_bgp_summary_text"),
+    ("frr", _FRR_V6_SUMMARY, "frr:parse_frr_bgp_ipv6_summary_text"),
+    ("frr", r"show (?:ip )?bgp (?:vrf all )?neighbors json", "frr:parse_frr_bgp_neighbors_json"),
     ("frr", r"show bgp ipv4 unicast \S+ json", "frr:parse_frr_bgp_route_json"),
     ("frr", r"show bfd peers json", "frr:parse_frr_bfd_peers_json"),
+    ("frr", r"show bfd peers", "frr:parse_frr_bfd_peers_text"),
+    # -- end FRR ---------------------------------------------------------------------------
     # -- IPsec (strongSwan, libreswan): every spelling each tool accepts ----------------------
     ("strongswan", r"swanctl --list-sas(?: --uri \S+)?", "strongswan:parse_swanctl_list_sas"),
     ("strongswan", r"swanctl --list-conns(?: --uri \S+)?", "strongswan:parse_swanctl_list_conns"),

@@ -34,7 +34,10 @@ _ROUTER_PING = (
 ALLOWLISTS: dict[str, tuple[str, ...]] = {
     "frr": (
         r"show bgp vrf all summary( json)?",
+        # the single-family spellings an operator may prefer (issue 12)
+        r"show (?:ip )?bgp(?: vrf all)?(?: (?:ipv4|ipv6)(?: unicast)?)? summary( json)?",
         r"show bgp vrf all neighbors( json)?",
+        r"show (?:ip )?bgp neighbors( json)?",
         rf"show bgp ipv4 unicast (?:{_PREFIX})( json)?",
         r"show bfd peers( json)?",
         r"show version",

@@ -22,7 +22,7 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from holdtime.errors import CommandTimeout, ConfigError, ParseError
 from holdtime.plugins import Target
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from holdtime.inventory import Inventory
 
 IPSEC_PLATFORMS = ("strongswan", "libreswan")
+T = TypeVar("T")
 # Longer than the lab's 3 s BGP keepalive: on an otherwise idle tunnel, keepalives are the only
 # bytes, and a 2 s window missed them now and then (a false 'no traffic' after a drill).
 DEFAULT_TRAFFIC_SAMPLE_SECONDS = 4.0
@@ -312,18 +313,13 @@ def read_bgp(reader: CommandReader, router: Any, extra_prefixes: Sequence[str] =
             "show bfd peers json",  # last: vtysh stops at "bfdd is not running"
         ]
     )
-    summary = reader.run("frr", "show bgp vrf all summary json")
-    source = "json"
-    try:
-        if summary.exit_status != 0:
-            raise ParseError(summary.text.strip() or f"exited {summary.exit_status}")
-        peers = frr.parse_frr_bgp_summary_json(summary.stdout)
-    except ParseError as exc:
-        if "is not running" in str(exc):
-            raise ParseError(f"{reader.device}: `show bgp vrf all summary json`: {exc}") from None
-        # No JSON on this device (old FRR, restricted vtysh): fall back to the text table.
-        peers = frr.parse_frr_bgp_summary_text(reader.text("frr", "show bgp vrf all summary"))
-        source = "text"
+    peers, source = json_or_text(
+        reader,
+        "show bgp vrf all summary json",
+        frr.parse_frr_bgp_summary_json,
+        "show bgp vrf all summary",
+        frr.parse_frr_bgp_summary_text,
+    )
     neighbors: tuple[frr.BgpNeighbor, ...] = ()
     if source == "json":
         neighbors = (
@@ -345,13 +341,52 @@ def read_bgp(reader: CommandReader, router: Any, extra_prefixes: Sequence[str] =
         route = reader.section(f"bgp.route {prefix}", functools.partial(route_of, prefix))
         if route is not None:
             routes[prefix] = route if route.prefix else frr.BgpRoute(prefix, (), ())
-    bfd_peers = reader.section(
-        "bfd",
-        lambda: frr.parse_frr_bfd_peers_json(reader.text("frr", "show bfd peers json")),
-    )
+    bfd_peers = reader.section("bfd", lambda: read_bfd(reader))
     return BgpState(
         peers=peers, neighbors=neighbors, routes=routes, bfd_peers=bfd_peers, source=source
     )
+
+
+def json_or_text(
+    reader: CommandReader,
+    json_command: str,
+    parse_json: Callable[[str], T],
+    text_command: str,
+    parse_text: Callable[[str], T],
+) -> tuple[T, str]:
+    """The JSON read, or the text read where vtysh gives no JSON: (value, "json" | "text").
+
+    Only an answer that is not JSON at all (an FRR without `json` on that command: vtysh's
+    `% Unknown command`) falls back to the text. A daemon that is not running, a failed command
+    or a JSON output with something the parser does not understand is an error naming the
+    device and the command: never a second reading that hides the first.
+    """
+    out = reader.run("frr", json_command)
+    first = out.text.strip().splitlines()[0][:160] if out.text.strip() else "no output"
+    if "is not running" in out.text:
+        raise ParseError(f"{reader.device}: `{json_command}`: {first}")
+    if out.exit_status == 0:
+        try:
+            return parse_json(out.stdout), "json"
+        except ParseError as exc:
+            if "not JSON" not in str(exc) and "vtysh answered" not in str(exc):
+                detail = str(exc).split("`: ", 1)[-1] if str(exc).startswith("`") else str(exc)
+                raise ParseError(f"{reader.device}: `{json_command}`: {detail}") from None
+    elif not first.startswith("%"):
+        raise ParseError(f"{reader.device}: `{json_command}` exited {out.exit_status}: {first}")
+    return parse_text(reader.text("frr", text_command)), "text"
+
+
+def read_bfd(reader: CommandReader) -> tuple[frr.BfdPeer, ...]:
+    """`show bfd peers json`; the text `show bfd peers` where vtysh has no JSON for it."""
+    peers, _ = json_or_text(
+        reader,
+        "show bfd peers json",
+        frr.parse_frr_bfd_peers_json,
+        "show bfd peers",
+        frr.parse_frr_bfd_peers_text,
+    )
+    return peers
 
 
 def read_ip_forward(reader: CommandReader) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from holdtime.checks.bgp import (
     TimersCheck,
 )
 from holdtime.checks.system import IpForwardingCheck
+from holdtime.cli_parse import parser_for
 from holdtime.inventory import (
     BestPathExpect,
     BgpExpect,
@@ -408,3 +410,76 @@ def test_prefix_that_was_not_read_skips_for_its_neighbor() -> None:
         ("vpc-router-1/10.10.10.2", "skip", "172.16.1.0/24 was not read"),
         ("vpc-router-1/10.10.10.6", "skip", "172.16.1.0/24 was not read"),
     ] == [(r.target, r.status.value, r.summary) for r in results]
+
+
+def test_ip_forwarding_not_read_is_error_not_fail() -> None:
+    """ip_forward never read (and no section error): ERROR, not a FAIL "forwarding unknown"."""
+    (result,) = IpForwardingCheck().evaluate(
+        target(), observation("both-established", ip_forward=None)
+    )
+    assert ("error", "vpc-router-1: `sysctl net.ipv4.ip_forward` was not read") == (
+        result.status.value,
+        result.summary,
+    )
+
+
+def test_hold_time_missing_from_the_output_is_error_not_pass() -> None:
+    """A neighbor without bgpTimerHoldTimeMsecs: the timers check cannot judge it (ERROR)."""
+    obs = observation("esg2-default-timers")
+    assert obs.bgp is not None
+    blind = replace(
+        obs,
+        bgp=replace(
+            obs.bgp, neighbors=tuple(replace(n, hold_time_seconds=None) for n in obs.bgp.neighbors)
+        ),
+    )
+    assert [("vpc-router-1/10.10.10.2", "error"), ("vpc-router-1/10.10.10.6", "error")] == verdicts(
+        TimersCheck().evaluate(target(), blind)
+    )
+
+
+def test_bfd_unreadable_while_a_neighbor_has_bfd_is_error() -> None:
+    """`show bfd peers` not understood and esg1 has BFD: ERROR, not a verdict from peerBfdInfo."""
+    obs = observation(
+        "both-established",
+        errors={"bfd": "vpc-router-1: `show bfd peers` line 7 not understood: 'Foo: bar'"},
+    )
+    assert obs.bgp is not None
+    partial = replace(obs, bgp=replace(obs.bgp, bfd_peers=None))
+    (result,) = BfdPeerUpCheck().evaluate(target(), partial)
+    assert ("error", "vpc-router-1: `show bfd peers` line 7 not understood: 'Foo: bar'") == (
+        result.status.value,
+        result.summary,
+    )
+
+
+def test_public_frr_7_neighbors_are_judged_by_the_timers_check() -> None:
+    """Cumulus 4.3 (FRR 7.4) neighbors recorded by SuzieQ: 9 s hold passes for every neighbor."""
+    neighbors = frr.parse_frr_bgp_neighbors_json(
+        _read("show-bgp-vrf-all-neighbors-json", "cumulus43-leaf01-suzieq")
+    )
+    state = BgpState(peers=(), neighbors=neighbors)
+    obs = observation("both-established", bgp=state)
+    listed = tuple(NeighborExpect(n.address) for n in neighbors)
+    expect = replace(REFERENCE, bgp=BgpExpect(neighbors=listed))
+    results = TimersCheck().evaluate(target(expect), obs)
+    assert {"pass"} == {r.status.value for r in results}
+    assert [n.address for n in neighbors] == [r.target.split("/", 1)[1] for r in results]
+
+
+@pytest.mark.parametrize(
+    "command", ["show-bgp-vrf-all-summary-json", "show-ip-bgp-summary"], ids=["json", "text"]
+)
+def test_established_peer_without_policy_warns_that_it_exchanges_nothing(command: str) -> None:
+    """Recorded (Policy) / peerState Policy: esg2 is Established but WARN, naming RFC 8212."""
+    case = FIXTURES / command / "esg2-dynamic-no-policy"
+    meta = json.loads((case / "meta.json").read_text())
+    peers = parser_for("frr", meta["command"])((case / "output.txt").read_text())
+    obs = observation("both-established", bgp=BgpState(peers=peers))
+    results = {r.target: r for r in PeerEstablishedCheck().evaluate(target(), obs)}
+    esg2 = results["vpc-router-1/10.10.10.6"]
+    assert ("warn", "pass") == (
+        esg2.status.value,
+        results["vpc-router-1/10.10.10.2"].status.value,
+    )
+    assert "RFC 8212" in esg2.reasons[0]

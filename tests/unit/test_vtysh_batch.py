@@ -1,21 +1,24 @@
 """One `vtysh -E -c A -c B ...` for the BGP reads: built, split and attributed per command.
 
 Fixtures (tests/fixtures/vtysh-batch/) are unedited batches recorded from the lab's router:
-`bfd` (every command succeeds) and `no-bfdd` (vtysh stops at `show bfd peers json`).
+`bfd` (every command succeeds) and `no-bfdd` (vtysh stops at `show bfd peers json`); and
+`unknown-command`, vtysh's answer to a command it does not know (the text BFD fallback).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from holdtime.errors import CommandRefused
+from holdtime.errors import CommandRefused, ParseError
 from holdtime.probes import commands, frr
-from holdtime.probes.router import attribute_vtysh_batch
+from holdtime.probes.router import CommandReader, attribute_vtysh_batch, json_or_text, read_bfd
 from holdtime.probes.ssh import CommandOutput
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vtysh-batch"
@@ -142,3 +145,81 @@ def test_all_commands_must_be_echoed_when_vtysh_exits_zero() -> None:
 def test_split_never_raises_and_never_invents_outputs(text: str) -> None:
     """Arbitrary output: at most one output per command, no exception."""
     assert len(commands.split_vtysh_batch(text, TEXTS)) <= len(TEXTS)
+
+
+class _RecordedSession:
+    """Answers each command line with a recorded output (an FRR whose vtysh lacks a command)."""
+
+    def __init__(self, answers: dict[str, CommandOutput]) -> None:
+        self.answers = answers
+        self.lines: list[str] = []
+
+    def run(self, line: str, timeout_seconds: float | None = None) -> CommandOutput:
+        self.lines.append(line)
+        return self.answers[line]
+
+
+def _answer(folder: Path, line: str, exit_status: int) -> CommandOutput:
+    stderr = folder / "stderr.txt"
+    return CommandOutput(
+        command=line,
+        stdout=(folder / "output.txt").read_text(),
+        stderr=stderr.read_text() if stderr.exists() else "",
+        exit_status=exit_status,
+        duration_seconds=0.1,
+    )
+
+
+def test_bfd_without_json_falls_back_to_the_text_form() -> None:
+    """vtysh's recorded `% Unknown command` for the JSON form: the text `show bfd peers` is read."""
+    json_line, text_line = "vtysh -c 'show bfd peers json'", "vtysh -c 'show bfd peers'"
+    text_case = FIXTURES.parent / "frr" / "show-bfd-peers" / "esg1-bfd-dropped"
+    session = _RecordedSession(
+        {
+            json_line: _answer(FIXTURES / "unknown-command", json_line, 1),
+            text_line: _answer(text_case, text_line, 0),
+        }
+    )
+    reader = CommandReader(session, SimpleNamespace(sudo=False), "r1")  # type: ignore[arg-type]
+    peers = read_bfd(reader)
+    assert ([json_line, text_line], [("10.10.10.2", "down"), ("10.10.10.6", "up")]) == (
+        session.lines,
+        [(p.peer, p.status) for p in peers],
+    )
+
+
+def test_bfdd_not_running_is_an_error_not_a_text_fallback() -> None:
+    """`bfdd is not running` (recorded batch stderr) stays the BFD section's error."""
+    line = "vtysh -c 'show bfd peers json'"
+    recorded = _recorded("no-bfdd")
+    session = _RecordedSession({line: replace(recorded, command=line, stdout="")})
+    reader = CommandReader(session, SimpleNamespace(sudo=False), "r1")  # type: ignore[arg-type]
+    with pytest.raises(ParseError) as caught:
+        read_bfd(reader)
+    assert ([line], "r1: `show bfd peers json`: bfdd is not running") == (
+        session.lines,
+        str(caught.value),
+    )
+
+
+def test_json_not_understood_is_an_error_never_a_text_rereading() -> None:
+    """A recorded summary with an unknown state: ERROR naming device and command, no text read."""
+    line = "vtysh -c 'show bgp vrf all summary json'"
+    case = FIXTURES.parent / "frr" / "show-bgp-vrf-all-summary-json" / "both-established"
+    recorded = _answer(case, line, 0)
+    odd = replace(recorded, stdout=recorded.stdout.replace('"Established"', '"Up"', 1))
+    session = _RecordedSession({line: odd})
+    reader = CommandReader(session, SimpleNamespace(sudo=False), "r1")  # type: ignore[arg-type]
+    with pytest.raises(ParseError) as caught:
+        json_or_text(
+            reader,
+            "show bgp vrf all summary json",
+            frr.parse_frr_bgp_summary_json,
+            "show bgp vrf all summary",
+            frr.parse_frr_bgp_summary_text,
+        )
+    assert (
+        [line],
+        "r1: `show bgp vrf all summary json`: "
+        "default.ipv4Unicast.peers.10.10.10.2.state: unknown BGP state 'Up'",
+    ) == (session.lines, str(caught.value))
