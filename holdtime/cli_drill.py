@@ -182,7 +182,9 @@ def journal_result(numbered: list[tuple[int, Any]], path: Path) -> Any:
     if finals:
         number, final = finals[-1]
         try:
-            return DrillResult.from_dict(final["result"])
+            result = DrillResult.from_dict(final["result"])
+            result.check_results()  # every field a report reads has the right type
+            return result
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ParseError(f"{path}:{number}: not a drill result record ({exc!r})") from None
     from holdtime.drill.partial import partial_result

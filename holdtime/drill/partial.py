@@ -8,6 +8,7 @@ rebuilds the outage measured so far and, above all, whether the restore ever ran
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,12 @@ from typing import Any
 from holdtime.drill.result import DrillResult, PhaseOutage, TimelineEvent
 from holdtime.errors import ParseError
 
+MAX_DRILL_SECONDS = 30 * 86400.0  # larger offsets in a journal are damage, not a drill
+
 
 def _number(record: Mapping[str, Any], key: str, where: str) -> float:
     value = record.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ParseError(f"{where}: {record['type']} record without a number {key!r}")
     return float(value)
 
@@ -106,7 +109,9 @@ def partial_result(numbered: Sequence[tuple[int, Mapping[str, Any]]], path: Path
     times = [
         float(r["at_seconds"])
         for _n, r in numbered
-        if isinstance(r.get("at_seconds"), int | float) and not isinstance(r["at_seconds"], bool)
+        if isinstance(r.get("at_seconds"), int | float)
+        and not isinstance(r["at_seconds"], bool)
+        and 0 <= r["at_seconds"] < MAX_DRILL_SECONDS  # also drops NaN and infinities
     ]
     last = max(times or [0.0])
     actions = tuple(r for _n, r in numbered if r["type"] == "action")
