@@ -16,7 +16,7 @@ routers:
     username: holdtime
     auth: {{key_file: {key}}}
     known_hosts: {known}
-ping_paths:
+{router_extra}ping_paths:
   - name: app-to-db
     source: local
     destination: 172.16.1.10
@@ -35,6 +35,7 @@ def _validate(
     probes: str = "[app-to-db]",
     trigger: str = "{ssh: esg1, command: \"vtysh -c 'x'\"}",
     restore: str = GOOD_RESTORE,
+    router_extra: str = "",
 ) -> tuple[int, list[str]]:
     (tmp_path / "key").write_text("")
     (tmp_path / "known").write_text("")
@@ -46,6 +47,7 @@ def _validate(
             probes=probes,
             trigger=trigger,
             restore=restore,
+            router_extra=router_extra,
         )
     )
     code = main(["inventory", "validate", str(path)])
@@ -107,3 +109,41 @@ def test_verify_on_a_signal_action_is_rejected(
             for line in lines
         ),
     ), lines
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (
+            "    swanctl_uris: [/run/charon.vici]\n",
+            "inv.yaml:8:19: routers[0].swanctl_uris: '/run/charon.vici' is not a vici socket URI "
+            "like unix:///run/charon.vici",
+        ),
+        (
+            "    proxy_jump: ops@bastion:99999\n",
+            "inv.yaml:8:17: routers[0].proxy_jump: 'ops@bastion:99999' has an invalid port",
+        ),
+        (
+            "    proxy_jump: 'ops@-oProxyCommand=x'\n",
+            "inv.yaml:8:17: routers[0].proxy_jump: 'ops@-oProxyCommand=x' names no valid host",
+        ),
+    ],
+    ids=["swanctl-uri-path", "proxy-jump-port", "proxy-jump-option"],
+)
+def test_router_run_time_fields_are_checked_at_validate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: str, expected: str
+) -> None:
+    """swanctl_uris and proxy_jump: a bad value is a file:line:col problem at validate."""
+    code, lines = _validate(tmp_path, capsys, router_extra=extra)
+    assert (2, True) == (code, expected in lines), lines
+
+
+def test_good_router_run_time_fields_validate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A vici URI and a two-hop proxy_jump with an IPv6 hop are accepted."""
+    extra = (
+        "    swanctl_uris: [unix:///run/charon-esg1/charon.vici]\n"
+        "    proxy_jump: 'ops@bastion.example.net:2222,[2001:db8::9]:22'\n"
+    )
+    assert 0 == _validate(tmp_path, capsys, router_extra=extra)[0]
