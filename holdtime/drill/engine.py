@@ -107,6 +107,7 @@ class DrillEngine:
     _actions_run: list[Mapping[str, Any]] = field(default_factory=list)
     _watch: dict[str, _FlowWatch] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _probers: dict[str, Any] = field(default_factory=dict)
 
     # -- helpers -------------------------------------------------------------------------
     def _now(self) -> float:
@@ -260,6 +261,7 @@ class DrillEngine:
             except HoldtimeError as exc:
                 outputs[plan.name].append(exc)
                 continue
+            self._probers[plan.name] = prober
 
             def work(prober: Any = prober, sink: list[Any] = outputs[plan.name]) -> None:
                 try:
@@ -280,6 +282,30 @@ class DrillEngine:
             if names <= set(self._watch) or not any(t.is_alive() for t in threads):
                 return
             self._wake.wait(0.05)
+
+    def _stream_probes(self) -> None:
+        """Once a second, journal the probes whose fate is known, so a killed drill keeps them.
+
+        Local paths only (the prober exposes settled events); a router's ping is journalled at
+        the end, its progress samples meanwhile.
+        """
+        cursors = dict.fromkeys(self._probers, -1)
+        while True:
+            stopping = self._stop.wait(1.0)
+            for name, prober in self._probers.items():
+                settled = getattr(prober, "settled_events", None)
+                if settled is None:
+                    continue
+                events, cursors[name] = settled(cursors[name])
+                if events:
+                    self.journal.write(
+                        "probes",
+                        path=name,
+                        late_after_seconds=prober.late_after_seconds,
+                        events=[[e.seq, e.sent_at, e.received_at, e.replied] for e in events],
+                    )
+            if stopping:
+                return
 
     def _poll_loop(self) -> None:
         previous: dict[str, str] = {}
@@ -336,8 +362,12 @@ class DrillEngine:
             poller = threading.Thread(
                 target=self._poll_loop, name="holdtime-drill-poll", daemon=True
             )
+            streamer = threading.Thread(
+                target=self._stream_probes, name="holdtime-drill-stream", daemon=True
+            )
             if not self._abort:
                 threads, outputs = self._start_pings()
+                streamer.start()
                 self._await_first_probes(threads)
                 if self.observers:
                     poller.start()
@@ -380,6 +410,8 @@ class DrillEngine:
                 thread.join(timeout=10)
             if poller.is_alive():
                 poller.join(timeout=10)
+            if streamer.is_alive():
+                streamer.join(timeout=10)
             for observer in self.observers:
                 observer.close()
             if (

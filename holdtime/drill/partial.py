@@ -1,8 +1,9 @@
 """The result of a drill that never finished (SIGKILL, crash, power loss), from its journal.
 
 The journal holds every record written up to the end: the trigger and restore events, the
-actions and the ping progress samples streamed four times a second. From those this module
-rebuilds the outage measured so far and, above all, whether the restore ever ran.
+actions, the ping progress samples (four a second) and, for local paths, the per-probe records
+streamed once a second. From those this module rebuilds the outage measured so far (exactly from
+the probes where they were streamed) and, above all, whether the restore ever ran.
 """
 
 from __future__ import annotations
@@ -86,7 +87,54 @@ def _phases_so_far(
                 gap_derived_outage_seconds=round(longest_gap, 4),
                 episodes=(),
                 budget_seconds=float(budget) if isinstance(budget, int | float) else 0.0,
+                so_far=True,
             )
+        )
+    return phases
+
+
+def _phases_from_probes(
+    numbered: Sequence[tuple[int, Mapping[str, Any]]],
+    start: Mapping[str, Any],
+    path: Path,
+) -> dict[str, PhaseOutage]:
+    """The failover outage per path from the streamed per-probe records (exact, with episodes)."""
+    from holdtime.gap import ProbeEvent, analyze
+
+    intervals = start.get("paths") if isinstance(start.get("paths"), Mapping) else {}
+    budget = start.get("budget_seconds")
+    streamed: dict[str, list[ProbeEvent]] = {}
+    late: dict[str, float] = {}
+    for number, record in numbered:
+        if record["type"] != "probes":
+            continue
+        where = f"{path}:{number}"
+        name = _text(record, "path", where)
+        try:
+            streamed.setdefault(name, []).extend(
+                ProbeEvent(int(seq), float(sent), None if got is None else float(got), bool(ok))
+                for seq, sent, got, ok in record["events"]
+            )
+            late[name] = _number(record, "late_after_seconds", where)
+        except (KeyError, TypeError, ValueError):
+            raise ParseError(f"{where}: probes record with unreadable events") from None
+    phases = {}
+    for name, events in streamed.items():
+        interval = intervals.get(name) if isinstance(intervals, Mapping) else None
+        if not isinstance(interval, int | float) or not math.isfinite(interval) or interval <= 0:
+            continue
+        gap = analyze(events, float(interval), late[name])
+        phases[name] = PhaseOutage(
+            path=name,
+            phase="failover",
+            interval_seconds=float(interval),
+            sent=gap.sent,
+            lost=gap.lost,
+            loss_derived_outage_seconds=round(gap.total_loss_derived_outage_seconds, 6),
+            gap_derived_outage_seconds=gap.max_gap_derived_outage_seconds,
+            episodes=tuple(e.to_dict() for e in gap.episodes),
+            budget_seconds=float(budget) if isinstance(budget, int | float) else 0.0,
+            so_far=True,
         )
     return phases
 
@@ -122,7 +170,11 @@ def partial_result(numbered: Sequence[tuple[int, Mapping[str, Any]]], path: Path
     restored: bool | None = None
     phases: list[PhaseOutage] = []
     if trigger_at is not None:
-        phases = _phases_so_far(numbered, start, trigger_at, path)
+        # Per-probe records where they were streamed (local paths), progress samples elsewhere.
+        exact = _phases_from_probes(numbered, start, path)
+        sampled = _phases_so_far(numbered, start, trigger_at, path)
+        phases = [exact.get(p.path, p) for p in sampled]
+        phases += [p for name, p in sorted(exact.items()) if name not in {s.path for s in sampled}]
         ran_ok = [a for a in restores if a.get("exit_status", 1) == 0 and not a.get("error")]
         restored = bool(ran_ok)
         if not restores:

@@ -34,6 +34,7 @@ class PhaseOutage:
     episodes: tuple[Mapping[str, Any], ...]
     budget_seconds: float
     not_measured: str = ""  # why these probes are no measurement of the phase ("restore failed")
+    so_far: bool = False  # the drill never finished: the outage up to its last journal record
 
     @property
     def within_budget(self) -> bool:
@@ -132,8 +133,13 @@ class DrillResult:
                 continue
             gap = phase.gap_derived_outage_seconds
             gap_text = f", gap-derived {gap:.2f} s" if gap is not None else ""
+            # A killed drill's outage so far proves nothing when within budget: SKIP, not PASS.
+            status = Status.PASS if phase.within_budget else Status.FAIL
+            if phase.so_far and phase.within_budget:
+                status = Status.SKIP
             summary = (
-                f"{phase.phase}: {phase.lost} of {phase.sent} probes lost, loss-derived outage "
+                f"{phase.phase}{' so far (the drill did not finish)' if phase.so_far else ''}: "
+                f"{phase.lost} of {phase.sent} probes lost, loss-derived outage "
                 f"{phase.loss_derived_outage_seconds:.2f} s{gap_text} "
                 f"(resolution {phase.interval_seconds} s, budget {phase.budget_seconds} s)"
             )
@@ -142,7 +148,7 @@ class DrillResult:
                     check="drill.outage",
                     target=f"{self.name}/{phase.path}/{phase.phase}",
                     device=self.name,
-                    status=Status.PASS if phase.within_budget else Status.FAIL,
+                    status=status,
                     summary=summary,
                     observed={
                         "loss_derived_outage_seconds": phase.loss_derived_outage_seconds,

@@ -248,7 +248,7 @@ def test_signal_matrix(lab: Lab, tmp_path: Path, signame: str, phase: str) -> No
 def test_sigkill_after_the_trigger_is_reported_as_restore_never_ran(
     lab: Lab, tmp_path: Path
 ) -> None:
-    """kill -9 after the trigger: `holdtime report` shows the outage so far and what to run."""
+    """kill -9 after the trigger: `holdtime report` shows the streamed outage and what to run."""
     inventory = _inventory(lab, tmp_path, {})
     journal = tmp_path / "killed.jsonl"
     silent = "esg1-silent-failure"
@@ -263,7 +263,7 @@ def test_sigkill_after_the_trigger_is_reported_as_restore_never_ran(
     )
     try:
         _when(journal, _event("trigger"))
-        time.sleep(2.0)
+        time.sleep(3.5)
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
         report = _holdtime("report", str(journal), cwd=tmp_path)
@@ -279,9 +279,11 @@ def test_sigkill_after_the_trigger_is_reported_as_restore_never_ran(
         first.startswith("DRILL esg1-silent-failure: trigger ran at "),
         first.endswith(f" s, restore never ran: {restore}"),
     ), report.stdout
-    # Killed 2 s after the trigger on a path the hold timer keeps down for 6-9 s. Probes count
-    # as lost only once overdue, so the streamed loss lags; the current gap does not.
-    assert (True, True) == (
-        failover["gap_derived_outage_seconds"] >= 1.0,
-        failover["sent"] > 10,
+    # Killed 3.5 s after the trigger on a path the hold timer keeps down for 6-9 s; probes are
+    # streamed once a second once their fate is known (1 s late threshold): >= 1.5 s of them.
+    probes = [r for r in read_journal(journal) if r["type"] == "probes"]
+    assert (True, True, True) == (
+        len(probes) >= 3,
+        failover["lost"] >= 5,
+        failover["loss_derived_outage_seconds"] >= 1.0,
     ), failover

@@ -95,6 +95,24 @@ def test_killed_drill_shows_the_outage_so_far(
     )
 
 
+def test_streamed_probes_give_the_exact_outage_so_far(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Per-probe records streamed before the kill: sent, lost and the episode, exactly."""
+    events = [[seq, 100.0 + 0.2 * seq, 100.001 + 0.2 * seq, True] for seq in range(10)]
+    events += [[seq, 100.0 + 0.2 * seq, None, False] for seq in range(10, 16)]
+    probes = {"type": "probes", "path": "app-to-db", "late_after_seconds": 1.0, "events": events}
+    journal = _killed(tmp_path / "j.jsonl", tail=json.dumps(probes) + "\n")
+    main(["report", str(journal), "--format", "json"])
+    [phase] = json.loads(capsys.readouterr().out)["extras"]["drills"][0]["phases"]
+    assert (16, 6, 1.2, 1) == (
+        phase["sent"],
+        phase["lost"],
+        phase["loss_derived_outage_seconds"],
+        len(phase["episodes"]),
+    )
+
+
 def test_torn_last_line_keeps_the_records_before_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -162,7 +180,7 @@ _JSON = st.recursive(
     max_leaves=8,
 )
 _RECORD = st.fixed_dictionaries(
-    {"type": st.sampled_from(["start", "event", "sample", "action", "flow", "result"])},
+    {"type": st.sampled_from(["start", "event", "sample", "action", "probes", "result"])},
     optional={
         "scenario": _JSON,
         "started_at": st.just("2026-12-01T20:00:00+00:00") | _JSON,
@@ -173,6 +191,8 @@ _RECORD = st.fixed_dictionaries(
         "path": _JSON,
         "result": _JSON,
         "paths": _JSON,
+        "events": _JSON,
+        "late_after_seconds": _JSON,
     },
 )
 
