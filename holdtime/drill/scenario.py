@@ -152,6 +152,12 @@ class Scenario:
             f"down longer than {self.budget.abort_outage_seconds} s"
         )
         steps.append(f"RESTORE  {self.restore.describe()}  (always runs: failure, error, signal)")
+        verify = self.restore.verify_action()
+        if verify is not None:
+            steps.append(
+                f"VERIFY   {verify.describe()}  (retried up to {self.timing.failback_observe} s; "
+                "still failing = restore failed, exit 2)"
+            )
         steps.append(
             f"observe failback {self.timing.failback_observe} s, then "
             f"{self.timing.clean_seconds} s loss-free"

@@ -187,3 +187,41 @@ def test_textfile_says_restored_0(tmp_path: Path) -> None:
         return float(family.samples[0].value)
 
     assert (0.0, 1.0) == (restored(failed, tmp_path), restored(fine, tmp_path / "ok"))
+
+
+def test_dry_run_plan_shows_the_verify(tmp_path: Path) -> None:
+    """The plan lists the verify command right after the restore."""
+    drill = Scenario(name="d", trigger=TRIGGER, restore=RESTORE, probes=("app-to-db",))
+    plan = drill.plan()
+    restore_at = next(i for i, step in enumerate(plan) if step.startswith("RESTORE"))
+    assert plan[restore_at + 1].startswith(f"VERIFY   ssh esg1: {RESTORE.verify[0]}  (retried")
+
+
+def test_drill_stopped_before_the_trigger_writes_no_textfile(tmp_path: Path) -> None:
+    """Nothing measured: no .prom file is written, so the last real figures stay."""
+    actions = FakeActions({})
+    drill = Scenario(
+        name="d",
+        trigger=TRIGGER,
+        restore=RESTORE,
+        probes=(),
+        steady_state=("bgp.*",),
+        timing=Timing(settle_seconds=0, observe_seconds=0.1),
+    )
+    with Journal(tmp_path / "j.jsonl") as journal:
+        result = DrillEngine(
+            scenario=drill,
+            pings=[],
+            actions=actions,
+            journal=journal,
+            steady_state=lambda _patterns: ("fail", "bgp.peer_established: Idle"),
+            out=io.StringIO(),
+        ).run()
+    (tmp_path / "textfile").mkdir()
+    published = publish_drill(result, textfile_dir=tmp_path / "textfile")
+    assert (None, [], [], None) == (
+        published,
+        list((tmp_path / "textfile").iterdir()),
+        actions.ran,
+        result.restored,
+    )
