@@ -114,8 +114,9 @@ class DrillEngine:
         return self.clock() - self._t0
 
     def _say(self, text: str, at: float | None = None) -> None:
-        # The terminal may be gone (SIGHUP): the journal still has every line.
-        with suppress(OSError, ValueError):
+        # The terminal may be gone (SIGHUP): the journal still has every line. RuntimeError:
+        # a signal handler's line interrupting a print of the same thread ("reentrant call").
+        with suppress(OSError, ValueError, RuntimeError):
             print(f"[{self._now() if at is None else at:7.2f} s] {text}", file=self.out, flush=True)
 
     def _event(self, kind: str, detail: str, source: str = "", at: float | None = None) -> None:
@@ -160,7 +161,7 @@ class DrillEngine:
                     if self._restoring
                     else "holdtime is already stopping (restore first, if the trigger ran)"
                 )
-            self.journal.write(
+            self.journal.write_from_signal_handler(
                 "event", at_seconds=round(self._now(), 4), kind="signal", detail=detail, source=""
             )
             self._say(f"signal: {detail}")

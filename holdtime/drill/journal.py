@@ -44,6 +44,7 @@ class Journal:
         self._clock = clock
         self._synced_at = clock()
         self._dirty = False
+        self._pending: list[str] = []  # records from a signal handler that found the lock held
         try:
             if not overwrite and path.is_file() and path.stat().st_size > 0:
                 raise ConfigError(
@@ -59,13 +60,33 @@ class Journal:
         """Append one record; the kernel has it at once, the disk within a second."""
         line = json.dumps({"type": record_type, **fields}, sort_keys=True, default=str)
         with self._lock:
-            if self._stream.closed:
-                return
-            self._stream.write(line + "\n")
-            self._stream.flush()
-            self._dirty = True
-            if self._clock() - self._synced_at >= FSYNC_EVERY_SECONDS:
-                self._sync()
+            self._append(line)
+
+    def write_from_signal_handler(self, record_type: str, **fields: Any) -> None:
+        """write() for a signal handler, which may interrupt a write() of its own thread.
+
+        Blocking on the lock there would deadlock; when it is held the record waits and is
+        written by the next write() or close().
+        """
+        line = json.dumps({"type": record_type, **fields}, sort_keys=True, default=str)
+        if self._lock.acquire(blocking=False):
+            try:
+                self._append(line)
+            finally:
+                self._lock.release()
+        else:
+            self._pending.append(line)
+
+    def _append(self, line: str) -> None:
+        if self._stream.closed:
+            return
+        while self._pending:
+            self._stream.write(self._pending.pop(0) + "\n")
+        self._stream.write(line + "\n")
+        self._stream.flush()
+        self._dirty = True
+        if self._clock() - self._synced_at >= FSYNC_EVERY_SECONDS:
+            self._sync()
 
     def _sync(self) -> None:
         os.fsync(self._stream.fileno())
@@ -74,6 +95,8 @@ class Journal:
     def close(self) -> None:
         """Push the rest to the disk and close the file (further writes are ignored)."""
         with self._lock:
+            if not self._stream.closed and self._pending:
+                self._append(self._pending.pop())
             if not self._stream.closed and self._dirty:
                 self._sync()
             self._stream.close()

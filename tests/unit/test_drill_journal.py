@@ -217,3 +217,24 @@ def test_reused_journal_is_refused_unless_force(tmp_path: Path) -> None:
     with Journal(path, overwrite=True) as journal:
         journal.write("start", scenario="new")
     assert [{"type": "start", "scenario": "new"}] == list(read_journal(path))
+
+
+def test_signal_handler_write_never_blocks_on_a_held_lock(tmp_path: Path) -> None:
+    """A record from a signal handler that interrupts a write waits, then lands in order."""
+    path = tmp_path / "j.jsonl"
+    with Journal(path) as journal:
+        journal.write("start", scenario="d")
+        with journal._lock:  # the main thread was inside write() when the signal came
+            journal.write_from_signal_handler("event", kind="signal")
+        journal.write("event", kind="restore")
+    assert ["start", "signal", "restore"] == [r.get("kind", r["type"]) for r in read_journal(path)]
+
+
+def test_pending_signal_record_is_written_at_close(tmp_path: Path) -> None:
+    """The last record of a drill, queued by a signal handler, is not lost at close."""
+    path = tmp_path / "j.jsonl"
+    journal = Journal(path)
+    with journal._lock:
+        journal.write_from_signal_handler("event", kind="signal")
+    journal.close()
+    assert [{"type": "event", "kind": "signal"}] == list(read_journal(path))
