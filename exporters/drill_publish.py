@@ -10,9 +10,15 @@ from holdtime.exporters.drill_record import DrillRecord
 
 def publish_drill(
     result: Any, *, textfile_dir: Path | None = None, pushgateway: str | None = None
-) -> DrillRecord:
-    """Write the textfile and/or push, from a DrillResult or a ready DrillRecord."""
+) -> DrillRecord | None:
+    """Write the textfile and/or push, from a DrillResult or a ready DrillRecord.
+
+    A drill that measured nothing (stopped before its trigger) publishes nothing and returns
+    None: the textfile and the Pushgateway group keep the last real run's figures.
+    """
     record = result if isinstance(result, DrillRecord) else DrillRecord.from_drill_result(result)
+    if not record.measured:
+        return None
     if textfile_dir is not None:
         from holdtime.exporters.textfile import write_textfile
 

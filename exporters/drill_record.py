@@ -35,6 +35,8 @@ class DrillRecord:
     passed: bool
     finished_at: dt.datetime  # aware UTC
     paths: tuple[PathPhaseRecord, ...] = field(default_factory=tuple)
+    restored: bool | None = None  # None: the trigger never ran (nothing to restore)
+    measured: bool = True  # False: stopped before its trigger, so no figure is a measurement
 
     @classmethod
     def from_drill_result(cls, result: Any) -> DrillRecord:
@@ -43,6 +45,8 @@ class DrillRecord:
             drill=str(result.name),
             passed=bool(result.passed),
             finished_at=result.finished_at,
+            restored=getattr(result, "restored", None),
+            measured=bool(getattr(result, "triggered", True)),
             paths=tuple(
                 PathPhaseRecord(
                     path=str(p.path),
@@ -57,6 +61,7 @@ class DrillRecord:
                     budget_seconds=getattr(p, "budget_seconds", None),
                 )
                 for p in result.phases
+                if not getattr(p, "not_measured", "")  # never published as a measurement
             ),
         )
 
@@ -100,7 +105,17 @@ def drill_families(records: tuple[DrillRecord, ...] | list[DrillRecord]) -> list
     passed = GaugeMetricFamily(
         "holdtime_drill_passed", "1 when the last run of the drill passed.", labels=["drill"]
     )
+    restored = GaugeMetricFamily(
+        "holdtime_drill_restored",
+        "1 when the last run's restore ran and was verified; 0: the trigger may still be in "
+        "effect (the network may still be failed over).",
+        labels=["drill"],
+    )
     for record in records:
+        if record.restored is not None:
+            restored.add_metric([record.drill], 1.0 if record.restored else 0.0)
+        if not record.measured:
+            continue  # nothing measured: the last real run's figures stay
         last_run.add_metric([record.drill], record.finished_at.timestamp())
         passed.add_metric([record.drill], 1.0 if record.passed else 0.0)
         for p in record.paths:
@@ -114,7 +129,7 @@ def drill_families(records: tuple[DrillRecord, ...] | list[DrillRecord]) -> list
             sent.add_metric(labels, float(p.probes_sent))
             lost.add_metric(labels, float(p.probes_lost))
             interval.add_metric(labels, p.probe_interval_seconds)
-    return [outage, budget, sent, lost, interval, last_run, passed]
+    return [restored, outage, budget, sent, lost, interval, last_run, passed]
 
 
 def drill_registry(records: tuple[DrillRecord, ...] | list[DrillRecord]) -> Any:

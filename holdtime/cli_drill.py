@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import sys
 from pathlib import Path
@@ -22,7 +23,9 @@ def register(subparsers: Any) -> None:
         help="run a failover drill declared in the inventory and measure every path's outage",
         description=(
             "Run a drill: steady state, ping paths, trigger, observe, restore (always), failback. "
-            "Exit 0 within budget, 1 over budget or steady state failed, 2 error or aborted."
+            "Exit 0 within budget, 1 over budget or steady state failed, 2 error, aborted, "
+            "interrupted (SIGINT, SIGTERM, SIGHUP, SIGQUIT: the restore runs first) or restore "
+            "failed (the network may still be failed over: the first line says what to run)."
         ),
     )
     drill.add_argument("-i", "--inventory", required=True, type=Path, help="inventory YAML file")
@@ -31,7 +34,13 @@ def register(subparsers: Any) -> None:
         "--dry-run", action="store_true", help="print what would run where; execute nothing"
     )
     drill.add_argument(
-        "--journal", type=Path, help="JSONL journal (default: holdtime-drill-SCENARIO-TIME.jsonl)"
+        "--journal",
+        type=Path,
+        help="JSONL journal (default: a new holdtime-drill-SCENARIO-TIME.jsonl); an existing "
+        "journal is refused unless --force",
+    )
+    drill.add_argument(
+        "--force", action="store_true", help="overwrite the --journal file if it already exists"
     )
     drill.add_argument("--format", choices=FORMATS, default="table", help="report format")
     drill.add_argument("-o", "--output", type=Path, help="write the report to FILE")
@@ -47,7 +56,10 @@ def register(subparsers: Any) -> None:
     report = subparsers.add_parser(
         "report",
         help="render a drill journal (also one left by a crash) as a report",
-        description="Render the result recorded in a drill journal.",
+        description=(
+            "Render the result recorded in a drill journal. Exit 0 passed, 1 failed, 2 aborted, "
+            "restore failed, or the drill never finished (its restore may never have run)."
+        ),
     )
     report.add_argument("journal", type=Path, help="the .jsonl journal of a drill")
     report.add_argument("--format", choices=FORMATS, default="table", help="report format")
@@ -64,9 +76,26 @@ def _emit(run: RunResult, args: argparse.Namespace) -> None:
             args.output.write_text(text, encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"cannot write report to {args.output}: {exc.strerror}") from None
-        print(f"report written to {args.output}", file=sys.stderr)
+        _tell(f"report written to {args.output}")
     else:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        try:
+            sys.stdout.write(text if text.endswith("\n") else text + "\n")
+            sys.stdout.flush()
+        except (OSError, ValueError):
+            _tell("the report could not be printed (stdout is gone): see the journal")
+
+
+def _tell(line: str) -> None:
+    """One line on stderr; after a SIGHUP the terminal may be gone, and that is no error."""
+    with contextlib.suppress(OSError, ValueError):
+        print(line, file=sys.stderr, flush=True)
+
+
+def _exit_code(result: Any) -> int:
+    """2 restore failed, aborted or interrupted; 1 failed; 0 passed."""
+    if result.restore_failed or result.aborted:
+        return 2
+    return 0 if result.passed else 1
 
 
 def run_drill(args: argparse.Namespace) -> int:
@@ -95,12 +124,16 @@ def run_drill(args: argparse.Namespace) -> int:
                 print(f"        on {plan.router.name}: {router_lines[plan.name]}")
         print("dry run: nothing was executed")
         return 0
+    from holdtime.drill.preflight import preflight
     from holdtime.drill.wiring import run_inventory_drill
 
+    preflight(scenario, textfile_dir=args.textfile, pushgateway=args.pushgateway)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     journal_path = args.journal or Path(f"holdtime-drill-{scenario.name}-{stamp}.jsonl")
-    result = run_inventory_drill(inventory, scenario, journal_path)
-    print(f"journal: {journal_path}", file=sys.stderr)
+    result = run_inventory_drill(inventory, scenario, journal_path, overwrite_journal=args.force)
+    _tell(f"journal: {journal_path}")
+    if result.restore_failed:
+        _tell(f"holdtime: ERROR: {result.restore_failed}")
     run = RunResult.collect(
         result.check_results(),
         started_at=result.started_at,
@@ -108,11 +141,11 @@ def run_drill(args: argparse.Namespace) -> int:
         inventory_path=str(inventory.path),
         extras={"drills": [result.to_dict()]},
     )
-    _publish(result, args)
-    _emit(run, args)
-    if result.aborted:
-        return 2
-    return 0 if result.passed else 1
+    try:
+        _publish(result, args)
+    finally:
+        _emit(run, args)
+    return _exit_code(result)
 
 
 def _publish(result: Any, args: argparse.Namespace) -> None:
@@ -120,21 +153,16 @@ def _publish(result: Any, args: argparse.Namespace) -> None:
         return
     from holdtime.exporters.drill_publish import publish_drill
 
-    publish_drill(result, textfile_dir=args.textfile, pushgateway=args.pushgateway)
+    if publish_drill(result, textfile_dir=args.textfile, pushgateway=args.pushgateway) is None:
+        _tell("metrics: nothing published (stopped before the trigger, nothing measured)")
 
 
 def run_report(args: argparse.Namespace) -> int:
     """Handler of `holdtime report`."""
-    from holdtime.drill.journal import read_journal
-    from holdtime.drill.result import DrillResult
+    from holdtime.drill.journal import numbered_records
     from holdtime.models import RunResult
 
-    records = list(read_journal(args.journal))
-    finals = [r for r in records if r["type"] == "result"]
-    if finals:
-        result = DrillResult.from_dict(finals[-1]["result"])
-    else:
-        result = _partial(records, args.journal)
+    result = journal_result(list(numbered_records(args.journal)), args.journal)
     run = RunResult.collect(
         result.check_results(),
         started_at=result.started_at,
@@ -143,31 +171,22 @@ def run_report(args: argparse.Namespace) -> int:
         extras={"drills": [result.to_dict()]},
     )
     _emit(run, args)
-    return 2 if result.aborted else (0 if result.passed else 1)
+    return _exit_code(result)
 
 
-def _partial(records: list[Any], path: Path) -> Any:
-    """A result from a journal whose drill never finished (the process died)."""
-    from holdtime.drill.result import DrillResult, TimelineEvent
+def journal_result(numbered: list[tuple[int, Any]], path: Path) -> Any:
+    """The DrillResult of a journal: its result record, or what a killed drill left."""
+    from holdtime.drill.result import DrillResult
 
-    starts = [r for r in records if r["type"] == "start"]
-    if not starts:
-        raise ParseError(f"{path}: no drill start record: not a holdtime drill journal")
-    started = dt.datetime.fromisoformat(starts[0]["started_at"])
-    events = tuple(
-        TimelineEvent(r["at_seconds"], r["kind"], r["detail"], r.get("source", ""))
-        for r in records
-        if r["type"] == "event"
-    )
-    last = max([r.get("at_seconds", 0.0) for r in records if "at_seconds" in r] or [0.0])
-    return DrillResult(
-        name=starts[0]["scenario"],
-        started_at=started,
-        finished_at=started + dt.timedelta(seconds=float(last)),
-        passed=False,
-        phases=(),
-        events=events,
-        actions=tuple(r for r in records if r["type"] == "action"),
-        aborted="the drill did not finish (no result record): the journal ends "
-        f"{float(last):.1f} s after the start",
-    )
+    finals = [(n, r) for n, r in numbered if r["type"] == "result"]
+    if finals:
+        number, final = finals[-1]
+        try:
+            result = DrillResult.from_dict(final["result"])
+            result.check_results()  # every field a report reads has the right type
+            return result
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ParseError(f"{path}:{number}: not a drill result record ({exc!r})") from None
+    from holdtime.drill.partial import partial_result
+
+    return partial_result(numbered, path)

@@ -694,6 +694,16 @@ class _Builder:
             "max_hold_time_seconds", 30.0
         )
         ssh_config = raw.get("ssh_config") or ssh.get("ssh_config")
+        # -- issue 13: fields used only at run time, checked now (holdtime/router_syntax.py) --
+        from holdtime.router_syntax import proxy_jump_problem, swanctl_uri_problem
+
+        if raw.get("proxy_jump") is not None and proxy_jump_problem(raw["proxy_jump"]):
+            self.problem(f"{where}.proxy_jump", proxy_jump_problem(raw["proxy_jump"]))
+        uris = raw.get("swanctl_uris") or ()
+        for uri in [uris] if isinstance(uris, str) else uris:
+            if swanctl_uri_problem(uri):
+                self.problem(f"{where}.swanctl_uris", swanctl_uri_problem(uri))
+        # -- end issue 13 --
         return Router(
             name=raw.get("name") or f"routers[{index}]",
             host=raw.get("host") or "",

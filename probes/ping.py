@@ -341,6 +341,28 @@ class PingProber:
             if state.last_reply_at is None or received_at > state.last_reply_at:
                 state.last_reply_at = received_at
 
+    # -- issue 13: what the drill journal streams while the prober runs ----------------------
+    def settled_events(self, after_seq: int, flow_index: int = 0) -> tuple[list[ProbeEvent], int]:
+        """Events of the probes after `after_seq` whose fate is known (sent late_after ago).
+
+        Returns the events (replies, then unanswered probes) and the new cursor: the highest
+        seq covered. A reply arriving after its probe was streamed as lost is late anyway.
+        """
+        if flow_index >= len(self._states):
+            return [], after_seq
+        state = self._states[flow_index]
+        cutoff = self.clock() - self.late_after_seconds
+        with state.lock:
+            last = bisect.bisect_left(state.sent_at, cutoff) - 1
+            events = [r for r in state.replies if after_seq < r.seq <= last]
+            events.extend(
+                ProbeEvent(seq, state.sent_at[seq], None, replied=False)
+                for seq in range(after_seq + 1, last + 1)
+                if seq not in state.answered
+            )
+        return events, max(after_seq, last)
+
+    # -- end issue 13 ---------------------------------------------------------------------------
     def snapshot(self, start: float) -> list[Progress]:
         """Progress of every flow now (also used by the progress callback)."""
         now = self.clock()

@@ -134,9 +134,17 @@ def _seconds(value: Any) -> str:
     return "" if value is None else f"{float(value):.2f} s"
 
 
+def _phase_verdict(phase: Mapping[str, Any]) -> str:
+    if phase.get("not_measured"):
+        return f"not measured ({html.escape(str(phase['not_measured']))})"
+    return "ok" if phase.get("within_budget") else "OVER"
+
+
 def render_section(drill: Mapping[str, Any]) -> str:
     """One drill as an HTML <section>: verdict, outage table, timeline, event list."""
     verdict = "PASSED" if drill.get("passed") else "FAILED"
+    if drill.get("restore_failed"):
+        verdict = "RESTORE FAILED"
     aborted = drill.get("aborted")
     rows = "".join(
         "<tr>"
@@ -145,7 +153,7 @@ def render_section(drill: Mapping[str, Any]) -> str:
         f"<td>{float(p['loss_derived_outage_seconds']):.2f} s</td>"
         f"<td>{_seconds(p.get('gap_derived_outage_seconds'))}</td>"
         f"<td>{p['interval_seconds']} s</td><td>{p['budget_seconds']} s</td>"
-        f"<td>{'ok' if p.get('within_budget') else 'OVER'}</td></tr>"
+        f"<td>{_phase_verdict(p)}</td></tr>"
         for p in drill.get("phases", ())
     )
     events = "".join(
@@ -157,6 +165,11 @@ def render_section(drill: Mapping[str, Any]) -> str:
     return (
         f'<section class="drill"><h2>Drill {html.escape(str(drill.get("name", "")))}: '
         f"{verdict}</h2>"
+        + (
+            f'<p class="alarm"><b>{html.escape(str(drill["restore_failed"]))}</b></p>'
+            if drill.get("restore_failed")
+            else ""
+        )
         + (f"<p><b>Aborted:</b> {html.escape(str(aborted))}</p>" if aborted else "")
         + "<table><thead><tr><th>path</th><th>phase</th><th>lost / sent</th>"
         "<th>loss-derived outage</th><th>gap-derived outage</th><th>resolution</th>"

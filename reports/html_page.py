@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from holdtime.models import CheckResult, RunResult, Status
+from holdtime.reports.drill_alarm import alarm_lines
 from holdtime.reports.drill_timeline import render_section
 from holdtime.reports.table import STATUS_ORDER, ordered, summary_line
 
@@ -62,6 +63,7 @@ CSS = (
     "section.drill{border-top:1px solid #d0d7de;margin-top:24px}"
     "section.drill svg{display:block;margin:8px 0;border:1px solid #d0d7de;border-radius:6px}"
     "section.drill ul{padding-left:20px}"
+    "p.alarm{background:#cf222e;color:#fff;padding:8px 12px;border-radius:6px}"
     "tr.hidden{display:none}"
     "footer{color:#57606a;font-size:12px;margin-top:24px}" + _STATUS_CSS
 )
@@ -179,7 +181,9 @@ def render(run: RunResult) -> str:
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>holdtime: {_e(summary_line(run))}</title>"
         f"<style>{CSS}</style></head>\n"
-        f'<body class="worst-{worst.value}"><h1>holdtime report</h1>'
+        f'<body class="worst-{worst.value}">'
+        + "".join(f'<p class="alarm"><b>{_e(alarm)}</b></p>' for alarm in alarm_lines(run))
+        + "<h1>holdtime report</h1>"
         f'<p class="meta"><b>{_e(summary_line(run))}</b><br>{meta}</p>'
         f"{_counters(run)}"
         '<table class="results"><thead><tr><th>status</th><th>check</th><th>target</th>'

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from holdtime.models import CheckResult, RunResult, Status
+from holdtime.reports.drill_alarm import alarm_lines
 from holdtime.reports.table import ordered, summary_line
 
 # Backslash-escape the punctuation that would otherwise become markup: table pipes, emphasis,
@@ -84,6 +85,10 @@ def _seconds(value: Any) -> str:
 def _drill(drill: Mapping[str, Any]) -> list[str]:
     verdict = "PASSED" if drill.get("passed") else "FAILED"
     lines = [f"### Drill {md_escape(str(drill.get('name', '')))}: {verdict}", ""]
+    if drill.get("restore_failed"):
+        verdict = "RESTORE FAILED"
+        lines = [f"### Drill {md_escape(str(drill.get('name', '')))}: {verdict}", ""]
+        lines += [f"**{md_escape(str(drill['restore_failed']))}**", ""]
     if drill.get("aborted"):
         lines += [f"**Aborted:** {md_escape(str(drill['aborted']))}", ""]
     rows = [
@@ -95,7 +100,11 @@ def _drill(drill: Mapping[str, Any]) -> list[str]:
             _seconds(p.get("gap_derived_outage_seconds")),
             _seconds(p.get("interval_seconds")),
             _seconds(p.get("budget_seconds")),
-            "ok" if p.get("within_budget") else "**OVER**",
+            f"not measured ({md_escape(str(p['not_measured']))})"
+            if p.get("not_measured")
+            else "ok"
+            if p.get("within_budget")
+            else "**OVER**",
         ]
         for p in drill.get("phases", ())
     ]
@@ -114,7 +123,9 @@ def _drill(drill: Mapping[str, Any]) -> list[str]:
 
 def render(run: RunResult) -> str:
     """The run as one Markdown document."""
+    alarms = [f"**{md_escape(alarm)}**" for alarm in alarm_lines(run)]
     lines = [
+        *(alarms and [*alarms, ""]),
         "# holdtime report",
         "",
         f"**{summary_line(run)}**",

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from tabulate import tabulate
 
 from holdtime.models import CheckResult, RunResult, Status
+from holdtime.reports.drill_alarm import alarm_lines
 
 # Worst first: what needs attention sits at the top of a long report.
 STATUS_ORDER = (Status.ERROR, Status.FAIL, Status.WARN, Status.PASS, Status.SKIP)
@@ -80,14 +81,18 @@ def render_table(run: RunResult, *, color: bool = False, verbose: bool = False) 
             row += [f"{result.duration_seconds:.2f} s", reasons]
         rows.append(row)
     footer = summary_line(run)
+    alarms = "".join(
+        f"{_ANSI[Status.ERROR]}{_one_line(a)}{_RESET}\n" if color else f"{_one_line(a)}\n"
+        for a in alarm_lines(run)
+    )
     if color:
         worst = max((r.status for r in run.results), key=lambda s: s.severity, default=None)
         if worst in (Status.ERROR, Status.FAIL, Status.WARN):
             footer = f"{_ANSI[worst]}{footer}{_RESET}"
     if not rows:
-        return footer + "\n"
+        return alarms + footer + "\n"
     table = tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
-    return f"{table}\n\n{footer}\n"
+    return f"{alarms}{table}\n\n{footer}\n"
 
 
 def render(run: RunResult) -> str:

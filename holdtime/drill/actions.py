@@ -62,6 +62,9 @@ class DrillActionRunner:
                 timeout=action.timeout_seconds,
                 stdin=subprocess.DEVNULL,
                 check=False,
+                # Its own session: a Ctrl-C or a hang-up aimed at holdtime's terminal never
+                # kills a restore half way (holdtime itself handles those signals).
+                start_new_session=True,
             )
         except subprocess.TimeoutExpired:
             raise CommandTimeout(

@@ -1,8 +1,11 @@
 """Run one drill: steady state, probes, trigger, observe, restore (always), failback, verdict.
 
 Restore runs whenever the trigger was started: on success, on a failed or raising action, on the
-abort threshold, on SIGINT/SIGTERM (signals only wake the engine; they never interrupt an action
-half way). Every step is journalled as it happens.
+abort threshold, on SIGINT/SIGTERM/SIGHUP/SIGQUIT (signals only wake the engine; they never
+interrupt an action half way, a second one neither). A restore counts only once it is verified:
+its exit status, then its declared `verify` command or, without one, the steady-state checks
+after the drill. A failed restore is the loudest result: `restore_failed` in the result, ERROR,
+exit 2, and the failback phase is not measured. Every step is journalled as it happens.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, TextIO
 
@@ -23,6 +26,8 @@ from holdtime.errors import HoldtimeError
 from holdtime.models import utc_now
 
 MAX_RTT_SAMPLES = 4000  # per path, for the HTML timeline
+# Signals that stop a drill the way Ctrl-C does: SIGHUP is what a dropped SSH session sends.
+DRILL_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 
 class ActionRunner(Protocol):
@@ -95,11 +100,14 @@ class DrillEngine:
     _stop: threading.Event = field(default_factory=threading.Event)
     _signal: str = ""
     _abort: str = ""
+    _restoring: bool = False
+    _restore_failed: str = ""
     _t0: float = 0.0
     _events: list[TimelineEvent] = field(default_factory=list)
     _actions_run: list[Mapping[str, Any]] = field(default_factory=list)
     _watch: dict[str, _FlowWatch] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _probers: dict[str, Any] = field(default_factory=dict)
 
     # -- helpers -------------------------------------------------------------------------
     def _now(self) -> float:
@@ -109,7 +117,10 @@ class DrillEngine:
         from holdtime.redaction import redact  # the live lines never show a secret either
 
         at_text = f"{self._now() if at is None else at:7.2f}"
-        print(f"[{at_text} s] {redact(text)}", file=self.out, flush=True)
+        # The terminal may be gone (SIGHUP): the journal still has every line. RuntimeError:
+        # a signal handler's line interrupting a print of the same thread ("reentrant call").
+        with suppress(OSError, ValueError, RuntimeError):
+            print(f"[{at_text} s] {redact(text)}", file=self.out, flush=True)
 
     def _event(self, kind: str, detail: str, source: str = "", at: float | None = None) -> None:
         event = TimelineEvent(
@@ -144,16 +155,22 @@ class DrillEngine:
             name = signal.Signals(signum).name
             if not self._signal:
                 self._signal = name
-                self.journal.write(
-                    "event",
-                    at_seconds=round(self._now(), 4),
-                    kind="signal",
-                    detail=f"{name} received: restoring",
-                    source="",
+                detail = f"{name} received: " + (
+                    "the restore is running and will finish" if self._restoring else "restoring"
                 )
+            else:
+                detail = f"{name} received again: ignored, " + (
+                    "the restore is running and will finish before holdtime exits"
+                    if self._restoring
+                    else "holdtime is already stopping (restore first, if the trigger ran)"
+                )
+            self.journal.write_from_signal_handler(
+                "event", at_seconds=round(self._now(), 4), kind="signal", detail=detail, source=""
+            )
+            self._say(f"signal: {detail}")
             self._wake.set()
 
-        previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+        previous = {s: signal.signal(s, handler) for s in DRILL_SIGNALS}
         try:
             yield
         finally:
@@ -168,6 +185,8 @@ class DrillEngine:
             ok = bool(outcome.get("exit_status", 0) == 0)
         except HoldtimeError as exc:
             outcome, ok = {"error": str(exc)}, False
+        except Exception as exc:  # a raising action must still be journalled
+            outcome, ok = {"error": f"{type(exc).__name__}: {exc}"}, False
         record = {
             "role": role,
             "action": action.describe(),
@@ -246,6 +265,7 @@ class DrillEngine:
             except HoldtimeError as exc:
                 outputs[plan.name].append(exc)
                 continue
+            self._probers[plan.name] = prober
 
             def work(prober: Any = prober, sink: list[Any] = outputs[plan.name]) -> None:
                 try:
@@ -266,6 +286,30 @@ class DrillEngine:
             if names <= set(self._watch) or not any(t.is_alive() for t in threads):
                 return
             self._wake.wait(0.05)
+
+    def _stream_probes(self) -> None:
+        """Once a second, journal the probes whose fate is known, so a killed drill keeps them.
+
+        Local paths only (the prober exposes settled events); a router's ping is journalled at
+        the end, its progress samples meanwhile.
+        """
+        cursors = dict.fromkeys(self._probers, -1)
+        while True:
+            stopping = self._stop.wait(1.0)
+            for name, prober in self._probers.items():
+                settled = getattr(prober, "settled_events", None)
+                if settled is None:
+                    continue
+                events, cursors[name] = settled(cursors[name])
+                if events:
+                    self.journal.write(
+                        "probes",
+                        path=name,
+                        late_after_seconds=prober.late_after_seconds,
+                        events=[[e.seq, e.sent_at, e.received_at, e.replied] for e in events],
+                    )
+            if stopping:
+                return
 
     def _poll_loop(self) -> None:
         previous: dict[str, str] = {}
@@ -304,6 +348,9 @@ class DrillEngine:
             started_at=started_at.isoformat(),
             plan=scenario.plan(),
             description=scenario.description,
+            restore=scenario.restore.instruction(),
+            paths={plan.name: plan.interval_seconds for plan in self.pings},
+            budget_seconds=scenario.budget.max_outage_seconds,
         )
         steady: dict[str, str] = {}
         trigger_at = restore_at = None
@@ -319,8 +366,12 @@ class DrillEngine:
             poller = threading.Thread(
                 target=self._poll_loop, name="holdtime-drill-poll", daemon=True
             )
+            streamer = threading.Thread(
+                target=self._stream_probes, name="holdtime-drill-stream", daemon=True
+            )
             if not self._abort:
                 threads, outputs = self._start_pings()
+                streamer.start()
                 self._await_first_probes(threads)
                 if self.observers:
                     poller.start()
@@ -353,16 +404,18 @@ class DrillEngine:
             finally:
                 if triggered:
                     restore_at = self._now()
-                    self._run_action("restore", scenario.restore)
+                    self._restore()
             if self._abort:
                 self._event("abort", self._abort)
-            if triggered and not self._signal:
+            if triggered and not (self._signal or self._restore_failed):
                 self._failback(timing.failback_observe, timing.clean_seconds)
             self._stop.set()
             for thread in threads:
                 thread.join(timeout=10)
             if poller.is_alive():
                 poller.join(timeout=10)
+            if streamer.is_alive():
+                streamer.join(timeout=10)
             for observer in self.observers:
                 observer.close()
             if (
@@ -375,7 +428,50 @@ class DrillEngine:
                 verdict, detail = self.steady_state(scenario.steady_state)
                 steady["after"] = verdict
                 self._event("steady_state", f"after: {verdict} ({detail})")
+                if verdict != "pass" and triggered and scenario.restore.verify_action() is None:
+                    self._fail_restore(f"the steady state after the restore fails ({detail})")
         return self._finish(started_at, outputs, trigger_at, restore_at, steady)
+
+    def _restore(self) -> None:
+        """Run the restore, then its declared verify; either failing is a failed restore."""
+        restore = self.scenario.restore
+        self._restoring = True
+        try:
+            if not self._run_action("restore", restore):
+                self._fail_restore("")
+                return
+            verify = restore.verify_action()
+            if verify is not None and not self._verify(verify):
+                self._fail_restore(
+                    f"`{verify.describe()}` did not pass within "
+                    f"{self.scenario.timing.failback_observe} s of the restore"
+                )
+        finally:
+            self._restoring = False
+
+    def _verify(self, verify: Action) -> bool:
+        """Retry the verify command once a second until it passes or failback_observe is over.
+
+        A routing protocol needs seconds to come back after a restore; a signal stops the
+        retries (after one attempt), never the restore itself.
+        """
+        give_up = self.clock() + self.scenario.timing.failback_observe
+        while True:
+            if self._run_action("verify", verify):
+                return True
+            if self._signal or self.clock() >= give_up:
+                return False
+            # Not self._wake: an abort leaves it set, which would turn this into a busy loop.
+            threading.Event().wait(min(1.0, max(give_up - self.clock(), 0.0)))
+
+    def _fail_restore(self, why: str) -> None:
+        """Record the loudest result: the network may still be failed over."""
+        self._restore_failed = (
+            "restore failed"
+            + (f" ({why})" if why else "")
+            + f": the trigger is still in effect; {self.scenario.restore.instruction()}"
+        )
+        self._event("restore_failed", self._restore_failed, self.scenario.restore.device)
 
     def _failback(self, observe_seconds: float, clean_seconds: float) -> None:
         """Observe after the restore until traffic has been clean for clean_seconds."""
@@ -418,6 +514,8 @@ class DrillEngine:
                     events=[[e.seq, e.sent_at, e.received_at, e.replied] for e in item.events],
                 )
                 samples[plan.name] = _rtt_samples(item.events, self._t0)
+                if trigger_at is None:
+                    continue  # nothing was triggered: the probes measured no failover
                 split = restore_at + self._t0 if restore_at is not None else None
                 for phase, events in _split(item.events, split):
                     if not events:
@@ -445,11 +543,15 @@ class DrillEngine:
                             gap_derived_outage_seconds=gap.max_gap_derived_outage_seconds,
                             episodes=tuple(e.to_dict() for e in gap.episodes),
                             budget_seconds=self.scenario.budget.max_outage_seconds,
+                            not_measured="restore failed"
+                            if phase == "failback" and self._restore_failed
+                            else "",
                         )
                     )
         aborted = self._abort or (f"interrupted by {self._signal}" if self._signal else "")
         passed = (
             not aborted
+            and not self._restore_failed
             and trigger_at is not None
             and all(p.within_budget for p in phases)
             and all(v == "pass" for v in steady.values())
@@ -465,6 +567,8 @@ class DrillEngine:
             steady_state=dict(steady),
             aborted=aborted,
             rtt_samples=samples,
+            restored=None if trigger_at is None else not self._restore_failed,
+            restore_failed=self._restore_failed,
         )
         self.journal.write("result", result=result.to_dict())
         return result

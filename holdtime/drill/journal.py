@@ -1,9 +1,13 @@
-"""The drill journal: every sample and event appended as one JSON line, flushed as it goes.
+"""The drill journal: every sample and event appended as one JSON line as it happens.
 
-A crash loses nothing already written; `holdtime report JOURNAL` renders it afterwards.
-Record types: ``start`` (scenario, plan), ``event`` (trigger, restore, BGP/IPsec changes, loss
-and recovery), ``sample`` (ping progress, control-plane state), ``flow`` (all probe events of a
-ping path, at the end), ``result`` (the drill result, at the end).
+Each line is written and flushed at once (so a killed holdtime loses nothing: the kernel has it),
+and fsynced at most once a second (a host losing power loses at most the last second).
+`holdtime report JOURNAL` renders it afterwards, also one a crash left behind.
+Record types: ``start`` (scenario, plan, restore instruction, paths), ``event`` (trigger,
+restore, BGP/IPsec changes, loss and recovery), ``sample`` (ping progress, control-plane state),
+``action`` (what ran, how it ended), ``probes`` (per-probe events of a local ping path whose fate
+is known, streamed once a second), ``flow`` (all probe events of a ping path, at the end),
+``result`` (the drill result, at the end).
 """
 
 from __future__ import annotations
@@ -11,40 +15,96 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
 from holdtime.errors import ConfigError, ParseError
 from holdtime.redaction import redact
 
+FSYNC_EVERY_SECONDS = 1.0
+
+
+def _record_line(record_type: str, fields: Mapping[str, Any]) -> str:
+    """One journal line; holdtime.redaction: a journal line never holds a secret."""
+    return redact(json.dumps({"type": record_type, **fields}, sort_keys=True, default=str))
+
 
 class Journal:
-    """Append-only JSONL writer, safe to call from several threads."""
+    """Append-only JSONL writer, safe to call from several threads.
 
-    def __init__(self, path: Path) -> None:
+    ``overwrite=False`` (the default) refuses a file that already holds records: two drills in
+    one journal would make `holdtime report` show only the last. ``overwrite=True`` truncates it.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        overwrite: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.path = path
         self._lock = threading.Lock()
+        self._clock = clock
+        self._synced_at = clock()
+        self._dirty = False
+        self._pending: list[str] = []  # records from a signal handler that found the lock held
         try:
+            if not overwrite and path.is_file() and path.stat().st_size > 0:
+                raise ConfigError(
+                    f"journal {path} already holds a drill: choose another --journal "
+                    "(the default is a new file per run) or pass --force to overwrite it"
+                )
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._stream: TextIO = path.open("a", encoding="utf-8")
+            self._stream: TextIO = path.open("w" if overwrite else "a", encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"cannot write the drill journal {path}: {exc.strerror}") from None
 
     def write(self, record_type: str, **fields: Any) -> None:
-        """Append one record and push it to the disk."""
-        line = json.dumps({"type": record_type, **fields}, sort_keys=True, default=str)
-        line = redact(line)  # holdtime.redaction: a journal line never holds a secret
+        """Append one record; the kernel has it at once, the disk within a second."""
+        line = _record_line(record_type, fields)
         with self._lock:
-            if self._stream.closed:
-                return
-            self._stream.write(line + "\n")
-            self._stream.flush()
-            os.fsync(self._stream.fileno())
+            self._append(line)
+
+    def write_from_signal_handler(self, record_type: str, **fields: Any) -> None:
+        """write() for a signal handler, which may interrupt a write() of its own thread.
+
+        Blocking on the lock there would deadlock; when it is held the record waits and is
+        written by the next write() or close().
+        """
+        line = _record_line(record_type, fields)
+        if self._lock.acquire(blocking=False):
+            try:
+                self._append(line)
+            finally:
+                self._lock.release()
+        else:
+            self._pending.append(line)
+
+    def _append(self, line: str) -> None:
+        if self._stream.closed:
+            return
+        while self._pending:
+            self._stream.write(self._pending.pop(0) + "\n")
+        self._stream.write(line + "\n")
+        self._stream.flush()
+        self._dirty = True
+        if self._clock() - self._synced_at >= FSYNC_EVERY_SECONDS:
+            self._sync()
+
+    def _sync(self) -> None:
+        os.fsync(self._stream.fileno())
+        self._synced_at, self._dirty = self._clock(), False
 
     def close(self) -> None:
-        """Close the file (further writes are ignored)."""
+        """Push the rest to the disk and close the file (further writes are ignored)."""
         with self._lock:
+            if not self._stream.closed and self._pending:
+                self._append(self._pending.pop())
+            if not self._stream.closed and self._dirty:
+                self._sync()
             self._stream.close()
 
     def __enter__(self) -> Journal:
@@ -54,21 +114,47 @@ class Journal:
         self.close()
 
 
-def read_journal(path: Path) -> Iterator[Mapping[str, Any]]:
-    """Every record of a journal; a torn last line (crash mid-write) is skipped."""
+def numbered_records(path: Path) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    """(line number, record) of a journal; a torn last line (crash mid-write) is skipped.
+
+    Anything else that is not a journal record (binary data, a compressed file, JSON that is not
+    an object with a ``type``) is a one-line ParseError naming file:line.
+    """
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read journal {path}: {exc.strerror}") from None
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
+    lines = data.split(b"\n")
+    complete = data.endswith(b"\n")
+    if complete:
+        lines.pop()
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
             continue
         try:
-            record = json.loads(line)
+            record = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            if _torn(number, lines, complete):
+                return
+            raise ParseError(
+                f"{path}:{number}: not a journal record (binary data, not UTF-8 JSON lines; "
+                "a compressed journal must be uncompressed first)"
+            ) from None
         except json.JSONDecodeError as exc:
-            if number == len(lines):
+            if _torn(number, lines, complete):
                 return  # the process died while writing its last line
             raise ParseError(f"{path}:{number}: not a journal record ({exc.msg})") from None
-        if not isinstance(record, dict) or "type" not in record:
+        if not isinstance(record, dict) or not isinstance(record.get("type"), str):
             raise ParseError(f"{path}:{number}: not a journal record (no 'type')")
+        yield number, record
+
+
+def _torn(number: int, lines: list[bytes], complete: bool) -> bool:
+    """The last line, without its newline, after intact records: a write the crash cut short."""
+    return number == len(lines) and not complete and len(lines) > 1
+
+
+def read_journal(path: Path) -> Iterator[Mapping[str, Any]]:
+    """Every record of a journal; see :func:`numbered_records`."""
+    for _number, record in numbered_records(path):
         yield record

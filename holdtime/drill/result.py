@@ -33,11 +33,13 @@ class PhaseOutage:
     gap_derived_outage_seconds: float | None  # longest gap between replies minus one interval
     episodes: tuple[Mapping[str, Any], ...]
     budget_seconds: float
+    not_measured: str = ""  # why these probes are no measurement of the phase ("restore failed")
+    so_far: bool = False  # the drill never finished: the outage up to its last journal record
 
     @property
     def within_budget(self) -> bool:
-        """True when the loss-derived outage fits the budget."""
-        return self.loss_derived_outage_seconds <= self.budget_seconds
+        """True when the loss-derived outage fits the budget (never for a phase not measured)."""
+        return not self.not_measured and self.loss_derived_outage_seconds <= self.budget_seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,13 @@ class DrillResult:
     rtt_samples: Mapping[str, tuple[tuple[float, float | None], ...]] = field(
         default_factory=dict
     )  # path -> (seconds since start, rtt seconds or None when lost), for the timeline
+    restored: bool | None = None  # None: the trigger never ran, so there was nothing to restore
+    restore_failed: str = ""  # "restore failed: ...; run `CMD` on DEVICE", "" when restored
+
+    @property
+    def triggered(self) -> bool:
+        """True when the trigger ran: only then did the drill measure anything."""
+        return any(e.kind == "trigger" for e in self.events)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (RunResult.extras["drills"] holds these)."""
@@ -65,6 +74,8 @@ class DrillResult:
             "finished_at": self.finished_at.isoformat(),
             "passed": self.passed,
             "aborted": self.aborted,
+            "restored": self.restored,
+            "restore_failed": self.restore_failed,
             "phases": [
                 {
                     **asdict(p),
@@ -93,6 +104,8 @@ class DrillResult:
             finished_at=dt.datetime.fromisoformat(data["finished_at"]),
             passed=bool(data["passed"]),
             aborted=str(data.get("aborted", "")),
+            restored=None if data.get("restored") is None else bool(data["restored"]),
+            restore_failed=str(data.get("restore_failed", "")),
             phases=tuple(phases),
             events=tuple(TimelineEvent(**e) for e in data.get("events", ())),
             actions=tuple(data.get("actions", ())),
@@ -105,12 +118,28 @@ class DrillResult:
 
     def check_results(self) -> list[CheckResult]:
         """The drill as CheckResults, so the table/JUnit/Markdown reports show it too."""
-        results = []
+        results = [self._completed()] if self.restore_failed or self.aborted else []
         for phase in self.phases:
+            if phase.not_measured:
+                results.append(
+                    CheckResult(
+                        check="drill.outage",
+                        target=f"{self.name}/{phase.path}/{phase.phase}",
+                        device=self.name,
+                        status=Status.SKIP,
+                        summary=f"{phase.phase}: not measured ({phase.not_measured})",
+                    )
+                )
+                continue
             gap = phase.gap_derived_outage_seconds
             gap_text = f", gap-derived {gap:.2f} s" if gap is not None else ""
+            # A killed drill's outage so far proves nothing when within budget: SKIP, not PASS.
+            status = Status.PASS if phase.within_budget else Status.FAIL
+            if phase.so_far and phase.within_budget:
+                status = Status.SKIP
             summary = (
-                f"{phase.phase}: {phase.lost} of {phase.sent} probes lost, loss-derived outage "
+                f"{phase.phase}{' so far (the drill did not finish)' if phase.so_far else ''}: "
+                f"{phase.lost} of {phase.sent} probes lost, loss-derived outage "
                 f"{phase.loss_derived_outage_seconds:.2f} s{gap_text} "
                 f"(resolution {phase.interval_seconds} s, budget {phase.budget_seconds} s)"
             )
@@ -119,7 +148,7 @@ class DrillResult:
                     check="drill.outage",
                     target=f"{self.name}/{phase.path}/{phase.phase}",
                     device=self.name,
-                    status=Status.PASS if phase.within_budget else Status.FAIL,
+                    status=status,
                     summary=summary,
                     observed={
                         "loss_derived_outage_seconds": phase.loss_derived_outage_seconds,
@@ -147,15 +176,38 @@ class DrillResult:
                     summary=f"steady state {when} the drill: {verdict}",
                 )
             )
-        if self.aborted:
-            results.append(
-                CheckResult(
-                    check="drill.completed",
-                    target=self.name,
-                    device=self.name,
-                    status=Status.FAIL,
-                    summary=f"drill aborted: {self.aborted}",
-                    reasons=(self.aborted,),
-                )
-            )
         return results
+
+    @property
+    def _signalled(self) -> bool:
+        return self.aborted.startswith("interrupted by ")
+
+    def _completed(self) -> CheckResult:
+        """drill.completed: ERROR for a failed restore or nothing measured, FAIL for an abort."""
+        if self.restore_failed:
+            return CheckResult(
+                check="drill.completed",
+                target=self.name,
+                device=self.name,
+                status=Status.ERROR,
+                summary=self.restore_failed,
+                reasons=tuple(r for r in (self.restore_failed, self.aborted) if r),
+            )
+        if not self.triggered:
+            return CheckResult(
+                check="drill.completed",
+                target=self.name,
+                device=self.name,
+                status=Status.ERROR,
+                summary=f"{'interrupted' if self._signalled else 'stopped'} before the trigger: "
+                f"nothing measured ({self.aborted})",
+                reasons=(self.aborted,),
+            )
+        return CheckResult(
+            check="drill.completed",
+            target=self.name,
+            device=self.name,
+            status=Status.FAIL,
+            summary=f"drill aborted: {self.aborted}",
+            reasons=(self.aborted,),
+        )

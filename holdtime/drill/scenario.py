@@ -18,6 +18,11 @@ An action is ``{ssh: ROUTER, command: STRING}`` (run on an inventory router over
 ``{signal: STOP, process: bgpd, netns: NAME}`` (signal the local processes of that name in that
 network namespace, e.g. freeze a lab daemon), or ``{manual: "what to do"}`` (holdtime waits for
 Enter). Only declared actions ever run.
+
+A restore (ssh or exec) may declare ``verify``: a command run after it, on the same router (ssh:
+a command line) or in the same place (exec: a list of arguments), whose exit 0 proves the
+trigger's effect is gone. It is retried once a second for up to the failback observation time
+(a BGP session needs seconds to come back); still failing then is a failed restore.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -48,6 +54,34 @@ class Action:
     timeout_seconds: float = 60.0
     signal: str = ""  # signal: the name without SIG (STOP, CONT, TERM, KILL, ...)
     process: str = ""  # signal: the process name (/proc/PID/comm), exactly
+    verify: tuple[str, ...] = ()  # ssh: (command,) on the same router; exec: argv, same netns
+
+    def verify_action(self) -> Action | None:
+        """The declared verify step as an action of its own, or None when none is declared."""
+        if not self.verify:
+            return None
+        if self.kind == "ssh":
+            return Action(
+                kind="ssh",
+                device=self.device,
+                command=self.verify[0],
+                timeout_seconds=self.timeout_seconds,
+            )
+        return Action(
+            kind="exec", argv=self.verify, netns=self.netns, timeout_seconds=self.timeout_seconds
+        )
+
+    def instruction(self) -> str:
+        """What an operator must do by hand to run this action: "run `CMD` on DEVICE"."""
+        if self.kind == "ssh":
+            return f"run `{self.command}` on {self.device}"
+        if self.kind == "exec":
+            where = f"in netns {self.netns}" if self.netns else "on this host"
+            return f"run `{shlex.join(self.argv)}` {where}"
+        if self.kind == "signal":
+            where = f"in netns {self.netns}" if self.netns else "on this host"
+            return f"send SIG{self.signal} to every process named {self.process} {where}"
+        return f"do by hand: {self.prompt}"
 
     def describe(self) -> str:
         """One line saying exactly what will run where (for --dry-run and the journal)."""
@@ -118,6 +152,12 @@ class Scenario:
             f"down longer than {self.budget.abort_outage_seconds} s"
         )
         steps.append(f"RESTORE  {self.restore.describe()}  (always runs: failure, error, signal)")
+        verify = self.restore.verify_action()
+        if verify is not None:
+            steps.append(
+                f"VERIFY   {verify.describe()}  (retried up to {self.timing.failback_observe} s; "
+                "still failing = restore failed, exit 2)"
+            )
         steps.append(
             f"observe failback {self.timing.failback_observe} s, then "
             f"{self.timing.clean_seconds} s loss-free"
@@ -147,10 +187,13 @@ _ACTION_KEYS = (
     "process",
     "manual",
     "timeout_seconds",
+    "verify",
 )
 # Signals a drill may send: freeze/thaw, stop, kill, reload. Names as `kill -l` prints them.
 SIGNALS = ("STOP", "CONT", "TERM", "KILL", "INT", "HUP", "USR1", "USR2")
 _PROCESS_NAME = re.compile(r"[A-Za-z0-9_.:+-]{1,15}")  # /proc/PID/comm holds 15 characters
+# What `ip netns add` accepts as a name: a file name under /run/netns, never a path.
+_NETNS_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}")
 
 
 class _Problems:
@@ -209,6 +252,8 @@ def _action(raw: Any, where: str, inventory: Inventory, problems: _Problems) -> 
         raw.get("timeout_seconds", 60), f"{where}.timeout_seconds", problems, low=1, high=3600
     )
     kind = kinds[0]
+    if "verify" in raw and kind not in ("ssh", "exec"):
+        problems.add(f"{where}.verify", f"only ssh and exec actions can be verified, not {kind}")
     if kind == "ssh":
         device, command = raw.get("ssh"), raw.get("command")
         if not isinstance(device, str):
@@ -222,7 +267,13 @@ def _action(raw: Any, where: str, inventory: Inventory, problems: _Problems) -> 
         if not isinstance(command, str) or not command.strip():
             problems.add(f"{where}.command", "an ssh action needs a non-empty command")
             command = ""
-        return Action(kind="ssh", device=device, command=command, timeout_seconds=timeout)
+        return Action(
+            kind="ssh",
+            device=device,
+            command=command,
+            timeout_seconds=timeout,
+            verify=_verify(raw.get("verify"), "ssh", f"{where}.verify", problems),
+        )
     if kind == "exec":
         argv = raw.get("exec")
         if isinstance(argv, str):
@@ -230,11 +281,14 @@ def _action(raw: Any, where: str, inventory: Inventory, problems: _Problems) -> 
         if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
             problems.add(f"{where}.exec", "must be a command as a list of arguments")
             argv = []
-        netns = raw.get("netns")
-        if netns is not None and not isinstance(netns, str):
-            problems.add(f"{where}.netns", "must be a namespace name")
-            netns = None
-        return Action(kind="exec", argv=tuple(argv), netns=netns, timeout_seconds=timeout)
+        netns = _netns(raw.get("netns"), f"{where}.netns", problems)
+        return Action(
+            kind="exec",
+            argv=tuple(argv),
+            netns=netns,
+            timeout_seconds=timeout,
+            verify=_verify(raw.get("verify"), "exec", f"{where}.verify", problems),
+        )
     if kind == "signal":
         return _signal_action(raw, where, problems, timeout)
     prompt = raw.get("manual")
@@ -258,11 +312,39 @@ def _signal_action(
             f"{where}.process", "must be a process name as ps shows it (up to 15 characters)"
         )
         process = ""
-    netns = raw.get("netns")
-    if netns is not None and not isinstance(netns, str):
-        problems.add(f"{where}.netns", "must be a namespace name")
-        netns = None
+    netns = _netns(raw.get("netns"), f"{where}.netns", problems)
     return Action(kind="signal", signal=name, process=process, netns=netns, timeout_seconds=timeout)
+
+
+def _netns(value: Any, where: str, problems: _Problems) -> str | None:
+    """A network namespace name as `ip netns list` shows it (not a path like /run/netns/x)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _NETNS_NAME.fullmatch(value):
+        problems.add(
+            where,
+            f"must be a namespace name as `ip netns list` shows it, not {value!r} "
+            "(no '/', no path)",
+        )
+        return None
+    return value
+
+
+def _verify(value: Any, kind: str, where: str, problems: _Problems) -> tuple[str, ...]:
+    """ssh: one command line; exec: a list of arguments (a single string is one argument)."""
+    if value is None:
+        return ()
+    if kind == "ssh":
+        if not isinstance(value, str) or not value.strip():
+            problems.add(where, "must be a command line run on the same router")
+            return ()
+        return (value,)
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value or not all(isinstance(a, str) for a in value):
+        problems.add(where, "must be a command as a list of arguments")
+        return ()
+    return tuple(value)
 
 
 def _budget(raw: Any, where: str, problems: _Problems) -> Budget:
@@ -375,6 +457,11 @@ def parse_scenarios(inventory: Inventory) -> dict[str, Scenario]:
             if required not in raw:
                 problems.add(str(name), f"missing required key {required!r}")
         probes = _names(raw.get("probes"), f"{name}.probes", problems)
+        if "probes" in raw and not probes:
+            problems.add(
+                f"{name}.probes",
+                "names no ping path: a drill without probes measures nothing",
+            )
         for probe in probes:
             if probe not in paths:
                 problems.add(f"{name}.probes", f"no ping path named {probe!r} in the inventory")
@@ -389,8 +476,13 @@ def parse_scenarios(inventory: Inventory) -> dict[str, Scenario]:
         scenarios[str(name)] = Scenario(
             name=str(name),
             description=description,
-            trigger=_action(raw.get("trigger"), f"{name}.trigger", inventory, problems),
-            restore=_action(raw.get("restore"), f"{name}.restore", inventory, problems),
+            # A missing action was reported above: one line, not a second "must be a mapping".
+            trigger=_action(raw["trigger"], f"{name}.trigger", inventory, problems)
+            if "trigger" in raw
+            else Action(kind="manual"),
+            restore=_action(raw["restore"], f"{name}.restore", inventory, problems)
+            if "restore" in raw
+            else Action(kind="manual"),
             probes=probes,
             steady_state=_names(raw.get("steady_state"), f"{name}.steady_state", problems),
             watch=watch,

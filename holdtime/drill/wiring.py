@@ -40,17 +40,19 @@ def run_inventory_drill(
     *,
     steady_state: bool = True,
     extra_pings: Sequence[PingPlan] = (),
+    overwrite_journal: bool = False,
 ) -> DrillResult:
     """Run `scenario` against the devices of `inventory`, journaling to `journal_path`.
 
     ``steady_state=False`` skips the before/after check gate (benchmarks and tests that only
-    measure the outage).
+    measure the outage). A journal that already holds records is refused (ConfigError)
+    unless ``overwrite_journal``.
     """
     from holdtime.drill.actions import DrillActionRunner
     from holdtime.drill.journal import Journal
     from holdtime.drill.observers import router_observers, ssh_command
 
-    with Journal(journal_path) as journal:
+    with Journal(journal_path, overwrite=overwrite_journal) as journal:
         engine = DrillEngine(
             scenario=scenario,
             pings=[*ping_plans(inventory, scenario.probes), *extra_pings],

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from holdtime.drill.result import DrillResult, PhaseOutage
+from holdtime.drill.result import DrillResult, PhaseOutage, TimelineEvent
 from holdtime.errors import ConfigError
 from holdtime.exporters.drill_publish import publish_drill
 from holdtime.exporters.drill_record import DrillRecord
@@ -41,7 +41,7 @@ def _drill_result() -> DrillResult:
         finished_at=FINISHED,
         passed=False,
         phases=(phase("failover", 44, 8.6), phase("failback", 0, None)),
-        events=(),
+        events=(TimelineEvent(3.0, "trigger", "local: nft -f drop.nft"),),
         actions=(),
     )
 
