@@ -93,6 +93,10 @@ def run_drill(args: argparse.Namespace) -> int:
             )
             if plan.name in router_lines:
                 print(f"        on {plan.router.name}: {router_lines[plan.name]}")
+        from holdtime.drill.deadman import dry_run_lines  # the dead man's switch
+
+        for line in dry_run_lines(inventory, scenario):
+            print(f"  {line}")
         print("dry run: nothing was executed")
         return 0
     from holdtime.drill.wiring import run_inventory_drill
@@ -130,6 +134,10 @@ def run_report(args: argparse.Namespace) -> int:
     from holdtime.models import RunResult
 
     records = list(read_journal(args.journal))
+    from holdtime.drill.deadman import report_lines  # switches still armed on a device
+
+    for line in report_lines(records, dt.datetime.now(dt.UTC)):
+        print(f"holdtime: WARNING: {line}", file=sys.stderr)
     finals = [r for r in records if r["type"] == "result"]
     if finals:
         result = DrillResult.from_dict(finals[-1]["result"])

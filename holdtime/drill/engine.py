@@ -14,13 +14,16 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from holdtime.drill.journal import Journal
 from holdtime.drill.result import DrillResult, PhaseOutage, TimelineEvent
 from holdtime.drill.scenario import Action, Scenario
 from holdtime.errors import HoldtimeError
 from holdtime.models import utc_now
+
+if TYPE_CHECKING:
+    from holdtime.drill.deadman import DeadmanSwitch
 
 MAX_RTT_SAMPLES = 4000  # per path, for the HTML timeline
 
@@ -91,6 +94,7 @@ class DrillEngine:
     steady_state: SteadyState | None = None
     clock: Callable[[], float] = time.monotonic
     out: TextIO = field(default_factory=lambda: sys.stderr)
+    deadman: DeadmanSwitch | None = None  # armed before the trigger, disarmed after a restore
     _wake: threading.Event = field(default_factory=threading.Event)
     _stop: threading.Event = field(default_factory=threading.Event)
     _signal: str = ""
@@ -338,6 +342,9 @@ class DrillEngine:
                     self._abort = f"path not clean before the trigger: {', '.join(sorted(dirty))}"
             triggered = False
             try:
+                # -- dead man's switch: armed on the device, else the trigger never runs --
+                if self.deadman is not None and not (self._abort or self._signal):
+                    self._abort = self.deadman.arm(self._event)
                 if not (self._abort or self._signal):
                     triggered = True
                     trigger_at = self._now()
@@ -348,9 +355,13 @@ class DrillEngine:
             except KeyboardInterrupt:
                 self._signal = self._signal or "SIGINT"
             finally:
+                restored = False
                 if triggered:
                     restore_at = self._now()
-                    self._run_action("restore", scenario.restore)
+                    restored = self._run_action("restore", scenario.restore)
+                if self.deadman is not None:  # dead man's switch: disarmed unless restore failed
+                    loud = self.deadman.after_restore(restored or not triggered, self._event)
+                    self._abort = "; ".join(t for t in (self._abort, loud) if t)
             if self._abort:
                 self._event("abort", self._abort)
             if triggered and not self._signal:

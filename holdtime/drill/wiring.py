@@ -47,10 +47,13 @@ def run_inventory_drill(
     measure the outage).
     """
     from holdtime.drill.actions import DrillActionRunner
+    from holdtime.drill.deadman import prepare_switch
     from holdtime.drill.journal import Journal
     from holdtime.drill.observers import router_observers, ssh_command
 
+    deadman = prepare_switch(inventory, scenario)  # probes the restore's device before anything
     with Journal(journal_path) as journal:
+        deadman.journal = journal
         engine = DrillEngine(
             scenario=scenario,
             pings=[*ping_plans(inventory, scenario.probes), *extra_pings],
@@ -58,5 +61,6 @@ def run_inventory_drill(
             journal=journal,
             observers=router_observers(inventory, scenario.watch),
             steady_state=steady_state_checker(inventory) if steady_state else None,
+            deadman=deadman,
         )
         return engine.run()
