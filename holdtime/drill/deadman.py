@@ -203,12 +203,16 @@ def arm_line(mechanism: str, name: str, restore: str, seconds: float) -> str:
 
 
 def _sleep_state(pid: int, start_ticks: int, boot_id: str, name: str) -> str:
-    """Shell that sets `st` to armed | fired | gone | rebooted for a sleep switch."""
+    """Shell that sets `st` to armed | fired | gone | rebooted for a sleep switch.
+
+    /proc/PID/stat after the last ")": field 1 is the state (Z: a zombie, gone), field 20 the
+    start time. A pid with another start time is another process: gone, never touched.
+    """
     return (
         f'st=; [ "$(cat /proc/sys/kernel/random/boot_id)" = {shlex.quote(boot_id)} ] '
         "|| st=rebooted; "
-        f'[ -n "$st" ] || [ "$(sed \'s/.*) //\' /proc/{pid}/stat 2>/dev/null '
-        f"| cut -d' ' -f20)\" = {start_ticks} ] || st=gone; "
+        f"set -- $(sed 's/.*) //' /proc/{pid}/stat 2>/dev/null); "
+        f'[ -n "$st" ] || {{ [ "$1" != Z ] && [ "${{20}}" = {start_ticks} ]; }} || st=gone; '
         f"[ -n \"$st\" ] || {{ tr '\\0' ' ' </proc/{pid}/cmdline | grep -q -- {name} "
         "&& st=armed || st=fired; }; "
     )
@@ -234,13 +238,14 @@ def disarm_line(armed: ArmedSwitch) -> str:
             f'case "$st" in waiting) systemctl stop {timer} && echo disarmed;; '
             f"elapsed|running) systemctl stop {timer}; echo fired;; *) echo gone;; esac"
         )
-    # `kill -TERM -PGID`, not `kill -- -PGID`: dash's kill does not take `--`.
+    # `kill -TERM -PGID`, not `kill -- -PGID`: dash's kill does not take `--`. KILL after 3 s
+    # cannot be refused; `kill -0` would not tell (zombies count until init reaps them).
     pid = armed.pid
     return _sleep_state(pid, armed.start_ticks, armed.boot_id, armed.name) + (
         f'if [ "$st" = armed ]; then kill -TERM -{pid}; i=0; '
-        f"while kill -0 -{pid} 2>/dev/null && [ $i -lt 30 ]; do sleep 0.1; i=$((i+1)); done; "
-        f"kill -KILL -{pid} 2>/dev/null; sleep 0.1; "
-        f"if kill -0 -{pid} 2>/dev/null; then st=still-running; else st=disarmed; fi; fi; "
+        f"while [ $i -lt 30 ] && [ \"$(sed 's/.*) //' /proc/{pid}/stat 2>/dev/null "
+        '| cut -c1)" != Z ] && [ -e /proc/' + str(pid) + " ]; do sleep 0.1; i=$((i+1)); done; "
+        f"kill -KILL -{pid} 2>/dev/null; st=disarmed; fi; "
         'echo "$st"'
     )
 
