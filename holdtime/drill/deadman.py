@@ -409,7 +409,7 @@ class DeadmanSwitch:
         if not self.plans:
             if self.not_armed:
                 self._write("not_armed", detail=self.not_armed)
-                event("deadman", self.not_armed, "")
+                event("deadman", self.not_armed.removeprefix("dead man's switch: "), "")
             return ""
         for plan in self.plans:
             try:
