@@ -95,9 +95,11 @@ def run_drill(args: argparse.Namespace) -> int:
                 print(f"        on {plan.router.name}: {router_lines[plan.name]}")
         from holdtime.drill.deadman import dry_run_lines  # the dead man's switch
 
-        for line in dry_run_lines(inventory, scenario):
+        switch_lines = dry_run_lines(inventory, scenario)
+        for line in switch_lines:
             print(f"  {line}")
-        print("dry run: nothing was executed")
+        probed = any(line.startswith("  probed ") for line in switch_lines)
+        print("dry run: nothing was executed" + (" but the read-only probe above" * probed))
         return 0
     from holdtime.drill.wiring import run_inventory_drill
 

@@ -547,7 +547,8 @@ def report_lines(records: Iterable[Mapping[str, Any]], now: dt.datetime) -> list
         if armed.fire_at > now:
             lines.append(
                 f"the dead man's switch will restore {device} at {when} "
-                f"({armed.mechanism}: `{armed.restore}`); to cancel it: {disarm_line(armed)}"
+                f"({armed.mechanism}: `{armed.restore}`); to restore now instead, run that on "
+                f"{device}, then cancel the switch there with: {disarm_line(armed)}"
             )
         else:
             lines.append(
