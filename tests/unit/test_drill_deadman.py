@@ -427,16 +427,21 @@ class FakeActions:
         return {"exit_status": status, "output": ""}
 
 
-def _engine_run(
-    tmp_path: Path, made: list[DeadmanSwitch], restore_status: int, restore: str
-) -> tuple[Any, list[Mapping[str, Any]], Events, DeadmanSwitch]:
-    drill = Scenario(
+def _unit_drill() -> Scenario:
+    """An ssh trigger and restore on esg1, no ping paths, 0.1 s of observation."""
+    return Scenario(
         name="unit",
         trigger=Action(kind="ssh", device="esg1", command="trigger"),
         restore=Action(kind="ssh", device="esg1", command="restore"),
         probes=(),
         timing=Timing(settle_seconds=0, observe_seconds=0.1, clean_seconds=0),
     )
+
+
+def _engine_run(
+    tmp_path: Path, made: list[DeadmanSwitch], restore_status: int, restore: str
+) -> tuple[Any, list[Mapping[str, Any]], Events, DeadmanSwitch]:
+    drill = _unit_drill()
     journal_path = tmp_path / "j.jsonl"
     with Journal(journal_path) as journal:
         switch = _switch(made, restore, 60, journal)
@@ -512,3 +517,23 @@ def test_disarm_failure_is_loud_and_names_the_cancel_line(
     assert f"again at {armed.fire_at.strftime('%H:%M:%S UTC')}" in loud
     assert loud.endswith(disarm_line(armed))
     assert "deadman_disarm_failed" == events.seen[-1][0]
+
+
+def test_engine_never_triggers_when_the_switch_cannot_be_armed(tmp_path: Path) -> None:
+    """Arming refused by the device: the trigger and the restore never run, the drill aborts."""
+
+    def refuses(device: str, line: str, timeout_seconds: float) -> tuple[int, str, str]:
+        return 127, "", "sh: 1: setsid: not found\n"
+
+    drill = _unit_drill()
+    actions = FakeActions(0)
+    plan = SwitchPlan("esg1", "sleep", "holdtime-deadman-t-x", "restore", 60, "b")
+    with Journal(tmp_path / "j.jsonl") as journal:
+        engine = DrillEngine(scenario=drill, pings=[], actions=actions, journal=journal)
+        engine.deadman = DeadmanSwitch([plan], refuses, journal)
+        engine.out = io.StringIO()
+        result = engine.run()
+    assert ([], True) == (
+        actions.ran,
+        result.aborted.startswith("dead man's switch not armed on esg1: `setsid sh -c"),
+    )
