@@ -122,7 +122,13 @@ def run_drill(args: argparse.Namespace) -> int:
             )
             if plan.name in router_lines:
                 print(f"        on {plan.router.name}: {router_lines[plan.name]}")
-        print("dry run: nothing was executed")
+        from holdtime.drill.deadman import dry_run_lines  # the dead man's switch
+
+        switch_lines = dry_run_lines(inventory, scenario)
+        for line in switch_lines:
+            print(f"  {line}")
+        probed = any(line.startswith("  probed ") for line in switch_lines)
+        print("dry run: nothing was executed" + (" but the read-only probe above" * probed))
         return 0
     from holdtime.drill.preflight import preflight
     from holdtime.drill.wiring import run_inventory_drill
@@ -162,7 +168,9 @@ def run_report(args: argparse.Namespace) -> int:
     from holdtime.drill.journal import numbered_records
     from holdtime.models import RunResult
 
-    result = journal_result(list(numbered_records(args.journal)), args.journal)
+    numbered = list(numbered_records(args.journal))
+    _warn_armed_switches([record for _, record in numbered], args.journal)
+    result = journal_result(numbered, args.journal)
     run = RunResult.collect(
         result.check_results(),
         started_at=result.started_at,
@@ -172,6 +180,21 @@ def run_report(args: argparse.Namespace) -> int:
     )
     _emit(run, args)
     return _exit_code(result)
+
+
+def _warn_armed_switches(records: list[Any], path: Path) -> None:
+    """Say on stderr which dead man's switches a journal left armed on a device."""
+    from holdtime.drill.deadman import report_lines
+
+    try:
+        lines = report_lines(records, dt.datetime.now(dt.UTC))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        lines = [
+            f"{path}: a dead man's switch record is damaged: check by hand whether a "
+            "holdtime-deadman process or timer is still armed on the drill's restore device"
+        ]
+    for line in lines:
+        print(f"holdtime: WARNING: {line}", file=sys.stderr)
 
 
 def journal_result(numbered: list[tuple[int, Any]], path: Path) -> Any:

@@ -17,13 +17,16 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from holdtime.drill.journal import Journal
 from holdtime.drill.result import DrillResult, PhaseOutage, TimelineEvent
 from holdtime.drill.scenario import Action, Scenario
 from holdtime.errors import HoldtimeError
 from holdtime.models import utc_now
+
+if TYPE_CHECKING:
+    from holdtime.drill.deadman import DeadmanSwitch
 
 MAX_RTT_SAMPLES = 4000  # per path, for the HTML timeline
 # Signals that stop a drill the way Ctrl-C does: SIGHUP is what a dropped SSH session sends.
@@ -96,6 +99,7 @@ class DrillEngine:
     steady_state: SteadyState | None = None
     clock: Callable[[], float] = time.monotonic
     out: TextIO = field(default_factory=lambda: sys.stderr)
+    deadman: DeadmanSwitch | None = None  # armed before the trigger, disarmed after a restore
     _wake: threading.Event = field(default_factory=threading.Event)
     _stop: threading.Event = field(default_factory=threading.Event)
     _signal: str = ""
@@ -392,6 +396,9 @@ class DrillEngine:
                     self._abort = f"path not clean before the trigger: {', '.join(sorted(dirty))}"
             triggered = False
             try:
+                # -- dead man's switch: armed on the device, else the trigger never runs --
+                if self.deadman is not None and not (self._abort or self._signal):
+                    self._abort = self.deadman.arm(self._event)
                 if not (self._abort or self._signal):
                     triggered = True
                     trigger_at = self._now()
@@ -405,6 +412,10 @@ class DrillEngine:
                 if triggered:
                     restore_at = self._now()
                     self._restore()
+                if self.deadman is not None:  # dead man's switch: disarmed unless restore failed
+                    restored = not triggered or not self._restore_failed
+                    loud = self.deadman.after_restore(restored, self._event)
+                    self._abort = "; ".join(t for t in (self._abort, loud) if t)
             if self._abort:
                 self._event("abort", self._abort)
             if triggered and not (self._signal or self._restore_failed):

@@ -12,6 +12,7 @@
         restore: {ssh: esg1, command: "vtysh -c 'conf t' -c 'router bgp 65010' ..."}
         budget: {max_outage_seconds: 10, abort_outage_seconds: 60}
         timing: {settle_seconds: 5, observe_seconds: 30, clean_seconds: 5}
+        deadman: {fire_after_seconds: 120, mechanism: auto}   # holdtime.drill.deadman
 
 An action is ``{ssh: ROUTER, command: STRING}`` (run on an inventory router over SSH),
 ``{exec: [ARGV...], netns: NAME}`` (run locally, e.g. a script of yours or a lab namespace),
@@ -32,9 +33,10 @@ import math
 import re
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from holdtime.drill.deadman import DeadmanSettings, fire_after_seconds, parse_settings
 from holdtime.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -135,6 +137,7 @@ class Scenario:
     budget: Budget = Budget()
     timing: Timing = Timing()
     description: str = ""
+    deadman: DeadmanSettings = field(default_factory=DeadmanSettings)  # drill/deadman.py
 
     def plan(self) -> list[str]:
         """The steps in order, as `--dry-run` prints them."""
@@ -146,6 +149,12 @@ class Scenario:
             joined = ", ".join(self.watch)
             steps.append(f"poll BGP/IPsec on {joined} every {self.timing.poll_interval_seconds} s")
         steps.append(f"settle {self.timing.settle_seconds} s (no loss allowed)")
+        # -- dead man's switch (holdtime.drill.deadman) --
+        if self.restore.kind == "ssh" and self.deadman.mechanism != "off":
+            steps.append(
+                f"ARM      dead man's switch on {self.restore.device}: the restore fires by "
+                f"itself at +{fire_after_seconds(self):g} s unless disarmed"
+            )
         steps.append(f"TRIGGER  {self.trigger.describe()}")
         steps.append(
             f"observe {self.timing.observe_seconds} s; abort and restore at once if a path is "
@@ -158,6 +167,8 @@ class Scenario:
                 f"VERIFY   {verify.describe()}  (retried up to {self.timing.failback_observe} s; "
                 "still failing = restore failed, exit 2)"
             )
+        if self.restore.kind == "ssh" and self.deadman.mechanism != "off":
+            steps.append("DISARM   the dead man's switch, once the restore succeeded")
         steps.append(
             f"observe failback {self.timing.failback_observe} s, then "
             f"{self.timing.clean_seconds} s loss-free"
@@ -177,6 +188,7 @@ _TOP_KEYS = (
     "restore",
     "budget",
     "timing",
+    "deadman",
 )
 _ACTION_KEYS = (
     "ssh",
@@ -469,6 +481,12 @@ def parse_scenarios(inventory: Inventory) -> dict[str, Scenario]:
         for router in watch:
             if router not in routers:
                 problems.add(f"{name}.watch", f"no router named {router!r} in the inventory")
+        timing = _timing(raw.get("timing"), f"{name}.timing", problems)
+
+        def deadman_problem(key: str, message: str, name: str = str(name)) -> None:
+            problems.add(f"{name}.{key}", message)
+
+        deadman = parse_settings(raw.get("deadman"), timing.observe_seconds, deadman_problem)
         description = raw.get("description", "")
         if not isinstance(description, str):
             problems.add(f"{name}.description", "must be text")
@@ -487,7 +505,8 @@ def parse_scenarios(inventory: Inventory) -> dict[str, Scenario]:
             steady_state=_names(raw.get("steady_state"), f"{name}.steady_state", problems),
             watch=watch,
             budget=_budget(raw.get("budget"), f"{name}.budget", problems),
-            timing=_timing(raw.get("timing"), f"{name}.timing", problems),
+            timing=timing,
+            deadman=deadman,
         )
     if problems.lines:
         error = ConfigError("\n".join(problems.lines))

@@ -49,10 +49,13 @@ def run_inventory_drill(
     unless ``overwrite_journal``.
     """
     from holdtime.drill.actions import DrillActionRunner
+    from holdtime.drill.deadman import prepare_switch
     from holdtime.drill.journal import Journal
     from holdtime.drill.observers import router_observers, ssh_command
 
+    deadman = prepare_switch(inventory, scenario)  # probes the restore's device before anything
     with Journal(journal_path, overwrite=overwrite_journal) as journal:
+        deadman.journal = journal
         engine = DrillEngine(
             scenario=scenario,
             pings=[*ping_plans(inventory, scenario.probes), *extra_pings],
@@ -60,5 +63,6 @@ def run_inventory_drill(
             journal=journal,
             observers=router_observers(inventory, scenario.watch),
             steady_state=steady_state_checker(inventory) if steady_state else None,
+            deadman=deadman,
         )
         return engine.run()
