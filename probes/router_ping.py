@@ -202,6 +202,9 @@ class RouterPinger:
         self.progress_every_seconds = progress_every_seconds
         self.clock = clock
         self._session_factory = session_factory or _ssh_session
+        # What _stream has read so far, for settled_events() from the drill's journal thread.
+        self._lines_so_far: list[str] = []
+        self._arrivals_so_far: list[tuple[float, float]] = []
 
     @property
     def label(self) -> str:
@@ -228,6 +231,7 @@ class RouterPinger:
         live = _Live(started_at=self.clock())
         chunks: list[str] = []
         arrivals: list[tuple[float, float]] = []
+        self._lines_so_far, self._arrivals_so_far = chunks, arrivals
         pending = ""
         stopped_at: float | None = None
         interrupted_at: float | None = None
@@ -268,6 +272,32 @@ class RouterPinger:
                 f"(exit status {status})" + (f": {last[-1]}" if last else "")
             )
         return "".join(chunks), arrivals, stopped_at, status
+
+    def settled_events(self, after_seq: int) -> tuple[list[ProbeEvent], int]:
+        """Probes after `after_seq` whose fate is known, from the lines read so far.
+
+        The same contract as PingProber.settled_events (the drill journals them once a second,
+        so a killed drill keeps its router path's probes too): probes sent at least
+        late_after_seconds ago, on our clock; the new cursor is the highest seq returned.
+        Nothing is returned before the first -D stamp or while the lines so far do not parse
+        (the final parse reports such a line).
+        """
+        lines, arrivals = list(self._lines_so_far), list(self._arrivals_so_far)
+        offset = clock_offset(arrivals)
+        if not lines or offset is None:
+            return [], after_seq
+        try:
+            log = parse_iputils_ping("".join(lines), source=self.device)
+        except ParseError:
+            return [], after_seq
+        interval = log.inferred_interval_seconds or self.interval_seconds
+        cutoff = self.clock() - self.late_after_seconds
+        events = [
+            event
+            for event in events_on_local_clock(log, interval, offset, sent_before=cutoff)
+            if event.seq > after_seq
+        ]
+        return events, max([after_seq, *(event.seq for event in events)])
 
     def _follow(
         self, lines: Sequence[str], now: float, live: _Live, arrivals: list[tuple[float, float]]

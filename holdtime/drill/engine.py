@@ -294,8 +294,8 @@ class DrillEngine:
     def _stream_probes(self) -> None:
         """Once a second, journal the probes whose fate is known, so a killed drill keeps them.
 
-        Local paths only (the prober exposes settled events); a router's ping is journalled at
-        the end, its progress samples meanwhile.
+        Local paths (PingProber) and router paths (RouterPinger, from the lines its ping
+        printed so far) both expose settled_events().
         """
         cursors = dict.fromkeys(self._probers, -1)
         while True:

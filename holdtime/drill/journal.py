@@ -5,9 +5,9 @@ and fsynced at most once a second (a host losing power loses at most the last se
 `holdtime report JOURNAL` renders it afterwards, also one a crash left behind.
 Record types: ``start`` (scenario, plan, restore instruction, paths), ``event`` (trigger,
 restore, BGP/IPsec changes, loss and recovery), ``sample`` (ping progress, control-plane state),
-``action`` (what ran, how it ended), ``probes`` (per-probe events of a local ping path whose fate
-is known, streamed once a second), ``flow`` (all probe events of a ping path, at the end),
-``result`` (the drill result, at the end).
+``action`` (what ran, how it ended), ``probes`` (per-probe events of a ping path, local or on
+a router, whose fate is known, streamed once a second), ``flow`` (all probe events of a ping
+path, at the end), ``result`` (the drill result, at the end).
 """
 
 from __future__ import annotations

@@ -368,3 +368,26 @@ def test_probe_event_type_is_the_gap_type() -> None:
     """The router flow's events are the gap module's ProbeEvent (one analysis for both)."""
     log = parse_iputils_ping((FIXTURE / "output.txt").read_text())
     assert all(isinstance(e, ProbeEvent) for e in events_on_local_clock(log, 0.056, 0.0))
+
+
+def test_settled_events_stream_the_lines_read_so_far() -> None:
+    """A router path's probes are journalled as they settle, as a local path's are."""
+    text = (FIXTURE / "output.txt").read_text().replace("\n", "\r\n").encode()
+    stop = threading.Event()
+    process = _FakeProcess([text], status=0, stop_after=stop)
+    pinger = RouterPinger(
+        ROUTER,
+        "172.16.1.10",
+        0.05,
+        source="192.168.1.1",
+        late_after_seconds=0.1,
+        session_factory=lambda r: _FakeSession(process),
+    )
+    assert ([], -1) == pinger.settled_events(-1)  # nothing read yet
+    [flow] = pinger.run(stop)  # returns late_after after the stop: every probe has settled
+    first, cursor = pinger.settled_events(-1)
+    again, same = pinger.settled_events(cursor)
+    final = {(e.seq, e.replied) for e in flow.events}
+    assert (True, [], cursor) == (len(first) > 0, again, same)
+    assert {(e.seq, e.replied) for e in first} <= final
+    assert sum(1 for e in flow.events if not e.replied) == sum(1 for e in first if not e.replied)
