@@ -322,6 +322,9 @@ def _summary_peer(
     if established and received is None:
         raise ParseError(f"{where}: Established but no pfxRcd/prefixReceivedCount")
     uptime_ms = peer.get("peerUptimeMsec")
+    # "peerUptime":"never", "peerUptimeMsec":0: never Established, so no time since it went
+    # down (as the text table's `never`), not 0 s
+    never = peer.get("peerUptime") == "never"
     return BgpPeer(
         vrf=vrf,
         afi_safi=afi_safi,
@@ -330,7 +333,7 @@ def _summary_peer(
         local_as=as_number(peer.get("localAs"), f"{where}.localAs") or local_as,
         state=state,
         established=established,
-        up_down_seconds=_seconds_from_ms(uptime_ms, f"{where}.peerUptimeMsec"),
+        up_down_seconds=None if never else _seconds_from_ms(uptime_ms, f"{where}.peerUptimeMsec"),
         prefixes_received=received,
         prefixes_sent=_int(peer.get("pfxSnt"), f"{where}.pfxSnt"),
         description=_str(peer.get("desc"), f"{where}.desc"),
