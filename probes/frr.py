@@ -322,6 +322,9 @@ def _summary_peer(
     if established and received is None:
         raise ParseError(f"{where}: Established but no pfxRcd/prefixReceivedCount")
     uptime_ms = peer.get("peerUptimeMsec")
+    # "peerUptime":"never", "peerUptimeMsec":0: never Established, so no time since it went
+    # down (as the text table's `never`), not 0 s
+    never = peer.get("peerUptime") == "never"
     return BgpPeer(
         vrf=vrf,
         afi_safi=afi_safi,
@@ -330,7 +333,7 @@ def _summary_peer(
         local_as=as_number(peer.get("localAs"), f"{where}.localAs") or local_as,
         state=state,
         established=established,
-        up_down_seconds=_seconds_from_ms(uptime_ms, f"{where}.peerUptimeMsec"),
+        up_down_seconds=None if never else _seconds_from_ms(uptime_ms, f"{where}.peerUptimeMsec"),
         prefixes_received=received,
         prefixes_sent=_int(peer.get("pfxSnt"), f"{where}.pfxSnt"),
         description=_str(peer.get("desc"), f"{where}.desc"),
@@ -368,6 +371,9 @@ _ROW = re.compile(
     r"\s+(?P<state>\d+|\(Policy\)|NoNeg|[A-Za-z]+(?: \([A-Za-z]+\))?)"
     r"(?:\s+(?P<sent>\d+|N/A|\(Policy\)|NoNeg))?(?:\s+(?P<desc>.*?))?\s*$"
 )
+# FRRouting/10.0.1_git   (Desc: FRR 9.0+ prints the peer's advertised software version there
+# when no description is configured, where 8.x printed N/A; it names no description)
+_SOFTWARE_VERSION_DESC = re.compile(r"^FRRouting/\S+$")
 # fe80::1234:5678:9abc:def0%eth0   (FRR wraps a long neighbor name onto its own line)
 _WRAPPED_ADDRESS = re.compile(r"^(\S{16,})$")
 # Total number of neighbors 2
@@ -499,7 +505,7 @@ def _text_row(line: str, number: int, vrf: str, afi_safi: str, local_as: int | N
         # FRR prints the count only while Established; otherwise it is not known, not 0
         prefixes_received=int(state_or_count) if state_or_count.isdigit() else None,
         prefixes_sent=int(sent) if sent and sent.isdigit() else None,
-        description="" if desc == "N/A" else desc,
+        description="" if desc == "N/A" or _SOFTWARE_VERSION_DESC.match(desc) else desc,
         hostname=match.group("hostname") or "",
         dynamic=match.group("dynamic") is not None,
         held=next((h for h in ("(Policy)", "NoNeg") if h in (state_or_count, sent)), "").strip(
