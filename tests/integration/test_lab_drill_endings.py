@@ -8,11 +8,15 @@ minutes. After each case the test waits until BGP is back on esg1 (the lab's rea
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import pty
+import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -287,3 +291,66 @@ def test_sigkill_after_the_trigger_is_reported_as_restore_never_ran(
         failover["lost"] >= 5,
         failover["loss_derived_outage_seconds"] >= 1.0,
     ), failover
+
+
+def test_terminal_hang_up_restores_like_sighup(lab: Lab, tmp_path: Path) -> None:
+    """The drill's terminal goes away (its SSH session dropped): restored, journal whole, exit 2.
+
+    A real hang-up, not a signal sent by hand: holdtime runs on a pseudo-terminal as its session
+    leader, and the test closes the terminal's master side after the trigger, so the kernel
+    sends SIGHUP and every later write to the terminal fails (EIO).
+    """
+    inventory = _inventory(lab, tmp_path, {"hangup": {}})
+    journal = tmp_path / "hangup.jsonl"
+    pid, master = pty.fork()
+    if pid == 0:  # the child: holdtime with the pty as its controlling terminal
+        os.chdir(tmp_path)
+        argv = [HOLDTIME, "drill", "-i", str(inventory), "hangup", "--journal", str(journal)]
+        os.execv(HOLDTIME, argv)
+    hang_up = threading.Event()
+    drained = threading.Thread(target=_drain_until, args=(master, hang_up), daemon=True)
+    drained.start()
+    try:
+        _when(journal, _event("trigger"))
+        time.sleep(0.5)
+        hang_up.set()  # the drain thread closes the master side: the terminal is gone
+        drained.join(timeout=5)
+        status = _wait_for(pid, limit=60)
+        shut_after = _neighbor_shut(lab)
+    finally:
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        _repair(lab)
+    [final] = [r["result"] for r in read_journal(journal) if r["type"] == "result"]
+    restores = [a["exit_status"] for a in final["actions"] if a["role"] == "restore"]
+    assert (2, "interrupted by SIGHUP", True, [0], False) == (
+        status,
+        final["aborted"],
+        final["restored"],
+        restores,
+        shut_after,
+    )
+
+
+def _drain_until(master: int, stop: threading.Event) -> None:
+    """Read the terminal's output (so holdtime never blocks on it) until `stop`, then close it."""
+    while not stop.is_set():
+        ready, _, _ = select.select([master], [], [], 0.1)
+        if ready:
+            try:
+                os.read(master, 65536)
+            except OSError:
+                break
+    os.close(master)
+
+
+def _wait_for(pid: int, limit: float) -> int:
+    """The exit code of child `pid`, waiting at most `limit` seconds."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.1)
+    raise AssertionError(f"holdtime (pid {pid}) did not exit within {limit} s of the hang-up")
