@@ -33,6 +33,7 @@ device, not as a traceback into holdtime.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -457,7 +458,17 @@ def holdtime_drill(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[.
             )
         from holdtime.pytest_devices import run_drill
 
-        result = run_drill(_state(config).inventory, name, tmp_path / f"drill-{name}.jsonl")
+        journal = tmp_path / f"drill-{name}.jsonl"
+        for number in itertools.count(2):  # a second drill in one test gets its own journal
+            if not journal.exists():
+                break
+            journal = tmp_path / f"drill-{name}-{number}.jsonl"
+        result = run_drill(_state(config).inventory, name, journal)
+        if result.restore_failed:
+            # The loudest result: the network may still be failed over, whatever the test
+            # asserts next (an outage-only assertion would otherwise pass).
+            request.node.user_properties.append(("drill.restore_failed", result.restore_failed))
+            pytest.fail(f"DRILL {name}: {result.restore_failed} (journal {journal})", pytrace=False)
         for phase in result.phases:
             key = f"drill.{phase.path}.{phase.phase}"
             request.node.user_properties.append(

@@ -439,7 +439,12 @@ class DrillEngine:
                 verdict, detail = self.steady_state(scenario.steady_state)
                 steady["after"] = verdict
                 self._event("steady_state", f"after: {verdict} ({detail})")
-                if verdict != "pass" and triggered and scenario.restore.verify_action() is None:
+                if (
+                    verdict != "pass"
+                    and triggered
+                    and scenario.restore.verify_action() is None
+                    and not self._restore_failed  # the first reason (the restore's own) stays
+                ):
                     self._fail_restore(f"the steady state after the restore fails ({detail})")
         return self._finish(started_at, outputs, trigger_at, restore_at, steady)
 

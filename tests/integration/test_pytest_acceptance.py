@@ -180,6 +180,37 @@ def test_drill_marker_skips_then_runs_the_real_drill(
     assert "10.10.10.2" == lab.best_path()
 
 
+def test_drill_whose_restore_fails_fails_its_test_loudly(
+    pytester: pytest.Pytester, suite: Path, lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed restore fails the test with the DRILL line, though the test asserts nothing."""
+    path = short_drill_inventory(lab, pytester.path)
+    document = yaml.safe_load(path.read_text())
+    document["drills"]["esg1-bgp-shutdown"]["restore"] = {"ssh": "esg1", "command": "exit 1"}
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    monkeypatch.setenv("HOLDTIME_INVENTORY", str(path))
+    pytester.makepyfile(
+        test_outage_only=(
+            "import pytest\n\n\n"
+            '@pytest.mark.holdtime_drill("esg1-bgp-shutdown")\n'
+            "def test_outage_only(holdtime_drill):\n"
+            "    holdtime_drill()\n"
+        )
+    )
+    try:
+        result = pytester.runpytest("--holdtime-allow-drills", "-k", "test_outage_only")
+    finally:
+        lab.vtysh("esg1", "conf t", "router bgp 65010", "no neighbor 10.10.10.1 shutdown")
+        lab.wait_ready()
+    assert (1, None) == (result.parseoutcomes()["failed"], result.parseoutcomes().get("passed"))
+    result.stdout.fnmatch_lines(
+        [
+            "*DRILL esg1-bgp-shutdown: restore failed: the trigger is still in effect; "
+            "run `exit 1` on esg1 (journal *drill-esg1-bgp-shutdown.jsonl)*"
+        ]
+    )
+
+
 def test_xdist_gives_the_same_outcomes_and_junit_properties(
     pytester: pytest.Pytester, suite: Path
 ) -> None:
