@@ -61,7 +61,8 @@ holdtime check -i "$inventory" --quiet --format junit --output "$out/check.junit
 
 step "4/$steps holdtime drill esg1-bgp-shutdown: shut BGP on the active edge, measure failover and failback"
 holdtime drill -i "$inventory" esg1-bgp-shutdown --dry-run
-holdtime drill -i "$inventory" esg1-bgp-shutdown --journal "$out/drill.jsonl" \
+# --force: the demo's output folder is its own; a second `make demo` replaces the last journal.
+holdtime drill -i "$inventory" esg1-bgp-shutdown --journal "$out/drill.jsonl" --force \
     --textfile "$out" || status=$?
 holdtime report "$out/drill.jsonl" --format html --output "$out/drill.html" || true
 
