@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT / "tests" / "vcsim"))
 
 import vcsim_scenarios as scenarios  # noqa: E402 - path set just above
 
-from holdtime.inventory import VCenter  # noqa: E402
 from holdtime.probes.vsphere import _counting_stub, collect_vcenter, tls_context  # noqa: E402
+from holdtime.probes.vsphere_config import VCenter  # noqa: E402
 
 RUNS = 3  # timed calls per side; the median is reported
 

@@ -10,6 +10,11 @@ router's own name as target.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from holdtime.probes.router_config import Router
+
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,15 +35,15 @@ from holdtime.probes.router import BgpState, RouterObservation
 DEFAULT_MAX_HOLD_TIME_SECONDS = 30.0
 
 
-def _bgp_expect(target: Target) -> Any:
+def _bgp_expect(target: Target[Router]) -> Any:
     return getattr(expect_of(target), "bgp", None)
 
 
-def _expected_neighbors(target: Target) -> list[Any]:
+def _expected_neighbors(target: Target[Router]) -> list[Any]:
     return list(getattr(_bgp_expect(target), "neighbors", ()) or ())
 
 
-def _neighbor_targets(target: Target, neighbors: Sequence[Any]) -> list[str]:
+def _neighbor_targets(target: Target[Router], neighbors: Sequence[Any]) -> list[str]:
     """`router/ADDRESS` of each neighbor, in inventory order, without repeats."""
     return list(dict.fromkeys(subtarget(target, str(n.address)) for n in neighbors))
 
@@ -56,11 +61,11 @@ class _BgpCheck:
     # Results only for targets expected_targets() lists (or the router itself).
     reports_unlisted_targets = False
 
-    def applies_to(self, target: Target) -> bool:
+    def applies_to(self, target: Target[Router]) -> bool:
         """Only routers whose platforms include frr."""
         return "frr" in platforms_of(target)
 
-    def _state(self, target: Target, obs: RouterObservation) -> BgpState | CheckResult:
+    def _state(self, target: Target[Router], obs: RouterObservation) -> BgpState | CheckResult:
         error = section_error(self.name, target, obs.errors, "bgp")
         if error is not None:
             return error
@@ -68,7 +73,7 @@ class _BgpCheck:
             return result(self.name, target, "", Status.SKIP, "BGP was not read (platform frr off)")
         return obs.bgp
 
-    def _addresses(self, target: Target, state: BgpState) -> list[str]:
+    def _addresses(self, target: Target[Router], state: BgpState) -> list[str]:
         listed = [str(n.address) for n in _expected_neighbors(target)]
         return listed or list(dict.fromkeys(p.address for p in state.peers))
 
@@ -80,7 +85,7 @@ class PeerEstablishedCheck(_BgpCheck):
     # A configured neighbor missing from expect.bgp.neighbors is a WARN of its own target.
     reports_unlisted_targets = True
 
-    def expected_targets(self, target: Target) -> list[str]:
+    def expected_targets(self, target: Target[Router]) -> list[str]:
         """`router/ADDRESS` per expected neighbor ([] when none is listed: all are expected)."""
         return _neighbor_targets(target, _expected_neighbors(target))
 
@@ -101,7 +106,9 @@ class PeerEstablishedCheck(_BgpCheck):
             },
         )
 
-    def evaluate(self, target: Target, observation: RouterObservation) -> Sequence[CheckResult]:
+    def evaluate(
+        self, target: Target[Router], observation: RouterObservation
+    ) -> Sequence[CheckResult]:
         """One result per expected neighbor plus one per unexpected neighbor."""
         state = self._state(target, observation)
         if isinstance(state, CheckResult):
@@ -132,7 +139,9 @@ class PeerEstablishedCheck(_BgpCheck):
                 )
         return results
 
-    def _one(self, target: Target, state: BgpState, address: str, wanted: Any) -> CheckResult:
+    def _one(
+        self, target: Target[Router], state: BgpState, address: str, wanted: Any
+    ) -> CheckResult:
         peer = state.peer(address)
         remote_as = getattr(wanted, "remote_as", None)
         expected: dict[str, object] = {"state": "Established"}
@@ -221,7 +230,7 @@ class PeerEstablishedCheck(_BgpCheck):
 
 
 def _route_or_error(
-    check: str, target: Target, obs: RouterObservation, prefix: str, judged: str
+    check: str, target: Target[Router], obs: RouterObservation, prefix: str, judged: str
 ) -> BgpRoute | CheckResult:
     """The route of `prefix`, or the ERROR/SKIP result of `router/judged` without it."""
     error = section_error(check, target, obs.errors, f"bgp.route {prefix}", suffix=judged)
@@ -248,12 +257,14 @@ class _PrefixListCheck(_BgpCheck):
     def _reason(self, prefix: str, address: str) -> str:
         raise NotImplementedError
 
-    def expected_targets(self, target: Target) -> list[str]:
+    def expected_targets(self, target: Target[Router]) -> list[str]:
         """`router/ADDRESS` per expected neighbor that lists prefixes for this check."""
         listed = [n for n in _expected_neighbors(target) if getattr(n, self.field, ())]
         return _neighbor_targets(target, listed)
 
-    def evaluate(self, target: Target, observation: RouterObservation) -> Sequence[CheckResult]:
+    def evaluate(
+        self, target: Target[Router], observation: RouterObservation
+    ) -> Sequence[CheckResult]:
         """One result per expected neighbor that lists prefixes for this check."""
         state = self._state(target, observation)
         if isinstance(state, CheckResult):
@@ -267,7 +278,7 @@ class _PrefixListCheck(_BgpCheck):
 
     def _one(
         self,
-        target: Target,
+        target: Target[Router],
         observation: RouterObservation,
         state: BgpState,
         address: str,
@@ -366,7 +377,7 @@ class BestPathCheck(_BgpCheck):
 
     name = "bgp.best_path"
 
-    def expected_targets(self, target: Target) -> list[str]:
+    def expected_targets(self, target: Target[Router]) -> list[str]:
         """`router/PREFIX` per entry of expect.bgp.best_paths."""
         best_paths = getattr(_bgp_expect(target), "best_paths", ()) or ()
         return list(dict.fromkeys(subtarget(target, str(b.prefix)) for b in best_paths))
@@ -387,7 +398,9 @@ class BestPathCheck(_BgpCheck):
             },
         )
 
-    def evaluate(self, target: Target, observation: RouterObservation) -> Sequence[CheckResult]:
+    def evaluate(
+        self, target: Target[Router], observation: RouterObservation
+    ) -> Sequence[CheckResult]:
         """One result per expected best path."""
         state = self._state(target, observation)
         if isinstance(state, CheckResult):
@@ -459,7 +472,7 @@ class TimersCheck(_BgpCheck):
 
     name = "bgp.timers"
 
-    def expected_targets(self, target: Target) -> list[str]:
+    def expected_targets(self, target: Target[Router]) -> list[str]:
         """`router/ADDRESS` per expected neighbor (one that is not configured has no result)."""
         return _neighbor_targets(target, _expected_neighbors(target))
 
@@ -489,7 +502,9 @@ class TimersCheck(_BgpCheck):
             },
         )
 
-    def evaluate(self, target: Target, observation: RouterObservation) -> Sequence[CheckResult]:
+    def evaluate(
+        self, target: Target[Router], observation: RouterObservation
+    ) -> Sequence[CheckResult]:
         """One result per expected (or configured) neighbor."""
         state = self._state(target, observation)
         if isinstance(state, CheckResult):
@@ -519,7 +534,7 @@ class TimersCheck(_BgpCheck):
             results.append(self._one(target, neighbor, limit))
         return results
 
-    def _one(self, target: Target, neighbor: BgpNeighbor, limit: float) -> CheckResult:
+    def _one(self, target: Target[Router], neighbor: BgpNeighbor, limit: float) -> CheckResult:
         hold, keepalive = neighbor.hold_time_seconds, neighbor.keepalive_seconds
         bfd_up = (neighbor.bfd_status or "").lower() == "up"
         label = _peer_label(neighbor, neighbor.address)
@@ -595,7 +610,7 @@ class BfdPeerUpCheck(_BgpCheck):
 
     name = "bgp.bfd_peer_up"
 
-    def expected_targets(self, target: Target) -> list[str]:
+    def expected_targets(self, target: Target[Router]) -> list[str]:
         """`router/ADDRESS` per expected neighbor, only when expect.bgp.bfd is true.
 
         Otherwise the results are for the neighbors that have BFD configured, which only the
@@ -621,7 +636,9 @@ class BfdPeerUpCheck(_BgpCheck):
             },
         )
 
-    def evaluate(self, target: Target, observation: RouterObservation) -> Sequence[CheckResult]:
+    def evaluate(
+        self, target: Target[Router], observation: RouterObservation
+    ) -> Sequence[CheckResult]:
         """One result per neighbor with BFD (or expected to have it)."""
         state = self._state(target, observation)
         if isinstance(state, CheckResult):

@@ -8,6 +8,11 @@ pytest plugin makes one item of each). A connection the inventory does not list 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from holdtime.probes.router_config import Router
+
 from collections.abc import Mapping, Sequence
 
 from holdtime.checks.system import (
@@ -27,7 +32,7 @@ from holdtime.probes.router import DEFAULT_TRAFFIC_SAMPLE_SECONDS, RouterObserva
 DEFAULT_REKEY_GRACE_SECONDS = 300.0
 
 
-def _unevaluated(errors: Mapping[str, str], target: Target) -> dict[str, str]:
+def _unevaluated(errors: Mapping[str, str], target: Target[Router]) -> dict[str, str]:
     """Section errors as `DEVICE: could not evaluate: line 7 of `ipsec status` not understood`."""
     device = f"{target.device or target.name}: "
     return {
@@ -36,7 +41,7 @@ def _unevaluated(errors: Mapping[str, str], target: Target) -> dict[str, str]:
     }
 
 
-def _listed_tunnels(target: Target) -> list[str]:
+def _listed_tunnels(target: Target[Router]) -> list[str]:
     return [str(t) for t in getattr(getattr(expect_of(target), "ipsec", None), "tunnels", ())]
 
 
@@ -48,15 +53,15 @@ class _IpsecCheck:
     # Results only for targets expected_targets() lists (or the router itself).
     reports_unlisted_targets = False
 
-    def applies_to(self, target: Target) -> bool:
+    def applies_to(self, target: Target[Router]) -> bool:
         """Only routers with an IPsec platform."""
         return bool(set(platforms_of(target)) & set(IPSEC_PLATFORMS))
 
-    def expected_targets(self, target: Target) -> list[str]:
+    def expected_targets(self, target: Target[Router]) -> list[str]:
         """`router/TUNNEL` per tunnel in expect.ipsec.tunnels ([] when none is listed)."""
         return list(dict.fromkeys(subtarget(target, t) for t in _listed_tunnels(target)))
 
-    def _status(self, target: Target, obs: RouterObservation) -> IpsecStatus | CheckResult:
+    def _status(self, target: Target[Router], obs: RouterObservation) -> IpsecStatus | CheckResult:
         error = section_error(self.name, target, _unevaluated(obs.errors, target), "ipsec")
         if error is not None:
             return error
@@ -64,14 +69,14 @@ class _IpsecCheck:
             return result(self.name, target, "", Status.SKIP, "IPsec was not read")
         return obs.ipsec
 
-    def _tunnels(self, target: Target, status: IpsecStatus) -> list[str]:
+    def _tunnels(self, target: Target[Router], status: IpsecStatus) -> list[str]:
         listed = _listed_tunnels(target)
         if listed:
             return listed
         names = [c.name for c in status.connections] + [sa.name for sa in status.ike_sas]
         return list(dict.fromkeys(names))
 
-    def _missing(self, target: Target, status: IpsecStatus, tunnel: str) -> CheckResult:
+    def _missing(self, target: Target[Router], status: IpsecStatus, tunnel: str) -> CheckResult:
         configured = status.connection(tunnel) is not None
         return result(
             self.name,
@@ -116,7 +121,9 @@ class IkeEstablishedCheck(_IpsecCheck):
             },
         )
 
-    def evaluate(self, target: Target, observation: RouterObservation) -> Sequence[CheckResult]:
+    def evaluate(
+        self, target: Target[Router], observation: RouterObservation
+    ) -> Sequence[CheckResult]:
         """One result per tunnel."""
         status = self._status(target, observation)
         if isinstance(status, CheckResult):
@@ -190,7 +197,9 @@ class ChildInstalledCheck(_IpsecCheck):
             },
         )
 
-    def evaluate(self, target: Target, observation: RouterObservation) -> Sequence[CheckResult]:
+    def evaluate(
+        self, target: Target[Router], observation: RouterObservation
+    ) -> Sequence[CheckResult]:
         """One result per tunnel."""
         status = self._status(target, observation)
         if isinstance(status, CheckResult):
@@ -299,7 +308,9 @@ class TrafficFlowingCheck(_IpsecCheck):
             },
         )
 
-    def evaluate(self, target: Target, observation: RouterObservation) -> Sequence[CheckResult]:
+    def evaluate(
+        self, target: Target[Router], observation: RouterObservation
+    ) -> Sequence[CheckResult]:
         """One result per tunnel."""
         status = self._status(target, observation)
         if isinstance(status, CheckResult):
@@ -433,7 +444,9 @@ class RekeyOverdueCheck(_IpsecCheck):
             },
         )
 
-    def evaluate(self, target: Target, observation: RouterObservation) -> Sequence[CheckResult]:
+    def evaluate(
+        self, target: Target[Router], observation: RouterObservation
+    ) -> Sequence[CheckResult]:
         """One result per tunnel; SKIP for a tunnel without SAs (ike_established fails it)."""
         status = self._status(target, observation)
         if isinstance(status, CheckResult):

@@ -9,6 +9,11 @@ two protocols lock differently).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from holdtime.probes.vsphere_config import VCenter
+
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,7 +27,7 @@ DEFAULT_MIN_PATHS = 2
 _COPY_SUFFIX = re.compile(r"\s+\(\d+\)$")  # vCenter names a second datastore "ds (1)"
 
 
-def expectation(target: Target, key: str, default: Any) -> Any:
+def expectation(target: Target[VCenter], key: str, default: Any) -> Any:
     """A value from the target's expectations (VCenterExpect fields), else the default."""
     value = target.expect.get(key) if target.expect else None
     return default if value is None else value
@@ -30,7 +35,7 @@ def expectation(target: Target, key: str, default: Any) -> Any:
 
 def result(
     check: str,
-    target: Target,
+    target: Target[VCenter],
     suffix: str,
     status: Status,
     summary: str,
@@ -51,7 +56,7 @@ def result(
     )
 
 
-def no_nfs(check: str, target: Target) -> list[CheckResult]:
+def no_nfs(check: str, target: Target[VCenter]) -> list[CheckResult]:
     """The single SKIP result of an NFS check on a vCenter without NFS datastores."""
     return [result(check, target, "", Status.SKIP, "no NFS datastores", {"nfs_datastores": 0})]
 
@@ -143,7 +148,9 @@ class NfsVersionCheck:
             },
         )
 
-    def evaluate(self, target: Target, observation: VsphereObservation) -> Sequence[CheckResult]:
+    def evaluate(
+        self, target: Target[VCenter], observation: VsphereObservation
+    ) -> Sequence[CheckResult]:
         """One result per NFS datastore."""
         if not observation.nfs_datastores:
             return no_nfs(self.name, target)
@@ -208,7 +215,9 @@ class NfsMultipathCheck:
             },
         )
 
-    def evaluate(self, target: Target, observation: VsphereObservation) -> Sequence[CheckResult]:
+    def evaluate(
+        self, target: Target[VCenter], observation: VsphereObservation
+    ) -> Sequence[CheckResult]:
         """One result per NFS datastore."""
         if not observation.nfs_datastores:
             return no_nfs(self.name, target)
@@ -283,7 +292,9 @@ class NfsMixedVersionsCheck:
             },
         )
 
-    def evaluate(self, target: Target, observation: VsphereObservation) -> Sequence[CheckResult]:
+    def evaluate(
+        self, target: Target[VCenter], observation: VsphereObservation
+    ) -> Sequence[CheckResult]:
         """One result per share."""
         if not observation.nfs_datastores:
             return no_nfs(self.name, target)
@@ -355,7 +366,9 @@ class NfsAccessibleCheck:
             },
         )
 
-    def evaluate(self, target: Target, observation: VsphereObservation) -> Sequence[CheckResult]:
+    def evaluate(
+        self, target: Target[VCenter], observation: VsphereObservation
+    ) -> Sequence[CheckResult]:
         """One result per NFS datastore."""
         if not observation.nfs_datastores:
             return no_nfs(self.name, target)
@@ -425,7 +438,9 @@ class NfsConsistentServerCheck:
             },
         )
 
-    def evaluate(self, target: Target, observation: VsphereObservation) -> Sequence[CheckResult]:
+    def evaluate(
+        self, target: Target[VCenter], observation: VsphereObservation
+    ) -> Sequence[CheckResult]:
         """One result per share that has NFS 3 datastores."""
         if not observation.nfs_datastores:
             return no_nfs(self.name, target)

@@ -6,6 +6,11 @@ latency climbs; NFS 4.1 does not support SIOC at all (WARN: no congestion contro
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from holdtime.probes.vsphere_config import VCenter
+
 from collections.abc import Sequence
 
 from holdtime.checks.nfs import expectation, no_nfs, result
@@ -54,7 +59,9 @@ class SiocEnabledCheck:
             },
         )
 
-    def evaluate(self, target: Target, observation: VsphereObservation) -> Sequence[CheckResult]:
+    def evaluate(
+        self, target: Target[VCenter], observation: VsphereObservation
+    ) -> Sequence[CheckResult]:
         """One result per NFS datastore."""
         if not observation.nfs_datastores:
             return no_nfs(self.name, target)
@@ -144,7 +151,9 @@ class SiocThresholdCheck:
             },
         )
 
-    def evaluate(self, target: Target, observation: VsphereObservation) -> Sequence[CheckResult]:
+    def evaluate(
+        self, target: Target[VCenter], observation: VsphereObservation
+    ) -> Sequence[CheckResult]:
         """One result per NFS datastore."""
         if not observation.nfs_datastores:
             return no_nfs(self.name, target)

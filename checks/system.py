@@ -9,29 +9,30 @@ from holdtime.errors import ParseError
 from holdtime.models import CheckResult, Status, error_result
 from holdtime.plugins import CheckDescription, Target
 from holdtime.probes.router import RouterObservation
+from holdtime.probes.router_config import Router
 
 IPSEC_PLATFORMS = ("strongswan", "libreswan")
 
 
 # -- shared helpers --------------------------------------------------------------------------
-def expect_of(target: Target) -> Any:
+def expect_of(target: Target[Router]) -> Any:
     """The router's expectations object (inventory RouterExpect, duck-typed)."""
     return getattr(target.config, "expect", None)
 
 
-def platforms_of(target: Target) -> tuple[str, ...]:
+def platforms_of(target: Target[Router]) -> tuple[str, ...]:
     """The router's platforms (frr, strongswan, libreswan)."""
     return tuple(getattr(target.config, "platforms", ()) or ())
 
 
-def subtarget(target: Target, suffix: str) -> str:
+def subtarget(target: Target[Router], suffix: str) -> str:
     """The result target `router/suffix` (the router itself when suffix is empty)."""
     return f"{target.name}/{suffix}" if suffix else target.name
 
 
 def result(
     check: str,
-    target: Target,
+    target: Target[Router],
     suffix: str,
     status: Status,
     summary: str,
@@ -54,7 +55,7 @@ def result(
 
 
 def section_error(
-    check: str, target: Target, errors: Mapping[str, str], *sections: str, suffix: str = ""
+    check: str, target: Target[Router], errors: Mapping[str, str], *sections: str, suffix: str = ""
 ) -> CheckResult | None:
     """An ERROR result if a section this check needs could not be read (else None).
 
@@ -106,7 +107,9 @@ class IpForwardingCheck:
             },
         )
 
-    def evaluate(self, target: Target, observation: RouterObservation) -> Sequence[CheckResult]:
+    def evaluate(
+        self, target: Target[Router], observation: RouterObservation
+    ) -> Sequence[CheckResult]:
         """Compare the sysctl with the expectation."""
         error = section_error(self.name, target, observation.errors, "system")
         if error is not None:

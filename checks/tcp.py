@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from holdtime.probes.tcp_config import TcpTarget
+
 from collections.abc import Sequence
 
 from holdtime.models import CheckResult, Status
@@ -40,7 +45,9 @@ class PortOpenCheck:
             },
         )
 
-    def evaluate(self, target: Target, observation: TcpObservation) -> Sequence[CheckResult]:
+    def evaluate(
+        self, target: Target[TcpTarget], observation: TcpObservation
+    ) -> Sequence[CheckResult]:
         """Judge one connect attempt."""
         observed: dict[str, object] = {
             "state": observation.state,

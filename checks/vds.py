@@ -8,6 +8,11 @@ disabled nothing warns, so that is a WARN of its own.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from holdtime.probes.vsphere_config import VCenter
+
 from collections.abc import Sequence
 
 from holdtime.checks.nfs import expectation, result
@@ -20,7 +25,7 @@ MISMATCH = {"iphashMismatch", "nonIphashMismatch"}
 MATCH = {"iphashMatch", "nonIphashMatch"}
 
 
-def _no_switch(check: str, target: Target) -> list[CheckResult]:
+def _no_switch(check: str, target: Target[VCenter]) -> list[CheckResult]:
     return [result(check, target, "", Status.SKIP, "no distributed switches", {"switches": 0})]
 
 
@@ -60,7 +65,9 @@ class IphashTeamingCheck:
             },
         )
 
-    def evaluate(self, target: Target, observation: VsphereObservation) -> Sequence[CheckResult]:
+    def evaluate(
+        self, target: Target[VCenter], observation: VsphereObservation
+    ) -> Sequence[CheckResult]:
         """One result per distributed switch."""
         if not observation.switches:
             return _no_switch(self.name, target)
@@ -195,7 +202,9 @@ class HealthcheckEnabledCheck:
             },
         )
 
-    def evaluate(self, target: Target, observation: VsphereObservation) -> Sequence[CheckResult]:
+    def evaluate(
+        self, target: Target[VCenter], observation: VsphereObservation
+    ) -> Sequence[CheckResult]:
         """One result per distributed switch."""
         if not observation.switches:
             return _no_switch(self.name, target)
@@ -275,7 +284,9 @@ class VlanMtuCheck:
             },
         )
 
-    def evaluate(self, target: Target, observation: VsphereObservation) -> Sequence[CheckResult]:
+    def evaluate(
+        self, target: Target[VCenter], observation: VsphereObservation
+    ) -> Sequence[CheckResult]:
         """One result per distributed switch."""
         if not observation.switches:
             return _no_switch(self.name, target)

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from holdtime.defaults import DEFAULT_WORKERS
 from holdtime.errors import CommandTimeout
@@ -66,10 +66,10 @@ class _TrackedProbe:
         self.io = io
         self.name = probe.name
 
-    def targets(self, inventory: Inventory) -> Sequence[Target]:
+    def targets(self, inventory: Inventory) -> Sequence[Target[Any]]:
         return self.probe.targets(inventory)
 
-    def collect(self, target: Target, timeout_seconds: float) -> object:
+    def collect(self, target: Target[Any], timeout_seconds: float) -> object:
         self.io.begin(target.name)
         try:
             return self.probe.collect(target, timeout_seconds)

@@ -35,141 +35,18 @@ ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 # -- the model -------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class NeighborExpect:
-    """A BGP neighbor that must be Established and exchange prefixes."""
-
-    address: str
-    remote_as: int | None = None
-    prefixes_received: tuple[str, ...] = ()
-    prefixes_sent: tuple[str, ...] = ()
-    description: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class BestPathExpect:
-    """The neighbor the best path for a prefix must go through."""
-
-    prefix: str
-    via: str
-
-
-@dataclass(frozen=True, slots=True)
-class BgpExpect:
-    """BGP expectations of a router."""
-
-    neighbors: tuple[NeighborExpect, ...] = ()
-    best_paths: tuple[BestPathExpect, ...] = ()
-    max_hold_time_seconds: float = 30.0
-    bfd: bool | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class IpsecExpect:
-    """IPsec expectations of a router: the tunnels (connection names) that must be up."""
-
-    tunnels: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class RouterExpect:
-    """Everything checked on a router."""
-
-    bgp: BgpExpect = BgpExpect()
-    ipsec: IpsecExpect = IpsecExpect()
-    ip_forwarding: bool | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SshAuth:
-    """How to authenticate: exactly one of key file, agent, password from env (or literal)."""
-
-    key_file: Path | None = None
-    agent: bool = False
-    password_env: str | None = None
-    password: str | None = field(default=None, repr=False, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Router:
-    """A Linux router reached over SSH."""
-
-    name: str
-    host: str
-    username: str
-    auth: SshAuth
-    port: int = 22
-    known_hosts: Path | None = None
-    host_key_policy: str = "reject"
-    ssh_config: Path | None = None
-    proxy_jump: str | None = None
-    platforms: tuple[str, ...] = ("frr",)
-    sudo: bool = False
-    connect_timeout_seconds: float = 10.0
-    command_timeout_seconds: float = 20.0
-    netns: str | None = None
-    swanctl_uris: tuple[str, ...] = ()
-    ipsec_interface: str = "auto"  # strongSwan: auto | swanctl | stroke (probes/router.py)
-    expect: RouterExpect = RouterExpect()
-
-
-@dataclass(frozen=True, slots=True)
-class VCenterExpect:
-    """vSphere policy: NFS paths and SIOC threshold bounds."""
-
-    nfs_min_paths: int = 2
-    sioc_threshold_ms_min: float = 5.0
-    sioc_threshold_ms_max: float = 100.0
-    require_healthcheck: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class VCenter:
-    """A vCenter (or vcsim) reached with pyVmomi."""
-
-    name: str
-    host: str
-    username: str
-    port: int = 443
-    password_env: str | None = None
-    password: str | None = field(default=None, repr=False, compare=False)
-    verify_tls: bool = True
-    ca_file: Path | None = None
-    expect: VCenterExpect = VCenterExpect()
-
-
-@dataclass(frozen=True, slots=True)
-class TcpTarget:
-    """A host:port that must accept TCP connections."""
-
-    name: str
-    host: str
-    port: int
-    timeout_seconds: float = 3.0
-    netns: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PingSource:
-    """Where pings start: this host (`local`), a network namespace, or a router over SSH."""
-
-    kind: str  # local | netns | router
-    netns: str | None = None
-    router: str | None = None
-    address: str | None = None  # source address: bound locally, or `ping -I` on a router
-
-
-@dataclass(frozen=True, slots=True)
-class PingPath:
-    """A path whose outage is measured by ping."""
-
-    name: str
-    source: PingSource
-    destination: str
-    interval_seconds: float = 1.0
-    count: int | None = None
-    duration_seconds: float | None = 60.0
-    max_outage_seconds: float | None = None
+from holdtime.probes.ping_config import PingPath, PingSource  # noqa: E402
+from holdtime.probes.router_config import (  # noqa: E402
+    BestPathExpect,
+    BgpExpect,
+    IpsecExpect,
+    NeighborExpect,
+    Router,
+    RouterExpect,
+    SshAuth,
+)
+from holdtime.probes.tcp_config import TcpTarget  # noqa: E402
+from holdtime.probes.vsphere_config import VCenter, VCenterExpect  # noqa: E402
 
 
 @dataclass(frozen=True, slots=True)

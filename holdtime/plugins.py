@@ -15,7 +15,7 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from holdtime.errors import ConfigError
 
@@ -24,18 +24,24 @@ if TYPE_CHECKING:
     from holdtime.models import CheckResult, RunResult
 
 
+C_co = TypeVar("C_co", covariant=True)
+"""The config type of a family's inventory entries (Router, VCenter, TcpTarget, ...)."""
+
+
 @dataclass(frozen=True, slots=True)
-class Target:
+class Target(Generic[C_co]):
     """One thing a probe looks at: a TCP endpoint, a router, a vCenter, a ping path."""
 
     name: str  # display id used in results, e.g. "vpc-router-1" or "dc1-ldaps/10.1.1.10:636"
     device: str  # inventory name of the device/entry
-    config: Any  # the inventory entry (Router, VCenter, TcpTarget, ...)
+    config: C_co  # the inventory entry (Router, VCenter, TcpTarget, ...)
     expect: Mapping[str, Any] = field(default_factory=dict)
     timeout_seconds: float = 30.0
     # The checks that will judge this target's observation (set by the runner's plan; empty:
     # unknown, collect everything). A probe may skip reads no selected check needs.
     checks: tuple[str, ...] = ()
+    # What those checks read (their `reads`, e.g. "bgp", "ipsec.traffic"; empty: read all).
+    reads: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +72,11 @@ class Probe(Protocol):
 
     name: str
 
-    def targets(self, inventory: Inventory) -> Sequence[Target]:
+    def targets(self, inventory: Inventory) -> Sequence[Target[Any]]:
         """The targets of this probe in an inventory (no I/O)."""
         ...
 
-    def collect(self, target: Target, timeout_seconds: float) -> object:
+    def collect(self, target: Target[Any], timeout_seconds: float) -> object:
         """Collect one observation; raise a HoldtimeError subclass when it cannot."""
         ...
 
@@ -97,7 +103,7 @@ class Check(Protocol):
         """What this check compares, with thresholds and units."""
         ...
 
-    def evaluate(self, target: Target, observation: Any) -> Sequence[CheckResult]:
+    def evaluate(self, target: Target[Any], observation: Any) -> Sequence[CheckResult]:
         """Judge the observation; no I/O."""
         ...
 

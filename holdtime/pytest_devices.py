@@ -21,12 +21,13 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from holdtime.drill.result import DrillResult
-    from holdtime.inventory import Router, VCenter
     from holdtime.probes.frr import BgpRoute
     from holdtime.probes.ipsec import IpsecStatus
     from holdtime.probes.router import BgpState
+    from holdtime.probes.router_config import Router
     from holdtime.probes.ssh import SshSession
     from holdtime.probes.vsphere import Session
+    from holdtime.probes.vsphere_config import VCenter
     from holdtime.probes.vsphere_model import VsphereObservation
 
 log = logging.getLogger("holdtime.pytest")

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from holdtime.defaults import DEFAULT_WORKERS
 from holdtime.errors import CommandTimeout
@@ -34,7 +34,7 @@ class Job:
     """One target of one probe, with the checks that judge its observation."""
 
     probe: Probe
-    target: Target
+    target: Target[Any]
     checks: tuple[Check, ...]
 
     @property
@@ -50,7 +50,7 @@ class _Running:
     abandoned: bool = False
 
 
-def matches(patterns: Sequence[str], check: str, target: Target) -> bool:
+def matches(patterns: Sequence[str], check: str, target: Target[Any]) -> bool:
     """True if any glob pattern matches the check name, the target name or the device name."""
     if not patterns:
         return True
@@ -81,7 +81,7 @@ def plan_jobs(
     return jobs
 
 
-def _applies(check: Check, target: Target) -> bool:
+def _applies(check: Check, target: Target[Any]) -> bool:
     applies = getattr(check, "applies_to", None)
     return bool(applies(target)) if callable(applies) else True
 

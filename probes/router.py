@@ -32,6 +32,7 @@ from holdtime.probes.ssh import CommandOutput, SshParams, SshSession
 
 if TYPE_CHECKING:
     from holdtime.inventory import Inventory
+    from holdtime.probes.router_config import Router
 
 IPSEC_PLATFORMS = ("strongswan", "libreswan")
 T = TypeVar("T")
@@ -226,7 +227,7 @@ class RouterProbe:
         self._session_factory = session_factory
         self._sleep = sleep
 
-    def targets(self, inventory: Inventory) -> Sequence[Target]:
+    def targets(self, inventory: Inventory) -> Sequence[Target[Router]]:
         """One Target per router; its deadline covers connect, every command and the sample."""
         targets = []
         for router in getattr(inventory, "routers", ()):
@@ -251,7 +252,7 @@ class RouterProbe:
             )
         return targets
 
-    def collect(self, target: Target, timeout_seconds: float) -> RouterObservation:
+    def collect(self, target: Target[Router], timeout_seconds: float) -> RouterObservation:
         """Read everything the router's platforms offer over one SSH connection."""
         router = target.config
         device = target.device or target.name

@@ -18,6 +18,7 @@ from holdtime.plugins import Target
 
 if TYPE_CHECKING:
     from holdtime.inventory import Inventory
+    from holdtime.probes.tcp_config import TcpTarget
 
 # errno values that mean "no route": the network, not the service, is the problem.
 _UNREACHABLE = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EHOSTDOWN, errno.ENETDOWN}
@@ -80,8 +81,8 @@ class TcpProbe:
 
     name = "tcp"
 
-    def targets(self, inventory: Inventory) -> Sequence[Target]:
-        """One Target per tcp entry; deadline = connect timeout + 1 s slack."""
+    def targets(self, inventory: Inventory) -> Sequence[Target[TcpTarget]]:
+        """One Target[TcpTarget] per tcp entry; deadline = connect timeout + 1 s slack."""
         return [
             Target(
                 name=f"{entry.name}/{entry.host}:{entry.port}",
@@ -92,7 +93,7 @@ class TcpProbe:
             for entry in inventory.tcp
         ]
 
-    def collect(self, target: Target, timeout_seconds: float) -> TcpObservation:
+    def collect(self, target: Target[TcpTarget], timeout_seconds: float) -> TcpObservation:
         """Connect once, inside the entry's netns if it names one."""
         entry = target.config
         return connect(

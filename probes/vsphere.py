@@ -34,7 +34,8 @@ from holdtime.probes.vsphere_model import (
 )
 
 if TYPE_CHECKING:
-    from holdtime.inventory import Inventory, VCenter
+    from holdtime.inventory import Inventory
+    from holdtime.probes.vsphere_config import VCenter
 
 API_VERSION = "vim.version.version11"  # vSphere API 6.5: understood by vCenter 6.5 to 8.x and vcsim
 
@@ -258,8 +259,8 @@ class VsphereProbe:
     def __init__(self, collect: Callable[[VCenter, float], VsphereObservation] | None = None):
         self._collect = collect or collect_vcenter
 
-    def targets(self, inventory: Inventory) -> Sequence[Target]:
-        """One Target per vCenter; the checks name datastores/switches below it."""
+    def targets(self, inventory: Inventory) -> Sequence[Target[VCenter]]:
+        """One Target[VCenter] per vCenter; the checks name datastores/switches below it."""
         return [
             Target(
                 name=vcenter.name,
@@ -276,6 +277,6 @@ class VsphereProbe:
             for vcenter in inventory.vcenters
         ]
 
-    def collect(self, target: Target, timeout_seconds: float) -> VsphereObservation:
+    def collect(self, target: Target[VCenter], timeout_seconds: float) -> VsphereObservation:
         """One session, one PropertyCollector pass, logout."""
         return self._collect(target.config, timeout_seconds)

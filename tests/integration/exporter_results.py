@@ -17,20 +17,20 @@ from typing import Any
 from vcsim_fixtures import scenarios
 
 from holdtime import plugins
-from holdtime.inventory import (
+from holdtime.models import CheckResult
+from holdtime.plugins import Target
+from holdtime.probes import frr, ipsec
+from holdtime.probes.router import BgpState, RouterObservation
+from holdtime.probes.router_config import (
     BgpExpect,
     IpsecExpect,
     NeighborExpect,
     Router,
     RouterExpect,
     SshAuth,
-    VCenter,
 )
-from holdtime.models import CheckResult
-from holdtime.plugins import Target
-from holdtime.probes import frr, ipsec
-from holdtime.probes.router import BgpState, RouterObservation
 from holdtime.probes.vsphere import VsphereProbe
+from holdtime.probes.vsphere_config import VCenter
 from holdtime.probes.vsphere_model import Record, VsphereObservation, build_observation
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

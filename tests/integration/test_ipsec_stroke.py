@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 
 from holdtime.checks.ipsec import ChildInstalledCheck, IkeEstablishedCheck, TrafficFlowingCheck
-from holdtime.inventory import Router, SshAuth
 from holdtime.models import CheckResult
 from holdtime.plugins import Target
 from holdtime.probes import ipsec
 from holdtime.probes.router import CommandReader, RouterObservation, read_ipsec
+from holdtime.probes.router_config import Router, SshAuth
 from holdtime.probes.ssh import CommandOutput
 
 pytestmark = [pytest.mark.integration]

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from holdtime.errors import AuthError, CommandTimeout, ConnectError, HostKeyError
-from holdtime.inventory import Router, SshAuth
+from holdtime.probes.router_config import Router, SshAuth
 from holdtime.probes.ssh import SshParams, SshSession
 
 pytestmark = [

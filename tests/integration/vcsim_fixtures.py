@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from holdtime.inventory import VCenter
+from holdtime.probes.vsphere_config import VCenter
 
 VCSIM_DIR = Path(__file__).resolve().parents[1] / "vcsim"
 

@@ -19,7 +19,11 @@ from holdtime.checks.bgp import (
 )
 from holdtime.checks.system import IpForwardingCheck
 from holdtime.cli_parse import parser_for
-from holdtime.inventory import (
+from holdtime.models import CheckResult, Status
+from holdtime.plugins import Check, Target
+from holdtime.probes import frr
+from holdtime.probes.router import BgpState, RouterObservation
+from holdtime.probes.router_config import (
     BestPathExpect,
     BgpExpect,
     NeighborExpect,
@@ -27,10 +31,6 @@ from holdtime.inventory import (
     RouterExpect,
     SshAuth,
 )
-from holdtime.models import CheckResult, Status
-from holdtime.plugins import Check, Target
-from holdtime.probes import frr
-from holdtime.probes.router import BgpState, RouterObservation
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "frr"
 STRETCHED, OWN = "172.16.1.0/24", "192.168.1.0/24"

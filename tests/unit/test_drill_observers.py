@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from holdtime.drill.observers import RouterObserver
-from holdtime.inventory import BestPathExpect, BgpExpect, Router, RouterExpect, SshAuth
+from holdtime.probes.router_config import BestPathExpect, BgpExpect, Router, RouterExpect, SshAuth
 from holdtime.probes.ssh import CommandOutput
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

@@ -21,11 +21,11 @@ from hypothesis import strategies as st
 from holdtime.checks.bgp import BfdPeerUpCheck, PeerEstablishedCheck, TimersCheck
 from holdtime.cli_parse import parser_for
 from holdtime.errors import ParseError
-from holdtime.inventory import BgpExpect, Router, RouterExpect, SshAuth
 from holdtime.models import Status
 from holdtime.plugins import Check, Target
 from holdtime.probes import frr
 from holdtime.probes.router import BgpState, RouterObservation
+from holdtime.probes.router_config import BgpExpect, Router, RouterExpect, SshAuth
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "frr"
 HEALTHY = "both-established"

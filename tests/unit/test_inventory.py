@@ -13,15 +13,10 @@ from hypothesis import strategies as st
 
 from holdtime.cli import main
 from holdtime.errors import ConfigError
-from holdtime.inventory import (
-    SCHEMA,
-    BestPathExpect,
-    NeighborExpect,
-    PingPath,
-    PingSource,
-    TcpTarget,
-    load_inventory,
-)
+from holdtime.inventory import SCHEMA, load_inventory
+from holdtime.probes.ping_config import PingPath, PingSource
+from holdtime.probes.router_config import BestPathExpect, NeighborExpect
+from holdtime.probes.tcp_config import TcpTarget
 from holdtime.yaml_schema import Field
 
 REPO = Path(__file__).resolve().parents[2]

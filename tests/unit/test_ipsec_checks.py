@@ -21,12 +21,12 @@ from holdtime.checks.ipsec import (
     TrafficFlowingCheck,
 )
 from holdtime.errors import ParseError
-from holdtime.inventory import IpsecExpect, Router, RouterExpect, SshAuth
 from holdtime.models import CheckResult
 from holdtime.plugins import Check, Target
 from holdtime.probes import ipsec
 from holdtime.probes.ipsec import ChildConfig, ChildSa, ConnectionConfig, IkeSa, IpsecStatus
 from holdtime.probes.router import CommandReader, RouterObservation, read_strongswan
+from holdtime.probes.router_config import IpsecExpect, Router, RouterExpect, SshAuth
 from holdtime.probes.ssh import CommandOutput
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from holdtime.errors import CommandRefused, ConfigError
-from holdtime.inventory import Router, SshAuth
 from holdtime.probes import commands
+from holdtime.probes.router_config import Router, SshAuth
 from holdtime.probes.ssh import Hop, SshParams
 
 

@@ -1,0 +1,28 @@
+"""The `ping_paths:` section of the inventory: paths whose outage a drill measures by ping."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class PingSource:
+    """Where pings start: this host (`local`), a network namespace, or a router over SSH."""
+
+    kind: str  # local | netns | router
+    netns: str | None = None
+    router: str | None = None
+    address: str | None = None  # source address: bound locally, or `ping -I` on a router
+
+
+@dataclass(frozen=True, slots=True)
+class PingPath:
+    """A path whose outage is measured by ping."""
+
+    name: str
+    source: PingSource
+    destination: str
+    interval_seconds: float = 1.0
+    count: int | None = None
+    duration_seconds: float | None = 60.0
+    max_outage_seconds: float | None = None
