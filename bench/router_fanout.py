@@ -27,6 +27,7 @@ import yaml
 
 from holdtime.inventory import load_inventory
 from holdtime.lab import Lab
+from holdtime.probes.router_config import Router
 from holdtime.runner import run_checks
 
 ROUTER_CHECKS = ("bgp.*", "ipsec.*", "system.*")
@@ -68,7 +69,7 @@ def _timed(lab: Lab, path: Path, workers: int, only: tuple[str, ...]) -> tuple[f
     began = time.perf_counter()
     run = run_checks(inventory, only=only, max_workers=workers)
     elapsed = time.perf_counter() - began
-    routers = len(inventory.routers)
+    routers = len(inventory.of(Router))
     mine = (time.process_time() - cpu_before) / routers
     device = (_device_cpu_seconds(lab) - device_before) / routers
     cores = os.cpu_count() or 1

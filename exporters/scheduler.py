@@ -61,10 +61,11 @@ class DeviceIO:
 class _TrackedProbe:
     """A probe proxy that reports each collect to a DeviceIO tracker."""
 
-    def __init__(self, probe: Probe, io: DeviceIO) -> None:
+    def __init__(self, probe: Probe[Any], io: DeviceIO) -> None:
         self.probe = probe
         self.io = io
         self.name = probe.name
+        self.section = probe.section
 
     def targets(self, inventory: Inventory) -> Sequence[Target[Any]]:
         return self.probe.targets(inventory)

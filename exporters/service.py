@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from holdtime.defaults import DEFAULT_WORKERS
 from holdtime.exporters.connections import ConnectionLimits
@@ -103,7 +103,7 @@ def build_service(
     inventory: Inventory,
     options: ServeOptions,
     *,
-    probes: Mapping[str, Probe] | None = None,
+    probes: Mapping[str, Probe[Any]] | None = None,
     checks: Mapping[str, Check] | None = None,
 ) -> ExporterService:
     """Plan the inventory's jobs (the entry-point plugins unless given) and build the service."""

@@ -18,6 +18,7 @@ from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from holdtime.errors import ConfigError
+from holdtime.sections import Section
 
 if TYPE_CHECKING:
     from holdtime.inventory import Inventory
@@ -66,17 +67,25 @@ class CheckDescription:
     statuses: Mapping[str, str] = field(default_factory=dict)  # status value -> when
 
 
+C = TypeVar("C")
+
+
 @runtime_checkable
-class Probe(Protocol):
-    """Talks to devices and returns observations; never decides pass/fail."""
+class Probe(Protocol[C]):
+    """Talks to devices and returns observations; never decides pass/fail.
+
+    ``section`` is the inventory section the probe owns (its entries are the ``config`` of its
+    targets); None for a probe that reads another family's section.
+    """
 
     name: str
+    section: Section[C] | None
 
-    def targets(self, inventory: Inventory) -> Sequence[Target[Any]]:
+    def targets(self, inventory: Inventory) -> Sequence[Target[C]]:
         """The targets of this probe in an inventory (no I/O)."""
         ...
 
-    def collect(self, target: Target[Any], timeout_seconds: float) -> object:
+    def collect(self, target: Target[C], timeout_seconds: float) -> object:
         """Collect one observation; raise a HoldtimeError subclass when it cannot."""
         ...
 
@@ -139,7 +148,23 @@ def _load_group(group: str) -> dict[str, Any]:
     return loaded
 
 
-def probes() -> dict[str, Probe]:
+def probe_sections() -> list[Section[Any]]:
+    """The inventory section of every registered probe (read from the class: no instance)."""
+    sections: list[Section[Any]] = []
+    for name, factory in _load_group("holdtime.probes").items():
+        section = getattr(factory, "section", None)  # a plugin's class attribute, not our data
+        if section is None:
+            continue
+        if not isinstance(section, Section):
+            raise ConfigError(
+                f"probe plugin {name!r}: its `section` is {type(section).__name__}, "
+                "not a holdtime.sections.Section"
+            )
+        sections.append(section)
+    return sections
+
+
+def probes() -> dict[str, Probe[Any]]:
     """Every registered probe, instantiated, by name."""
     return {name: factory() for name, factory in _load_group("holdtime.probes").items()}
 

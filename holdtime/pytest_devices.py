@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypeVar
 
 from holdtime.errors import CommandRefused, ConfigError, HoldtimeError
+from holdtime.probes.router_config import Router
+from holdtime.probes.vsphere_config import VCenter
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -24,10 +26,8 @@ if TYPE_CHECKING:
     from holdtime.probes.frr import BgpRoute
     from holdtime.probes.ipsec import IpsecStatus
     from holdtime.probes.router import BgpState
-    from holdtime.probes.router_config import Router
     from holdtime.probes.ssh import SshSession
     from holdtime.probes.vsphere import Session
-    from holdtime.probes.vsphere_config import VCenter
     from holdtime.probes.vsphere_model import VsphereObservation
 
 log = logging.getLogger("holdtime.pytest")
@@ -211,7 +211,7 @@ def open_router(inventory: Any, name: str) -> RouterHandle:
     """Connect to the inventory router `name` (ConfigError naming the inventory if unknown)."""
     from holdtime.probes.ssh import SshParams, SshSession
 
-    router = inventory.router(name)
+    router = inventory.named(Router, name)
     session = SshSession(SshParams.from_router(router))
     session.connect()
     return RouterHandle(router, session)
@@ -222,7 +222,7 @@ def open_vcenter(inventory: Any, name: str, timeout_seconds: float = 30.0) -> Vc
     """Log in to the inventory vCenter `name`."""
     from holdtime.probes.vsphere import Session
 
-    vcenter = inventory.vcenter(name)
+    vcenter = inventory.named(VCenter, name)
     session = Session(vcenter, timeout_seconds)
     try:
         session.__enter__()

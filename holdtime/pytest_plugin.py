@@ -264,11 +264,8 @@ class UnlistedTargetsItem(HoldtimeItem):
 
 def _entry_line(inventory: Inventory, entry: object) -> int:
     """1-based line of an inventory entry (a router, vcenter, tcp target...); 1 if unknown."""
-    for section in ("routers", "vcenters", "tcp", "ping_paths"):
-        for index, candidate in enumerate(getattr(inventory, section, ())):
-            if candidate is entry:
-                return inventory.locations.get(f"{section}[{index}]", (1, 0))[0]
-    return 1
+    where = inventory.where_is(entry)
+    return inventory.locations.get(where, (1, 0))[0] if where else 1
 
 
 def _belongs(result: CheckResult, target: str) -> bool:

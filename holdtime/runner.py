@@ -33,7 +33,7 @@ ResultCallback = Callable[[CheckResult], None]
 class Job:
     """One target of one probe, with the checks that judge its observation."""
 
-    probe: Probe
+    probe: Probe[Any]
     target: Target[Any]
     checks: tuple[Check, ...]
 
@@ -60,7 +60,7 @@ def matches(patterns: Sequence[str], check: str, target: Target[Any]) -> bool:
 
 def plan_jobs(
     inventory: Inventory,
-    probes: Mapping[str, Probe],
+    probes: Mapping[str, Probe[Any]],
     checks: Mapping[str, Check],
     only: Sequence[str] = (),
 ) -> list[Job]:
@@ -203,7 +203,7 @@ def run_checks(
     inventory: Inventory,
     *,
     only: Sequence[str] = (),
-    probes: Mapping[str, Probe] | None = None,
+    probes: Mapping[str, Probe[Any]] | None = None,
     checks: Mapping[str, Check] | None = None,
     max_workers: int = DEFAULT_WORKERS,
     run_deadline_seconds: float | None = None,

@@ -1,8 +1,17 @@
-"""The `ping_paths:` section of the inventory: paths whose outage a drill measures by ping."""
+"""The `ping_paths:` section of the inventory: paths whose outage a drill measures by ping.
+
+The drills' own section (no check probe reads it), so the inventory loader lists it itself.
+"""
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+
+from holdtime.sections import BuildContext, Section, seconds
+from holdtime.yaml_schema import NAME_RE, Field
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,3 +35,83 @@ class PingPath:
     count: int | None = None
     duration_seconds: float | None = 60.0
     max_outage_seconds: float | None = None
+
+
+_DEFAULT = PingPath(name="", source=PingSource(kind="local"), destination="")
+
+PING_FIELD = Field(
+    "map",
+    fields={
+        "name": Field("name", required=True),
+        "source": Field("any"),
+        "destination": Field("host", required=True),
+        "interval_seconds": seconds(0.01, 60),
+        "count": Field("int", low=1, high=10_000_000),
+        "duration_seconds": seconds(0.1, 86400),
+        "expect": Field("map", fields={"max_outage_seconds": seconds(0, 86400)}),
+    },
+)
+
+
+def build_ping_path(raw: Mapping[str, Any], where: str, context: BuildContext) -> PingPath | None:
+    """One `ping_paths:` entry; its source may name a router of the `routers:` section."""
+    source = build_source(raw.get("source", "local"), f"{where}.source", context)
+    if raw.get("count") is not None and raw.get("duration_seconds") is not None:
+        context.problem(where, "give count or duration_seconds, not both")
+    if not raw.get("name") or not raw.get("destination") or source is None:
+        return None
+    count = raw.get("count")
+    return PingPath(
+        name=raw["name"],
+        source=source,
+        destination=raw["destination"],
+        interval_seconds=raw.get("interval_seconds", _DEFAULT.interval_seconds),
+        count=count,
+        duration_seconds=(
+            None if count is not None else raw.get("duration_seconds", _DEFAULT.duration_seconds)
+        ),
+        max_outage_seconds=(raw.get("expect") or {}).get("max_outage_seconds"),
+    )
+
+
+def build_source(raw: object, where: str, context: BuildContext) -> PingSource | None:
+    """`local`, `{netns: NAME}` or `{router: NAME}`, optionally with `address: IP`."""
+    if raw == "local" or raw is None:
+        return PingSource(kind="local")
+    address: str | None = None
+    if isinstance(raw, dict) and "address" in raw:
+        raw = dict(raw)
+        address = _address(raw.pop("address"), f"{where}.address", context)
+        if address is None:
+            return None
+        if not raw:
+            return PingSource(kind="local", address=address)
+    if isinstance(raw, dict) and len(raw) == 1:
+        ((kind, name),) = raw.items()
+        if kind == "netns" and isinstance(name, str) and NAME_RE.match(name):
+            return PingSource(kind="netns", netns=name, address=address)
+        if kind == "netns":
+            context.problem(f"{where}.netns", f"{name!r} is not a valid network namespace name")
+            return None
+        if kind == "router" and isinstance(name, str):
+            if name not in context.names("routers"):
+                context.problem(where, f"no router named {name!r} in routers")
+                return None
+            return PingSource(kind="router", router=name, address=address)
+    context.problem(
+        where, "must be local, {netns: NAME} or {router: NAME} (optionally with address: IP)"
+    )
+    return None
+
+
+def _address(raw: object, where: str, context: BuildContext) -> str | None:
+    try:
+        return str(ipaddress.ip_address(str(raw)))
+    except ValueError:
+        context.problem(where, f"{raw!r} is not an IP address")
+        return None
+
+
+PING_PATHS = Section(
+    name="ping_paths", item=PING_FIELD, build=build_ping_path, label="ping paths", order=40
+)

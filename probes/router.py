@@ -28,11 +28,12 @@ from holdtime.errors import CommandTimeout, ConfigError, ParseError
 from holdtime.plugins import Target
 from holdtime.probes import commands, frr, ipsec
 from holdtime.probes.ipsec import IpsecStatus
+from holdtime.probes.router_config import ROUTERS, Router
 from holdtime.probes.ssh import CommandOutput, SshParams, SshSession
 
 if TYPE_CHECKING:
     from holdtime.inventory import Inventory
-    from holdtime.probes.router_config import Router
+
 
 IPSEC_PLATFORMS = ("strongswan", "libreswan")
 T = TypeVar("T")
@@ -213,6 +214,7 @@ class RouterProbe:
     """Probe plugin `router`: BGP (FRR), IPsec (strongSwan/libreswan), ip_forward over SSH."""
 
     name = "router"
+    section = ROUTERS
 
     def __init__(
         self,
@@ -230,7 +232,7 @@ class RouterProbe:
     def targets(self, inventory: Inventory) -> Sequence[Target[Router]]:
         """One Target per router; its deadline covers connect, every command and the sample."""
         targets = []
-        for router in getattr(inventory, "routers", ()):
+        for router in inventory.of(Router):
             jump = str(getattr(router, "proxy_jump", "") or "")
             hops = 1 + (len(jump.split(",")) if jump else 0)
             ipsec_sample = (

@@ -48,14 +48,15 @@ from holdtime.errors import (
     HostKeyError,
     TransportError,
 )
+from holdtime.probes.router_config import HOST_KEY_POLICIES
 
 if TYPE_CHECKING:
     import paramiko
 
+    from holdtime.probes.router_config import Router
+
 log = logging.getLogger("holdtime.ssh")
 _paramiko_log = logging.getLogger("holdtime.ssh.paramiko")
-
-HOST_KEY_POLICIES = ("reject", "accept-new", "warn")
 _KNOWN_HOSTS_LOCK = threading.Lock()  # accept-new appends to a file many threads may share
 
 SocketFactory = Callable[[tuple[str, int], float, "str | None"], socket.socket]
@@ -137,46 +138,40 @@ class SshParams:
     netns: str | None = None
 
     @classmethod
-    def from_router(cls, router: Any) -> SshParams:
-        """Build from an inventory Router (duck-typed: any object with its attributes)."""
-        device = str(getattr(router, "name", "") or getattr(router, "host", "device"))
-        auth = getattr(router, "auth", None)
-        key_file = getattr(auth, "key_file", None)
-        policy = str(getattr(router, "host_key_policy", "reject") or "reject")
+    def from_router(cls, router: Router) -> SshParams:
+        """Build from an inventory Router, with ssh_config filling what the router leaves open."""
+        device = router.name or router.host or "device"
+        policy = router.host_key_policy
         if policy not in HOST_KEY_POLICIES:
             raise ConfigError(
                 f"{device}: host_key_policy {policy!r} is not one of reject, accept-new, warn"
             )
-        config_path = getattr(router, "ssh_config", None)
-        lookup = _ssh_config_lookup(Path(config_path) if config_path else None, device)
-        username = str(getattr(router, "username", "") or "")
-        host = str(getattr(router, "host", ""))
+        lookup = _ssh_config_lookup(router.ssh_config, device)
+        key_file = router.auth.key_file
         explicit_keys = (Path(key_file).expanduser(),) if key_file else ()
-        target = _hop_from(
-            lookup, host, int(getattr(router, "port", 22) or 22), username, explicit_keys
-        )
-        proxy_jump = getattr(router, "proxy_jump", None) or lookup(host).get("proxyjump")
+        target = _hop_from(lookup, router.host, router.port, router.username, explicit_keys)
+        proxy_jump = router.proxy_jump or lookup(router.host).get("proxyjump")
         jumps = tuple(
-            _parse_jump(spec, lookup, username, explicit_keys, device)
+            _parse_jump(spec, lookup, router.username, explicit_keys, device)
             for spec in (proxy_jump.split(",") if proxy_jump and proxy_jump != "none" else [])
         )
         known: list[Path] = []
-        if getattr(router, "known_hosts", None):
+        if router.known_hosts:
             known.append(Path(router.known_hosts).expanduser())
         else:
-            for entry in lookup(host).get("userknownhostsfile", "").split():
+            for entry in lookup(router.host).get("userknownhostsfile", "").split():
                 known.append(Path(entry).expanduser())
         return cls(
             device=device,
             target=target,
             jumps=jumps,
-            agent=bool(getattr(auth, "agent", False)),
-            password=redaction.register(getattr(auth, "password", None)),  # see holdtime.redaction
+            agent=router.auth.agent,
+            password=redaction.register(router.auth.password),  # see holdtime.redaction
             known_hosts=tuple(known),
             host_key_policy=policy,
-            connect_timeout_seconds=float(getattr(router, "connect_timeout_seconds", 10.0)),
-            command_timeout_seconds=float(getattr(router, "command_timeout_seconds", 20.0)),
-            netns=getattr(router, "netns", None) or None,
+            connect_timeout_seconds=router.connect_timeout_seconds,
+            command_timeout_seconds=router.command_timeout_seconds,
+            netns=router.netns or None,
         )
 
 

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 
 from holdtime import netns
 from holdtime.plugins import Target
+from holdtime.probes.tcp_config import TCP, TcpTarget
 
 if TYPE_CHECKING:
     from holdtime.inventory import Inventory
-    from holdtime.probes.tcp_config import TcpTarget
 
 # errno values that mean "no route": the network, not the service, is the problem.
 _UNREACHABLE = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EHOSTDOWN, errno.ENETDOWN}
@@ -80,6 +80,7 @@ class TcpProbe:
     """Probe plugin `tcp`: one target per `tcp:` inventory entry."""
 
     name = "tcp"
+    section = TCP
 
     def targets(self, inventory: Inventory) -> Sequence[Target[TcpTarget]]:
         """One Target[TcpTarget] per tcp entry; deadline = connect timeout + 1 s slack."""
@@ -90,12 +91,10 @@ class TcpProbe:
                 config=entry,
                 timeout_seconds=entry.timeout_seconds + 1.0,
             )
-            for entry in inventory.tcp
+            for entry in inventory.of(TcpTarget)
         ]
 
     def collect(self, target: Target[TcpTarget], timeout_seconds: float) -> TcpObservation:
         """Connect once, inside the entry's netns if it names one."""
         entry = target.config
-        return connect(
-            entry.host, entry.port, entry.timeout_seconds, getattr(entry, "netns", None) or None
-        )
+        return connect(entry.host, entry.port, entry.timeout_seconds, entry.netns or None)

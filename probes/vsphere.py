@@ -27,6 +27,7 @@ from xml.parsers.expat import ExpatError
 from holdtime import redaction
 from holdtime.errors import AuthError, ConfigError, ConnectError, TransportError
 from holdtime.plugins import Target
+from holdtime.probes.vsphere_config import VCENTERS, VCenter
 from holdtime.probes.vsphere_model import (
     VsphereObservation,
     build_observation,
@@ -35,7 +36,7 @@ from holdtime.probes.vsphere_model import (
 
 if TYPE_CHECKING:
     from holdtime.inventory import Inventory
-    from holdtime.probes.vsphere_config import VCenter
+
 
 API_VERSION = "vim.version.version11"  # vSphere API 6.5: understood by vCenter 6.5 to 8.x and vcsim
 
@@ -255,12 +256,13 @@ class VsphereProbe:
     """Probe plugin `vsphere`: one target per `vcenters:` inventory entry."""
 
     name = "vsphere"
+    section = VCENTERS
 
     def __init__(self, collect: Callable[[VCenter, float], VsphereObservation] | None = None):
         self._collect = collect or collect_vcenter
 
     def targets(self, inventory: Inventory) -> Sequence[Target[VCenter]]:
-        """One Target[VCenter] per vCenter; the checks name datastores/switches below it."""
+        """One Target per vCenter; the checks name datastores/switches below it."""
         return [
             Target(
                 name=vcenter.name,
@@ -274,7 +276,7 @@ class VsphereProbe:
                 },
                 timeout_seconds=60.0,
             )
-            for vcenter in inventory.vcenters
+            for vcenter in inventory.of(VCenter)
         ]
 
     def collect(self, target: Target[VCenter], timeout_seconds: float) -> VsphereObservation:

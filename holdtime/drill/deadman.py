@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from holdtime.errors import HoldtimeError
+from holdtime.probes.router_config import Router
 
 if TYPE_CHECKING:
     from holdtime.drill.journal import Journal
@@ -564,7 +565,7 @@ def ssh_remote(inventory: Any) -> Remote:
     def run(device: str, line: str, timeout_seconds: float) -> tuple[int, str, str]:
         from holdtime.probes.ssh import SshParams, SshSession
 
-        router = inventory.router(device)
+        router = inventory.named(Router, device)
         with SshSession(SshParams.from_router(router)) as session:
             output = session.run(line, timeout_seconds)
         return output.exit_status, output.stdout, output.stderr

@@ -24,6 +24,8 @@ from holdtime.drill.result import DrillResult, PhaseOutage, TimelineEvent
 from holdtime.drill.scenario import Action, Scenario
 from holdtime.errors import HoldtimeError
 from holdtime.models import utc_now
+from holdtime.probes.ping_config import PingPath
+from holdtime.probes.router_config import Router
 
 if TYPE_CHECKING:
     from holdtime.drill.deadman import DeadmanSwitch
@@ -627,7 +629,7 @@ def _rtt_samples(events: Sequence[Any], t0: float) -> tuple[tuple[float, float |
 def ping_plans(inventory: Any, names: Sequence[str]) -> list[PingPlan]:
     """The scenario's ping paths from the inventory."""
     plans = []
-    for path in inventory.ping_paths:
+    for path in inventory.of(PingPath):
         if path.name not in names:
             continue
         source = path.source
@@ -639,7 +641,7 @@ def ping_plans(inventory: Any, names: Sequence[str]) -> list[PingPlan]:
                 interval_seconds=path.interval_seconds,
                 netns=getattr(source, "netns", None) if kind == "netns" else None,
                 source=source.address,  # bound locally, or `ping -I` on a router
-                router=inventory.router(source.router) if kind == "router" else None,
+                router=inventory.named(Router, source.router) if kind == "router" else None,
             )
         )
     return plans

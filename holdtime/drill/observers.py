@@ -13,6 +13,7 @@ from typing import Any
 
 from holdtime.drill.actions import SshCommand
 from holdtime.errors import HoldtimeError, ParseError
+from holdtime.probes.router_config import Router
 
 
 class RouterObserver:
@@ -112,7 +113,7 @@ def _first_line(exc: BaseException) -> str:
 
 def router_observers(inventory: Any, names: Sequence[str]) -> list[RouterObserver]:
     """Observers for the scenario's `watch:` routers."""
-    return [RouterObserver(inventory.router(name)) for name in names]
+    return [RouterObserver(inventory.named(Router, name)) for name in names]
 
 
 def ssh_command(inventory: Any) -> SshCommand:
@@ -121,7 +122,7 @@ def ssh_command(inventory: Any) -> SshCommand:
     def run(device: str, command: str, timeout_seconds: float) -> Mapping[str, Any]:
         from holdtime.probes.ssh import SshParams, SshSession
 
-        router = inventory.router(device)
+        router = inventory.named(Router, device)
         with SshSession(SshParams.from_router(router)) as session:
             output = session.run(command, timeout_seconds)
         if output.exit_status != 0:

@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING, Any
 
 from holdtime.drill.deadman import DeadmanSettings, fire_after_seconds, parse_settings
 from holdtime.errors import ConfigError
+from holdtime.probes.ping_config import PingPath
+from holdtime.probes.router_config import Router
 
 if TYPE_CHECKING:
     from holdtime.inventory import Inventory
@@ -271,8 +273,8 @@ def _action(raw: Any, where: str, inventory: Inventory, problems: _Problems) -> 
         if not isinstance(device, str):
             problems.add(f"{where}.ssh", "must name a router of the inventory")
             device = ""
-        elif device not in {r.name for r in inventory.routers}:
-            known = [r.name for r in inventory.routers]
+        elif device not in {r.name for r in inventory.of(Router)}:
+            known = [r.name for r in inventory.of(Router)]
             close = difflib.get_close_matches(device, known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             problems.add(f"{where}.ssh", f"no router named {device!r} in the inventory{hint}")
@@ -456,8 +458,8 @@ def parse_scenarios(inventory: Inventory) -> dict[str, Scenario]:
     raw_drills = inventory.drills or {}
     problems = _Problems(inventory)
     scenarios: dict[str, Scenario] = {}
-    paths = {p.name for p in inventory.ping_paths}
-    routers = {r.name for r in inventory.routers}
+    paths = {p.name for p in inventory.of(PingPath)}
+    routers = {r.name for r in inventory.of(Router)}
     for name, raw in raw_drills.items():
         if not isinstance(raw, Mapping):
             problems.add(str(name), "must be a mapping describing the drill")

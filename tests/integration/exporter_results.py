@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from vcsim_fixtures import scenarios
 
 from holdtime import plugins
+from holdtime.inventory import Inventory
 from holdtime.models import CheckResult
 from holdtime.plugins import Target
 from holdtime.probes import frr, ipsec
@@ -91,10 +91,11 @@ def router_observation(
     )
 
 
-def vsphere_target() -> Target:
+def vsphere_target() -> Target[VCenter]:
     """The target the real vsphere probe makes of a vCenter inventory entry."""
     vcenter = VCenter(name=VCENTER, host="127.0.0.1", username=scenarios.USERNAME)
-    [target] = VsphereProbe().targets(SimpleNamespace(vcenters=[vcenter]))  # type: ignore[arg-type]
+    inventory = Inventory(path=Path("vcsim.yaml"), sections={"vcenters": (vcenter,)})
+    [target] = VsphereProbe().targets(inventory)
     return target
 
 

@@ -23,6 +23,7 @@ from holdtime.lab.lock import busy
 from holdtime.lab.processes import namespaces, zombie
 from holdtime.lab.topology import NODES
 from holdtime.netns import create_connection
+from holdtime.probes.router_config import Router
 
 pytestmark = [
     pytest.mark.integration,
@@ -126,7 +127,7 @@ def test_paramiko_rejects_wrong_host_key(lab: Lab, tmp_path: Path) -> None:
 
 def test_openssh_strict_and_vici_sockets(lab: Lab) -> None:
     """`ssh -o StrictHostKeyChecking=yes` from mgmt reaches every tunnel's vici socket."""
-    router = load_inventory(lab.inventory_path).router("vpc-router-1")
+    router = load_inventory(lab.inventory_path).named(Router, "vpc-router-1")
     command = "; ".join(
         f"swanctl --list-sas --uri {uri} 2>/dev/null" for uri in router.swanctl_uris
     )

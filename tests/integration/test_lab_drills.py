@@ -31,6 +31,7 @@ from holdtime.errors import HoldtimeError
 from holdtime.inventory import load_inventory
 from holdtime.lab import Lab
 from holdtime.lab.topology import APP_PREFIX, DB_ADDRESS
+from holdtime.probes.router_config import Router
 
 pytestmark = [
     pytest.mark.integration,
@@ -162,7 +163,7 @@ def test_bgp_shutdown_drill_via_cli(lab: Lab, tmp_path: Path) -> None:
 def test_router_source_ping_measures_the_shutdown(lab: Lab, tmp_path: Path) -> None:
     """vpc-router-1's own ping (over SSH, from its LAN address) measures the ESG1 shutdown."""
     inventory_path = _inventory_copy(lab, tmp_path, {"esg1-bgp-shutdown": SHORT})
-    router = load_inventory(inventory_path).router("vpc-router-1")
+    router = load_inventory(inventory_path).named(Router, "vpc-router-1")
     from_router = PingPlan(
         "router-to-db", DB_ADDRESS, 0.05, source=ROUTER_LAN_ADDRESS, router=router
     )
@@ -249,7 +250,7 @@ from holdtime.drill.scenario import Action, Scenario, Timing
 from holdtime.inventory import load_inventory
 
 inventory_path, journal, source = sys.argv[1:4]
-router = load_inventory(inventory_path).router("vpc-router-1")
+router = load_inventory(inventory_path).named(Router, "vpc-router-1")
 noop = Action(kind="exec", argv=("true",))
 drill = Scenario(
     name="router-ping-sigterm", trigger=noop, restore=noop, probes=("router-to-db",),

@@ -14,7 +14,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,9 @@ from holdtime.exporters.sharding import hashmod
 from holdtime.exporters.state import ResultStore
 from holdtime.exporters.textfile import write_textfile
 from holdtime.exporters.webconfig import load_web_config
+from holdtime.inventory import Inventory
 from holdtime.probes.tcp import TcpProbe
+from holdtime.probes.tcp_config import TcpTarget
 
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "exporters" / "prometheus"
@@ -140,37 +142,18 @@ def _scrape_config(job: str, port: int, **extra: Any) -> dict[str, Any]:
     }
 
 
-@dataclass
-class TcpEntry:
-    """The fields the tcp probe reads from a `tcp:` inventory entry."""
-
-    name: str
-    host: str
-    port: int
-    timeout_seconds: float = 1.0
-    netns: str = ""
-
-
-@dataclass
-class TcpInventory:
-    """An inventory holding only `tcp:` entries (what TcpProbe.targets reads)."""
-
-    tcp: list[TcpEntry] = field(default_factory=list)
-
-
 @pytest.fixture
-def tcp_world() -> Iterator[tuple[TcpInventory, socket.socket]]:
+def tcp_world() -> Iterator[tuple[Inventory, socket.socket]]:
     """A real listener (open) and a closed port on loopback, as tcp inventory entries."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)
     closed = _free_port()
-    inventory = TcpInventory(
-        [
-            TcpEntry("ldaps", "127.0.0.1", listener.getsockname()[1]),
-            TcpEntry("kmip", "127.0.0.1", closed),
-        ]
+    entries = (
+        TcpTarget("ldaps", "127.0.0.1", listener.getsockname()[1], timeout_seconds=1.0),
+        TcpTarget("kmip", "127.0.0.1", closed, timeout_seconds=1.0),
     )
+    inventory = Inventory(path=Path("tcp.yaml"), sections={"tcp": entries})
     yield inventory, listener
     listener.close()
 
@@ -199,7 +182,7 @@ def service() -> Iterator[Callable[..., ExporterService]]:
 def test_prometheus_scrapes_check_status_and_sees_a_port_close(
     prometheus: Callable[[dict[str, Any]], PromServer],
     service: Callable[..., ExporterService],
-    tcp_world: tuple[TcpInventory, socket.socket],
+    tcp_world: tuple[Inventory, socket.socket],
 ) -> None:
     """Prometheus sees open=pass, closed=fail; after the listener closes, open turns fail."""
     inventory, listener = tcp_world
@@ -207,8 +190,8 @@ def test_prometheus_scrapes_check_status_and_sees_a_port_close(
     assert svc.server is not None
     prom = prometheus({"scrape_configs": [_scrape_config("holdtime", svc.server.port)]})
     _wait(lambda: prom.query('count_over_time(up{job="holdtime"}[1m]) >= 2'), 20, "two scrapes")
-    open_target = f"ldaps/127.0.0.1:{inventory.tcp[0].port}"
-    closed_target = f"kmip/127.0.0.1:{inventory.tcp[1].port}"
+    open_target = f"ldaps/127.0.0.1:{inventory.of(TcpTarget)[0].port}"
+    closed_target = f"kmip/127.0.0.1:{inventory.of(TcpTarget)[1].port}"
     current = 'holdtime_check_status{check="tcp.port_open"} == 1'
     before = _wait(lambda: len(prom.query(current)) == 2 and prom.query(current), 10, "statuses")
     listener.close()
@@ -239,7 +222,7 @@ def test_prometheus_scrapes_over_tls_with_basic_auth(
     tmp_path: Path,
     prometheus: Callable[[dict[str, Any]], PromServer],
     service: Callable[..., ExporterService],
-    tcp_world: tuple[TcpInventory, socket.socket],
+    tcp_world: tuple[Inventory, socket.socket],
 ) -> None:
     """Prometheus with the CA and password scrapes (up=1); a wrong password is up=0 (401)."""
     subprocess.run(
@@ -524,7 +507,7 @@ _RUN_CLI = (
 def test_holdtime_serve_process_is_scraped_and_stops_on_sigterm(
     tmp_path: Path,
     prometheus: Callable[[dict[str, Any]], PromServer],
-    tcp_world: tuple[TcpInventory, socket.socket],
+    tcp_world: tuple[Inventory, socket.socket],
 ) -> None:
     """`holdtime serve -i inv.yaml --listen ...` is scraped by Prometheus; SIGTERM exits 0."""
     inventory, _ = tcp_world
@@ -532,7 +515,10 @@ def test_holdtime_serve_process_is_scraped_and_stops_on_sigterm(
         yaml.safe_dump(
             {
                 "version": 1,
-                "tcp": [{"name": e.name, "host": e.host, "port": e.port} for e in inventory.tcp],
+                "tcp": [
+                    {"name": e.name, "host": e.host, "port": e.port}
+                    for e in inventory.of(TcpTarget)
+                ],
             }
         )
     )
@@ -561,7 +547,7 @@ def test_holdtime_serve_process_is_scraped_and_stops_on_sigterm(
         process.send_signal(signal.SIGTERM)
         code = process.wait(timeout=15)
     stderr = process.stderr.read().decode() if process.stderr else ""
-    open_target = f"ldaps/127.0.0.1:{inventory.tcp[0].port}"
+    open_target = f"ldaps/127.0.0.1:{inventory.of(TcpTarget)[0].port}"
     assert {f"check=tcp.port_open,device=ldaps,status=pass,target={open_target}": 1.0} == passing
     assert (0, True, True) == (
         code,

@@ -52,7 +52,7 @@ CHECKS = {
 
 def run_site(sim: Any) -> list[CheckResult]:
     """Run every vSphere check through the real runner against one vcsim."""
-    inventory = Inventory(path=Path("vcsim.yaml"), vcenters=(vcenter_for(sim),))
+    inventory = Inventory(path=Path("vcsim.yaml"), sections={"vcenters": (vcenter_for(sim),)})
     run = run_checks(inventory, probes={"vsphere": VsphereProbe()}, checks=CHECKS)
     return list(run.results)
 
@@ -272,7 +272,6 @@ def test_self_signed_cert_with_ca_file_is_trusted(vcsim_tls: tuple[Any, Path]) -
 def test_probe_targets_one_per_vcenter(vcsim_site: Any) -> None:
     """VsphereProbe.targets yields one target per inventory vCenter, named after it."""
     sim = vcsim_site("healthy")
-    inventory = Inventory(
-        path=Path("x.yaml"), vcenters=(vcenter_for(sim), vcenter_for(sim, name="vc-site-b"))
-    )
+    vcenters = (vcenter_for(sim), vcenter_for(sim, name="vc-site-b"))
+    inventory = Inventory(path=Path("x.yaml"), sections={"vcenters": vcenters})
     assert ["vc-site-a", "vc-site-b"] == [t.name for t in VsphereProbe().targets(inventory)]

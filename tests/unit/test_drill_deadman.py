@@ -14,7 +14,6 @@ import subprocess
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -35,6 +34,9 @@ from holdtime.drill.engine import DrillEngine
 from holdtime.drill.journal import Journal, read_journal
 from holdtime.drill.scenario import Action, Scenario, Timing, parse_scenarios, scenario
 from holdtime.errors import ConfigError, HoldtimeError
+from holdtime.inventory import Inventory
+from holdtime.probes.ping_config import PingPath, PingSource
+from holdtime.probes.router_config import Router, SshAuth
 
 RESTORE = "vtysh -c 'conf t' -c 'router bgp 65010' -c 'no neighbor 10.10.10.1 shutdown'"
 GOOD = {
@@ -45,12 +47,16 @@ GOOD = {
 }
 
 
-def _inventory(drills: dict[str, Any]) -> Any:
-    return SimpleNamespace(
+def _router(name: str) -> Router:
+    return Router(name=name, host="192.0.2.1", username="u", auth=SshAuth(agent=True))
+
+
+def _inventory(drills: dict[str, Any]) -> Inventory:
+    path = PingPath(name="app-to-db", source=PingSource(kind="local"), destination="192.0.2.2")
+    return Inventory(
         path=Path("lab.yaml"),
+        sections={"routers": (_router("esg1"),), "ping_paths": (path,)},
         drills=drills,
-        ping_paths=[SimpleNamespace(name="app-to-db")],
-        routers=[SimpleNamespace(name="esg1")],
     )
 
 

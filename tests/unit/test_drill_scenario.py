@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -13,6 +12,9 @@ from holdtime.drill.journal import Journal, read_journal
 from holdtime.drill.result import DrillResult, PhaseOutage, TimelineEvent
 from holdtime.drill.scenario import parse_scenarios, scenario
 from holdtime.errors import ConfigError, ParseError
+from holdtime.inventory import Inventory
+from holdtime.probes.ping_config import PingPath, PingSource
+from holdtime.probes.router_config import Router, SshAuth
 
 GOOD = {
     "description": "shut BGP on esg1",
@@ -26,12 +28,22 @@ GOOD = {
 }
 
 
-def _inventory(drills: dict[str, Any]) -> Any:
-    return SimpleNamespace(
+def _router(name: str) -> Router:
+    return Router(name=name, host="192.0.2.1", username="u", auth=SshAuth(agent=True))
+
+
+def _inventory(drills: dict[str, Any]) -> Inventory:
+    path = PingPath(name="app-to-db", source=PingSource(kind="local"), destination="192.0.2.2")
+    return Inventory(
         path=Path("lab.yaml"),
+        sections={
+            "routers": (
+                _router("vpc-router-1"),
+                _router("esg1"),
+            ),
+            "ping_paths": (path,),
+        },
         drills=drills,
-        ping_paths=[SimpleNamespace(name="app-to-db")],
-        routers=[SimpleNamespace(name="vpc-router-1"), SimpleNamespace(name="esg1")],
     )
 
 

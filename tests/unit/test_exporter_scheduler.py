@@ -22,6 +22,7 @@ class SlowProbe:
     """Collects take `delay` seconds ('hang' targets wait for `release`); tracks concurrency."""
 
     name: str = "slow"
+    section: None = None  # reads no inventory section
     delay: float = 0.05
     hang: frozenset[str] = frozenset()
     release: threading.Event = field(default_factory=threading.Event)
@@ -152,6 +153,7 @@ class _Renamed:
 
     probe: SlowProbe
     name: str
+    section: None = None
 
     def targets(self, inventory: Any) -> Sequence[Target]:
         return []

@@ -40,6 +40,7 @@ class CountingProbe:
     """Answers 'ok' (or hangs for targets in `hang`), counting collect calls."""
 
     name: str = "counting"
+    section: None = None  # reads no inventory section
     hang: frozenset[str] = frozenset()
     release: threading.Event = field(default_factory=threading.Event)
     calls: int = 0

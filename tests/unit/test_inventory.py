@@ -13,10 +13,11 @@ from hypothesis import strategies as st
 
 from holdtime.cli import main
 from holdtime.errors import ConfigError
-from holdtime.inventory import SCHEMA, load_inventory
+from holdtime.inventory import load_inventory, registered_sections, schema
 from holdtime.probes.ping_config import PingPath, PingSource
-from holdtime.probes.router_config import BestPathExpect, NeighborExpect
+from holdtime.probes.router_config import BestPathExpect, NeighborExpect, Router
 from holdtime.probes.tcp_config import TcpTarget
+from holdtime.probes.vsphere_config import VCenter
 from holdtime.yaml_schema import Field
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,7 +39,7 @@ def example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_example_inventory_loads_into_the_model(example: Path, tmp_path: Path) -> None:
     """The README's full example loads: routers, vcenters, tcp, ping paths, expectations."""
     inventory = load_inventory(example)
-    router = inventory.router("vpc-router-1")
+    router = inventory.named(Router, "vpc-router-1")
     assert ("10.20.0.1", 22, ("frr", "strongswan")) == (
         router.host,
         router.port,
@@ -51,16 +52,16 @@ def test_example_inventory_loads_into_the_model(example: Path, tmp_path: Path) -
     ) == router.expect.bgp.neighbors
     assert (BestPathExpect("172.16.1.0/24", "10.10.10.2"),) == router.expect.bgp.best_paths
     assert ("esg1", "esg2") == router.expect.ipsec.tunnels
-    assert TcpTarget("dc1-dns", "127.0.0.1", 53, 2.0) == inventory.tcp[1]
-    assert 3.0 == inventory.tcp[0].timeout_seconds  # from defaults.tcp
-    path = inventory.ping_paths[0]
+    assert TcpTarget("dc1-dns", "127.0.0.1", 53, 2.0) == inventory.of(TcpTarget)[1]
+    assert 3.0 == inventory.of(TcpTarget)[0].timeout_seconds  # from defaults.tcp
+    path = inventory.of(PingPath)[0]
     assert (PingSource("netns", netns="holdtime-app"), 0.2, 60.0, 10.0) == (
         path.source,
         path.interval_seconds,
         path.duration_seconds,
         path.max_outage_seconds,
     )
-    vcenter = inventory.vcenter("vc-site-a")
+    vcenter = inventory.named(VCenter, "vc-site-a")
     assert ("vc-secret", True, 10.0, 50.0) == (
         vcenter.password,
         vcenter.verify_tls,
@@ -89,7 +90,7 @@ def test_reference_shows_the_example_verbatim() -> None:
 def test_merge_keys_share_settings_and_written_keys_win() -> None:
     """A `<<: *anchor` router inherits the anchor's settings; keys it writes itself win."""
     inventory = load_inventory(FIXTURES / "valid" / "lab.yaml")
-    first, second = inventory.routers
+    first, second = inventory.of(Router)
     assert ("htlab-mgmt", True, ("frr",)) == (first.netns, first.auth.agent, first.platforms)
     assert ("esg-1", "10.99.0.2", "htlab-mgmt", True, ("frr", "libreswan"), True) == (
         second.name,
@@ -102,7 +103,7 @@ def test_merge_keys_share_settings_and_written_keys_win() -> None:
     assert ("esg1",) == second.expect.ipsec.tunnels
     assert (
         PingPath("from-router", PingSource("router", router="esg-1"), "172.16.1.10", 1.0, 50, None)
-        == inventory.ping_paths[0]
+        == inventory.of(PingPath)[0]
     )
 
 
@@ -118,7 +119,11 @@ def test_entry_defaults_when_nothing_is_said(tmp_path: Path) -> None:
     with pytest.MonkeyPatch.context() as env:
         env.setenv("HOLDTIME_T_PW", "pw")
         inventory = load_inventory(path)
-    router, vcenter, ping = inventory.routers[0], inventory.vcenters[0], inventory.ping_paths[0]
+    router, vcenter, ping = (
+        inventory.of(Router)[0],
+        inventory.of(VCenter)[0],
+        inventory.of(PingPath)[0],
+    )
     assert (22, ("frr",), False, 30.0, 10.0, 20.0) == (
         router.port,
         router.platforms,
@@ -144,7 +149,7 @@ def test_insecure_turns_tls_verification_off(tmp_path: Path) -> None:
         "vcenters:\n  - {name: vc, host: vc, username: u, password: pw,"
         " allow_literal_password: true, insecure: true}\n"
     )
-    assert False is load_inventory(path).vcenters[0].verify_tls
+    assert False is load_inventory(path).of(VCenter)[0].verify_tls
 
 
 def test_literal_password_needs_the_explicit_opt_in(tmp_path: Path) -> None:
@@ -156,7 +161,7 @@ def test_literal_password_needs_the_explicit_opt_in(tmp_path: Path) -> None:
         " allow_literal_password: true, auth: {password: hunter2-literal}}\n"
     )
     inventory = load_inventory(path)
-    assert "hunter2-literal" == inventory.routers[0].auth.password
+    assert "hunter2-literal" == inventory.of(Router)[0].auth.password
     shown = repr(inventory) + str(inventory) + json.dumps(inventory.to_dict())
     assert "hunter2-literal" not in shown
 
@@ -194,7 +199,7 @@ def test_defaults_fill_entries_and_entries_win(tmp_path: Path) -> None:
         "  - {name: b, host: 10.0.0.2, username: root, auth: {agent: true},"
         " timeouts: {command_seconds: 3}}\n"
     )
-    a, b = load_inventory(path).routers
+    a, b = load_inventory(path).of(Router)
     assert ("ops", tmp_path / "kh", 7.0) == (a.username, a.known_hosts, a.command_timeout_seconds)
     assert ("root", 3.0) == (b.username, b.command_timeout_seconds)
 
@@ -206,7 +211,7 @@ def test_accept_new_policy_does_not_need_known_hosts_to_exist(tmp_path: Path) ->
         "routers:\n  - {name: a, host: h, username: u, auth: {agent: true},"
         " host_key_policy: accept-new, known_hosts: new_known_hosts}\n"
     )
-    assert "accept-new" == load_inventory(path).routers[0].host_key_policy
+    assert "accept-new" == load_inventory(path).of(Router)[0].host_key_policy
 
 
 def test_ping_source_address_for_local_netns_and_router(tmp_path: Path) -> None:
@@ -224,7 +229,7 @@ def test_ping_source_address_for_local_netns_and_router(tmp_path: Path) -> None:
         PingSource("local", address="192.0.2.1"),
         PingSource("netns", netns="n1", address="2001:db8::1"),
         PingSource("router", router="r", address="10.20.0.1"),
-    ] == [p.source for p in load_inventory(path).ping_paths]
+    ] == [p.source for p in load_inventory(path).of(PingPath)]
 
 
 def test_drill_keys_are_located_for_error_messages(tmp_path: Path) -> None:
@@ -332,7 +337,7 @@ def _documents(spec: Field, depth: int = 0) -> st.SearchStrategy[object]:
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(document=_documents(SCHEMA))
+@given(document=_documents(schema(registered_sections())))
 def test_schema_shaped_documents_load_or_give_config_errors(
     tmp_path_factory: pytest.TempPathFactory, document: object
 ) -> None:

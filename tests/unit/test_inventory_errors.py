@@ -11,6 +11,7 @@ import pytest
 from holdtime.cli import main
 from holdtime.errors import ConfigError
 from holdtime.inventory import load_inventory
+from holdtime.probes.router_config import Router
 
 ROUTER = """\
 routers:
@@ -673,7 +674,7 @@ def test_secret_never_appears_in_errors_or_repr(
     monkeypatch.setenv("HOLDTIME_TEST_SECRET", "s3cr3t-value")
     text = ROUTER.replace("{key_file: key}", "{password_env: HOLDTIME_TEST_SECRET}")
     inventory = load_inventory(_write(workdir / "ok.yaml", text))
-    assert "s3cr3t-value" == inventory.routers[0].auth.password
+    assert "s3cr3t-value" == inventory.of(Router)[0].auth.password
     assert "s3cr3t-value" not in repr(inventory)
     bad = _write(workdir / "bad.yaml", text + "    port: 0\n")
     with pytest.raises(ConfigError) as caught:

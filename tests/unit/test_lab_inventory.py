@@ -9,6 +9,9 @@ import pytest
 from holdtime.errors import ConfigError
 from holdtime.inventory import load_inventory
 from holdtime.lab import Lab, inventory_file
+from holdtime.probes.ping_config import PingPath
+from holdtime.probes.router_config import Router
+from holdtime.probes.tcp_config import TcpTarget
 
 
 @pytest.fixture
@@ -25,14 +28,14 @@ def test_inventory_loads(written: tuple[Lab, Path]) -> None:
     """The written file passes the real inventory loader."""
     _, path = written
     inventory = load_inventory(path)
-    assert ["vpc-router-1", "esg1", "esg2"] == [r.name for r in inventory.routers]
+    assert ["vpc-router-1", "esg1", "esg2"] == [r.name for r in inventory.of(Router)]
     assert ["esg1-bgp-shutdown", "esg1-silent-failure"] == sorted(inventory.drills)
 
 
 def test_router_entry(written: tuple[Lab, Path], tmp_path: Path) -> None:
     """vpc-router-1: mgmt netns, key auth, lab known_hosts, both vici sockets, expectations."""
     _, path = written
-    router = load_inventory(path).router("vpc-router-1")
+    router = load_inventory(path).named(Router, "vpc-router-1")
     assert ("10.250.0.2", "root", "htunit-mgmt") == (router.host, router.username, router.netns)
     assert (tmp_path / "client_key", tmp_path / "known_hosts") == (
         router.auth.key_file,
@@ -57,7 +60,7 @@ def test_probes_and_tcp(written: tuple[Lab, Path]) -> None:
     """app-to-db pings from the app namespace; each sshd is a tcp target from mgmt."""
     _, path = written
     inventory = load_inventory(path)
-    ping = inventory.ping_paths[0]
+    ping = inventory.of(PingPath)[0]
     assert ("app-to-db", "netns", "htunit-app", "172.16.1.10", 0.2) == (
         ping.name,
         ping.source.kind,
@@ -69,7 +72,7 @@ def test_probes_and_tcp(written: tuple[Lab, Path]) -> None:
         ("10.250.0.2", 22, "htunit-mgmt"),
         ("10.250.0.3", 22, "htunit-mgmt"),
         ("10.250.0.4", 22, "htunit-mgmt"),
-    ] == [(t.host, t.port, t.netns) for t in inventory.tcp]
+    ] == [(t.host, t.port, t.netns) for t in inventory.of(TcpTarget)]
 
 
 def test_drills(written: tuple[Lab, Path], tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ class ScriptedProbe:
 
     behaviour: dict[str, str]
     name: str = "scripted"
+    section: None = None  # reads no inventory section
     timeout_seconds: float = 0.3
     release: threading.Event = field(default_factory=threading.Event)
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 import errno
 import socket
 from collections.abc import Iterator
-from types import SimpleNamespace
+from pathlib import Path
 
 import pytest
 
 from holdtime.checks.tcp import PortOpenCheck
+from holdtime.inventory import Inventory
 from holdtime.models import Status
 from holdtime.plugins import Target
 from holdtime.probes.tcp import TcpProbe, classify
+from holdtime.probes.tcp_config import TcpTarget
 
 
 @pytest.fixture
@@ -35,11 +37,9 @@ def closed_port() -> int:
     return port
 
 
-def _target(port: int) -> Target:
-    entry = SimpleNamespace(
-        name="svc", host="127.0.0.1", port=port, timeout_seconds=2.0, netns=None
-    )
-    (target,) = TcpProbe().targets(SimpleNamespace(tcp=[entry]))  # type: ignore[arg-type]
+def _target(port: int) -> Target[TcpTarget]:
+    entry = TcpTarget(name="svc", host="127.0.0.1", port=port, timeout_seconds=2.0)
+    (target,) = TcpProbe().targets(Inventory(path=Path("tcp.yaml"), sections={"tcp": (entry,)}))
     return target
 
 
