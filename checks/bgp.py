@@ -10,42 +10,25 @@ router's own name as target.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from holdtime.probes.router_config import Router
-
 from collections.abc import Sequence
-from typing import Any
 
-from holdtime.checks.system import (
-    expect_of,
-    platforms_of,
-    result,
-    seconds_text,
-    section_error,
-    subtarget,
-)
+from holdtime.checks.kit import default_of, no_data, result, seconds_text, subtarget
+from holdtime.checks.router_kit import RouterCheck, section_error, section_or_results
 from holdtime.errors import ParseError
 from holdtime.models import CheckResult, Status, error_result
-from holdtime.plugins import CheckDescription, Target, Threshold
+from holdtime.plugins import Target, Threshold
 from holdtime.probes.frr import BgpNeighbor, BgpPeer, BgpRoute
 from holdtime.probes.router import BgpState, RouterObservation
-
-DEFAULT_MAX_HOLD_TIME_SECONDS = 30.0
-
-
-def _bgp_expect(target: Target[Router]) -> Any:
-    return getattr(expect_of(target), "bgp", None)
+from holdtime.probes.router_config import BgpExpect, NeighborExpect, Router
 
 
-def _expected_neighbors(target: Target[Router]) -> list[Any]:
-    return list(getattr(_bgp_expect(target), "neighbors", ()) or ())
+def _bgp_expect(target: Target[Router]) -> BgpExpect:
+    return target.config.expect.bgp
 
 
-def _neighbor_targets(target: Target[Router], neighbors: Sequence[Any]) -> list[str]:
+def _neighbor_targets(target: Target[Router], neighbors: Sequence[NeighborExpect]) -> list[str]:
     """`router/ADDRESS` of each neighbor, in inventory order, without repeats."""
-    return list(dict.fromkeys(subtarget(target, str(n.address)) for n in neighbors))
+    return list(dict.fromkeys(subtarget(target, n.address) for n in neighbors))
 
 
 def _peer_label(peer: BgpPeer | BgpNeighbor | None, address: str) -> str:
@@ -53,28 +36,25 @@ def _peer_label(peer: BgpPeer | BgpNeighbor | None, address: str) -> str:
     return f"{address} ({name})" if name else address
 
 
-class _BgpCheck:
-    """Common parts: applies to FRR routers, needs the `bgp` section."""
+class _BgpCheck(RouterCheck):
+    """Common parts: applies to FRR routers, reads the `bgp` section (BFD is read within it)."""
 
-    name = ""
-    probe = "router"
-    # Results only for targets expected_targets() lists (or the router itself).
-    reports_unlisted_targets = False
+    reads = ("bgp",)
 
     def applies_to(self, target: Target[Router]) -> bool:
         """Only routers whose platforms include frr."""
-        return "frr" in platforms_of(target)
+        return "frr" in target.config.platforms
 
-    def _state(self, target: Target[Router], obs: RouterObservation) -> BgpState | CheckResult:
-        error = section_error(self.name, target, obs.errors, "bgp")
-        if error is not None:
-            return error
-        if obs.bgp is None:
-            return result(self.name, target, "", Status.SKIP, "BGP was not read (platform frr off)")
-        return obs.bgp
+    def _state(
+        self, target: Target[Router], obs: RouterObservation
+    ) -> BgpState | list[CheckResult]:
+        """The BGP state, or the one result that ends the check without it."""
+        return section_or_results(
+            self.name, target, obs.errors, "bgp", obs.bgp, "BGP was not read (platform frr off)"
+        )
 
     def _addresses(self, target: Target[Router], state: BgpState) -> list[str]:
-        listed = [str(n.address) for n in _expected_neighbors(target)]
+        listed = [n.address for n in _bgp_expect(target).neighbors]
         return listed or list(dict.fromkeys(p.address for p in state.peers))
 
 
@@ -84,36 +64,31 @@ class PeerEstablishedCheck(_BgpCheck):
     name = "bgp.peer_established"
     # A configured neighbor missing from expect.bgp.neighbors is a WARN of its own target.
     reports_unlisted_targets = True
+    summary = "Every expected BGP neighbor is Established, with the expected remote AS."
+    compares = (
+        "`show bgp vrf all summary json` (or the text table) against "
+        "expect.bgp.neighbors[address, remote_as]; all configured neighbors when none listed"
+    )
+    statuses = {
+        "pass": "Established (uptime in the summary)",
+        "fail": "not Established, wrong remote AS, or not configured at all",
+        "warn": "a configured neighbor that the inventory does not expect, or one "
+        "Established that exchanges no routes ((Policy) under RFC 8212, NoNeg)",
+        "error": "the BGP summary could not be read",
+    }
 
     def expected_targets(self, target: Target[Router]) -> list[str]:
         """`router/ADDRESS` per expected neighbor ([] when none is listed: all are expected)."""
-        return _neighbor_targets(target, _expected_neighbors(target))
-
-    def describe(self) -> CheckDescription:
-        """What `holdtime describe bgp.peer_established` prints."""
-        return CheckDescription(
-            name=self.name,
-            probe=self.probe,
-            summary="Every expected BGP neighbor is Established, with the expected remote AS.",
-            compares="`show bgp vrf all summary json` (or the text table) against "
-            "expect.bgp.neighbors[address, remote_as]; all configured neighbors when none listed",
-            statuses={
-                "pass": "Established (uptime in the summary)",
-                "fail": "not Established, wrong remote AS, or not configured at all",
-                "warn": "a configured neighbor that the inventory does not expect, or one "
-                "Established that exchanges no routes ((Policy) under RFC 8212, NoNeg)",
-                "error": "the BGP summary could not be read",
-            },
-        )
+        return _neighbor_targets(target, _bgp_expect(target).neighbors)
 
     def evaluate(
         self, target: Target[Router], observation: RouterObservation
     ) -> Sequence[CheckResult]:
         """One result per expected neighbor plus one per unexpected neighbor."""
         state = self._state(target, observation)
-        if isinstance(state, CheckResult):
-            return [state]
-        expected = {str(n.address): n for n in _expected_neighbors(target)}
+        if isinstance(state, list):
+            return state
+        expected = {n.address: n for n in _bgp_expect(target).neighbors}
         results = []
         for address in self._addresses(target, state):
             results.append(self._one(target, state, address, expected.get(address)))
@@ -140,10 +115,10 @@ class PeerEstablishedCheck(_BgpCheck):
         return results
 
     def _one(
-        self, target: Target[Router], state: BgpState, address: str, wanted: Any
+        self, target: Target[Router], state: BgpState, address: str, wanted: NeighborExpect | None
     ) -> CheckResult:
         peer = state.peer(address)
-        remote_as = getattr(wanted, "remote_as", None)
+        remote_as = wanted.remote_as if wanted is not None else None
         expected: dict[str, object] = {"state": "Established"}
         if remote_as is not None:
             expected["remote_as"] = remote_as
@@ -245,8 +220,12 @@ def _route_or_error(
 class _PrefixListCheck(_BgpCheck):
     """Per expected neighbor: is each prefix it lists (`field`) on the wire in one direction?"""
 
-    field = ""  # prefixes_received | prefixes_sent
+    field = ""  # prefixes_received | prefixes_sent: the expected key listing the prefixes
     found_key = ""  # the observed key listing the prefixes that are there
+
+    def _listed(self, neighbor: NeighborExpect) -> tuple[str, ...]:
+        """The prefixes the inventory lists for this check on one neighbor."""
+        raise NotImplementedError
 
     def _there(self, route: BgpRoute, address: str) -> bool:
         raise NotImplementedError
@@ -259,7 +238,7 @@ class _PrefixListCheck(_BgpCheck):
 
     def expected_targets(self, target: Target[Router]) -> list[str]:
         """`router/ADDRESS` per expected neighbor that lists prefixes for this check."""
-        listed = [n for n in _expected_neighbors(target) if getattr(n, self.field, ())]
+        listed = [n for n in _bgp_expect(target).neighbors if self._listed(n)]
         return _neighbor_targets(target, listed)
 
     def evaluate(
@@ -267,13 +246,13 @@ class _PrefixListCheck(_BgpCheck):
     ) -> Sequence[CheckResult]:
         """One result per expected neighbor that lists prefixes for this check."""
         state = self._state(target, observation)
-        if isinstance(state, CheckResult):
-            return [state]
+        if isinstance(state, list):
+            return state
         results: list[CheckResult] = []
-        for wanted in _expected_neighbors(target):
-            prefixes = tuple(getattr(wanted, self.field, ()) or ())
+        for wanted in _bgp_expect(target).neighbors:
+            prefixes = self._listed(wanted)
             if prefixes:
-                results.append(self._one(target, observation, state, str(wanted.address), prefixes))
+                results.append(self._one(target, observation, state, wanted.address, prefixes))
         return results
 
     def _one(
@@ -310,21 +289,19 @@ class PrefixesReceivedCheck(_PrefixListCheck):
     name = "bgp.prefixes_received"
     field = "prefixes_received"
     found_key = "received"
+    summary = "Each neighbor advertises at least the expected prefixes to this router."
+    compares = (
+        "the paths of `show bgp ipv4 unicast PREFIX json` (which peer each path "
+        "came from) against expect.bgp.neighbors[].prefixes_received"
+    )
+    statuses = {
+        "pass": "a path for every expected prefix comes from that neighbor",
+        "fail": "some expected prefix has no path from that neighbor",
+        "error": "a prefix lookup could not be read",
+    }
 
-    def describe(self) -> CheckDescription:
-        """What `holdtime describe bgp.prefixes_received` prints."""
-        return CheckDescription(
-            name=self.name,
-            probe=self.probe,
-            summary="Each neighbor advertises at least the expected prefixes to this router.",
-            compares="the paths of `show bgp ipv4 unicast PREFIX json` (which peer each path "
-            "came from) against expect.bgp.neighbors[].prefixes_received",
-            statuses={
-                "pass": "a path for every expected prefix comes from that neighbor",
-                "fail": "some expected prefix has no path from that neighbor",
-                "error": "a prefix lookup could not be read",
-            },
-        )
+    def _listed(self, neighbor: NeighborExpect) -> tuple[str, ...]:
+        return neighbor.prefixes_received
 
     def _there(self, route: BgpRoute, address: str) -> bool:
         return address in {p.peer for p in route.paths if p.valid}
@@ -344,21 +321,19 @@ class PrefixesSentCheck(_PrefixListCheck):
     name = "bgp.prefixes_sent"
     field = "prefixes_sent"
     found_key = "sent"
+    summary = "This router advertises the expected prefixes to each neighbor."
+    compares = (
+        "`advertisedTo` of `show bgp ipv4 unicast PREFIX json` against "
+        "expect.bgp.neighbors[].prefixes_sent"
+    )
+    statuses = {
+        "pass": "every expected prefix is advertised to that neighbor",
+        "fail": "some expected prefix is not advertised to it (or not in our table)",
+        "error": "a prefix lookup could not be read",
+    }
 
-    def describe(self) -> CheckDescription:
-        """What `holdtime describe bgp.prefixes_sent` prints."""
-        return CheckDescription(
-            name=self.name,
-            probe=self.probe,
-            summary="This router advertises the expected prefixes to each neighbor.",
-            compares="`advertisedTo` of `show bgp ipv4 unicast PREFIX json` against "
-            "expect.bgp.neighbors[].prefixes_sent",
-            statuses={
-                "pass": "every expected prefix is advertised to that neighbor",
-                "fail": "some expected prefix is not advertised to it (or not in our table)",
-                "error": "a prefix lookup could not be read",
-            },
-        )
+    def _listed(self, neighbor: NeighborExpect) -> tuple[str, ...]:
+        return neighbor.prefixes_sent
 
     def _there(self, route: BgpRoute, address: str) -> bool:
         return address in route.advertised_to
@@ -376,38 +351,35 @@ class BestPathCheck(_BgpCheck):
     """The best path for an expected prefix goes via the expected neighbor."""
 
     name = "bgp.best_path"
+    summary = (
+        "The best path for each listed prefix goes via the expected neighbor "
+        "(e.g. the weight-2 edge)."
+    )
+    compares = (
+        "the `bestpath.overall` path of `show bgp ipv4 unicast PREFIX json` "
+        "against expect.bgp.best_paths[prefix, via]"
+    )
+    statuses = {
+        "pass": "the best path comes from `via`",
+        "fail": "the best path comes from another neighbor (named) or there is none",
+        "error": "the prefix lookup could not be read",
+    }
 
     def expected_targets(self, target: Target[Router]) -> list[str]:
         """`router/PREFIX` per entry of expect.bgp.best_paths."""
-        best_paths = getattr(_bgp_expect(target), "best_paths", ()) or ()
-        return list(dict.fromkeys(subtarget(target, str(b.prefix)) for b in best_paths))
-
-    def describe(self) -> CheckDescription:
-        """What `holdtime describe bgp.best_path` prints."""
-        return CheckDescription(
-            name=self.name,
-            probe=self.probe,
-            summary="The best path for each listed prefix goes via the expected neighbor "
-            "(e.g. the weight-2 edge).",
-            compares="the `bestpath.overall` path of `show bgp ipv4 unicast PREFIX json` "
-            "against expect.bgp.best_paths[prefix, via]",
-            statuses={
-                "pass": "the best path comes from `via`",
-                "fail": "the best path comes from another neighbor (named) or there is none",
-                "error": "the prefix lookup could not be read",
-            },
-        )
+        best_paths = _bgp_expect(target).best_paths
+        return list(dict.fromkeys(subtarget(target, b.prefix) for b in best_paths))
 
     def evaluate(
         self, target: Target[Router], observation: RouterObservation
     ) -> Sequence[CheckResult]:
         """One result per expected best path."""
         state = self._state(target, observation)
-        if isinstance(state, CheckResult):
-            return [state]
+        if isinstance(state, list):
+            return state
         results: list[CheckResult] = []
-        for wanted in getattr(_bgp_expect(target), "best_paths", ()) or ():
-            prefix, via = str(wanted.prefix), str(wanted.via)
+        for wanted in _bgp_expect(target).best_paths:
+            prefix, via = wanted.prefix, wanted.via
             route = _route_or_error(self.name, target, observation, prefix, prefix)
             if isinstance(route, CheckResult):
                 results.append(route)
@@ -471,61 +443,51 @@ class TimersCheck(_BgpCheck):
     """Hold time above the threshold with no BFD is a WARN: failover waits out the hold time."""
 
     name = "bgp.timers"
+    summary = (
+        "Negotiated BGP hold time is short enough, or BFD covers the session: a "
+        "silent failure is detected only when the hold timer expires (the reference "
+        "deployment's 118 s outage came from untuned 60/180 timers)."
+    )
+    compares = (
+        "bgpTimerHoldTimeMsecs/KeepAlive and peerBfdInfo of "
+        "`show bgp vrf all neighbors json` against expect.bgp.max_hold_time_seconds"
+    )
+    thresholds = (
+        Threshold(
+            "max_hold_time_seconds",
+            default_of(BgpExpect, "max_hold_time_seconds"),
+            "seconds",
+            "hold time above this without BFD is a WARN",
+        ),
+    )
+    statuses = {
+        "pass": "hold time within the threshold, or BFD Up on the session",
+        "warn": "hold time above the threshold and no working BFD: failover takes up to "
+        "the hold time",
+        "error": "neighbor details unavailable (no JSON, or the command failed)",
+    }
 
     def expected_targets(self, target: Target[Router]) -> list[str]:
         """`router/ADDRESS` per expected neighbor (one that is not configured has no result)."""
-        return _neighbor_targets(target, _expected_neighbors(target))
-
-    def describe(self) -> CheckDescription:
-        """What `holdtime describe bgp.timers` prints."""
-        return CheckDescription(
-            name=self.name,
-            probe=self.probe,
-            summary="Negotiated BGP hold time is short enough, or BFD covers the session: a "
-            "silent failure is detected only when the hold timer expires (the reference "
-            "deployment's 118 s outage came from untuned 60/180 timers).",
-            compares="bgpTimerHoldTimeMsecs/KeepAlive and peerBfdInfo of "
-            "`show bgp vrf all neighbors json` against expect.bgp.max_hold_time_seconds",
-            thresholds=(
-                Threshold(
-                    "max_hold_time_seconds",
-                    DEFAULT_MAX_HOLD_TIME_SECONDS,
-                    "seconds",
-                    "hold time above this without BFD is a WARN",
-                ),
-            ),
-            statuses={
-                "pass": "hold time within the threshold, or BFD Up on the session",
-                "warn": "hold time above the threshold and no working BFD: failover takes up to "
-                "the hold time",
-                "error": "neighbor details unavailable (no JSON, or the command failed)",
-            },
-        )
+        return _neighbor_targets(target, _bgp_expect(target).neighbors)
 
     def evaluate(
         self, target: Target[Router], observation: RouterObservation
     ) -> Sequence[CheckResult]:
         """One result per expected (or configured) neighbor."""
         state = self._state(target, observation)
-        if isinstance(state, CheckResult):
-            return [state]
+        if isinstance(state, list):
+            return state
         error = section_error(self.name, target, observation.errors, "bgp.neighbors")
         if error is not None:
             return [error]
-        limit = float(
-            getattr(_bgp_expect(target), "max_hold_time_seconds", None)
-            or DEFAULT_MAX_HOLD_TIME_SECONDS
-        )
+        limit = _bgp_expect(target).max_hold_time_seconds
         if state.source != "json":
-            return [
-                result(
-                    self.name,
-                    target,
-                    "",
-                    Status.SKIP,
-                    "timers need `show bgp vrf all neighbors json` (this device has no JSON)",
-                )
-            ]
+            return no_data(
+                self.name,
+                target,
+                "timers need `show bgp vrf all neighbors json` (this device has no JSON)",
+            )
         results = []
         for address in self._addresses(target, state):
             neighbor = state.neighbor(address)
@@ -609,6 +571,17 @@ class BfdPeerUpCheck(_BgpCheck):
     """BFD sessions are Up where configured (or for every neighbor when expect.bgp.bfd)."""
 
     name = "bgp.bfd_peer_up"
+    summary = (
+        "The BFD session of each neighbor with BFD is up; with expect.bgp.bfd: true "
+        "every expected neighbor must have one."
+    )
+    compares = "`show bfd peers json` status (and peerBfdInfo of the neighbors JSON)"
+    statuses = {
+        "pass": "BFD session up",
+        "fail": "BFD session down/init, or missing where expect.bgp.bfd is true",
+        "skip": "no BFD configured and none expected",
+        "error": "BFD state could not be read",
+    }
 
     def expected_targets(self, target: Target[Router]) -> list[str]:
         """`router/ADDRESS` per expected neighbor, only when expect.bgp.bfd is true.
@@ -616,34 +589,18 @@ class BfdPeerUpCheck(_BgpCheck):
         Otherwise the results are for the neighbors that have BFD configured, which only the
         router knows: one item per router then.
         """
-        if getattr(_bgp_expect(target), "bfd", None) is not True:
+        if _bgp_expect(target).bfd is not True:
             return []
-        return _neighbor_targets(target, _expected_neighbors(target))
-
-    def describe(self) -> CheckDescription:
-        """What `holdtime describe bgp.bfd_peer_up` prints."""
-        return CheckDescription(
-            name=self.name,
-            probe=self.probe,
-            summary="The BFD session of each neighbor with BFD is up; with expect.bgp.bfd: true "
-            "every expected neighbor must have one.",
-            compares="`show bfd peers json` status (and peerBfdInfo of the neighbors JSON)",
-            statuses={
-                "pass": "BFD session up",
-                "fail": "BFD session down/init, or missing where expect.bgp.bfd is true",
-                "skip": "no BFD configured and none expected",
-                "error": "BFD state could not be read",
-            },
-        )
+        return _neighbor_targets(target, _bgp_expect(target).neighbors)
 
     def evaluate(
         self, target: Target[Router], observation: RouterObservation
     ) -> Sequence[CheckResult]:
         """One result per neighbor with BFD (or expected to have it)."""
         state = self._state(target, observation)
-        if isinstance(state, CheckResult):
-            return [state]
-        required = getattr(_bgp_expect(target), "bfd", None) is True
+        if isinstance(state, list):
+            return state
+        required = _bgp_expect(target).bfd is True
         sessions = {p.peer: p for p in state.bfd_peers or ()}
         addresses = self._addresses(target, state)
         configured = [a for a in addresses if a in sessions or _bfd_configured(state, a)]
@@ -654,15 +611,11 @@ class BfdPeerUpCheck(_BgpCheck):
             if error is not None:
                 return [error]
         if not configured and not required:
-            return [
-                result(
-                    self.name,
-                    target,
-                    "",
-                    Status.SKIP,
-                    "no BFD configured on the expected neighbors (and expect.bgp.bfd is not true)",
-                )
-            ]
+            return no_data(
+                self.name,
+                target,
+                "no BFD configured on the expected neighbors (and expect.bgp.bfd is not true)",
+            )
         results = []
         for address in addresses if required else configured:
             session = sessions.get(address)

@@ -8,26 +8,16 @@ pytest plugin makes one item of each). A connection the inventory does not list 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from holdtime.probes.router_config import Router
-
 from collections.abc import Mapping, Sequence
 
-from holdtime.checks.system import (
-    IPSEC_PLATFORMS,
-    expect_of,
-    platforms_of,
-    result,
-    seconds_text,
-    section_error,
-    subtarget,
-)
+from holdtime.checks.kit import result, seconds_text, subtarget
+from holdtime.checks.router_kit import RouterCheck, section_or_results
+from holdtime.checks.system import IPSEC_PLATFORMS
 from holdtime.models import CheckResult, Status
-from holdtime.plugins import CheckDescription, Target, Threshold
+from holdtime.plugins import Target, Threshold
 from holdtime.probes.ipsec import ChildSa, IkeSa, IpsecStatus
 from holdtime.probes.router import DEFAULT_TRAFFIC_SAMPLE_SECONDS, RouterObservation
+from holdtime.probes.router_config import Router
 
 DEFAULT_REKEY_GRACE_SECONDS = 300.0
 
@@ -42,32 +32,30 @@ def _unevaluated(errors: Mapping[str, str], target: Target[Router]) -> dict[str,
 
 
 def _listed_tunnels(target: Target[Router]) -> list[str]:
-    return [str(t) for t in getattr(getattr(expect_of(target), "ipsec", None), "tunnels", ())]
+    return list(target.config.expect.ipsec.tunnels)
 
 
-class _IpsecCheck:
-    """Common parts: applies to strongSwan/libreswan routers, needs the `ipsec` section."""
+class _IpsecCheck(RouterCheck):
+    """Common parts: applies to strongSwan/libreswan routers, reads the `ipsec` section."""
 
-    name = ""
-    probe = "router"
-    # Results only for targets expected_targets() lists (or the router itself).
-    reports_unlisted_targets = False
+    reads: tuple[str, ...] = ("ipsec",)
 
     def applies_to(self, target: Target[Router]) -> bool:
         """Only routers with an IPsec platform."""
-        return bool(set(platforms_of(target)) & set(IPSEC_PLATFORMS))
+        return bool(set(target.config.platforms) & set(IPSEC_PLATFORMS))
 
     def expected_targets(self, target: Target[Router]) -> list[str]:
         """`router/TUNNEL` per tunnel in expect.ipsec.tunnels ([] when none is listed)."""
         return list(dict.fromkeys(subtarget(target, t) for t in _listed_tunnels(target)))
 
-    def _status(self, target: Target[Router], obs: RouterObservation) -> IpsecStatus | CheckResult:
-        error = section_error(self.name, target, _unevaluated(obs.errors, target), "ipsec")
-        if error is not None:
-            return error
-        if obs.ipsec is None:
-            return result(self.name, target, "", Status.SKIP, "IPsec was not read")
-        return obs.ipsec
+    def _status(
+        self, target: Target[Router], obs: RouterObservation
+    ) -> IpsecStatus | list[CheckResult]:
+        """The IPsec status, or the one result that ends the check without it."""
+        errors = _unevaluated(obs.errors, target)
+        return section_or_results(
+            self.name, target, errors, "ipsec", obs.ipsec, "IPsec was not read"
+        )
 
     def _tunnels(self, target: Target[Router], status: IpsecStatus) -> list[str]:
         listed = _listed_tunnels(target)
@@ -103,31 +91,26 @@ class IkeEstablishedCheck(_IpsecCheck):
     """Every expected tunnel has an established IKE SA."""
 
     name = "ipsec.ike_established"
-
-    def describe(self) -> CheckDescription:
-        """What `holdtime describe ipsec.ike_established` prints."""
-        return CheckDescription(
-            name=self.name,
-            probe=self.probe,
-            summary="Every expected tunnel (connection) has an ESTABLISHED IKE SA.",
-            compares="`swanctl --list-sas` or `ipsec statusall` (strongSwan), `ipsec status` "
-            "(libreswan) against expect.ipsec.tunnels "
-            "(every configured connection when none listed)",
-            statuses={
-                "pass": "an IKE SA of that connection is established (age in the summary)",
-                "fail": "no IKE SA (configured connection named), or it is not established",
-                "error": "the IPsec status could not be read, or held a line not understood "
-                "or a printed count that disagrees with what was read",
-            },
-        )
+    summary = "Every expected tunnel (connection) has an ESTABLISHED IKE SA."
+    compares = (
+        "`swanctl --list-sas` or `ipsec statusall` (strongSwan), `ipsec status` "
+        "(libreswan) against expect.ipsec.tunnels "
+        "(every configured connection when none listed)"
+    )
+    statuses = {
+        "pass": "an IKE SA of that connection is established (age in the summary)",
+        "fail": "no IKE SA (configured connection named), or it is not established",
+        "error": "the IPsec status could not be read, or held a line not understood "
+        "or a printed count that disagrees with what was read",
+    }
 
     def evaluate(
         self, target: Target[Router], observation: RouterObservation
     ) -> Sequence[CheckResult]:
         """One result per tunnel."""
         status = self._status(target, observation)
-        if isinstance(status, CheckResult):
-            return [status]
+        if isinstance(status, list):
+            return status
         results = []
         for tunnel in self._tunnels(target, status):
             sas = status.sas_named(tunnel)
@@ -180,30 +163,26 @@ class ChildInstalledCheck(_IpsecCheck):
     """Every expected tunnel has an installed CHILD SA under an established IKE SA."""
 
     name = "ipsec.child_installed"
-
-    def describe(self) -> CheckDescription:
-        """What `holdtime describe ipsec.child_installed` prints."""
-        return CheckDescription(
-            name=self.name,
-            probe=self.probe,
-            summary="Every expected tunnel has an installed CHILD SA (the data plane) under an "
-            "established IKE SA.",
-            compares="child SA state (strongSwan INSTALLED/REKEYING, libreswan "
-            "ESTABLISHED_CHILD_SA) per tunnel",
-            statuses={
-                "pass": "at least one child SA installed (traffic selectors in the result)",
-                "fail": "no installed child SA, or no IKE SA at all",
-                "error": "the IPsec status could not be read",
-            },
-        )
+    summary = (
+        "Every expected tunnel has an installed CHILD SA (the data plane) under an "
+        "established IKE SA."
+    )
+    compares = (
+        "child SA state (strongSwan INSTALLED/REKEYING, libreswan ESTABLISHED_CHILD_SA) per tunnel"
+    )
+    statuses = {
+        "pass": "at least one child SA installed (traffic selectors in the result)",
+        "fail": "no installed child SA, or no IKE SA at all",
+        "error": "the IPsec status could not be read",
+    }
 
     def evaluate(
         self, target: Target[Router], observation: RouterObservation
     ) -> Sequence[CheckResult]:
         """One result per tunnel."""
         status = self._status(target, observation)
-        if isinstance(status, CheckResult):
-            return [status]
+        if isinstance(status, list):
+            return status
         results = []
         for tunnel in self._tunnels(target, status):
             sas = status.sas_named(tunnel)
@@ -282,55 +261,47 @@ class TrafficFlowingCheck(_IpsecCheck):
     """Bytes increase on each tunnel's child SAs between two reads a few seconds apart."""
 
     name = "ipsec.traffic_flowing"
-
-    def describe(self) -> CheckDescription:
-        """What `holdtime describe ipsec.traffic_flowing` prints."""
-        return CheckDescription(
-            name=self.name,
-            probe=self.probe,
-            summary="Traffic flows through each expected tunnel: the child SAs' byte counters "
-            "grow between two reads.",
-            compares="bytes in/out of installed child SAs in two reads "
-            "HOLDTIME_TRAFFIC_SAMPLE_SECONDS apart (one SSH session)",
-            thresholds=(
-                Threshold(
-                    "HOLDTIME_TRAFFIC_SAMPLE_SECONDS",
-                    DEFAULT_TRAFFIC_SAMPLE_SECONDS,
-                    "seconds",
-                    "interval between the two reads; 0 turns the second read off (SKIP)",
-                ),
-            ),
-            statuses={
-                "pass": "bytes in or out increased (deltas in the result)",
-                "fail": "no byte moved in either direction during the interval",
-                "skip": "sampling off, or the stack reports no byte counters",
-                "error": "one of the two reads failed",
-            },
-        )
+    reads = ("ipsec", "ipsec.traffic")
+    summary = (
+        "Traffic flows through each expected tunnel: the child SAs' byte counters "
+        "grow between two reads."
+    )
+    compares = (
+        "bytes in/out of installed child SAs in two reads "
+        "HOLDTIME_TRAFFIC_SAMPLE_SECONDS apart (one SSH session)"
+    )
+    thresholds = (
+        Threshold(
+            "HOLDTIME_TRAFFIC_SAMPLE_SECONDS",
+            DEFAULT_TRAFFIC_SAMPLE_SECONDS,
+            "seconds",
+            "interval between the two reads; 0 turns the second read off (SKIP)",
+        ),
+    )
+    statuses = {
+        "pass": "bytes in or out increased (deltas in the result)",
+        "fail": "no byte moved in either direction during the interval",
+        "skip": "sampling off, or the stack reports no byte counters",
+        "error": "one of the two reads failed",
+    }
 
     def evaluate(
         self, target: Target[Router], observation: RouterObservation
     ) -> Sequence[CheckResult]:
         """One result per tunnel."""
         status = self._status(target, observation)
-        if isinstance(status, CheckResult):
-            return [status]
-        error = section_error(
-            self.name, target, _unevaluated(observation.errors, target), "ipsec.later"
+        if isinstance(status, list):
+            return status
+        later = section_or_results(
+            self.name,
+            target,
+            _unevaluated(observation.errors, target),
+            "ipsec.later",
+            observation.ipsec_later,
+            "traffic sampling is off (HOLDTIME_TRAFFIC_SAMPLE_SECONDS=0)",
         )
-        if error is not None:
-            return [error]
-        later = observation.ipsec_later
-        if later is None:
-            return [
-                result(
-                    self.name,
-                    target,
-                    "",
-                    Status.SKIP,
-                    "traffic sampling is off (HOLDTIME_TRAFFIC_SAMPLE_SECONDS=0)",
-                )
-            ]
+        if isinstance(later, list):
+            return later
         interval = observation.sample_interval_seconds
         results = []
         for tunnel in self._tunnels(target, status):
@@ -419,38 +390,35 @@ class RekeyOverdueCheck(_IpsecCheck):
     """No SA of an expected tunnel is older than its rekey interval plus a grace period."""
 
     name = "ipsec.rekey_overdue"
-
-    def describe(self) -> CheckDescription:
-        """What `holdtime describe ipsec.rekey_overdue` prints."""
-        return CheckDescription(
-            name=self.name,
-            probe=self.probe,
-            summary="IKE and CHILD SAs rekey on time: none is older than its configured rekey "
-            "interval plus a grace period, and none has a rekey time in the past.",
-            compares="SA age (`established`/`installed Ns ago`) against `rekeying every Ns` "
-            "from `swanctl --list-conns`; negative `rekeying in`/`REKEY in` times",
-            thresholds=(
-                Threshold(
-                    "rekey_grace_seconds",
-                    DEFAULT_REKEY_GRACE_SECONDS,
-                    "seconds",
-                    "how long past its rekey interval an SA may live before it is overdue",
-                ),
-            ),
-            statuses={
-                "pass": "every SA is within its rekey schedule (next rekey in the summary)",
-                "fail": "an SA is past its rekey time by more than the grace period",
-                "error": "the IPsec status could not be read",
-            },
-        )
+    summary = (
+        "IKE and CHILD SAs rekey on time: none is older than its configured rekey "
+        "interval plus a grace period, and none has a rekey time in the past."
+    )
+    compares = (
+        "SA age (`established`/`installed Ns ago`) against `rekeying every Ns` "
+        "from `swanctl --list-conns`; negative `rekeying in`/`REKEY in` times"
+    )
+    thresholds = (
+        Threshold(
+            "rekey_grace_seconds",
+            DEFAULT_REKEY_GRACE_SECONDS,
+            "seconds",
+            "how long past its rekey interval an SA may live before it is overdue",
+        ),
+    )
+    statuses = {
+        "pass": "every SA is within its rekey schedule (next rekey in the summary)",
+        "fail": "an SA is past its rekey time by more than the grace period",
+        "error": "the IPsec status could not be read",
+    }
 
     def evaluate(
         self, target: Target[Router], observation: RouterObservation
     ) -> Sequence[CheckResult]:
         """One result per tunnel; SKIP for a tunnel without SAs (ike_established fails it)."""
         status = self._status(target, observation)
-        if isinstance(status, CheckResult):
-            return [status]
+        if isinstance(status, list):
+            return status
         grace = DEFAULT_REKEY_GRACE_SECONDS
         results = []
         for tunnel in self._tunnels(target, status):

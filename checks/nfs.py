@@ -9,56 +9,18 @@ two protocols lock differently).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from holdtime.probes.vsphere_config import VCenter
-
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
 
+from holdtime.checks.kit import default_of, result
+from holdtime.checks.vsphere_kit import VsphereCheck, no_nfs
 from holdtime.models import CheckResult, Status
-from holdtime.plugins import CheckDescription, Target, Threshold
+from holdtime.plugins import Target, Threshold
+from holdtime.probes.vsphere_config import VCenter, VCenterExpect
 from holdtime.probes.vsphere_model import Datastore, VsphereObservation
 
-DEFAULT_MIN_PATHS = 2
 _COPY_SUFFIX = re.compile(r"\s+\(\d+\)$")  # vCenter names a second datastore "ds (1)"
-
-
-def expectation(target: Target[VCenter], key: str, default: Any) -> Any:
-    """A value from the target's expectations (VCenterExpect fields), else the default."""
-    value = target.expect.get(key) if target.expect else None
-    return default if value is None else value
-
-
-def result(
-    check: str,
-    target: Target[VCenter],
-    suffix: str,
-    status: Status,
-    summary: str,
-    observed: Mapping[str, object],
-    expected: Mapping[str, object] | None = None,
-    reasons: Iterable[str] = (),
-) -> CheckResult:
-    """A CheckResult for `target`, its target name extended with `/suffix` when given."""
-    return CheckResult(
-        check=check,
-        target=f"{target.name}/{suffix}" if suffix else target.name,
-        device=target.device,
-        status=status,
-        summary=summary,
-        observed=dict(observed),
-        expected=dict(expected or {}),
-        reasons=tuple(reasons),
-    )
-
-
-def no_nfs(check: str, target: Target[VCenter]) -> list[CheckResult]:
-    """The single SKIP result of an NFS check on a vCenter without NFS datastores."""
-    return [result(check, target, "", Status.SKIP, "no NFS datastores", {"nfs_datastores": 0})]
 
 
 def is_ip_address(text: str) -> bool:
@@ -128,25 +90,17 @@ def _datastore_observed(datastore: Datastore) -> dict[str, object]:
     }
 
 
-class NfsVersionCheck:
+class NfsVersionCheck(VsphereCheck):
     """Reports each NFS datastore's version; WARN when NFS 3 is mounted by host name."""
 
     name = "nfs.version"
-    probe = "vsphere"
-
-    def describe(self) -> CheckDescription:
-        """What `holdtime describe nfs.version` prints."""
-        return CheckDescription(
-            name=self.name,
-            probe=self.probe,
-            summary="NFS version per datastore; NFS 3 should be mounted by IP address.",
-            compares="summary.type and info.nas.remoteHost of every NFS datastore",
-            statuses={
-                "pass": "NFS 4.1, or NFS 3 mounted by IP address",
-                "warn": "NFS 3 mounted by host name: ESXi never re-resolves it after a failure",
-                "skip": "the vCenter has no NFS datastores",
-            },
-        )
+    summary = "NFS version per datastore; NFS 3 should be mounted by IP address."
+    compares = "summary.type and info.nas.remoteHost of every NFS datastore"
+    statuses = {
+        "pass": "NFS 4.1, or NFS 3 mounted by IP address",
+        "warn": "NFS 3 mounted by host name: ESXi never re-resolves it after a failure",
+        "skip": "the vCenter has no NFS datastores",
+    }
 
     def evaluate(
         self, target: Target[VCenter], observation: VsphereObservation
@@ -167,9 +121,9 @@ class NfsVersionCheck:
                         suffix,
                         Status.WARN,
                         f"NFS 3 mounted by host name {ds.remote_host}",
-                        observed,
-                        {"server": "IP address"},
-                        (
+                        observed=observed,
+                        expected={"server": "IP address"},
+                        reasons=(
                             f"{ds.name} mounts {where} by name: ESXi resolves {ds.remote_host} "
                             "once and does not re-resolve it after a connection failure, so "
                             "DNS-based failover does not help; mount by IP address",
@@ -184,36 +138,31 @@ class NfsVersionCheck:
                     suffix,
                     Status.PASS,
                     f"NFS {ds.nfs_version} from {where}",
-                    observed,
+                    observed=observed,
                 )
             )
         return out
 
 
-class NfsMultipathCheck:
+class NfsMultipathCheck(VsphereCheck):
     """NFS 4.1 datastores must list at least `min_paths` server addresses."""
 
     name = "nfs.multipath"
-    probe = "vsphere"
-
-    def describe(self) -> CheckDescription:
-        """What `holdtime describe nfs.multipath` prints."""
-        return CheckDescription(
-            name=self.name,
-            probe=self.probe,
-            summary="NFS 4.1 datastores are multipathed (enough server addresses).",
-            compares="len(info.nas.remoteHostNames) of NFS 4.1 datastores against min_paths",
-            thresholds=(
-                Threshold(
-                    "nfs_min_paths", DEFAULT_MIN_PATHS, "addresses", "fewest server addresses"
-                ),
-            ),
-            statuses={
-                "pass": "NFS 4.1 with at least min_paths server addresses",
-                "fail": "NFS 4.1 with fewer addresses: neither multipathing nor SIOC protects it",
-                "skip": "NFS 3 (one address by design; SIOC is its protection) or no NFS",
-            },
-        )
+    summary = "NFS 4.1 datastores are multipathed (enough server addresses)."
+    compares = "len(info.nas.remoteHostNames) of NFS 4.1 datastores against min_paths"
+    thresholds = (
+        Threshold(
+            "nfs_min_paths",
+            default_of(VCenterExpect, "nfs_min_paths"),
+            "addresses",
+            "fewest server addresses",
+        ),
+    )
+    statuses = {
+        "pass": "NFS 4.1 with at least min_paths server addresses",
+        "fail": "NFS 4.1 with fewer addresses: neither multipathing nor SIOC protects it",
+        "skip": "NFS 3 (one address by design; SIOC is its protection) or no NFS",
+    }
 
     def evaluate(
         self, target: Target[VCenter], observation: VsphereObservation
@@ -221,7 +170,7 @@ class NfsMultipathCheck:
         """One result per NFS datastore."""
         if not observation.nfs_datastores:
             return no_nfs(self.name, target)
-        min_paths = int(expectation(target, "nfs_min_paths", DEFAULT_MIN_PATHS))
+        min_paths = target.config.expect.nfs_min_paths
         out = []
         for ds in observation.nfs_datastores:
             observed = _datastore_observed(ds)
@@ -236,8 +185,8 @@ class NfsMultipathCheck:
                         suffix,
                         Status.SKIP,
                         "NFS 3 cannot multipath (one server address); see sioc.enabled",
-                        observed,
-                        expected,
+                        observed=observed,
+                        expected=expected,
                     )
                 )
             elif count < min_paths:
@@ -248,9 +197,9 @@ class NfsMultipathCheck:
                         suffix,
                         Status.FAIL,
                         f"NFS 4.1 with {count} server address(es), want {min_paths}",
-                        observed,
-                        expected,
-                        (
+                        observed=observed,
+                        expected=expected,
+                        reasons=(
                             f"{ds.name} ({share_label(ds)}) has {count} server address(es): "
                             "no multipathing, and NFS 4.1 has no SIOC either, so nothing "
                             "protects it from a path failure or from overrunning the array",
@@ -265,32 +214,24 @@ class NfsMultipathCheck:
                         suffix,
                         Status.PASS,
                         f"NFS 4.1 with {count} server addresses",
-                        observed,
-                        expected,
+                        observed=observed,
+                        expected=expected,
                     )
                 )
         return out
 
 
-class NfsMixedVersionsCheck:
+class NfsMixedVersionsCheck(VsphereCheck):
     """One share must be mounted with one NFS version on every host."""
 
     name = "nfs.mixed_versions"
-    probe = "vsphere"
-
-    def describe(self) -> CheckDescription:
-        """What `holdtime describe nfs.mixed_versions` prints."""
-        return CheckDescription(
-            name=self.name,
-            probe=self.probe,
-            summary="No share is mounted as NFS 3 on some hosts and NFS 4.1 on others.",
-            compares="NFS version of every datastore of one share (same server:path or name)",
-            statuses={
-                "pass": "every host mounts the share with the same version",
-                "fail": "mixed NFS 3 / 4.1 mounts of one share: data corruption (names hosts)",
-                "skip": "the vCenter has no NFS datastores",
-            },
-        )
+    summary = "No share is mounted as NFS 3 on some hosts and NFS 4.1 on others."
+    compares = "NFS version of every datastore of one share (same server:path or name)"
+    statuses = {
+        "pass": "every host mounts the share with the same version",
+        "fail": "mixed NFS 3 / 4.1 mounts of one share: data corruption (names hosts)",
+        "skip": "the vCenter has no NFS datastores",
+    }
 
     def evaluate(
         self, target: Target[VCenter], observation: VsphereObservation
@@ -321,9 +262,9 @@ class NfsMixedVersionsCheck:
                         suffix,
                         Status.FAIL,
                         f"share {share_label(group[0])} mounted with mixed versions: {named}",
-                        observed,
-                        {"versions": 1},
-                        (
+                        observed=observed,
+                        expected={"versions": 1},
+                        reasons=(
                             f"{named}: NFS 3 and NFS 4.1 use different locking, mounting one "
                             "share with both corrupts data; mount it with one version everywhere",
                         ),
@@ -338,33 +279,25 @@ class NfsMixedVersionsCheck:
                         suffix,
                         Status.PASS,
                         f"NFS {version} on every host mounting it",
-                        observed,
-                        {"versions": 1},
+                        observed=observed,
+                        expected={"versions": 1},
                     )
                 )
         return out
 
 
-class NfsAccessibleCheck:
+class NfsAccessibleCheck(VsphereCheck):
     """Every host that mounts an NFS datastore must see it accessible."""
 
     name = "nfs.accessible"
-    probe = "vsphere"
-
-    def describe(self) -> CheckDescription:
-        """What `holdtime describe nfs.accessible` prints."""
-        return CheckDescription(
-            name=self.name,
-            probe=self.probe,
-            summary="Each NFS datastore is mounted and accessible on every host that has it.",
-            compares="datastore.host[].mountInfo.mounted / accessible",
-            statuses={
-                "pass": "mounted and accessible on every host",
-                "warn": "mounted on no host",
-                "fail": "unmounted or inaccessible on a host (names hosts and reason)",
-                "skip": "the vCenter has no NFS datastores",
-            },
-        )
+    summary = "Each NFS datastore is mounted and accessible on every host that has it."
+    compares = "datastore.host[].mountInfo.mounted / accessible"
+    statuses = {
+        "pass": "mounted and accessible on every host",
+        "warn": "mounted on no host",
+        "fail": "unmounted or inaccessible on a host (names hosts and reason)",
+        "skip": "the vCenter has no NFS datastores",
+    }
 
     def evaluate(
         self, target: Target[VCenter], observation: VsphereObservation
@@ -383,7 +316,14 @@ class NfsAccessibleCheck:
             suffix = f"ds:{ds.name}"
             if not ds.mounts:
                 out.append(
-                    result(self.name, target, suffix, Status.WARN, "mounted on no host", observed)
+                    result(
+                        self.name,
+                        target,
+                        suffix,
+                        Status.WARN,
+                        "mounted on no host",
+                        observed=observed,
+                    )
                 )
             elif bad:
                 reasons = [
@@ -398,9 +338,9 @@ class NfsAccessibleCheck:
                         suffix,
                         Status.FAIL,
                         f"inaccessible on {', '.join(m.host for m in bad)}",
-                        observed,
-                        {"accessible_on": "every host"},
-                        reasons,
+                        observed=observed,
+                        expected={"accessible_on": "every host"},
+                        reasons=reasons,
                     )
                 )
             else:
@@ -411,32 +351,24 @@ class NfsAccessibleCheck:
                         suffix,
                         Status.PASS,
                         f"accessible on {len(ds.mounts)} host(s)",
-                        observed,
+                        observed=observed,
                     )
                 )
         return out
 
 
-class NfsConsistentServerCheck:
+class NfsConsistentServerCheck(VsphereCheck):
     """An NFS 3 share must be mounted with the same server and path spelling on every host."""
 
     name = "nfs.consistent_server"
-    probe = "vsphere"
-
-    def describe(self) -> CheckDescription:
-        """What `holdtime describe nfs.consistent_server` prints."""
-        return CheckDescription(
-            name=self.name,
-            probe=self.probe,
-            summary="NFS 3 shares use one spelling of server and path on every host.",
-            compares="info.nas.remoteHost and remotePath of the datastores of one share",
-            statuses={
-                "pass": "one spelling",
-                "warn": "several spellings: vCenter sees separate datastores ('ds (1)'), "
-                "breaking vMotion, HA and SIOC across them",
-                "skip": "the vCenter has no NFS datastores",
-            },
-        )
+    summary = "NFS 3 shares use one spelling of server and path on every host."
+    compares = "info.nas.remoteHost and remotePath of the datastores of one share"
+    statuses = {
+        "pass": "one spelling",
+        "warn": "several spellings: vCenter sees separate datastores ('ds (1)'), "
+        "breaking vMotion, HA and SIOC across them",
+        "skip": "the vCenter has no NFS datastores",
+    }
 
     def evaluate(
         self, target: Target[VCenter], observation: VsphereObservation
@@ -469,9 +401,9 @@ class NfsConsistentServerCheck:
                         suffix,
                         Status.WARN,
                         f"{len(spellings)} spellings of one NFS 3 share",
-                        observed,
-                        {"spellings": 1},
-                        [
+                        observed=observed,
+                        expected={"spellings": 1},
+                        reasons=[
                             *reasons,
                             "vCenter treats each spelling as a separate datastore: "
                             "mount with identical server and path everywhere",
@@ -486,8 +418,8 @@ class NfsConsistentServerCheck:
                         suffix,
                         Status.PASS,
                         f"one spelling: {next(iter(spellings))}",
-                        observed,
-                        {"spellings": 1},
+                        observed=observed,
+                        expected={"spellings": 1},
                     )
                 )
         return out

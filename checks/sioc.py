@@ -6,20 +6,15 @@ latency climbs; NFS 4.1 does not support SIOC at all (WARN: no congestion contro
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from holdtime.probes.vsphere_config import VCenter
-
 from collections.abc import Sequence
 
-from holdtime.checks.nfs import expectation, no_nfs, result
+from holdtime.checks.kit import default_of, result
+from holdtime.checks.vsphere_kit import VsphereCheck, no_nfs
 from holdtime.models import CheckResult, Status
-from holdtime.plugins import CheckDescription, Target, Threshold
+from holdtime.plugins import Target, Threshold
+from holdtime.probes.vsphere_config import VCenter, VCenterExpect
 from holdtime.probes.vsphere_model import Datastore, VsphereObservation
 
-DEFAULT_THRESHOLD_MS_MIN = 5.0
-DEFAULT_THRESHOLD_MS_MAX = 100.0
 # vSphere accepts 50-100 % of peak throughput in automatic mode.
 PEAK_PERCENT_MIN = 50
 PEAK_PERCENT_MAX = 100
@@ -38,26 +33,18 @@ def _observed(ds: Datastore) -> dict[str, object]:
     }
 
 
-class SiocEnabledCheck:
+class SiocEnabledCheck(VsphereCheck):
     """NFS 3 datastores must have SIOC enabled; NFS 4.1 is reported as unprotected."""
 
     name = "sioc.enabled"
-    probe = "vsphere"
-
-    def describe(self) -> CheckDescription:
-        """What `holdtime describe sioc.enabled` prints."""
-        return CheckDescription(
-            name=self.name,
-            probe=self.probe,
-            summary="Storage I/O Control is enabled on every NFS 3 datastore.",
-            compares="datastore.iormConfiguration.enabled of NFS datastores",
-            statuses={
-                "pass": "NFS 3 with SIOC enabled",
-                "warn": NFS41_UNSUPPORTED,
-                "fail": "NFS 3 without SIOC (or not reported): hosts can overrun the array",
-                "skip": "the vCenter has no NFS datastores",
-            },
-        )
+    summary = "Storage I/O Control is enabled on every NFS 3 datastore."
+    compares = "datastore.iormConfiguration.enabled of NFS datastores"
+    statuses = {
+        "pass": "NFS 3 with SIOC enabled",
+        "warn": NFS41_UNSUPPORTED,
+        "fail": "NFS 3 without SIOC (or not reported): hosts can overrun the array",
+        "skip": "the vCenter has no NFS datastores",
+    }
 
     def evaluate(
         self, target: Target[VCenter], observation: VsphereObservation
@@ -77,9 +64,9 @@ class SiocEnabledCheck:
                         suffix,
                         Status.WARN,
                         NFS41_UNSUPPORTED,
-                        observed,
-                        {},
-                        (
+                        observed=observed,
+                        expected={},
+                        reasons=(
                             f"{ds.name} is NFS 4.1: {NFS41_UNSUPPORTED}; rely on multipathing "
                             "(nfs.multipath) and the array's own QoS",
                         ),
@@ -93,8 +80,8 @@ class SiocEnabledCheck:
                         suffix,
                         Status.PASS,
                         "SIOC enabled",
-                        observed,
-                        {"enabled": True},
+                        observed=observed,
+                        expected={"enabled": True},
                     )
                 )
             else:
@@ -106,9 +93,9 @@ class SiocEnabledCheck:
                         suffix,
                         Status.FAIL,
                         f"SIOC {state} on NFS 3 datastore",
-                        observed,
-                        {"enabled": True},
-                        (
+                        observed=observed,
+                        expected={"enabled": True},
+                        reasons=(
                             f"{ds.name} is NFS 3 (no multipathing) with SIOC {state}: nothing "
                             "throttles the hosts when the array's latency climbs, they can "
                             "overrun its IOPS",
@@ -118,38 +105,40 @@ class SiocEnabledCheck:
         return out
 
 
-class SiocThresholdCheck:
+class SiocThresholdCheck(VsphereCheck):
     """SIOC's congestion threshold follows policy: manual ms within bounds, or automatic."""
 
     name = "sioc.threshold"
-    probe = "vsphere"
-
-    def describe(self) -> CheckDescription:
-        """What `holdtime describe sioc.threshold` prints."""
-        return CheckDescription(
-            name=self.name,
-            probe=self.probe,
-            summary="SIOC congestion threshold is a tested value.",
-            compares="iormConfiguration.congestionThresholdMode / congestionThreshold / "
-            "percentOfPeakThroughput of NFS 3 datastores with SIOC enabled",
-            thresholds=(
-                Threshold("sioc_threshold_ms_min", DEFAULT_THRESHOLD_MS_MIN, "ms", "manual lowest"),
-                Threshold(
-                    "sioc_threshold_ms_max", DEFAULT_THRESHOLD_MS_MAX, "ms", "manual highest"
-                ),
-                Threshold(
-                    "peak_throughput_percent",
-                    f"{PEAK_PERCENT_MIN}-{PEAK_PERCENT_MAX}",
-                    "percent",
-                    "automatic mode: share of peak throughput",
-                ),
-            ),
-            statuses={
-                "pass": "manual within bounds, or automatic with a peak-throughput percent",
-                "fail": "manual outside bounds, or automatic without a valid percent",
-                "skip": "SIOC disabled (see sioc.enabled), NFS 4.1, or no NFS",
-            },
-        )
+    summary = "SIOC congestion threshold is a tested value."
+    compares = (
+        "iormConfiguration.congestionThresholdMode / congestionThreshold / "
+        "percentOfPeakThroughput of NFS 3 datastores with SIOC enabled"
+    )
+    thresholds = (
+        Threshold(
+            "sioc_threshold_ms_min",
+            default_of(VCenterExpect, "sioc_threshold_ms_min"),
+            "ms",
+            "manual lowest",
+        ),
+        Threshold(
+            "sioc_threshold_ms_max",
+            default_of(VCenterExpect, "sioc_threshold_ms_max"),
+            "ms",
+            "manual highest",
+        ),
+        Threshold(
+            "peak_throughput_percent",
+            f"{PEAK_PERCENT_MIN}-{PEAK_PERCENT_MAX}",
+            "percent",
+            "automatic mode: share of peak throughput",
+        ),
+    )
+    statuses = {
+        "pass": "manual within bounds, or automatic with a peak-throughput percent",
+        "fail": "manual outside bounds, or automatic without a valid percent",
+        "skip": "SIOC disabled (see sioc.enabled), NFS 4.1, or no NFS",
+    }
 
     def evaluate(
         self, target: Target[VCenter], observation: VsphereObservation
@@ -157,8 +146,8 @@ class SiocThresholdCheck:
         """One result per NFS datastore."""
         if not observation.nfs_datastores:
             return no_nfs(self.name, target)
-        low = float(expectation(target, "sioc_threshold_ms_min", DEFAULT_THRESHOLD_MS_MIN))
-        high = float(expectation(target, "sioc_threshold_ms_max", DEFAULT_THRESHOLD_MS_MAX))
+        policy = target.config.expect
+        low, high = policy.sioc_threshold_ms_min, policy.sioc_threshold_ms_max
         expected = {"threshold_ms_min": low, "threshold_ms_max": high}
         out = []
         for ds in observation.nfs_datastores:
@@ -173,8 +162,8 @@ class SiocThresholdCheck:
                         suffix,
                         Status.SKIP,
                         NFS41_UNSUPPORTED,
-                        observed,
-                        expected,
+                        observed=observed,
+                        expected=expected,
                     )
                 )
                 continue
@@ -186,8 +175,8 @@ class SiocThresholdCheck:
                         suffix,
                         Status.SKIP,
                         "SIOC disabled; see sioc.enabled",
-                        observed,
-                        expected,
+                        observed=observed,
+                        expected=expected,
                     )
                 )
                 continue
@@ -201,8 +190,8 @@ class SiocThresholdCheck:
                             suffix,
                             Status.PASS,
                             f"automatic at {percent}% of peak throughput",
-                            observed,
-                            expected,
+                            observed=observed,
+                            expected=expected,
                         )
                     )
                 else:
@@ -213,9 +202,9 @@ class SiocThresholdCheck:
                             suffix,
                             Status.FAIL,
                             f"automatic mode with peak-throughput percent {percent}",
-                            observed,
-                            expected,
-                            (
+                            observed=observed,
+                            expected=expected,
+                            reasons=(
                                 f"{ds.name}: automatic SIOC needs percentOfPeakThroughput "
                                 f"{PEAK_PERCENT_MIN}-{PEAK_PERCENT_MAX}, got {percent}",
                             ),
@@ -232,8 +221,8 @@ class SiocThresholdCheck:
                             suffix,
                             Status.PASS,
                             f"manual threshold {threshold} ms",
-                            observed,
-                            expected,
+                            observed=observed,
+                            expected=expected,
                         )
                     )
                 else:
@@ -244,9 +233,9 @@ class SiocThresholdCheck:
                             suffix,
                             Status.FAIL,
                             f"manual threshold {threshold} ms outside {low:g}-{high:g} ms",
-                            observed,
-                            expected,
-                            (
+                            observed=observed,
+                            expected=expected,
+                            reasons=(
                                 f"{ds.name}: congestion threshold {threshold} ms is outside the "
                                 f"tested {low:g}-{high:g} ms: too high lets latency build up "
                                 "before SIOC throttles, too low throttles a healthy array",
@@ -261,9 +250,9 @@ class SiocThresholdCheck:
                     suffix,
                     Status.FAIL,
                     f"threshold mode {sioc.threshold_mode or 'not reported'}",
-                    observed,
-                    expected,
-                    (f"{ds.name}: SIOC threshold mode/value not reported: cannot verify",),
+                    observed=observed,
+                    expected=expected,
+                    reasons=(f"{ds.name}: SIOC threshold mode/value not reported: cannot verify",),
                 )
             )
         return out

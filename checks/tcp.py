@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from holdtime.probes.tcp_config import TcpTarget
-
 from collections.abc import Sequence
 
+from holdtime.checks.kit import BaseCheck, default_of, result
 from holdtime.models import CheckResult, Status
-from holdtime.plugins import CheckDescription, Target, Threshold
+from holdtime.plugins import Target, Threshold
 from holdtime.probes.tcp import TcpObservation
+from holdtime.probes.tcp_config import TcpTarget
 
 _WHY = {
     "refused": "connection refused: the host answered but nothing listens on the port",
@@ -22,28 +19,26 @@ _WHY = {
 }
 
 
-class PortOpenCheck:
+class PortOpenCheck(BaseCheck[TcpTarget, TcpObservation]):
     """PASS when the port accepts a connection; FAIL saying why when it does not."""
 
     name = "tcp.port_open"
     probe = "tcp"
-
-    def describe(self) -> CheckDescription:
-        """What `holdtime describe tcp.port_open` prints."""
-        return CheckDescription(
-            name=self.name,
-            probe=self.probe,
-            summary="The TCP port accepts a connection within the timeout.",
-            compares="one TCP connect to host:port (from the entry's netns if set)",
-            thresholds=(
-                Threshold("timeout_seconds", 3.0, "seconds", "give up on the connect after this"),
-            ),
-            statuses={
-                "pass": "connected; observed latency_seconds is the connect time",
-                "fail": "refused, timed out, unreachable or name not resolved (told apart)",
-                "error": "holdtime could not try (bad netns, no permission)",
-            },
-        )
+    summary = "The TCP port accepts a connection within the timeout."
+    compares = "one TCP connect to host:port (from the entry's netns if set)"
+    thresholds = (
+        Threshold(
+            "timeout_seconds",
+            default_of(TcpTarget, "timeout_seconds"),
+            "seconds",
+            "give up on the connect after this",
+        ),
+    )
+    statuses = {
+        "pass": "connected; observed latency_seconds is the connect time",
+        "fail": "refused, timed out, unreachable or name not resolved (told apart)",
+        "error": "holdtime could not try (bad netns, no permission)",
+    }
 
     def evaluate(
         self, target: Target[TcpTarget], observation: TcpObservation
@@ -61,27 +56,26 @@ class PortOpenCheck:
         if observation.state == "open":
             latency_ms = (observation.latency_seconds or 0.0) * 1000
             return [
-                CheckResult(
-                    check=self.name,
-                    target=target.name,
-                    device=target.device,
-                    status=Status.PASS,
-                    summary=f"{where} open ({latency_ms:.1f} ms)",
+                result(
+                    self.name,
+                    target,
+                    "",
+                    Status.PASS,
+                    f"{where} open ({latency_ms:.1f} ms)",
                     observed=observed,
                     expected=expected,
                 )
             ]
-        why = _WHY.get(observation.state, "the connect failed")
         detail = f" ({observation.detail})" if observation.detail else ""
         return [
-            CheckResult(
-                check=self.name,
-                target=target.name,
-                device=target.device,
-                status=Status.FAIL,
-                summary=f"{where} {observation.state}{detail}",
+            result(
+                self.name,
+                target,
+                "",
+                Status.FAIL,
+                f"{where} {observation.state}{detail}",
                 observed=observed,
                 expected=expected,
-                reasons=(why,),
+                reasons=(_WHY.get(observation.state, "the connect failed"),),
             )
         ]

@@ -8,16 +8,13 @@ disabled nothing warns, so that is a WARN of its own.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from holdtime.probes.vsphere_config import VCenter
-
 from collections.abc import Sequence
 
-from holdtime.checks.nfs import expectation, result
+from holdtime.checks.kit import no_data, result
+from holdtime.checks.vsphere_kit import VsphereCheck
 from holdtime.models import CheckResult, Status
-from holdtime.plugins import CheckDescription, Target
+from holdtime.plugins import Target
+from holdtime.probes.vsphere_config import VCenter
 from holdtime.probes.vsphere_model import Switch, VsphereObservation
 
 IP_HASH = "loadbalance_ip"
@@ -26,7 +23,7 @@ MATCH = {"iphashMatch", "nonIphashMatch"}
 
 
 def _no_switch(check: str, target: Target[VCenter]) -> list[CheckResult]:
-    return [result(check, target, "", Status.SKIP, "no distributed switches", {"switches": 0})]
+    return no_data(check, target, "no distributed switches", observed={"switches": 0})
 
 
 def teaming_state(status: str | None) -> str:
@@ -43,27 +40,21 @@ def _enabled(switch: Switch, kind: str) -> bool:
     return check is not None and check.enabled
 
 
-class IphashTeamingCheck:
+class IphashTeamingCheck(VsphereCheck):
     """IP hash portgroups must sit on EtherChannel uplinks (teaming health check per host)."""
 
     name = "vds.iphash_teaming"
-    probe = "vsphere"
-
-    def describe(self) -> CheckDescription:
-        """What `holdtime describe vds.iphash_teaming` prints."""
-        return CheckDescription(
-            name=self.name,
-            probe=self.probe,
-            summary="Route-based-on-IP-hash portgroups match the physical switch's EtherChannel.",
-            compares="portgroup uplinkTeamingPolicy (explicit or inherited from the switch) and "
-            "runtime.hostMemberRuntime[].healthCheckResult teamingStatus per host",
-            statuses={
-                "pass": "every host reports a teaming match, or no portgroup uses IP hash",
-                "warn": "teaming health check disabled (cannot verify IP hash), or no result",
-                "fail": "iphashMismatch / nonIphashMismatch on a host (names DVS, host, portgroup)",
-                "skip": "the vCenter has no distributed switches",
-            },
-        )
+    summary = "Route-based-on-IP-hash portgroups match the physical switch's EtherChannel."
+    compares = (
+        "portgroup uplinkTeamingPolicy (explicit or inherited from the switch) and "
+        "runtime.hostMemberRuntime[].healthCheckResult teamingStatus per host"
+    )
+    statuses = {
+        "pass": "every host reports a teaming match, or no portgroup uses IP hash",
+        "warn": "teaming health check disabled (cannot verify IP hash), or no result",
+        "fail": "iphashMismatch / nonIphashMismatch on a host (names DVS, host, portgroup)",
+        "skip": "the vCenter has no distributed switches",
+    }
 
     def evaluate(
         self, target: Target[VCenter], observation: VsphereObservation
@@ -105,9 +96,9 @@ class IphashTeamingCheck:
                             Status.WARN,
                             f"teaming health check disabled: cannot verify IP hash on "
                             f"{', '.join(iphash)}",
-                            observed,
-                            {"healthcheck_enabled": True},
-                            (
+                            observed=observed,
+                            expected={"healthcheck_enabled": True},
+                            reasons=(
                                 f"DVS {switch.name}: portgroup(s) {', '.join(iphash)} use Route "
                                 "based on IP hash and the teaming health check is disabled: "
                                 "cannot verify IP hash, a missing EtherChannel would go unseen",
@@ -122,7 +113,7 @@ class IphashTeamingCheck:
                             suffix,
                             Status.PASS,
                             "no portgroup uses IP hash (teaming health check disabled)",
-                            observed,
+                            observed=observed,
                         )
                     )
                 continue
@@ -149,9 +140,9 @@ class IphashTeamingCheck:
                         suffix,
                         Status.FAIL,
                         f"teaming mismatch on {', '.join(bad_hosts)}",
-                        observed,
-                        {"teaming_status": "match on every host"},
-                        reasons,
+                        observed=observed,
+                        expected={"teaming_status": "match on every host"},
+                        reasons=reasons,
                     )
                 )
                 continue
@@ -164,9 +155,9 @@ class IphashTeamingCheck:
                         suffix,
                         Status.WARN,
                         f"no teaming result from {', '.join(silent) or 'any host'}",
-                        observed,
-                        {"teaming_status": "match on every host"},
-                        (
+                        observed=observed,
+                        expected={"teaming_status": "match on every host"},
+                        reasons=(
                             f"DVS {switch.name}: the teaming health check has not reported for "
                             f"{', '.join(silent) or 'any host'}: IP hash unverified there",
                         ),
@@ -178,29 +169,21 @@ class IphashTeamingCheck:
                 if iphash
                 else "no portgroup uses IP hash; no EtherChannel mismatch reported"
             )
-            out.append(result(self.name, target, suffix, Status.PASS, summary, observed))
+            out.append(result(self.name, target, suffix, Status.PASS, summary, observed=observed))
         return out
 
 
-class HealthcheckEnabledCheck:
+class HealthcheckEnabledCheck(VsphereCheck):
     """The VLAN/MTU and teaming health checks are enabled on every distributed switch."""
 
     name = "vds.healthcheck_enabled"
-    probe = "vsphere"
-
-    def describe(self) -> CheckDescription:
-        """What `holdtime describe vds.healthcheck_enabled` prints."""
-        return CheckDescription(
-            name=self.name,
-            probe=self.probe,
-            summary="The vDS health checks (VLAN/MTU, teaming) are enabled.",
-            compares="config.healthCheckConfig[].enable and interval (minutes)",
-            statuses={
-                "pass": "both enabled (or disabled while require_healthcheck is false)",
-                "warn": "a health check is disabled: its misconfigurations go unreported",
-                "skip": "the vCenter has no distributed switches",
-            },
-        )
+    summary = "The vDS health checks (VLAN/MTU, teaming) are enabled."
+    compares = "config.healthCheckConfig[].enable and interval (minutes)"
+    statuses = {
+        "pass": "both enabled (or disabled while require_healthcheck is false)",
+        "warn": "a health check is disabled: its misconfigurations go unreported",
+        "skip": "the vCenter has no distributed switches",
+    }
 
     def evaluate(
         self, target: Target[VCenter], observation: VsphereObservation
@@ -208,7 +191,7 @@ class HealthcheckEnabledCheck:
         """One result per distributed switch."""
         if not observation.switches:
             return _no_switch(self.name, target)
-        required = bool(expectation(target, "require_healthcheck", True))
+        required = target.config.expect.require_healthcheck
         out = []
         for switch in observation.switches:
             checks = [
@@ -234,9 +217,9 @@ class HealthcheckEnabledCheck:
                         suffix,
                         Status.WARN,
                         f"health check disabled: {', '.join(disabled)}",
-                        observed,
-                        {"enabled": True},
-                        (
+                        observed=observed,
+                        expected={"enabled": True},
+                        reasons=(
                             f"DVS {switch.name}: {' and '.join(disabled)} health check disabled: "
                             "mismatched IP hash teaming, VLANs or MTU with the physical switch "
                             "go unreported",
@@ -256,33 +239,25 @@ class HealthcheckEnabledCheck:
                         suffix,
                         Status.PASS,
                         summary,
-                        observed,
-                        {"enabled": required},
+                        observed=observed,
+                        expected={"enabled": required},
                     )
                 )
         return out
 
 
-class VlanMtuCheck:
+class VlanMtuCheck(VsphereCheck):
     """The physical switch trunks every VLAN and carries the vDS MTU (VLAN/MTU health check)."""
 
     name = "vds.vlan_mtu"
-    probe = "vsphere"
-
-    def describe(self) -> CheckDescription:
-        """What `holdtime describe vds.vlan_mtu` prints."""
-        return CheckDescription(
-            name=self.name,
-            probe=self.probe,
-            summary="No VLAN is missing from the physical trunk and no MTU mismatch is reported.",
-            compares="runtime.hostMemberRuntime[].healthCheckResult untrunkedVlan / mtuMismatch",
-            statuses={
-                "pass": "every host reports all VLANs trunked and MTU matching",
-                "warn": "health check enabled but some host has not reported",
-                "fail": "untrunked VLANs or MTU mismatch on a host (names DVS and host)",
-                "skip": "VLAN/MTU health check disabled (see vds.healthcheck_enabled) or no DVS",
-            },
-        )
+    summary = "No VLAN is missing from the physical trunk and no MTU mismatch is reported."
+    compares = "runtime.hostMemberRuntime[].healthCheckResult untrunkedVlan / mtuMismatch"
+    statuses = {
+        "pass": "every host reports all VLANs trunked and MTU matching",
+        "warn": "health check enabled but some host has not reported",
+        "fail": "untrunked VLANs or MTU mismatch on a host (names DVS and host)",
+        "skip": "VLAN/MTU health check disabled (see vds.healthcheck_enabled) or no DVS",
+    }
 
     def evaluate(
         self, target: Target[VCenter], observation: VsphereObservation
@@ -312,7 +287,7 @@ class VlanMtuCheck:
                         suffix,
                         Status.SKIP,
                         "VLAN/MTU health check disabled; see vds.healthcheck_enabled",
-                        observed,
+                        observed=observed,
                     )
                 )
                 continue
@@ -336,9 +311,9 @@ class VlanMtuCheck:
                         suffix,
                         Status.FAIL,
                         f"{len(reasons)} VLAN/MTU problem(s)",
-                        observed,
-                        expected,
-                        reasons,
+                        observed=observed,
+                        expected=expected,
+                        reasons=reasons,
                     )
                 )
                 continue
@@ -351,8 +326,8 @@ class VlanMtuCheck:
                         suffix,
                         Status.WARN,
                         f"no MTU result from {', '.join(silent) or 'any host'}",
-                        observed,
-                        expected,
+                        observed=observed,
+                        expected=expected,
                     )
                 )
                 continue
@@ -363,8 +338,8 @@ class VlanMtuCheck:
                     suffix,
                     Status.PASS,
                     f"VLANs and MTU match on {len(switch.hosts)} host(s)",
-                    observed,
-                    expected,
+                    observed=observed,
+                    expected=expected,
                 )
             )
         return out

@@ -94,7 +94,8 @@ class Probe(Protocol[C]):
 class Check(Protocol):
     """A pure function of an observation and the target's expectations.
 
-    Optional members (looked up with getattr, so not part of the Protocol):
+    ``holdtime.checks.kit.BaseCheck`` provides every member but ``evaluate`` (and builds
+    ``describe`` from class data). Besides those two:
 
     - ``applies_to(target) -> bool``: False leaves the check out for that target (the plan).
     - ``expected_targets(target) -> Sequence[str]``: the result targets the inventory alone
@@ -103,13 +104,26 @@ class Check(Protocol):
     - ``reports_unlisted_targets: bool``: True when ``evaluate`` may also return results for
       targets ``expected_targets`` does not name (an unexpected neighbor); the pytest plugin then
       adds a device item for them. Results about the whole device use the target's own name.
+    - ``reads: tuple[str, ...]``: the observation sections the check needs (``"bgp"``,
+      ``"ipsec.traffic"``); the plan puts their union in ``Target.reads`` so the probe can skip
+      the rest. Empty: the check may read anything, and the probe collects everything.
     """
 
     name: str
     probe: str
+    reports_unlisted_targets: bool
+    reads: tuple[str, ...]
 
     def describe(self) -> CheckDescription:
         """What this check compares, with thresholds and units."""
+        ...
+
+    def applies_to(self, target: Target[Any]) -> bool:
+        """Whether the check runs on this target at all (no I/O)."""
+        ...
+
+    def expected_targets(self, target: Target[Any]) -> Sequence[str]:
+        """The result targets the inventory alone names for this target (no I/O)."""
         ...
 
     def evaluate(self, target: Target[Any], observation: Any) -> Sequence[CheckResult]:

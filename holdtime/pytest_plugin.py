@@ -48,6 +48,7 @@ from holdtime.models import CheckResult, RunResult, Status, utc_now
 if TYPE_CHECKING:
     from holdtime.drill.result import DrillResult
     from holdtime.inventory import Inventory
+    from holdtime.plugins import Check
     from holdtime.pytest_devices import HandleCache, RouterHandle, VcenterHandle
     from holdtime.runner import Job
 
@@ -284,14 +285,12 @@ def _describe(results: Sequence[CheckResult]) -> str:
     return "\n".join(lines)
 
 
-def _plan(job: Job, check: Any) -> _CheckPlan:
+def _plan(job: Job, check: Check) -> _CheckPlan:
     """One check's items on one job's device, from the inventory only (no I/O)."""
-    declared = getattr(check, "expected_targets", None)
-    listed = [str(name) for name in declared(job.target)] if callable(declared) else []
     return _CheckPlan(
         device_target=job.target.name,
-        listed=tuple(dict.fromkeys(listed)),
-        reports_unlisted=getattr(check, "reports_unlisted_targets", False) is True,
+        listed=tuple(dict.fromkeys(check.expected_targets(job.target))),
+        reports_unlisted=check.reports_unlisted_targets,
     )
 
 

@@ -73,17 +73,27 @@ def plan_jobs(
             continue
         for target in probe.targets(inventory):
             selected = tuple(
-                c for c in family if _applies(c, target) and matches(only, c.name, target)
+                c for c in family if c.applies_to(target) and matches(only, c.name, target)
             )
             if selected:
-                planned = replace(target, checks=tuple(c.name for c in selected))
+                planned = replace(
+                    target, checks=tuple(c.name for c in selected), reads=reads_of(selected)
+                )
                 jobs.append(Job(probe=probe, target=planned, checks=selected))
     return jobs
 
 
-def _applies(check: Check, target: Target[Any]) -> bool:
-    applies = getattr(check, "applies_to", None)
-    return bool(applies(target)) if callable(applies) else True
+def reads_of(checks: Iterable[Check]) -> frozenset[str]:
+    """What a probe must read for these checks: the union of their `reads`.
+
+    Empty (read everything) as soon as one check declares no reads: it may need any section.
+    """
+    wanted: set[str] = set()
+    for check in checks:
+        if not check.reads:
+            return frozenset()
+        wanted.update(check.reads)
+    return frozenset(wanted)
 
 
 def evaluate_job(job: Job, observation: object, duration_seconds: float) -> list[CheckResult]:

@@ -201,10 +201,7 @@ def results_of(probe: str, target: Target, observation: object) -> list[CheckRes
     """Every registered check of `probe` (holdtime.plugins) that applies, on one observation."""
     out: list[CheckResult] = []
     for check in plugins.checks().values():
-        if check.probe != probe:
-            continue
-        applies = getattr(check, "applies_to", None)
-        if applies is not None and not applies(target):
+        if check.probe != probe or not check.applies_to(target):
             continue
         out.extend(check.evaluate(target, observation))
     return out

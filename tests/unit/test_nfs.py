@@ -11,9 +11,17 @@ from holdtime.checks.nfs import (
     share_groups,
 )
 from holdtime.plugins import Target
+from holdtime.probes.vsphere_config import VCenter, VCenterExpect
 from holdtime.probes.vsphere_model import Datastore, HostMount, VsphereObservation
 
-TARGET = Target(name="vc", device="vc", config=None, expect={"nfs_min_paths": 2})
+
+def vcenter(policy: VCenterExpect) -> Target[VCenter]:
+    """The target of vCenter `vc` with the given policy."""
+    config = VCenter(name="vc", host="vc.example", username="u", expect=policy)
+    return Target(name="vc", device="vc", config=config)
+
+
+TARGET = vcenter(VCenterExpect(nfs_min_paths=2))
 
 
 def mounts(*hosts: str, down: str = "") -> tuple[HostMount, ...]:
@@ -51,7 +59,7 @@ def test_multipath_fails_below_min_paths() -> None:
 
 def test_multipath_min_paths_from_expectations() -> None:
     """nfs_min_paths 3 turns a two-address 4.1 datastore into a FAIL."""
-    target = Target(name="vc", device="vc", config=None, expect={"nfs_min_paths": 3})
+    target = vcenter(VCenterExpect(nfs_min_paths=3))
     assert [("vc/ds:d", "fail")] == status(NfsMultipathCheck().evaluate(target, obs(V41_TWO)))
 
 

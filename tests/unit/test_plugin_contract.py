@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from importlib.metadata import entry_points
+from pathlib import Path
 
 import pytest
 
+from holdtime import plugins
+from holdtime.inventory import Inventory, load_inventory
 from holdtime.plugins import Check, CheckDescription, Probe
 
 
@@ -35,6 +38,66 @@ def test_check_entry_points_satisfy_protocol_and_describe_themselves(name: str) 
     assert (name, check.probe) == (description.name, description.probe)
     assert description.summary
     assert description.compares
+
+
+def _inventory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Inventory:
+    """One entry of every built-in family: a router with BGP and IPsec, a vCenter, a port."""
+    monkeypatch.setenv("HOLDTIME_TEST_VC_PASSWORD", "not used: nothing connects")
+    (tmp_path / "key").write_text("not used: nothing connects\n")
+    (tmp_path / "known_hosts").write_text("")
+    path = tmp_path / "inventory.yaml"
+    path.write_text(
+        f"""
+routers:
+  - name: r1
+    host: 192.0.2.1
+    username: holdtime
+    auth: {{key_file: {tmp_path / "key"}}}
+    known_hosts: {tmp_path / "known_hosts"}
+    platform: [frr, strongswan]
+    expect:
+      bgp:
+        neighbors: [{{address: 10.10.10.2, prefixes_received: [172.16.1.0/24]}}]
+        best_paths: [{{prefix: 172.16.1.0/24, via: 10.10.10.2}}]
+        bfd: true
+      ipsec: {{tunnels: [esg1]}}
+vcenters:
+  - name: vc1
+    host: 192.0.2.2
+    username: holdtime
+    password_env: HOLDTIME_TEST_VC_PASSWORD
+tcp:
+  - {{name: ldaps, host: 192.0.2.3, port: 636}}
+"""
+    )
+    return load_inventory(path)
+
+
+@pytest.mark.parametrize("name", _names("holdtime.checks"))
+def test_check_entry_points_have_every_protocol_member(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each check has reads, reports_unlisted_targets, applies_to() and expected_targets()."""
+    (entry,) = entry_points(group="holdtime.checks", name=name)
+    check = entry.load()()
+    assert isinstance(check.reads, tuple)
+    assert all(isinstance(section, str) and section for section in check.reads)
+    assert isinstance(check.reports_unlisted_targets, bool)
+    (probe,) = (p for p in plugins.probes().values() if p.name == check.probe)
+    targets = probe.targets(_inventory(tmp_path, monkeypatch))
+    assert targets, f"the contract inventory has no target for {check.probe}"
+    assert any(check.applies_to(target) for target in targets)
+    for target in targets:
+        assert isinstance(check.applies_to(target), bool)
+        # result targets under the target's own name: `r1/10.10.10.2`
+        listed = list(check.expected_targets(target))
+        assert [] == [t for t in listed if not t.startswith(f"{target.name}/")]
+
+
+def test_every_router_check_declares_what_it_reads() -> None:
+    """A check of the router probe names its sections, so the probe can skip the others."""
+    undeclared = [c.name for c in plugins.checks().values() if c.probe == "router" and not c.reads]
+    assert [] == undeclared
 
 
 @pytest.mark.parametrize("name", _names("holdtime.reports"))

@@ -7,9 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+
+from holdtime import plugins
+from holdtime.checks.kit import BaseCheck
 from holdtime.errors import AuthError
 from holdtime.models import CheckResult, Status
-from holdtime.plugins import CheckDescription, Target
+from holdtime.plugins import Target
+from holdtime.probes.router_config import Router, SshAuth
 from holdtime.runner import Job, execute, matches, plan_jobs
 
 
@@ -40,14 +45,14 @@ class ScriptedProbe:
 
 
 @dataclass
-class EchoCheck:
+class EchoCheck(BaseCheck[None, str]):
     """PASS when the observation is 'ok', FAIL otherwise; raises on 'boom'."""
 
     name: str = "scripted.echo"
     probe: str = "scripted"
-
-    def describe(self) -> CheckDescription:
-        return CheckDescription(self.name, self.probe, "echo", "the observation")
+    reads: tuple[str, ...] = ()
+    summary = "echo"
+    compares = "the observation"
 
     def evaluate(self, target: Target, observation: Any) -> Sequence[CheckResult]:
         if observation == "boom":
@@ -159,3 +164,82 @@ def test_plan_skips_checks_that_do_not_apply() -> None:
     jobs = plan_jobs(None, {"scripted": probe}, {"scripted.echo": Picky()})  # type: ignore[arg-type]
     assert ["keep"] == [job.target.name for job in jobs]
     assert all(isinstance(job, Job) for job in jobs)
+
+
+def _planned_reads(*checks: EchoCheck) -> frozenset[str]:
+    probe = ScriptedProbe({"r1": "ok"})
+    named = {f"scripted.c{i}": c for i, c in enumerate(checks)}
+    [job] = plan_jobs(None, {"scripted": probe}, named)  # type: ignore[arg-type]
+    return job.target.reads
+
+
+def test_plan_sets_target_reads_to_the_union_of_the_selected_checks_reads() -> None:
+    """Target.reads is the union of what the checks planned for the target read."""
+    reads = _planned_reads(
+        EchoCheck("scripted.a", reads=("bgp",)),
+        EchoCheck("scripted.b", reads=("ipsec", "ipsec.traffic")),
+        EchoCheck("scripted.c", reads=("bgp",)),
+    )
+    assert frozenset({"bgp", "ipsec", "ipsec.traffic"}) == reads
+
+
+def test_plan_reads_everything_when_one_check_declares_no_reads() -> None:
+    """A selected check with empty reads may need any section: Target.reads is empty (all)."""
+    assert frozenset() == _planned_reads(EchoCheck("scripted.a", reads=("bgp",)), EchoCheck())
+
+
+def test_plan_reads_only_what_the_checks_left_by_only_read() -> None:
+    """Checks --only leaves out (or applies_to drops) do not add their reads."""
+
+    class Picky(EchoCheck):
+        def applies_to(self, target: Target) -> bool:
+            return False
+
+    probe = ScriptedProbe({"r1": "ok"})
+    checks = {
+        "scripted.a": EchoCheck("scripted.a", reads=("bgp",)),
+        "scripted.b": EchoCheck("scripted.b", reads=("system",)),
+        "scripted.c": Picky("scripted.c", reads=("ipsec",)),
+    }
+    [job] = plan_jobs(None, {"scripted": probe}, checks, only=["scripted.a", "scripted.c"])  # type: ignore[arg-type]
+    assert (("scripted.a",), frozenset({"bgp"})) == (job.target.checks, job.target.reads)
+
+
+@dataclass
+class OneRouterProbe:
+    """The `router` probe's planning side for one FRR + strongSwan router (no I/O)."""
+
+    name: str = "router"
+
+    def targets(self, inventory: Any) -> Sequence[Target[Router]]:
+        router = Router(
+            name="r1",
+            host="192.0.2.1",
+            username="u",
+            auth=SshAuth(agent=True),
+            platforms=("frr", "strongswan"),
+        )
+        return [Target(name="r1", device="r1", config=router)]
+
+    def collect(self, target: Target, timeout_seconds: float) -> object:
+        raise AssertionError("planning does no I/O")
+
+
+@pytest.mark.parametrize(
+    ("only", "reads"),
+    [
+        (["bgp.*"], {"bgp"}),
+        (["bgp.bfd_peer_up"], {"bgp"}),
+        (["ipsec.ike_established"], {"ipsec"}),
+        (["ipsec.traffic_flowing"], {"ipsec", "ipsec.traffic"}),
+        (["system.*"], {"system"}),
+        ([], {"bgp", "ipsec", "ipsec.traffic", "system"}),
+    ],
+)
+def test_registered_router_checks_declare_the_sections_they_read(
+    only: list[str], reads: set[str]
+) -> None:
+    """The built-in router checks' reads reach Target.reads: --only 'system.*' reads no BGP."""
+    checks = {n: c for n, c in plugins.checks().items() if c.probe == "router"}
+    [job] = plan_jobs(None, {"router": OneRouterProbe()}, checks, only)  # type: ignore[arg-type]
+    assert frozenset(reads) == job.target.reads

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from holdtime.checks.sioc import NFS41_UNSUPPORTED, SiocEnabledCheck, SiocThresholdCheck
 from holdtime.plugins import Target
+from holdtime.probes.vsphere_config import VCenter, VCenterExpect
 from holdtime.probes.vsphere_model import Datastore, SiocConfig, VsphereObservation
 
 TARGET = Target(
     name="vc",
     device="vc",
-    config=None,
-    expect={"sioc_threshold_ms_min": 10.0, "sioc_threshold_ms_max": 50.0},
+    config=VCenter(
+        name="vc",
+        host="vc.example",
+        username="u",
+        expect=VCenterExpect(sioc_threshold_ms_min=10.0, sioc_threshold_ms_max=50.0),
+    ),
 )
 
 

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 from holdtime.checks.vds import HealthcheckEnabledCheck, IphashTeamingCheck, VlanMtuCheck
 from holdtime.plugins import Target
+from holdtime.probes.vsphere_config import VCenter, VCenterExpect
 from holdtime.probes.vsphere_model import (
     HealthCheck,
     HostHealth,
@@ -16,7 +17,13 @@ from holdtime.probes.vsphere_model import (
     build_observation,
 )
 
-TARGET = Target(name="vc", device="vc", config=None, expect={"require_healthcheck": True})
+TARGET = Target(
+    name="vc",
+    device="vc",
+    config=VCenter(
+        name="vc", host="vc.example", username="u", expect=VCenterExpect(require_healthcheck=True)
+    ),
+)
 ON = (HealthCheck("teaming", True, 1), HealthCheck("vlan_mtu", True, 1))
 OFF = (HealthCheck("teaming", False, 1), HealthCheck("vlan_mtu", False, 1))
 
