@@ -81,12 +81,20 @@ def main() -> int:
         big_ms = validate_ms(exe, big, max(3, runs // 3))
         loaded = json.loads(
             subprocess.run(
-                [sys.executable, "-c", PROBE, small], check=True, capture_output=True, text=True, cwd=tmp
+                [sys.executable, "-c", PROBE, small],
+                check=True,
+                capture_output=True,
+                text=True,
+                cwd=tmp,
             ).stdout
         )
         in_process = float(
             subprocess.run(
-                [sys.executable, "-c", IN_PROCESS, big], check=True, capture_output=True, text=True, cwd=tmp
+                [sys.executable, "-c", IN_PROCESS, big],
+                check=True,
+                capture_output=True,
+                text=True,
+                cwd=tmp,
             ).stdout
         )
     heavy = [m for m in HEAVY if m in loaded]
