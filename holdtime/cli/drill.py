@@ -158,14 +158,7 @@ def run_report(args: argparse.Namespace) -> int:
 
 def _warn_armed_switches(records: list[Any], path: Path) -> None:
     """Say on stderr which dead man's switches a journal left armed on a device."""
-    from holdtime.drill.deadman import report_lines
+    from holdtime.drill.deadman import journal_warnings
 
-    try:
-        lines = report_lines(records, dt.datetime.now(dt.UTC))
-    except (KeyError, TypeError, ValueError, AttributeError):
-        lines = [
-            f"{path}: a dead man's switch record is damaged: check by hand whether a "
-            "holdtime-deadman process or timer is still armed on the drill's restore device"
-        ]
-    for line in lines:
+    for line in journal_warnings(records, path, dt.datetime.now(dt.UTC)):
         print(f"holdtime: WARNING: {line}", file=sys.stderr)
