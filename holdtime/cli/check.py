@@ -15,6 +15,7 @@ from holdtime.errors import ConfigError
 
 if TYPE_CHECKING:
     from holdtime.models import CheckResult
+
 _STATUS_MARK = {"pass": "pass", "warn": "WARN", "fail": "FAIL", "error": "ERROR", "skip": "skip"}
 
 
