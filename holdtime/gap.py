@@ -17,6 +17,7 @@ was not folded (fping counts without wrapping) and is read as printed. Every seq
 between the first and the last one seen counts as sent: a plain ping log prints nothing for a lost
 probe, the hole in icmp_seq is the only trace.
 
+:func:`analyze_log` is that analysis over a parsed ping log as `holdtime gap` reports it.
 What the tool itself counted wins: :func:`reconcile_with_summary` puts the summary line's
 transmitted/received counts over the ones the probe lines imply and says when they disagree; a
 log with no probe lines at all has a loss (from its summary) but no outage.
@@ -29,13 +30,20 @@ import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from holdtime.probes.pinglog import PingLog
 
 SEQ_MODULO = 65536  # ICMP echo sequence numbers are 16 bits
 _HALF_MODULO = SEQ_MODULO // 2
 # The interval is a probe spacing: beyond these bounds a figure is nonsense or overflows.
 MIN_INTERVAL_SECONDS = 1e-6
 MAX_INTERVAL_SECONDS = 86400.0
+# A saved ping log (analyze_log):
+DEFAULT_INTERVAL_SECONDS = 1.0  # ping's default; none of the tools prints its -i
+INTERVAL_TOLERANCE = 0.2  # --interval further than this from the timestamps' spacing: say so
+SHOWN_SKIPPED = 3  # lines not understood shown in the report (all are counted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -459,3 +467,99 @@ class _SendClock:
             (self._known[i] for i in candidates), key=lambda known: abs(known[0] - seq)
         )
         return anchor_at + (seq - anchor_seq) * self._interval
+
+
+# -- a saved ping log, as `holdtime gap` reports it ---------------------------------------------
+
+
+def choose_interval(given: float | None, inferred: float | None) -> tuple[float, str, str | None]:
+    """The interval to use, where it came from, and a note when --interval and timestamps differ.
+
+    The timestamps are what the tool really did (iputils asked for -i 0.01 sends every ~16 ms on
+    a small VM), so they win over a --interval more than INTERVAL_TOLERANCE away from them.
+    """
+    if given is None:
+        if inferred is not None:
+            return inferred, "inferred from timestamps", None
+        return DEFAULT_INTERVAL_SECONDS, "default (pass --interval)", None
+    if inferred is None or abs(given - inferred) <= INTERVAL_TOLERANCE * inferred:
+        return given, "--interval", None
+    note = (
+        f"--interval {given:g} s disagrees with the log's timestamps, which show a probe every"
+        f" {inferred:g} s (more than {INTERVAL_TOLERANCE:.0%} apart): used the timestamps'"
+        f" {inferred:g} s"
+    )
+    return inferred, "inferred from timestamps (--interval disagreed)", note
+
+
+def analyze_log(
+    log: PingLog, given_interval: float | None, late_after: float | None
+) -> tuple[GapResult, str]:
+    """Analyse a parsed log as `holdtime gap` reports it (summary counts win, notes added).
+
+    Returns the result and where its interval came from.
+    """
+    interval, interval_source, interval_note = choose_interval(
+        given_interval, log.inferred_interval_seconds
+    )
+    result = analyze(
+        log.events, interval, late_after_seconds=late_after, unwrap=log.seq_modulo is not None
+    )
+    if log.transmitted is not None and log.received is not None:
+        result = reconcile_with_summary(result, log.transmitted, log.received)
+    notes = [*result.notes]
+    if interval_note:
+        notes.append(interval_note)
+    notes.extend(f"the tool warned: {warning}" for warning in log.warnings)
+    notes.extend(_icmp_error_notes(log.icmp_errors))
+    if log.unparsed:
+        shown = ", ".join(
+            f"line {lineno} {_shorten(text)!r}" for lineno, text in log.unparsed[:SHOWN_SKIPPED]
+        )
+        more = (
+            f" and {len(log.unparsed) - SHOWN_SKIPPED} more"
+            if len(log.unparsed) > SHOWN_SKIPPED
+            else ""
+        )
+        notes.append(
+            f"skipped {len(log.unparsed)} line(s) not understood: {shown}{more};"
+            " the figures come from the probes that were read"
+        )
+    return replace(result, notes=tuple(notes)), interval_source
+
+
+def icmp_errors_by_reason(errors: tuple[tuple[int, str], ...]) -> dict[str, list[int]]:
+    """ICMP errors grouped by reason, in the order each reason first appeared."""
+    grouped: dict[str, list[int]] = {}
+    for seq, reason in errors:
+        grouped.setdefault(reason, []).append(seq)
+    return grouped
+
+
+def _icmp_error_notes(errors: tuple[tuple[int, str], ...]) -> list[str]:
+    return [
+        f"ICMP error {reason!r} for {len(seqs)} probe(s): "
+        f"seq {seq_ranges(tuple(sorted(set(seqs))))}"
+        + ("" if reason.startswith("Redirect") else " (counted as lost)")
+        for reason, seqs in icmp_errors_by_reason(errors).items()
+    ]
+
+
+def _shorten(line: str) -> str:
+    return line if len(line) <= 60 else line[:57] + "..."
+
+
+def seq_ranges(seqs: tuple[int, ...]) -> str:
+    """1,2,3,7 -> '1-3, 7'."""
+    parts: list[str] = []
+    start = previous = None
+    for seq in seqs:
+        if previous is not None and seq == previous + 1:
+            previous = seq
+            continue
+        if start is not None:
+            parts.append(f"{start}-{previous}" if start != previous else f"{start}")
+        start = previous = seq
+    if start is not None:
+        parts.append(f"{start}-{previous}" if start != previous else f"{start}")
+    return ", ".join(parts)

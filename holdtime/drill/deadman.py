@@ -18,7 +18,8 @@ Two mechanisms, chosen per device by a read-only probe (:data:`PROBE_LINE`):
 Only a drill's declared ``ssh`` restore is ever armed, quoted as one argument; nothing else.
 Journal records (type ``deadman``): ``armed``, ``disarmed``, ``fired``, ``gone``,
 ``disarm_failed``, ``left_armed``, ``not_armed``; :func:`report_lines` renders them for
-``holdtime report`` ("the dead man's switch will restore esg1 at 05:02:45 UTC").
+``holdtime report`` ("the dead man's switch will restore esg1 at 05:02:45 UTC"), through
+:func:`journal_warnings`.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from holdtime.errors import HoldtimeError
 from holdtime.probes.router_config import Router
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from holdtime.drill.journal import Journal
     from holdtime.drill.scenario import Action, Scenario
 
@@ -557,6 +560,23 @@ def report_lines(records: Iterable[Mapping[str, Any]], now: dt.datetime) -> list
                 f"({armed.mechanism}: `{armed.restore}`): check that {device} is restored"
             )
     return lines
+
+
+def journal_warnings(
+    records: Iterable[Mapping[str, Any]], path: Path, now: dt.datetime
+) -> list[str]:
+    """:func:`report_lines` for `holdtime report`; a damaged switch record is one line saying so.
+
+    A journal a crash left behind may hold a switch record that cannot be read: holdtime cannot
+    tell whether that switch is still armed, so the operator must check by hand.
+    """
+    try:
+        return report_lines(records, now)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return [
+            f"{path}: a dead man's switch record is damaged: check by hand whether a "
+            "holdtime-deadman process or timer is still armed on the drill's restore device"
+        ]
 
 
 def ssh_remote(inventory: Any) -> Remote:

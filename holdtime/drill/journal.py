@@ -2,7 +2,8 @@
 
 Each line is written and flushed at once (so a killed holdtime loses nothing: the kernel has it),
 and fsynced at most once a second (a host losing power loses at most the last second).
-`holdtime report JOURNAL` renders it afterwards, also one a crash left behind.
+`holdtime report JOURNAL` renders it afterwards, also one a crash left behind
+(:func:`journal_result`).
 Record types: ``start`` (scenario, plan, restore instruction, paths), ``event`` (trigger,
 restore, BGP/IPsec changes, loss and recovery), ``sample`` (ping progress, control-plane state),
 ``action`` (what ran, how it ended), ``probes`` (per-probe events of a ping path, local or on
@@ -16,12 +17,15 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from holdtime.errors import ConfigError, ParseError
 from holdtime.redaction import redact
+
+if TYPE_CHECKING:
+    from holdtime.drill.result import DrillResult
 
 FSYNC_EVERY_SECONDS = 1.0
 
@@ -158,3 +162,25 @@ def read_journal(path: Path) -> Iterator[Mapping[str, Any]]:
     """Every record of a journal; see :func:`numbered_records`."""
     for _number, record in numbered_records(path):
         yield record
+
+
+def journal_result(numbered: Sequence[tuple[int, Mapping[str, Any]]], path: Path) -> DrillResult:
+    """The DrillResult of a journal: its result record, or what a killed drill left.
+
+    `numbered` is what :func:`numbered_records` read from `path`; a damaged result record is a
+    one-line ParseError naming file:line.
+    """
+    from holdtime.drill.result import DrillResult
+
+    finals = [(n, r) for n, r in numbered if r["type"] == "result"]
+    if finals:
+        number, final = finals[-1]
+        try:
+            result = DrillResult.from_dict(final["result"])
+            result.check_results()  # every field a report reads has the right type
+            return result
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ParseError(f"{path}:{number}: not a drill result record ({exc!r})") from None
+    from holdtime.drill.partial import partial_result
+
+    return partial_result(numbered, path)

@@ -62,6 +62,13 @@ class DrillResult:
     restore_failed: str = ""  # "restore failed: ...; run `CMD` on DEVICE", "" when restored
 
     @property
+    def exit_code(self) -> int:
+        """The CLI's exit code: 2 restore failed, aborted or interrupted; 1 failed; 0 passed."""
+        if self.restore_failed or self.aborted:
+            return 2
+        return 0 if self.passed else 1
+
+    @property
     def triggered(self) -> bool:
         """True when the trigger ran: only then did the drill measure anything."""
         return any(e.kind == "trigger" for e in self.events)

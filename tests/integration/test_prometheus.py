@@ -498,8 +498,8 @@ def test_push_to_a_dead_gateway_is_one_line_connect_error() -> None:
 _RUN_CLI = (
     "import sys\n"
     "from holdtime import cli\n"
-    "if 'holdtime.cli_serve' not in cli.SUBCOMMAND_MODULES:\n"
-    "    cli.SUBCOMMAND_MODULES = (*cli.SUBCOMMAND_MODULES, 'holdtime.cli_serve')\n"
+    "if 'holdtime.cli.serve' not in cli.SUBCOMMAND_MODULES:\n"
+    "    cli.SUBCOMMAND_MODULES = (*cli.SUBCOMMAND_MODULES, 'holdtime.cli.serve')\n"
     "sys.exit(cli.main(sys.argv[1:]))\n"
 )
 

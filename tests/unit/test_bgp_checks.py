@@ -18,7 +18,7 @@ from holdtime.checks.bgp import (
     TimersCheck,
 )
 from holdtime.checks.system import IpForwardingCheck
-from holdtime.cli_parse import parser_for
+from holdtime.cli.parse import parser_for
 from holdtime.models import CheckResult, Status
 from holdtime.plugins import Check, Target
 from holdtime.probes import frr

@@ -27,6 +27,7 @@ from holdtime.drill.deadman import (
     arm_line,
     choose_mechanism,
     disarm_line,
+    journal_warnings,
     parse_probe,
     report_lines,
 )
@@ -501,6 +502,18 @@ def test_report_lines_ignore_disarmed_switches() -> None:
         {"type": "deadman", "state": "disarmed", **armed.record()},
     ]
     assert [] == report_lines(records, now)
+
+
+def test_damaged_switch_record_says_check_by_hand(tmp_path: Path) -> None:
+    """An armed switch record that cannot be read is one line: check the device by hand."""
+    now = dt.datetime(2026, 12, 1, 20, 0, tzinfo=dt.UTC)
+    armed = ArmedSwitch("esg1", "sleep", "n", "true", "l", now, now, 5, 6, "b")
+    records = [{"type": "deadman", "state": "armed", **armed.record(), "fire_at": "noon"}]
+    expected = [
+        f"{tmp_path / 'j.jsonl'}: a dead man's switch record is damaged: check by hand whether a "
+        "holdtime-deadman process or timer is still armed on the drill's restore device"
+    ]
+    assert expected == journal_warnings(records, tmp_path / "j.jsonl", now)
 
 
 def test_disarm_failure_is_loud_and_names_the_cancel_line(

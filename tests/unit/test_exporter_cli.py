@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from holdtime import cli
-from holdtime.cli_serve import register, run_serve
+from holdtime.cli.serve import register, run_serve
 from holdtime.errors import ConfigError
 
 
@@ -98,7 +98,7 @@ def test_help_does_not_import_prometheus_client(tmp_path: Path) -> None:
     """Registering `serve` (what `holdtime --help` does) imports no prometheus_client."""
     code = (
         "import sys, argparse\n"
-        "from holdtime.cli_serve import register\n"
+        "from holdtime.cli.serve import register\n"
         "register(argparse.ArgumentParser().add_subparsers())\n"
         "print(any(m.startswith(('prometheus_client', 'holdtime.exporters')) for m in sys.modules))"
     )

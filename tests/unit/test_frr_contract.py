@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from holdtime.checks.bgp import BfdPeerUpCheck, PeerEstablishedCheck, TimersCheck
-from holdtime.cli_parse import parser_for
+from holdtime.cli.parse import parser_for
 from holdtime.errors import ParseError
 from holdtime.models import Status
 from holdtime.plugins import Check, Target

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from holdtime.cli_parse import logical_command, parse_text, parser_for
+from holdtime.cli.parse import logical_command, parse_text, parser_for
 from holdtime.errors import ParseError
 from holdtime.probes import frr
 

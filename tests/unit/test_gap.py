@@ -237,7 +237,7 @@ def test_invariants_hold(run: tuple[list[ProbeEvent], float], late: float | None
     assert all(e.recovered for e in result.episodes[:-1])
 
 
-# --- `holdtime gap FILE` (holdtime/cli_gap.py), through the real cli.main -----------------------
+# --- `holdtime gap FILE` (holdtime/cli/gap.py), through the real cli.main -----------------------
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ping"
 SEED = FIXTURES / "iputils" / "reference-deployment" / "output.txt"
@@ -245,9 +245,9 @@ SEED = FIXTURES / "iputils" / "reference-deployment" / "output.txt"
 
 def _holdtime(monkeypatch: pytest.MonkeyPatch, *argv: str) -> int:
     """Run holdtime.cli.main with the gap subcommand registered (until the lead wires it)."""
-    if "holdtime.cli_gap" not in cli.SUBCOMMAND_MODULES:
+    if "holdtime.cli.gap" not in cli.SUBCOMMAND_MODULES:
         monkeypatch.setattr(
-            cli, "SUBCOMMAND_MODULES", (*cli.SUBCOMMAND_MODULES, "holdtime.cli_gap")
+            cli, "SUBCOMMAND_MODULES", (*cli.SUBCOMMAND_MODULES, "holdtime.cli.gap")
         )
     return cli.main(list(argv))
 
@@ -458,7 +458,7 @@ def test_cli_icmp_errors_and_warning_noted(
 
 def test_cli_episode_across_the_wrap_shows_printed_seqs() -> None:
     """An unwrapped episode line also names the sequence numbers as ping printed them."""
-    from holdtime.cli_gap import render_text
+    from holdtime.cli.gap import render_text
 
     events = [ProbeEvent(seq) for seq in (65532, 65533, 2, 3)]
     text = render_text(analyze(events, 1.0), "iputils", None, "--interval")

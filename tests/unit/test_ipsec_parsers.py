@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from holdtime.cli_parse import parse_text, parser_for
+from holdtime.cli.parse import parse_text, parser_for
 from holdtime.errors import ParseError
 from holdtime.probes import ipsec
 

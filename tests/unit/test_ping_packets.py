@@ -55,13 +55,13 @@ def test_parse_echo_reply_rejects_others(packet: bytes) -> None:
 
 
 def test_cli_help_does_not_import_scapy(tmp_path: Path) -> None:
-    """`holdtime --help` (which imports cli_gap) must not import scapy."""
+    """`holdtime --help` (which imports holdtime.cli.gap) must not import scapy."""
     code = (
         "import sys, contextlib, io\n"
         "from holdtime import cli\n"
         "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
         "    cli.main(['--help'])\n"
-        "import holdtime.cli_gap, holdtime.probes.ping, holdtime.probes.pinglog\n"
+        "import holdtime.cli.gap, holdtime.probes.ping, holdtime.probes.pinglog\n"
         "print('scapy' in sys.modules)\n"
     )
     result = subprocess.run(

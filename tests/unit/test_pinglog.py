@@ -11,9 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from holdtime.cli_gap import analyze_log
 from holdtime.errors import ParseError
-from holdtime.gap import analyze, unwrap_sequence
+from holdtime.gap import analyze, analyze_log, unwrap_sequence
 from holdtime.probes.pinglog import (
     PingLog,
     detect_tool,

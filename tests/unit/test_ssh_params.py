@@ -163,7 +163,7 @@ def test_importing_the_probes_does_not_import_paramiko(tmp_path: Path) -> None:
     """paramiko loads only when a connection is made (holdtime --help stays fast)."""
     code = (
         "import sys, holdtime.probes.router, holdtime.probes.ssh, holdtime.checks.bgp, "
-        "holdtime.checks.ipsec, holdtime.cli_parse; print('paramiko' in sys.modules)"
+        "holdtime.checks.ipsec, holdtime.cli.parse; print('paramiko' in sys.modules)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from holdtime.cli_check import FORMATS, render
-from holdtime.errors import ConfigError, ParseError
+from holdtime.cli.arguments import add_report_options
+from holdtime.cli.output import render, tell, to_terminal, write_report
 
 if TYPE_CHECKING:
+    from holdtime.drill.result import DrillResult
     from holdtime.models import RunResult
 
 
@@ -42,8 +42,7 @@ def register(subparsers: Any) -> None:
     drill.add_argument(
         "--force", action="store_true", help="overwrite the --journal file if it already exists"
     )
-    drill.add_argument("--format", choices=FORMATS, default="table", help="report format")
-    drill.add_argument("-o", "--output", type=Path, help="write the report to FILE")
+    add_report_options(drill)
     drill.add_argument(
         "--textfile",
         type=Path,
@@ -62,47 +61,36 @@ def register(subparsers: Any) -> None:
         ),
     )
     report.add_argument("journal", type=Path, help="the .jsonl journal of a drill")
-    report.add_argument("--format", choices=FORMATS, default="table", help="report format")
-    report.add_argument("-o", "--output", type=Path, help="write the report to FILE")
+    add_report_options(report)
     report.set_defaults(handler=run_report)
 
 
-def _emit(run: RunResult, args: argparse.Namespace) -> None:
-    text = render(
-        run, args.format, color=args.output is None and sys.stdout.isatty(), verbose=False
+def _as_run(result: DrillResult, source: Path) -> RunResult:
+    """The drill as a run of check results, which every report format renders."""
+    from holdtime.models import RunResult
+
+    return RunResult.collect(
+        result.check_results(),
+        started_at=result.started_at,
+        finished_at=result.finished_at,
+        inventory_path=str(source),
+        extras={"drills": [result.to_dict()]},
     )
-    if args.output is not None:
-        try:
-            args.output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"cannot write report to {args.output}: {exc.strerror}") from None
-        _tell(f"report written to {args.output}")
-    else:
-        try:
-            sys.stdout.write(text if text.endswith("\n") else text + "\n")
-            sys.stdout.flush()
-        except (OSError, ValueError):
-            _tell("the report could not be printed (stdout is gone): see the journal")
 
 
-def _tell(line: str) -> None:
-    """One line on stderr; after a SIGHUP the terminal may be gone, and that is no error."""
-    with contextlib.suppress(OSError, ValueError):
-        print(line, file=sys.stderr, flush=True)
-
-
-def _exit_code(result: Any) -> int:
-    """2 restore failed, aborted or interrupted; 1 failed; 0 passed."""
-    if result.restore_failed or result.aborted:
-        return 2
-    return 0 if result.passed else 1
+def _emit(run: RunResult, args: argparse.Namespace) -> None:
+    text = render(run, args.format, color=to_terminal(args.output), verbose=False)
+    write_report(
+        text,
+        args.output,
+        if_stdout_gone="the report could not be printed (stdout is gone): see the journal",
+    )
 
 
 def run_drill(args: argparse.Namespace) -> int:
     """Handler of `holdtime drill`."""
     from holdtime.drill.scenario import scenario as find_scenario
     from holdtime.inventory import load_inventory
-    from holdtime.models import RunResult
 
     inventory = load_inventory(args.inventory)
     scenario = find_scenario(inventory, args.scenario)
@@ -137,79 +125,40 @@ def run_drill(args: argparse.Namespace) -> int:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     journal_path = args.journal or Path(f"holdtime-drill-{scenario.name}-{stamp}.jsonl")
     result = run_inventory_drill(inventory, scenario, journal_path, overwrite_journal=args.force)
-    _tell(f"journal: {journal_path}")
+    tell(f"journal: {journal_path}")
     if result.restore_failed:
-        _tell(f"holdtime: ERROR: {result.restore_failed}")
-    run = RunResult.collect(
-        result.check_results(),
-        started_at=result.started_at,
-        finished_at=result.finished_at,
-        inventory_path=str(inventory.path),
-        extras={"drills": [result.to_dict()]},
-    )
+        tell(f"holdtime: ERROR: {result.restore_failed}")
+    run = _as_run(result, inventory.path)
     try:
         _publish(result, args)
     finally:
         _emit(run, args)
-    return _exit_code(result)
+    return result.exit_code
 
 
-def _publish(result: Any, args: argparse.Namespace) -> None:
+def _publish(result: DrillResult, args: argparse.Namespace) -> None:
     if args.textfile is None and args.pushgateway is None:
         return
     from holdtime.exporters.drill_publish import publish_drill
 
     if publish_drill(result, textfile_dir=args.textfile, pushgateway=args.pushgateway) is None:
-        _tell("metrics: nothing published (stopped before the trigger, nothing measured)")
+        tell("metrics: nothing published (stopped before the trigger, nothing measured)")
 
 
 def run_report(args: argparse.Namespace) -> int:
     """Handler of `holdtime report`."""
-    from holdtime.drill.journal import numbered_records
-    from holdtime.models import RunResult
+    from holdtime.drill.journal import journal_result, numbered_records
 
     numbered = list(numbered_records(args.journal))
     _warn_armed_switches([record for _, record in numbered], args.journal)
     result = journal_result(numbered, args.journal)
-    run = RunResult.collect(
-        result.check_results(),
-        started_at=result.started_at,
-        finished_at=result.finished_at,
-        inventory_path=str(args.journal),
-        extras={"drills": [result.to_dict()]},
-    )
-    _emit(run, args)
-    return _exit_code(result)
+    _emit(_as_run(result, args.journal), args)
+    return result.exit_code
 
 
 def _warn_armed_switches(records: list[Any], path: Path) -> None:
     """Say on stderr which dead man's switches a journal left armed on a device."""
-    from holdtime.drill.deadman import report_lines
+    from holdtime.drill.deadman import journal_warnings
 
-    try:
-        lines = report_lines(records, dt.datetime.now(dt.UTC))
-    except (KeyError, TypeError, ValueError, AttributeError):
-        lines = [
-            f"{path}: a dead man's switch record is damaged: check by hand whether a "
-            "holdtime-deadman process or timer is still armed on the drill's restore device"
-        ]
-    for line in lines:
+    for line in journal_warnings(records, path, dt.datetime.now(dt.UTC)):
         print(f"holdtime: WARNING: {line}", file=sys.stderr)
-
-
-def journal_result(numbered: list[tuple[int, Any]], path: Path) -> Any:
-    """The DrillResult of a journal: its result record, or what a killed drill left."""
-    from holdtime.drill.result import DrillResult
-
-    finals = [(n, r) for n, r in numbered if r["type"] == "result"]
-    if finals:
-        number, final = finals[-1]
-        try:
-            result = DrillResult.from_dict(final["result"])
-            result.check_results()  # every field a report reads has the right type
-            return result
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ParseError(f"{path}:{number}: not a drill result record ({exc!r})") from None
-    from holdtime.drill.partial import partial_result
-
-    return partial_result(numbered, path)

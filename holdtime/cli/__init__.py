@@ -1,8 +1,11 @@
 """The `holdtime` command line.
 
-Subcommands live in their own modules, each exposing ``register(subparsers)`` that adds its
-parser and sets ``handler=<function(args) -> int>``. Heavy libraries (scapy, paramiko, pyVmomi)
-are imported only inside handlers, so ``holdtime --help`` stays fast.
+Subcommands live in their own modules of this package (``holdtime.cli.check``, ``.drill``, ...),
+each exposing ``register(subparsers)`` that adds its parser and sets
+``handler=<function(args) -> int>``; ``arguments`` holds the argument types they share and
+``output`` the "render, then write to -o FILE or stdout" code. Heavy libraries (scapy, paramiko,
+pyVmomi), and the report format entry points, are loaded only inside handlers or when a value is
+checked, so ``holdtime --help`` stays fast.
 Exit codes: 0 all pass/warn, 1 any fail, 2 any error or bad usage. Two more, as Unix tools
 have them: 130 after ^C, and 141 (128 + SIGPIPE, what the shell shows for `cat` in
 `cat big | head -1`) when the reader of stdout went away: holdtime then stops silently.
@@ -27,12 +30,12 @@ from holdtime.errors import HoldtimeError
 
 # Modules that contribute subcommands, in --help order.
 SUBCOMMAND_MODULES = (
-    "holdtime.cli_check",
-    "holdtime.cli_inventory",
-    "holdtime.cli_gap",
-    "holdtime.cli_parse",
-    "holdtime.cli_drill",
-    "holdtime.cli_serve",
+    "holdtime.cli.check",
+    "holdtime.cli.inventory",
+    "holdtime.cli.gap",
+    "holdtime.cli.parse",
+    "holdtime.cli.drill",
+    "holdtime.cli.serve",
     "holdtime.lab.cli",
 )
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
@@ -67,7 +70,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except HoldtimeError as exc:  # a plugin that fails to load while --format is checked
+        print(f"holdtime: error: {exc}", file=sys.stderr)
+        return 2
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)
@@ -129,7 +136,3 @@ def _discard_stdout() -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

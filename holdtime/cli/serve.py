@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from holdtime.cli.arguments import bounded_seconds, fraction, positive_int
 from holdtime.defaults import (
     DEFAULT_WORKERS,
     EXPORTER_HEAD_TIMEOUT_SECONDS,
@@ -16,8 +17,6 @@ from holdtime.defaults import (
     EXPORTER_MAX_CONNECTIONS,
 )
 from holdtime.errors import ConfigError
-
-MAX_SECONDS = 86400.0  # intervals and timeouts: a day (timers cannot wait for 1e308 s)
 
 DEFAULT_LISTEN = "127.0.0.1:9469"
 
@@ -53,7 +52,7 @@ def register(subparsers: Any) -> None:
     )
     serve.add_argument(
         "--interval",
-        type=_seconds,
+        type=bounded_seconds,
         default=60.0,
         metavar="SECONDS",
         help="run every check this often (default 60)",
@@ -75,20 +74,20 @@ def register(subparsers: Any) -> None:
     )
     serve.add_argument(
         "--workers",
-        type=_positive_int,
+        type=positive_int,
         default=DEFAULT_WORKERS,
         help=f"targets checked at once (default {DEFAULT_WORKERS})",
     )
     serve.add_argument(
         "--jitter",
-        type=_fraction,
+        type=fraction,
         default=0.1,
         metavar="FRACTION",
         help="spread each run by +/- FRACTION/2 of its interval (default 0.1)",
     )
     serve.add_argument(
         "--max-connections",
-        type=_positive_int,
+        type=positive_int,
         default=EXPORTER_MAX_CONNECTIONS,
         metavar="N",
         help=(
@@ -98,7 +97,7 @@ def register(subparsers: Any) -> None:
     )
     serve.add_argument(
         "--idle-timeout",
-        type=_seconds,
+        type=bounded_seconds,
         default=EXPORTER_IDLE_TIMEOUT_SECONDS,
         metavar="SECONDS",
         help=(
@@ -115,48 +114,11 @@ def register(subparsers: Any) -> None:
     serve.set_defaults(handler=run_serve)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text} must be more than 0")
-    return value
-
-
-def _seconds(text: str) -> float:
-    value = _positive_float(text)
-    if value > MAX_SECONDS:
-        raise argparse.ArgumentTypeError(f"{text} is more than {MAX_SECONDS:g} s (a day)")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"{text} must be between 0 and 1")
-    return value
-
-
 def _check_interval(text: str) -> tuple[str, float]:
     pattern, equals, seconds = text.rpartition("=")
     if not equals or not pattern:
         raise argparse.ArgumentTypeError(f"{text!r}: expected PATTERN=SECONDS, e.g. 'nfs.*=300'")
-    return pattern, _seconds(seconds)
+    return pattern, bounded_seconds(seconds)
 
 
 def run_serve(args: argparse.Namespace) -> int:

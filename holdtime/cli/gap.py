@@ -6,20 +6,24 @@ import argparse
 import json
 import math
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from holdtime.errors import ConfigError
-from holdtime.gap import MAX_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS, SEQ_MODULO
+from holdtime.gap import (
+    DEFAULT_INTERVAL_SECONDS,
+    INTERVAL_TOLERANCE,
+    MAX_INTERVAL_SECONDS,
+    MIN_INTERVAL_SECONDS,
+    SEQ_MODULO,
+    SHOWN_SKIPPED,
+    analyze_log,
+    icmp_errors_by_reason,
+    seq_ranges,
+)
 
 if TYPE_CHECKING:
     from holdtime.gap import GapResult, LossEpisode
-    from holdtime.probes.pinglog import PingLog
-
-DEFAULT_INTERVAL_SECONDS = 1.0  # ping's default; none of the tools prints its -i
-INTERVAL_TOLERANCE = 0.2  # --interval further than this from the timestamps' spacing: say so
-SHOWN_SKIPPED = 3  # lines not understood shown in the report (all are counted)
 
 
 def register(subparsers: Any) -> None:
@@ -86,84 +90,6 @@ def _read(file: str) -> tuple[str, str]:
         raise ConfigError(f"{file}: cannot read: {exc.strerror or exc}") from None
 
 
-def choose_interval(given: float | None, inferred: float | None) -> tuple[float, str, str | None]:
-    """The interval to use, where it came from, and a note when --interval and timestamps differ.
-
-    The timestamps are what the tool really did (iputils asked for -i 0.01 sends every ~16 ms on
-    a small VM), so they win over a --interval more than INTERVAL_TOLERANCE away from them.
-    """
-    if given is None:
-        if inferred is not None:
-            return inferred, "inferred from timestamps", None
-        return DEFAULT_INTERVAL_SECONDS, "default (pass --interval)", None
-    if inferred is None or abs(given - inferred) <= INTERVAL_TOLERANCE * inferred:
-        return given, "--interval", None
-    note = (
-        f"--interval {given:g} s disagrees with the log's timestamps, which show a probe every"
-        f" {inferred:g} s (more than {INTERVAL_TOLERANCE:.0%} apart): used the timestamps'"
-        f" {inferred:g} s"
-    )
-    return inferred, "inferred from timestamps (--interval disagreed)", note
-
-
-def analyze_log(
-    log: PingLog, given_interval: float | None, late_after: float | None
-) -> tuple[GapResult, str]:
-    """Analyse a parsed log as `holdtime gap` reports it (summary counts win, notes added).
-
-    Returns the result and where its interval came from.
-    """
-    from holdtime.gap import analyze, reconcile_with_summary
-
-    interval, interval_source, interval_note = choose_interval(
-        given_interval, log.inferred_interval_seconds
-    )
-    result = analyze(
-        log.events, interval, late_after_seconds=late_after, unwrap=log.seq_modulo is not None
-    )
-    if log.transmitted is not None and log.received is not None:
-        result = reconcile_with_summary(result, log.transmitted, log.received)
-    notes = [*result.notes]
-    if interval_note:
-        notes.append(interval_note)
-    notes.extend(f"the tool warned: {warning}" for warning in log.warnings)
-    notes.extend(_icmp_error_notes(log.icmp_errors))
-    if log.unparsed:
-        shown = ", ".join(
-            f"line {lineno} {_shorten(text)!r}" for lineno, text in log.unparsed[:SHOWN_SKIPPED]
-        )
-        more = (
-            f" and {len(log.unparsed) - SHOWN_SKIPPED} more"
-            if len(log.unparsed) > SHOWN_SKIPPED
-            else ""
-        )
-        notes.append(
-            f"skipped {len(log.unparsed)} line(s) not understood: {shown}{more};"
-            " the figures come from the probes that were read"
-        )
-    return replace(result, notes=tuple(notes)), interval_source
-
-
-def _by_reason(errors: tuple[tuple[int, str], ...]) -> dict[str, list[int]]:
-    """ICMP errors grouped by reason, in the order each reason first appeared."""
-    grouped: dict[str, list[int]] = {}
-    for seq, reason in errors:
-        grouped.setdefault(reason, []).append(seq)
-    return grouped
-
-
-def _icmp_error_notes(errors: tuple[tuple[int, str], ...]) -> list[str]:
-    return [
-        f"ICMP error {reason!r} for {len(seqs)} probe(s): seq {_ranges(tuple(sorted(set(seqs))))}"
-        + ("" if reason.startswith("Redirect") else " (counted as lost)")
-        for reason, seqs in _by_reason(errors).items()
-    ]
-
-
-def _shorten(line: str) -> str:
-    return line if len(line) <= 60 else line[:57] + "..."
-
-
 def run_gap(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Parse the log, analyse it, print the summary; ParseError propagates to cli.main (exit 2)."""
     from holdtime.probes.pinglog import parse_ping_log
@@ -198,7 +124,7 @@ def run_gap(args: argparse.Namespace, out: TextIO | None = None) -> int:
 def _icmp_error_counts(errors: tuple[tuple[int, str], ...]) -> list[dict[str, object]]:
     return [
         {"reason": reason, "count": len(seqs), "first_seq": seqs[0]}
-        for reason, seqs in _by_reason(errors).items()
+        for reason, seqs in icmp_errors_by_reason(errors).items()
     ]
 
 
@@ -242,7 +168,7 @@ def render_text(result: GapResult, tool: str, target: str | None, interval_sourc
             f"longest episode {longest.lost_count} probes"
         )
     if result.late:
-        lines.append(f"late replies (counted as lost): seq {_ranges(result.late_seqs)}")
+        lines.append(f"late replies (counted as lost): seq {seq_ranges(result.late_seqs)}")
     if result.rtt_avg_seconds is not None:
         assert result.rtt_min_seconds is not None
         assert result.rtt_max_seconds is not None
@@ -274,19 +200,3 @@ def _episode_line(episode: LossEpisode) -> str:
         f"loss-derived outage {_seconds(episode.loss_derived_outage_seconds)}, "
         f"gap-derived outage {_seconds(episode.gap_derived_outage_seconds)}{suffix}"
     )
-
-
-def _ranges(seqs: tuple[int, ...]) -> str:
-    """1,2,3,7 -> '1-3, 7'."""
-    parts: list[str] = []
-    start = previous = None
-    for seq in seqs:
-        if previous is not None and seq == previous + 1:
-            previous = seq
-            continue
-        if start is not None:
-            parts.append(f"{start}-{previous}" if start != previous else f"{start}")
-        start = previous = seq
-    if start is not None:
-        parts.append(f"{start}-{previous}" if start != previous else f"{start}")
-    return ", ".join(parts)

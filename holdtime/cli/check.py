@@ -8,13 +8,14 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from holdtime.cli.arguments import add_report_options, positive_float, positive_int
+from holdtime.cli.output import render, to_terminal, write_report
 from holdtime.defaults import DEFAULT_WORKERS
 from holdtime.errors import ConfigError
 
 if TYPE_CHECKING:
-    from holdtime.models import CheckResult, RunResult
+    from holdtime.models import CheckResult
 
-FORMATS = ("table", "json", "junit", "markdown", "html")
 _STATUS_MARK = {"pass": "pass", "warn": "WARN", "fail": "FAIL", "error": "ERROR", "skip": "skip"}
 
 
@@ -33,17 +34,16 @@ def register(subparsers: Any) -> None:
         metavar="PATTERN",
         help="glob on check, target or device name (e.g. 'bgp.*', 'vpc-router-1'); repeatable",
     )
-    check.add_argument("--format", choices=FORMATS, default="table", help="report format")
-    check.add_argument("-o", "--output", type=Path, help="write the report to FILE")
+    add_report_options(check)
     check.add_argument(
         "--workers",
-        type=_positive_int,
+        type=positive_int,
         default=DEFAULT_WORKERS,
         help=f"targets checked at once (default {DEFAULT_WORKERS})",
     )
     check.add_argument(
         "--deadline",
-        type=_positive_float,
+        type=positive_float,
         metavar="SECONDS",
         help="stop the whole run after SECONDS; unfinished targets are ERROR",
     )
@@ -61,26 +61,6 @@ def register(subparsers: Any) -> None:
     )
     describe.add_argument("check_name", nargs="?", metavar="CHECK", help="e.g. tcp.port_open")
     describe.set_defaults(handler=run_describe)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text} must be more than 0")
-    return value
 
 
 class Progress:
@@ -103,20 +83,6 @@ class Progress:
     def close(self) -> None:
         if self.live and self.done:
             print("\r\033[K", end="", file=self.stream, flush=True)
-
-
-def render(run: RunResult, fmt: str, *, color: bool, verbose: bool) -> str:
-    """Render a run in one of FORMATS."""
-    if fmt == "table":
-        from holdtime.reports.table import render_table
-
-        return render_table(run, color=color, verbose=verbose)
-    from holdtime.plugins import report_formats
-
-    renderers = report_formats()
-    if fmt not in renderers:
-        raise ConfigError(f"unknown report format {fmt!r}; known: {', '.join(sorted(renderers))}")
-    return renderers[fmt](run)
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -142,17 +108,8 @@ def run_check(args: argparse.Namespace) -> int:
             f"{args.inventory}: no check matched (--only {patterns}); "
             "`holdtime describe` lists the checks"
         )
-    to_terminal = args.output is None and sys.stdout.isatty()
-    text = render(run, args.format, color=to_terminal, verbose=args.verbose)
-    if args.output is not None:
-        try:
-            args.output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"cannot write report to {args.output}: {exc.strerror}") from None
-        if not args.quiet:
-            print(f"report written to {args.output}", file=sys.stderr)
-    else:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    text = render(run, args.format, color=to_terminal(args.output), verbose=args.verbose)
+    write_report(text, args.output, quiet=args.quiet)
     return run.exit_code
 
 
