@@ -27,6 +27,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Generic, TypeVar
 
+from holdtime.exporters.domain_metrics import MetricSpec
 from holdtime.models import CheckResult, Status
 from holdtime.plugins import CheckDescription, Target, Threshold
 
@@ -121,7 +122,8 @@ class BaseCheck(ABC, Generic[ConfigT, ObservationT]):
     ``compares``, and where they apply ``thresholds`` and ``statuses`` (status value -> when),
     which ``describe()`` prints; ``reads`` (the observation sections it needs, so the probe can
     skip the others; empty: it may read anything); ``reports_unlisted_targets`` (True when
-    ``evaluate`` may report targets ``expected_targets`` does not name).
+    ``evaluate`` may report targets ``expected_targets`` does not name); ``metrics`` (domain
+    metrics read from its results' ``observed``, served by the exporter).
     """
 
     name: str
@@ -132,6 +134,7 @@ class BaseCheck(ABC, Generic[ConfigT, ObservationT]):
     statuses: Mapping[str, str] = {}
     reads: tuple[str, ...] = ()
     reports_unlisted_targets: bool = False
+    metrics: tuple[MetricSpec, ...] = ()
 
     def describe(self) -> CheckDescription:
         """What `holdtime describe` prints, from the class data."""

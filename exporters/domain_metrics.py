@@ -270,3 +270,30 @@ SPECS: tuple[MetricSpec, ...] = (
         each="healthchecks",
     ),
 )
+
+
+def all_specs() -> tuple[MetricSpec, ...]:
+    """The built-in table plus every registered check's own ``metrics`` (third-party families).
+
+    A metric a plugin declares with a name the table already uses for another check is refused
+    (one family name, one meaning), naming the plugin.
+    """
+    from holdtime import plugins
+    from holdtime.errors import ConfigError
+
+    declared = {spec.metric: spec.check for spec in SPECS}
+    extra: list[MetricSpec] = []
+    for name, check in sorted(plugins.checks().items()):
+        for spec in check.metrics:
+            if spec.check != name:
+                raise ConfigError(
+                    f"check plugin {name!r}: its metric {spec.metric} names check "
+                    f"{spec.check!r}; a check declares only its own metrics"
+                )
+            owner = declared.setdefault(spec.metric, name)
+            if owner != name:
+                raise ConfigError(
+                    f"check plugin {name!r}: metric {spec.metric} already belongs to {owner!r}"
+                )
+            extra.append(spec)
+    return SPECS + tuple(extra)

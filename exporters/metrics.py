@@ -8,6 +8,7 @@ stale), so concurrent scrapes cost a dictionary lookup, not a render.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import platform
 import threading
@@ -31,9 +32,9 @@ from holdtime.exporters.domain_metrics import (
     CONVERTERS,
     COUNTER,
     INFO,
-    SPECS,
     STATESET,
     MetricSpec,
+    all_specs,
 )
 from holdtime.exporters.state import JobRecord, ResultStore, Snapshot
 from holdtime.models import CheckResult, Status
@@ -121,9 +122,14 @@ class _Family:
 
 
 def domain_families(
-    results: Iterable[tuple[CheckResult, float]], specs: Sequence[MetricSpec] = SPECS
+    results: Iterable[tuple[CheckResult, float]], specs: Sequence[MetricSpec] | None = None
 ) -> list[Metric]:
-    """Domain metric families from (result, run Unix time) pairs, per the declarative table."""
+    """Domain metric families from (result, run Unix time) pairs, per the declarative table.
+
+    ``specs`` defaults to the built-in table plus the registered checks' own metrics.
+    """
+    if specs is None:
+        specs = _registered_specs()
     by_check: dict[str, list[MetricSpec]] = {}
     for spec in specs:
         by_check.setdefault(spec.check, []).append(spec)
@@ -132,6 +138,11 @@ def domain_families(
         for spec in by_check.get(result.check, ()):
             families[spec.metric].add(result, run_timestamp)
     return [f.metric() for f in families.values() if f.samples]
+
+
+@functools.cache
+def _registered_specs() -> tuple[MetricSpec, ...]:
+    return all_specs()
 
 
 def check_families(results: Iterable[tuple[CheckResult, float | None]]) -> list[Metric]:

@@ -104,7 +104,7 @@ def build_service(
     options: ServeOptions,
     *,
     probes: Mapping[str, Probe[Any]] | None = None,
-    checks: Mapping[str, Check] | None = None,
+    checks: Mapping[str, Check[Any, Any]] | None = None,
 ) -> ExporterService:
     """Plan the inventory's jobs (the entry-point plugins unless given) and build the service."""
     from holdtime import plugins

@@ -21,6 +21,7 @@ from holdtime.errors import ConfigError
 from holdtime.sections import Section
 
 if TYPE_CHECKING:
+    from holdtime.exporters.domain_metrics import MetricSpec
     from holdtime.inventory import Inventory
     from holdtime.models import CheckResult, RunResult
 
@@ -90,9 +91,13 @@ class Probe(Protocol[C]):
         ...
 
 
+C_contra = TypeVar("C_contra", contravariant=True)
+O_contra = TypeVar("O_contra", contravariant=True)
+
+
 @runtime_checkable
-class Check(Protocol):
-    """A pure function of an observation and the target's expectations.
+class Check(Protocol[C_contra, O_contra]):
+    """A pure function of an observation (O) and the target's expectations (its config, C).
 
     ``holdtime.checks.kit.BaseCheck`` provides every member but ``evaluate`` (and builds
     ``describe`` from class data). Besides those two:
@@ -107,26 +112,29 @@ class Check(Protocol):
     - ``reads: tuple[str, ...]``: the observation sections the check needs (``"bgp"``,
       ``"ipsec.traffic"``); the plan puts their union in ``Target.reads`` so the probe can skip
       the rest. Empty: the check may read anything, and the probe collects everything.
+    - ``metrics: tuple[MetricSpec, ...]``: domain metrics taken from its results' ``observed``
+      (holdtime.exporters.domain_metrics); the exporter serves them next to the built-in ones.
     """
 
     name: str
     probe: str
     reports_unlisted_targets: bool
     reads: tuple[str, ...]
+    metrics: tuple[MetricSpec, ...]
 
     def describe(self) -> CheckDescription:
         """What this check compares, with thresholds and units."""
         ...
 
-    def applies_to(self, target: Target[Any]) -> bool:
+    def applies_to(self, target: Target[C_contra]) -> bool:
         """Whether the check runs on this target at all (no I/O)."""
         ...
 
-    def expected_targets(self, target: Target[Any]) -> Sequence[str]:
+    def expected_targets(self, target: Target[C_contra]) -> Sequence[str]:
         """The result targets the inventory alone names for this target (no I/O)."""
         ...
 
-    def evaluate(self, target: Target[Any], observation: Any) -> Sequence[CheckResult]:
+    def evaluate(self, target: Target[C_contra], observation: O_contra) -> Sequence[CheckResult]:
         """Judge the observation; no I/O."""
         ...
 
@@ -183,7 +191,7 @@ def probes() -> dict[str, Probe[Any]]:
     return {name: factory() for name, factory in _load_group("holdtime.probes").items()}
 
 
-def checks() -> dict[str, Check]:
+def checks() -> dict[str, Check[Any, Any]]:
     """Every registered check, instantiated, by name."""
     return {name: factory() for name, factory in _load_group("holdtime.checks").items()}
 

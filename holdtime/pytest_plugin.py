@@ -285,7 +285,7 @@ def _describe(results: Sequence[CheckResult]) -> str:
     return "\n".join(lines)
 
 
-def _plan(job: Job, check: Check) -> _CheckPlan:
+def _plan(job: Job, check: Check[Any, Any]) -> _CheckPlan:
     """One check's items on one job's device, from the inventory only (no I/O)."""
     return _CheckPlan(
         device_target=job.target.name,

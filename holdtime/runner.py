@@ -35,7 +35,7 @@ class Job:
 
     probe: Probe[Any]
     target: Target[Any]
-    checks: tuple[Check, ...]
+    checks: tuple[Check[Any, Any], ...]
 
     @property
     def key(self) -> str:
@@ -61,7 +61,7 @@ def matches(patterns: Sequence[str], check: str, target: Target[Any]) -> bool:
 def plan_jobs(
     inventory: Inventory,
     probes: Mapping[str, Probe[Any]],
-    checks: Mapping[str, Check],
+    checks: Mapping[str, Check[Any, Any]],
     only: Sequence[str] = (),
 ) -> list[Job]:
     """Pair every probe target with the checks that apply to it (no I/O)."""
@@ -83,7 +83,7 @@ def plan_jobs(
     return jobs
 
 
-def reads_of(checks: Iterable[Check]) -> frozenset[str]:
+def reads_of(checks: Iterable[Check[Any, Any]]) -> frozenset[str]:
     """What a probe must read for these checks: the union of their `reads`.
 
     Empty (read everything) as soon as one check declares no reads: it may need any section.
@@ -214,7 +214,7 @@ def run_checks(
     *,
     only: Sequence[str] = (),
     probes: Mapping[str, Probe[Any]] | None = None,
-    checks: Mapping[str, Check] | None = None,
+    checks: Mapping[str, Check[Any, Any]] | None = None,
     max_workers: int = DEFAULT_WORKERS,
     run_deadline_seconds: float | None = None,
     on_result: ResultCallback | None = None,

@@ -1,0 +1,1 @@
+"""holdtime-banner: a third-party holdtime family (inventory section, probe, check, report)."""
