@@ -37,7 +37,6 @@ class Target(Generic[C_co]):
     name: str  # display id used in results, e.g. "vpc-router-1" or "dc1-ldaps/10.1.1.10:636"
     device: str  # inventory name of the device/entry
     config: C_co  # the inventory entry (Router, VCenter, TcpTarget, ...)
-    expect: Mapping[str, Any] = field(default_factory=dict)
     timeout_seconds: float = 30.0
     # The checks that will judge this target's observation (set by the runner's plan; empty:
     # unknown, collect everything). A probe may skip reads no selected check needs.

@@ -268,12 +268,6 @@ class VsphereProbe:
                 name=vcenter.name,
                 device=vcenter.name,
                 config=vcenter,
-                expect={
-                    "nfs_min_paths": vcenter.expect.nfs_min_paths,
-                    "sioc_threshold_ms_min": vcenter.expect.sioc_threshold_ms_min,
-                    "sioc_threshold_ms_max": vcenter.expect.sioc_threshold_ms_max,
-                    "require_healthcheck": vcenter.expect.require_healthcheck,
-                },
                 timeout_seconds=60.0,
             )
             for vcenter in inventory.of(VCenter)
