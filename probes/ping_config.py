@@ -86,22 +86,21 @@ def build_source(raw: object, where: str, context: BuildContext) -> PingSource |
             return None
         if not raw:
             return PingSource(kind="local", address=address)
-    if isinstance(raw, dict) and len(raw) == 1:
-        ((kind, name),) = raw.items()
-        if kind == "netns" and isinstance(name, str) and NAME_RE.match(name):
-            return PingSource(kind="netns", netns=name, address=address)
-        if kind == "netns":
-            context.problem(f"{where}.netns", f"{name!r} is not a valid network namespace name")
-            return None
-        if kind == "router" and isinstance(name, str):
-            if name not in context.names("routers"):
-                context.problem(where, f"no router named {name!r} in routers")
-                return None
-            return PingSource(kind="router", router=name, address=address)
-    context.problem(
-        where, "must be local, {netns: NAME} or {router: NAME} (optionally with address: IP)"
-    )
-    return None
+    ((kind, name),) = raw.items() if isinstance(raw, dict) and len(raw) == 1 else [("", None)]
+    source, where_wrong, wrong = None, where, ""
+    if kind == "netns" and isinstance(name, str) and NAME_RE.match(name):
+        source = PingSource(kind="netns", netns=name, address=address)
+    elif kind == "netns":
+        where_wrong, wrong = f"{where}.netns", f"{name!r} is not a valid network namespace name"
+    elif kind == "router" and isinstance(name, str) and name in context.names("routers"):
+        source = PingSource(kind="router", router=name, address=address)
+    elif kind == "router" and isinstance(name, str):
+        wrong = f"no router named {name!r} in routers"
+    else:
+        wrong = "must be local, {netns: NAME} or {router: NAME} (optionally with address: IP)"
+    if wrong:
+        context.problem(where_wrong, wrong)
+    return source
 
 
 def _address(raw: object, where: str, context: BuildContext) -> str | None:
