@@ -14,10 +14,11 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from drill_inventory import scenarios
 
 from holdtime.drill.actions import processes_in_netns, signal_processes
 from holdtime.drill.engine import PingPlan, ping_plans, router_ping_deadline_seconds
-from holdtime.drill.scenario import Action, parse_scenarios
+from holdtime.drill.scenario import Action
 from holdtime.errors import CommandRefused, ConfigError, HoldtimeError
 from holdtime.gap import ProbeEvent, analyze
 from holdtime.inventory import load_inventory
@@ -248,7 +249,7 @@ def test_router_source_path_becomes_a_router_plan(tmp_path: Path) -> None:
     )
 
 
-def test_router_ping_deadline_covers_the_whole_drill() -> None:
+def test_router_ping_deadline_covers_the_whole_drill(tmp_path: Path) -> None:
     """-w is the drill's longest run (both observe windows, action timeouts) plus 10 minutes."""
     raw = {
         "probes": ["p"],
@@ -256,25 +257,19 @@ def test_router_ping_deadline_covers_the_whole_drill() -> None:
         "restore": {"manual": "plug it back"},
         "timing": {"settle_seconds": 3, "observe_seconds": 20, "failback_observe_seconds": 5},
     }
-    inventory = SimpleNamespace(
-        path=Path("x.yaml"), drills={"d": raw}, ping_paths=[SimpleNamespace(name="p")], routers=[]
-    )
-    scenario = parse_scenarios(inventory)["d"]
+    scenario = scenarios(tmp_path, {"d": raw}, paths=[{"name": "p"}], routers=())["d"]
     assert 15 + 3 + 20 + 2 * 5 + 10 + 3600 + 600 == router_ping_deadline_seconds(scenario)
     assert 5.0 == scenario.timing.failback_observe
 
 
-def test_signal_action_parses_and_describes() -> None:
+def test_signal_action_parses_and_describes(tmp_path: Path) -> None:
     """{signal: stop, process: bgpd, netns: NS} is a declared action; SIG prefix optional."""
     raw = {
         "probes": ["p"],
         "trigger": {"signal": "sigstop", "process": "bgpd", "netns": "htlab-esg1"},
         "restore": {"signal": "CONT", "process": "bgpd", "netns": "htlab-esg1"},
     }
-    inventory = SimpleNamespace(
-        path=Path("x.yaml"), drills={"d": raw}, ping_paths=[SimpleNamespace(name="p")], routers=[]
-    )
-    scenario = parse_scenarios(inventory)["d"]
+    scenario = scenarios(tmp_path, {"d": raw}, paths=[{"name": "p"}], routers=())["d"]
     assert (
         "local: SIGSTOP to every process named bgpd in netns htlab-esg1",
         "CONT",
@@ -289,14 +284,13 @@ def test_signal_action_parses_and_describes() -> None:
         ({"signal": "STOP"}, "drills.d.trigger.process: must be a process name"),
     ],
 )
-def test_bad_signal_actions_are_refused(action: dict[str, Any], message: str) -> None:
+def test_bad_signal_actions_are_refused(
+    tmp_path: Path, action: dict[str, Any], message: str
+) -> None:
     """Unknown signals and names that are not a process name are configuration errors."""
     raw = {"probes": ["p"], "trigger": action, "restore": {"manual": "x"}}
-    inventory = SimpleNamespace(
-        path=Path("x.yaml"), drills={"d": raw}, ping_paths=[SimpleNamespace(name="p")], routers=[]
-    )
     with pytest.raises(ConfigError) as caught:
-        parse_scenarios(inventory)
+        scenarios(tmp_path, {"d": raw}, paths=[{"name": "p"}], routers=())
     assert message in str(caught.value)
 
 
