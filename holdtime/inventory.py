@@ -651,7 +651,7 @@ class _Builder:
             destination=raw["destination"],
             interval_seconds=raw.get("interval_seconds", 1.0),
             count=count,
-            duration_seconds=None if count is not None else raw.get("duration_seconds", 60.0),
+            duration_seconds=raw.get("duration_seconds"),  # None: as long as the drill runs
             max_outage_seconds=(raw.get("expect") or {}).get("max_outage_seconds"),
         )
 

@@ -23,6 +23,6 @@ class PingPath:
     source: PingSource
     destination: str
     interval_seconds: float = 1.0
-    count: int | None = None
-    duration_seconds: float | None = 60.0
-    max_outage_seconds: float | None = None
+    count: int | None = None  # a drill stops probing this path after that many probes
+    duration_seconds: float | None = None  # ... or after this long; None: as long as the drill
+    max_outage_seconds: float | None = None  # the path's own budget, over the drill's

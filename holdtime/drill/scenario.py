@@ -180,7 +180,10 @@ class Scenario:
         )
         if self.steady_state:
             steps.append("steady state after: the same checks must pass")
-        steps.append(f"verdict: each path's outage <= {self.budget.max_outage_seconds} s per phase")
+        steps.append(
+            f"verdict: each path's outage <= {self.budget.max_outage_seconds} s per phase "
+            "(or the path's own expect.max_outage_seconds)"
+        )
         return steps
 
 

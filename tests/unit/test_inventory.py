@@ -134,7 +134,7 @@ def test_entry_defaults_when_nothing_is_said(tmp_path: Path) -> None:
         vcenter.expect.sioc_threshold_ms_min,
         vcenter.expect.sioc_threshold_ms_max,
     )
-    assert PingPath("p", PingSource("local"), "10.0.0.1", 1.0, None, 60.0) == ping
+    assert PingPath("p", PingSource("local"), "10.0.0.1", 1.0, None, None) == ping
 
 
 def test_insecure_turns_tls_verification_off(tmp_path: Path) -> None:
