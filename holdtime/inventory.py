@@ -378,9 +378,7 @@ def _reader_problem(path: Path, text: str, exc: yaml.reader.ReaderError) -> str:
 
 
 def _error(lines: list[str]) -> ConfigError:
-    error = ConfigError("\n".join(lines))
-    error.problems = lines  # type: ignore[attr-defined]
-    return error
+    return ConfigError("\n".join(lines), problems=lines)
 
 
 @dataclass

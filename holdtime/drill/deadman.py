@@ -173,13 +173,14 @@ def choose_mechanism(device: str, found: Capabilities, wanted: str) -> str:
             "systemd is not running there" if not found.systemd_run else "the SSH user is not root"
         )
         raise HoldtimeError(
-            f"{device}: dead man's switch: mechanism systemd-run asked for, but {why}"
+            f"dead man's switch: mechanism systemd-run asked for, but {why}", device=device
         )
     if sleep_ok:
         return "sleep"
     raise HoldtimeError(
-        f"{device}: dead man's switch cannot be armed: no systemd-run (as root) and no setsid "
-        "with /proc; fix the device or set `deadman: {mechanism: off}` on the drill"
+        "dead man's switch cannot be armed: no systemd-run (as root) and no setsid "
+        "with /proc; fix the device or set `deadman: {mechanism: off}` on the drill",
+        device=device,
     )
 
 
