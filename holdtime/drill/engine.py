@@ -27,6 +27,7 @@ from holdtime.models import utc_now
 
 if TYPE_CHECKING:
     from holdtime.drill.deadman import DeadmanSwitch
+    from holdtime.inventory import Inventory
 
 MAX_RTT_SAMPLES = 4000  # per path, for the HTML timeline
 # Signals that stop a drill the way Ctrl-C does: SIGHUP is what a dropped SSH session sends.
@@ -747,22 +748,21 @@ def _rtt_samples(events: Sequence[Any], t0: float) -> tuple[tuple[float, float |
     return tuple(s for i, s in enumerate(ordered) if s[1] is None or i % step == 0)
 
 
-def ping_plans(inventory: Any, names: Sequence[str]) -> list[PingPlan]:
+def ping_plans(inventory: Inventory, names: Sequence[str]) -> list[PingPlan]:
     """The scenario's ping paths from the inventory."""
     plans = []
     for path in inventory.ping_paths:
         if path.name not in names:
             continue
         source = path.source
-        kind = getattr(source, "kind", "local")
         plans.append(
             PingPlan(
                 name=path.name,
                 destination=str(path.destination),
                 interval_seconds=path.interval_seconds,
-                netns=getattr(source, "netns", None) if kind == "netns" else None,
+                netns=source.netns if source.kind == "netns" else None,
                 source=source.address,  # bound locally, or `ping -I` on a router
-                router=inventory.router(source.router) if kind == "router" else None,
+                router=inventory.router(source.router) if source.router is not None else None,
                 max_outage_seconds=path.max_outage_seconds,
                 count=path.count,
                 duration_seconds=path.duration_seconds,
