@@ -32,9 +32,9 @@ class PingPath:
     source: PingSource
     destination: str
     interval_seconds: float = 1.0
-    count: int | None = None
-    duration_seconds: float | None = 60.0
-    max_outage_seconds: float | None = None
+    count: int | None = None  # a drill stops probing this path after that many probes
+    duration_seconds: float | None = None  # ... or after this long; None: as long as the drill
+    max_outage_seconds: float | None = None  # the path's own budget, over the drill's
 
 
 _DEFAULT = PingPath(name="", source=PingSource(kind="local"), destination="")
@@ -60,16 +60,13 @@ def build_ping_path(raw: Mapping[str, Any], where: str, context: BuildContext) -
         context.problem(where, "give count or duration_seconds, not both")
     if not raw.get("name") or not raw.get("destination") or source is None:
         return None
-    count = raw.get("count")
     return PingPath(
         name=raw["name"],
         source=source,
         destination=raw["destination"],
         interval_seconds=raw.get("interval_seconds", _DEFAULT.interval_seconds),
-        count=count,
-        duration_seconds=(
-            None if count is not None else raw.get("duration_seconds", _DEFAULT.duration_seconds)
-        ),
+        count=raw.get("count"),
+        duration_seconds=raw.get("duration_seconds", _DEFAULT.duration_seconds),
         max_outage_seconds=(raw.get("expect") or {}).get("max_outage_seconds"),
     )
 

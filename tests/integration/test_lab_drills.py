@@ -73,6 +73,15 @@ def _run(
     return run_inventory_drill(inventory, drill, journal, steady_state=False, extra_pings=extra)
 
 
+def _silent_failure(lab: Lab, inventory_path: Path, journal: Path) -> DrillResult:
+    """The esg1-silent-failure drill; the tunnel drop is removed again whatever happens."""
+    try:
+        return _run(inventory_path, "esg1-silent-failure", journal)
+    finally:
+        lab.exec("esg1", ["nft", "delete", "table", "inet", "holdtime_drill"], check=False)
+        lab.wait_ready()
+
+
 def _phase(result: DrillResult, path: str, phase: str) -> PhaseOutage:
     [found] = [p for p in result.phases if p.path == path and p.phase == phase]
     return found
@@ -200,11 +209,7 @@ def test_silent_failure_waits_out_the_hold_timer(lab: Lab, tmp_path: Path) -> No
     # above for a loaded machine; measured here: 8.6-8.8 s.
     timing = {"settle_seconds": 2, "observe_seconds": 13, "failback_observe_seconds": 6}
     inventory = _inventory_copy(lab, tmp_path, {"esg1-silent-failure": timing})
-    try:
-        result = _run(inventory, "esg1-silent-failure", tmp_path / "silent.jsonl")
-    finally:
-        lab.exec("esg1", ["nft", "delete", "table", "inet", "holdtime_drill"], check=False)
-        lab.wait_ready()
+    result = _silent_failure(lab, inventory, tmp_path / "silent.jsonl")
     failover = _phase(result, "app-to-db", "failover")
     dropped = _between(result, "bgp", "vpc-router-1 bgp 10.10.10.2: Established ->")
     assert "" == result.aborted
@@ -214,6 +219,45 @@ def test_silent_failure_waits_out_the_hold_timer(lab: Lab, tmp_path: Path) -> No
     ), failover
     assert 1 == len(failover.episodes)
     assert 1 == len(dropped), [e.detail for e in result.events]
+
+
+def test_path_budget_fails_a_drill_its_own_budget_passes(lab: Lab, tmp_path: Path) -> None:
+    """A path's own 3 s budget fails a drill the drill's 30 s passes; a 5 s path stops early."""
+    timing = {"settle_seconds": 2, "observe_seconds": 13, "failback_observe_seconds": 6}
+    path = _inventory_copy(lab, tmp_path, {"esg1-silent-failure": timing})
+    document = yaml.safe_load(path.read_text())
+    app_to_db = document["ping_paths"][0]
+    document["ping_paths"] = [
+        {**app_to_db, "expect": {"max_outage_seconds": 3}},
+        {**app_to_db, "name": "app-to-db-5s", "duration_seconds": 5},
+    ]
+    drill = document["drills"]["esg1-silent-failure"]
+    drill["probes"] = ["app-to-db", "app-to-db-5s"]
+    drill["budget"] = {"max_outage_seconds": 30, "abort_outage_seconds": 300}
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    result = _silent_failure(lab, path, tmp_path / "budget.jsonl")
+    failover = _phase(result, "app-to-db", "failover")
+    short = _phase(result, "app-to-db-5s", "failback")
+    [stopped] = [e for e in result.events if e.kind == "path_stopped"]
+    [verdict] = [r for r in result.check_results() if r.target.endswith("/app-to-db/failover")]
+    assert ("", False) == (result.aborted, result.passed)
+    # The hold timer's 6-12 s outage: over the path's 3 s, within the drill's 30 s.
+    assert (3.0, "ping_paths[app-to-db].expect.max_outage_seconds", False, True) == (
+        failover.budget_seconds,
+        failover.budget_from,
+        failover.within_budget,
+        3.0 < failover.loss_derived_outage_seconds <= 30.0,
+    ), failover
+    assert ("fail", True) == (
+        verdict.status.value,
+        verdict.reasons[0].endswith(
+            "exceeds the budget of 3.0 s from ping_paths[app-to-db].expect.max_outage_seconds"
+        ),
+    ), verdict
+    assert (True, "app-to-db-5s") == (
+        short.not_measured.startswith("the path's duration_seconds: 5 s ended it at +"),
+        stopped.source,
+    ), short
 
 
 def test_frozen_bgpd_drops_the_session_without_loss(lab: Lab, tmp_path: Path) -> None:
