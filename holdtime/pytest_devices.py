@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from holdtime.drill.result import DrillResult
+    from holdtime.inventory import Inventory
     from holdtime.probes.bgp_model import BgpRoute, BgpState
     from holdtime.probes.ipsec_model import IpsecStatus
     from holdtime.probes.platforms import Kind
@@ -215,7 +216,7 @@ class HandleCache(Generic[H]):
 
 
 @_one_line_errors
-def open_router(inventory: Any, name: str) -> RouterHandle:
+def open_router(inventory: Inventory, name: str) -> RouterHandle:
     """Connect to the inventory router `name` (ConfigError naming the inventory if unknown)."""
     from holdtime.probes.ssh import SshParams, SshSession
 
@@ -226,7 +227,7 @@ def open_router(inventory: Any, name: str) -> RouterHandle:
 
 
 @_one_line_errors
-def open_vcenter(inventory: Any, name: str, timeout_seconds: float = 30.0) -> VcenterHandle:
+def open_vcenter(inventory: Inventory, name: str, timeout_seconds: float = 30.0) -> VcenterHandle:
     """Log in to the inventory vCenter `name`."""
     from holdtime.probes.vsphere import Session
 
@@ -241,7 +242,7 @@ def open_vcenter(inventory: Any, name: str, timeout_seconds: float = 30.0) -> Vc
 
 
 @_one_line_errors
-def run_drill(inventory: Any, scenario_name: str, journal_path: Path) -> DrillResult:
+def run_drill(inventory: Inventory, scenario_name: str, journal_path: Path) -> DrillResult:
     """Run one drill of the inventory as `holdtime drill` does; returns its DrillResult."""
     from holdtime.drill.scenario import scenario as find_scenario
     from holdtime.drill.wiring import run_inventory_drill

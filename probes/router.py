@@ -126,6 +126,12 @@ class RouterProbe:
         router = target.config
         device = target.device or target.name
         reads = target.reads or READS
+        if reads - READS:  # a check declaring a section this probe does not have: never silent
+            unknown = ", ".join(sorted(reads - READS))
+            raise ConfigError(
+                f"{device}: the selected checks read {unknown}, which the router probe does not "
+                f"offer ({', '.join(sorted(READS))})"
+            )
         wants_ipsec = bool({"ipsec", "ipsec.traffic"} & reads) and bool(
             platforms.of_kind(router.platforms, "ipsec")
         )

@@ -14,6 +14,7 @@ from types import TracebackType
 
 import pytest
 
+from holdtime.errors import ConfigError
 from holdtime.plugins import Target
 from holdtime.probes.router import RouterObservation, RouterProbe
 from holdtime.probes.router_config import BestPathExpect, BgpExpect, Router, RouterExpect, SshAuth
@@ -195,3 +196,13 @@ def test_router_without_routing_platform_reads_no_bgp() -> None:
     """Reads {"bgp"} on an IPsec-only router: nothing to run, BGP stays unread (None)."""
     observation, session, _ = _collect(_router(("strongswan",)), frozenset({"bgp"}))
     assert ([], None) == (session.logical(), observation.bgp)
+
+
+def test_a_read_the_probe_does_not_offer_is_a_config_error() -> None:
+    """A check declaring reads the probe has no section for is refused, never read as nothing."""
+    with pytest.raises(ConfigError) as caught:
+        _collect(_router(("frr",)), frozenset({"bgp", "bpg"}))
+    assert (
+        "vpc-router-1: the selected checks read bpg, which the router probe does not offer "
+        "(bgp, ipsec, ipsec.traffic, system)"
+    ) == str(caught.value)
