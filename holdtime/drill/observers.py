@@ -1,8 +1,9 @@
 """Control-plane observers and SSH actions for drills, over the routers' verified SSH transport.
 
 A RouterObserver keeps one SSH session to a watched router and, at each poll, reads the BGP
-summary, the best path of every expected prefix and (for strongSwan routers) the SAs of each
-vici socket. The engine diffs consecutive snapshots into timeline events such as
+summary and the best path of every expected prefix (its routing platform's reader) and the SAs
+of every IPsec platform (theirs), as registered in probes/platforms.py. The engine diffs
+consecutive snapshots into timeline events such as
 ``vpc-router-1 bgp 10.10.10.2: Established -> Idle``.
 """
 
