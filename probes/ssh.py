@@ -277,7 +277,7 @@ def _parse_jump(
 
 
 def _port(text: str, spec: str, device: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
+    if not (text.isascii() and text.isdecimal()) or not 0 < int(text) < 65536:
         raise ConfigError(f"{device}: proxy_jump {spec!r} has an invalid port")
     return int(text)
 
