@@ -16,7 +16,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import yaml
 
@@ -32,6 +32,16 @@ MAX_INVENTORY_BYTES = 4_000_000
 parser (needed for its exact error marks) took 27 s per MB on the loaded 2-core test VM: a 60 MB
 file held validation for 5 minutes and 5 GB before this limit."""
 T = TypeVar("T")
+
+
+class Named(Protocol):
+    """An inventory entry: every section's entries have a unique `name`."""
+
+    @property
+    def name(self) -> str: ...
+
+
+N = TypeVar("N", bound=Named)
 
 
 # -- the model -------------------------------------------------------------------------------
@@ -57,10 +67,10 @@ class Inventory:
             if isinstance(entry, kind)
         )
 
-    def named(self, kind: type[T], name: str) -> T:
+    def named(self, kind: type[N], name: str) -> N:
         """The entry of a config type with that name (ConfigError naming the file when absent)."""
         for entry in self.of(kind):
-            if getattr(entry, "name", None) == name:
+            if entry.name == name:
                 return entry
         raise ConfigError(f"{self.path}: no {_noun(kind)} named {name!r}")
 

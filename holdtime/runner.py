@@ -255,6 +255,4 @@ def run_checks(
         run_deadline_seconds=run_deadline_seconds,
         on_result=on_result,
     )
-    return RunResult.collect(
-        results, started_at=started_at, inventory_path=str(getattr(inventory, "path", ""))
-    )
+    return RunResult.collect(results, started_at=started_at, inventory_path=str(inventory.path))

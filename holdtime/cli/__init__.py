@@ -22,7 +22,7 @@ import importlib
 import io
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TextIO, cast
 
 from holdtime import __version__
@@ -79,6 +79,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help(sys.stderr)
         return 2
+    return _run(handler, args)
+
+
+def _run(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run a command's handler; every way it can end is one line and an exit code."""
     stdout = _WatchedStdout(sys.stdout)
     sys.stdout = cast(TextIO, stdout)
     try:

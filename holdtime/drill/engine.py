@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO, cast
 
 from holdtime.drill.journal import Journal
 from holdtime.drill.result import DrillResult, PhaseOutage, TimelineEvent
@@ -28,8 +28,12 @@ from holdtime.probes.ping_config import PingPath
 from holdtime.probes.router_config import Router
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from holdtime.drill.deadman import DeadmanSwitch
     from holdtime.inventory import Inventory
+    from holdtime.probes.ping import PingProber
+    from holdtime.probes.router_ping import RouterPinger
 
 MAX_RTT_SAMPLES = 4000  # per path, for the HTML timeline
 # Signals that stop a drill the way Ctrl-C does: SIGHUP is what a dropped SSH session sends.
@@ -159,7 +163,7 @@ class DrillEngine:
     _actions_run: list[Mapping[str, Any]] = field(default_factory=list)
     _watch: dict[str, _FlowWatch] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _probers: dict[str, Any] = field(default_factory=dict)
+    _probers: dict[str, PingProber | RouterPinger] = field(default_factory=dict)
     _ended: dict[str, float] = field(default_factory=dict)  # path -> when its own limit ended it
 
     # -- helpers -------------------------------------------------------------------------
@@ -281,7 +285,7 @@ class DrillEngine:
 
         return update
 
-    def _prober(self, plan: PingPlan) -> Any:
+    def _prober(self, plan: PingPlan) -> PingProber | RouterPinger:
         """The local scapy prober, or the router's own ping over SSH for a router source."""
         every = min(0.25, max(plan.interval_seconds, 0.05))
         if plan.router is not None:
@@ -321,7 +325,9 @@ class DrillEngine:
             self._probers[plan.name] = prober
 
             def work(
-                prober: Any = prober, sink: list[Any] = outputs[plan.name], plan: PingPlan = plan
+                prober: PingProber | RouterPinger = prober,
+                sink: list[Any] = outputs[plan.name],
+                plan: PingPlan = plan,
             ) -> None:
                 try:
                     sink.extend(self._probe(prober, plan))
@@ -333,15 +339,15 @@ class DrillEngine:
             threads.append(thread)
         return threads, outputs
 
-    def _probe(self, prober: Any, plan: PingPlan) -> list[Any]:
+    def _probe(self, prober: PingProber | RouterPinger, plan: PingPlan) -> list[Any]:
         """Run one path until the drill stops it, or until its own count/duration is over."""
         limit = plan.limit_seconds()
         if limit is None:
             return list(prober.run(stop=self._stop))
-        if plan.router is not None:
+        if plan.router is not None:  # the router's own ping runs until stopped: stop at the limit
             flows = prober.run(stop=_PathStop(self._stop, self.clock, limit))
-        else:
-            flows = prober.run(
+        else:  # a local path (_prober made a PingProber for it) counts and times itself
+            flows = cast("PingProber", prober).run(
                 count=plan.count, duration_seconds=plan.duration_seconds, stop=self._stop
             )
         if not self._stop.is_set():
@@ -368,16 +374,13 @@ class DrillEngine:
         """Once a second, journal the probes whose fate is known, so a killed drill keeps them.
 
         Local paths (PingProber) and router paths (RouterPinger, from the lines its ping
-        printed so far) both expose settled_events().
+        printed so far) both give settled_events().
         """
         cursors = dict.fromkeys(self._probers, -1)
         while True:
             stopping = self._stop.wait(1.0)
             for name, prober in self._probers.items():
-                settled = getattr(prober, "settled_events", None)
-                if settled is None:
-                    continue
-                events, cursors[name] = settled(cursors[name])
+                events, cursors[name] = prober.settled_events(cursors[name])
                 if events:
                     self.journal.write(
                         "probes",
@@ -415,10 +418,42 @@ class DrillEngine:
 
     # -- the drill -----------------------------------------------------------------------
     def run(self) -> DrillResult:
-        """Run the scenario end to end and return its result (also journalled)."""
-        scenario, timing = self.scenario, self.scenario.timing
+        """Run the scenario end to end and return its result (also journalled).
+
+        Phases: journal the plan; steady state before; start the paths and settle; the
+        trigger, observe, and the restore whatever happened (dead man's switch around them);
+        failback; stop the probes and observers; steady state after.
+        """
         self._t0 = self.clock()
         started_at = utc_now()
+        self._journal_start(started_at)
+        steady: dict[str, str] = {}
+        trigger_at = restore_at = None
+        outputs: dict[str, list[Any]] = {}
+        with self._signals():
+            self._steady_before(steady)
+            threads: list[threading.Thread] = []
+            poller = threading.Thread(
+                target=self._poll_loop, name="holdtime-drill-poll", daemon=True
+            )
+            streamer = threading.Thread(
+                target=self._stream_probes, name="holdtime-drill-stream", daemon=True
+            )
+            if not self._abort:
+                threads, outputs = self._start_and_settle(poller, streamer)
+            triggered, trigger_at, restore_at = self._trigger_observe_restore()
+            if self._abort:
+                self._event("abort", self._abort)
+            if triggered and not (self._signal or self._restore_failed):
+                self._failback(
+                    self.scenario.timing.failback_observe, self.scenario.timing.clean_seconds
+                )
+            self._stop_probing(threads, poller, streamer)
+            self._steady_after(steady, triggered)
+        return self._finish(started_at, outputs, trigger_at, restore_at, steady)
+
+    def _journal_start(self, started_at: dt.datetime) -> None:
+        scenario = self.scenario
         self.journal.write(
             "start",
             scenario=scenario.name,
@@ -430,97 +465,101 @@ class DrillEngine:
             budget_seconds=scenario.budget.max_outage_seconds,
             budgets={plan.name: list(plan.budget(scenario)) for plan in self.pings},
         )
-        steady: dict[str, str] = {}
+
+    def _steady_before(self, steady: dict[str, str]) -> None:
+        """The declared steady state must pass before anything is touched."""
+        if not (self.steady_state and self.scenario.steady_state):
+            return
+        verdict, detail = self.steady_state(self.scenario.steady_state)
+        steady["before"] = verdict
+        self._event("steady_state", f"before: {verdict} ({detail})")
+        if verdict != "pass":
+            self._abort = f"steady state not met before the drill: {detail}"
+
+    def _start_and_settle(
+        self, poller: threading.Thread, streamer: threading.Thread
+    ) -> tuple[list[threading.Thread], dict[str, list[Any]]]:
+        """Start every path and the observers, then require settle_seconds of clean traffic."""
+        threads, outputs = self._start_pings()
+        streamer.start()
+        self._await_first_probes(threads)
+        if self.observers:
+            poller.start()
+        settle = self.scenario.timing.settle_seconds
+        self._event("settle", f"{settle} s of clean traffic required")
+        self._wait(settle)
+        failed = [
+            f"{name}: {sink[0]}"
+            for name, sink in sorted(outputs.items())
+            if sink and isinstance(sink[0], Exception)
+        ]
+        silent = [p.name for p in self.pings if p.name not in self._watch]
+        dirty = [p for p, w in self._watch.items() if w.lost or w.current_gap_seconds]
+        if failed and not self._abort:
+            self._abort = f"ping path failed before the trigger: {'; '.join(failed)}"
+        elif silent and not self._abort:
+            self._abort = f"ping path never started: {', '.join(silent)}"
+        elif dirty and not self._abort:
+            self._abort = f"path not clean before the trigger: {', '.join(sorted(dirty))}"
+        return threads, outputs
+
+    def _trigger_observe_restore(self) -> tuple[bool, float | None, float | None]:
+        """(triggered, trigger offset, restore offset): once triggered, the restore always runs."""
+        triggered = False
         trigger_at = restore_at = None
-        outputs: dict[str, list[Any]] = {}
-        with self._signals():
-            if self.steady_state and scenario.steady_state:
-                verdict, detail = self.steady_state(scenario.steady_state)
-                steady["before"] = verdict
-                self._event("steady_state", f"before: {verdict} ({detail})")
-                if verdict != "pass":
-                    self._abort = f"steady state not met before the drill: {detail}"
-            threads: list[threading.Thread] = []
-            poller = threading.Thread(
-                target=self._poll_loop, name="holdtime-drill-poll", daemon=True
-            )
-            streamer = threading.Thread(
-                target=self._stream_probes, name="holdtime-drill-stream", daemon=True
-            )
-            if not self._abort:
-                threads, outputs = self._start_pings()
-                streamer.start()
-                self._await_first_probes(threads)
-                if self.observers:
-                    poller.start()
-                self._event("settle", f"{timing.settle_seconds} s of clean traffic required")
-                self._wait(timing.settle_seconds)
-                failed = [
-                    f"{name}: {sink[0]}"
-                    for name, sink in sorted(outputs.items())
-                    if sink and isinstance(sink[0], Exception)
-                ]
-                silent = [p.name for p in self.pings if p.name not in self._watch]
-                dirty = [p for p, w in self._watch.items() if w.lost or w.current_gap_seconds]
-                if failed and not self._abort:
-                    self._abort = f"ping path failed before the trigger: {'; '.join(failed)}"
-                elif silent and not self._abort:
-                    self._abort = f"ping path never started: {', '.join(silent)}"
-                elif dirty and not self._abort:
-                    self._abort = f"path not clean before the trigger: {', '.join(sorted(dirty))}"
-            triggered = False
-            try:
-                # -- dead man's switch: armed on the device, else the trigger never runs --
-                if self.deadman is not None and not (self._abort or self._signal):
-                    self._abort = self.deadman.arm(self._event)
-                if not (self._abort or self._signal):
-                    triggered = True
-                    trigger_at = self._now()
-                    if not self._run_action("trigger", scenario.trigger):
-                        self._abort = self._abort or "the trigger action failed"
-                    else:
-                        self._wait(timing.observe_seconds)
-            except KeyboardInterrupt:
-                self._signal = self._signal or "SIGINT"
-            finally:
-                if triggered:
-                    restore_at = self._now()
-                    self._restore()
-                if self.deadman is not None:  # dead man's switch: disarmed unless restore failed
-                    restored = not triggered or not self._restore_failed
-                    loud = self.deadman.after_restore(restored, self._event)
-                    self._abort = "; ".join(t for t in (self._abort, loud) if t)
-            if self._abort:
-                self._event("abort", self._abort)
-            if triggered and not (self._signal or self._restore_failed):
-                self._failback(timing.failback_observe, timing.clean_seconds)
-            self._stop.set()
-            for thread in threads:
-                thread.join(timeout=10)
-            if poller.is_alive():
-                poller.join(timeout=10)
-            if streamer.is_alive():
-                streamer.join(timeout=10)
-            for observer in self.observers:
-                observer.close()
-            if (
-                self.steady_state
-                and scenario.steady_state
-                and "before" in steady
-                and steady["before"] == "pass"
-                and not self._signal
-            ):
-                verdict, detail = self.steady_state(scenario.steady_state)
-                steady["after"] = verdict
-                self._event("steady_state", f"after: {verdict} ({detail})")
-                if (
-                    verdict != "pass"
-                    and triggered
-                    and scenario.restore.verify_action() is None
-                    and not self._restore_failed  # the first reason (the restore's own) stays
-                ):
-                    self._fail_restore(f"the steady state after the restore fails ({detail})")
-        return self._finish(started_at, outputs, trigger_at, restore_at, steady)
+        try:
+            # -- dead man's switch: armed on the device, else the trigger never runs --
+            if self.deadman is not None and not (self._abort or self._signal):
+                self._abort = self.deadman.arm(self._event)
+            if not (self._abort or self._signal):
+                triggered = True
+                trigger_at = self._now()
+                if not self._run_action("trigger", self.scenario.trigger):
+                    self._abort = self._abort or "the trigger action failed"
+                else:
+                    self._wait(self.scenario.timing.observe_seconds)
+        except KeyboardInterrupt:
+            self._signal = self._signal or "SIGINT"
+        finally:
+            if triggered:
+                restore_at = self._now()
+                self._restore()
+            if self.deadman is not None:  # dead man's switch: disarmed unless restore failed
+                restored = not triggered or not self._restore_failed
+                loud = self.deadman.after_restore(restored, self._event)
+                self._abort = "; ".join(t for t in (self._abort, loud) if t)
+        return triggered, trigger_at, restore_at
+
+    def _stop_probing(
+        self, threads: list[threading.Thread], poller: threading.Thread, streamer: threading.Thread
+    ) -> None:
+        self._stop.set()
+        for thread in threads:
+            thread.join(timeout=10)
+        if poller.is_alive():
+            poller.join(timeout=10)
+        if streamer.is_alive():
+            streamer.join(timeout=10)
+        for observer in self.observers:
+            observer.close()
+
+    def _steady_after(self, steady: dict[str, str], triggered: bool) -> None:
+        """The steady state again after a clean run; failing it (no verify) fails the restore."""
+        scenario = self.scenario
+        if not (self.steady_state and scenario.steady_state):
+            return
+        if steady.get("before") != "pass" or self._signal:
+            return
+        verdict, detail = self.steady_state(scenario.steady_state)
+        steady["after"] = verdict
+        self._event("steady_state", f"after: {verdict} ({detail})")
+        if (
+            verdict != "pass"
+            and triggered
+            and scenario.restore.verify_action() is None
+            and not self._restore_failed  # the first reason (the restore's own) stays
+        ):
+            self._fail_restore(f"the steady state after the restore fails ({detail})")
 
     def _restore(self) -> None:
         """Run the restore, then its declared verify; either failing is a failed restore."""

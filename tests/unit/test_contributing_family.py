@@ -20,7 +20,10 @@ def _package_files() -> set[str]:
         str(path.relative_to(PACKAGE))
         for path in PACKAGE.rglob("*")
         if path.is_file()
-        and not any(part == "__pycache__" or part.startswith(".") for part in path.parts)
+        and not any(
+            part == "__pycache__" or part.startswith(".")
+            for part in path.relative_to(PACKAGE).parts
+        )
     }
 
 
