@@ -11,6 +11,7 @@
      |    +-- CommandTimeout    a command did not finish in time
      |    +-- CommandRefused    a command outside the read-only allowlist
      +-- ParseError             device or API output we cannot read
+     |    +-- NoJsonAnswer      text where JSON was asked (an older tool, or its complaint)
      +-- PrerequisiteError      the local machine lacks something (root, packages, TUN)
      +-- DrillAborted           a drill stopped early (budget exceeded, signal)
 
@@ -79,6 +80,13 @@ class CommandRefused(TransportError):
 
 class ParseError(HoldtimeError):
     """Output from a device or API could not be parsed."""
+
+
+class NoJsonAnswer(ParseError):
+    """A command asked for JSON printed text: a tool without `json` there, or its complaint.
+
+    The one parse failure a reader may answer by reading the text form of the same command.
+    """
 
 
 class PrerequisiteError(HoldtimeError):

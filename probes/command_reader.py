@@ -71,7 +71,7 @@ class CommandReader:
         """stdout of a command that exited 0 (ParseError naming the device otherwise)."""
         if out.exit_status != 0:
             first = out.text.strip().splitlines()[0][:160] if out.text.strip() else "no output"
-            raise ParseError(f"{self.device}: `{command}` exited {out.exit_status}: {first}")
+            raise ParseError(f"`{command}` exited {out.exit_status}: {first}", device=self.device)
         return out.stdout
 
     def section(self, name: str, func: Callable[[], T]) -> T | None:
@@ -79,10 +79,10 @@ class CommandReader:
         try:
             return func()
         except (ParseError, CommandTimeout) as exc:
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            if not message.startswith(self.device):
-                message = f"{self.device}: {message}"
-            self.errors[name] = message
+            detail = (
+                exc.detail.strip().splitlines()[0] if exc.detail.strip() else type(exc).__name__
+            )
+            self.errors[name] = f"{exc.device or self.device}: {detail}"
             return None
 
 

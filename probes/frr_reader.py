@@ -10,7 +10,7 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
-from holdtime.errors import ParseError
+from holdtime.errors import NoJsonAnswer, ParseError
 from holdtime.probes import frr
 from holdtime.probes.bgp_model import BfdPeer, BgpNeighbor, BgpRoute, BgpState
 
@@ -110,16 +110,18 @@ def json_or_text(
     out = reader.run("frr", json_command)
     first = out.text.strip().splitlines()[0][:160] if out.text.strip() else "no output"
     if "is not running" in out.text:
-        raise ParseError(f"{reader.device}: `{json_command}`: {first}")
+        raise ParseError(f"`{json_command}`: {first}", device=reader.device)
     if out.exit_status == 0:
         try:
             return parse_json(out.stdout), "json"
+        except NoJsonAnswer:
+            pass  # an FRR without `json` here: the text form below
         except ParseError as exc:
-            if "not JSON" not in str(exc) and "vtysh answered" not in str(exc):
-                detail = str(exc).split("`: ", 1)[-1] if str(exc).startswith("`") else str(exc)
-                raise ParseError(f"{reader.device}: `{json_command}`: {detail}") from None
+            raise ParseError(frr.naming(json_command, exc).detail, device=reader.device) from None
     elif not first.startswith("%"):
-        raise ParseError(f"{reader.device}: `{json_command}` exited {out.exit_status}: {first}")
+        raise ParseError(
+            f"`{json_command}` exited {out.exit_status}: {first}", device=reader.device
+        )
     return parse_text(reader.text("frr", text_command)), "text"
 
 

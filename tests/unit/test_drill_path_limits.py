@@ -56,6 +56,12 @@ class EchoProber:
 
     def __init__(self, plan: PingPlan, progress: Any) -> None:
         self.plan, self.progress = plan, progress
+        self.events: list[ProbeEvent] = []
+
+    def settled_events(self, after_seq: int) -> tuple[list[ProbeEvent], int]:
+        """Every probe is answered at once, so each one sent is settled (as the engine reads)."""
+        settled = [e for e in list(self.events) if e.seq > after_seq]
+        return settled, settled[-1].seq if settled else after_seq
 
     def run(
         self,
@@ -63,7 +69,7 @@ class EchoProber:
         count: int | None = None,
         duration_seconds: float | None = None,
     ) -> Sequence[Flow]:
-        interval, events = self.plan.interval_seconds, []
+        interval, events = self.plan.interval_seconds, self.events
         if duration_seconds is not None:
             count = round(duration_seconds / interval)
         began = time.monotonic()
