@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from holdtime.defaults import DEFAULT_WORKERS
 from holdtime.errors import CommandTimeout
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from holdtime.inventory import Inventory
     from holdtime.models import CheckResult
     from holdtime.plugins import Probe, Target
+
+C = TypeVar("C")  # the proxied probe's config type
 
 
 class DeviceIO:
@@ -56,19 +58,19 @@ class DeviceIO:
         return dataclasses.replace(job, probe=_TrackedProbe(job.probe, self))
 
 
-class _TrackedProbe:
+class _TrackedProbe(Generic[C]):
     """A probe proxy that reports each collect to a DeviceIO tracker."""
 
-    def __init__(self, probe: Probe[Any], io: DeviceIO) -> None:
+    def __init__(self, probe: Probe[C], io: DeviceIO) -> None:
         self.probe = probe
         self.io = io
         self.name = probe.name
         self.section = probe.section
 
-    def targets(self, inventory: Inventory) -> Sequence[Target[Any]]:
+    def targets(self, inventory: Inventory) -> Sequence[Target[C]]:
         return self.probe.targets(inventory)
 
-    def collect(self, target: Target[Any], timeout_seconds: float) -> object:
+    def collect(self, target: Target[C], timeout_seconds: float) -> object:
         self.io.begin(target.name)
         try:
             return self.probe.collect(target, timeout_seconds)
