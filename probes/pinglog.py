@@ -37,6 +37,10 @@ MAX_SYNTHESIZED_PROBES = 1_000_000
 _SECONDS_PER_DAY = 86400.0
 
 
+class NoProbesInLog(ParseError):
+    """A ping log without a single probe line or summary (a ping that printed nothing yet)."""
+
+
 @dataclass(frozen=True, slots=True)
 class PingLog:
     """What a ping log says: probe events plus whatever the log states about the run."""
@@ -98,7 +102,9 @@ class _Builder:
     def build(self) -> PingLog:
         synthesized = self._synthesize_unprinted()
         if not self.events and self.transmitted is None:
-            raise ParseError(f"{self.source}: no ping replies or probes found ({self.tool} format)")
+            raise NoProbesInLog(
+                f"{self.source}: no ping replies or probes found ({self.tool} format)"
+            )
         stamped = any(e.received_at is not None for e in self.events)
         return PingLog(
             tool=self.tool,

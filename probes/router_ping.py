@@ -38,7 +38,7 @@ from holdtime.errors import HoldtimeError, ParseError
 from holdtime.gap import ProbeEvent, unwrap_sequence
 from holdtime.probes import commands
 from holdtime.probes.ping import FlowResult, PingFlow, Progress, ProgressCallback
-from holdtime.probes.pinglog import PingLog, parse_iputils_ping
+from holdtime.probes.pinglog import NoProbesInLog, PingLog, parse_iputils_ping
 
 if TYPE_CHECKING:
     from holdtime.probes.router_config import Router
@@ -346,9 +346,7 @@ class RouterPinger:
         interval = self.interval_seconds
         try:
             log = parse_iputils_ping(text, source=f"{self.device}: {self.command.text}")
-        except ParseError as exc:
-            if "no ping replies or probes" not in str(exc):
-                raise
+        except NoProbesInLog:
             events: tuple[ProbeEvent, ...] = ()
         else:
             if log.unparsed:

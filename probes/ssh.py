@@ -712,7 +712,7 @@ class SshSession:
 
     def _timed_out(self, command: str, timeout: float) -> NoReturn:
         raise CommandTimeout(
-            f"{self.params.device}: `{command}` did not finish within {timeout:g} s"
+            f"`{command}` did not finish within {timeout:g} s", device=self.params.device
         )
 
     def close(self) -> None:

@@ -53,8 +53,8 @@ def read_strongswan(reader: CommandReader, router: Router, *, again: bool = Fals
                 return _read_stroke(reader)
             except ParseError as exc:
                 raise ParseError(
-                    f"{reader.device}: `{command}` failed ({first}) and the stroke fallback "
-                    f"too: {exc}"
+                    f"`{command}` failed ({first}) and the stroke fallback too: {exc.detail}",
+                    device=reader.device,
                 ) from None
         reader.chosen["strongswan"] = "swanctl"
         sas = strongswan.parse_swanctl_list_sas(reader.checked(command, out))
