@@ -33,7 +33,7 @@ def load_json(text: str, command: str) -> Any:
         raise NoJsonAnswer(f"`{command}`: not JSON (starts with {first!r})") from None
 
 
-def naming(command: str, exc: ParseError) -> ParseError:
+def _naming(command: str, exc: ParseError) -> ParseError:
     """`exc` with the command in front (the key path alone does not say which output)."""
     message = str(exc)
     return exc if message.startswith(f"`{command}`") else ParseError(f"`{command}`: {message}")
@@ -138,7 +138,7 @@ def parse_frr_bgp_summary_json(text: str, *, afi_safi: str = "ipv4Unicast") -> t
     try:
         return _summary_json(_mapping(load_json(text, command), command), afi_safi, command)
     except ParseError as exc:
-        raise naming(command, exc) from None
+        raise _naming(command, exc) from None
 
 
 def _summary_json(data: Mapping[str, Any], afi_safi: str, command: str) -> tuple[BgpPeer, ...]:
@@ -434,7 +434,7 @@ def parse_frr_bgp_neighbors_json(text: str) -> tuple[BgpNeighbor, ...]:
     try:
         return _neighbors_json(_mapping(load_json(text, command), command), command)
     except ParseError as exc:
-        raise naming(command, exc) from None
+        raise _naming(command, exc) from None
 
 
 def _neighbors_json(data: Mapping[str, Any], command: str) -> tuple[BgpNeighbor, ...]:
@@ -517,7 +517,7 @@ def parse_frr_bgp_route_json(text: str) -> BgpRoute:
     try:
         return _route_json(_mapping(load_json(text, command), command), command)
     except ParseError as exc:
-        raise naming(command, exc) from None
+        raise _naming(command, exc) from None
 
 
 def _route_json(data: Mapping[str, Any], command: str) -> BgpRoute:

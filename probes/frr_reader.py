@@ -117,7 +117,10 @@ def json_or_text(
         except NoJsonAnswer:
             pass  # an FRR without `json` here: the text form below
         except ParseError as exc:
-            raise ParseError(frr.naming(json_command, exc).detail, device=reader.device) from None
+            # the parser names its command family first (`show bgp summary json`: ...); the
+            # exact command that ran replaces it
+            detail = exc.detail.split("`: ", 1)[-1] if exc.detail.startswith("`") else exc.detail
+            raise ParseError(f"`{json_command}`: {detail}", device=reader.device) from None
     elif not first.startswith("%"):
         raise ParseError(
             f"`{json_command}` exited {out.exit_status}: {first}", device=reader.device
