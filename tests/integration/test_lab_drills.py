@@ -293,6 +293,7 @@ from holdtime.drill.engine import DrillEngine, PingPlan
 from holdtime.drill.journal import Journal
 from holdtime.drill.scenario import Action, Scenario, Timing
 from holdtime.inventory import load_inventory
+from holdtime.probes.router_config import Router
 
 inventory_path, journal, source = sys.argv[1:4]
 router = load_inventory(inventory_path).named(Router, "vpc-router-1")
