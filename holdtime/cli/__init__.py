@@ -36,6 +36,7 @@ SUBCOMMAND_MODULES = (
     "holdtime.cli.drill",
     "holdtime.cli.serve",
     "holdtime.lab.cli",
+    "holdtime.cli.completion",
 )
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
 

@@ -72,7 +72,7 @@ def test_python_dash_m_holdtime_prints_help(clean_venv: Path, tmp_path: Path) ->
     done = _run(clean_venv / "bin" / "python", "-m", "holdtime", "--help", cwd=tmp_path)
     assert (0, "") == (done.returncode, done.stderr)
     assert done.stdout.startswith("usage: holdtime ")
-    for command in ("check", "inventory", "drill", "serve"):
+    for command in ("check", "inventory", "drill", "serve", "completion"):
         assert f"    {command} " in done.stdout
 
 
