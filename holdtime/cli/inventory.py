@@ -1,4 +1,4 @@
-"""`holdtime inventory validate FILE`."""
+"""`holdtime inventory validate FILE` (and `inventory import`, in inventory_import.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from holdtime.errors import ConfigError
 
 
 def register(subparsers: Any) -> None:
-    """Add `inventory validate`."""
+    """Add `inventory validate` and `inventory import`."""
     inventory = subparsers.add_parser("inventory", help="work with inventory files")
     actions = inventory.add_subparsers(
         dest="inventory_command", metavar="ACTION", required=True, parser_class=type(inventory)
@@ -23,6 +23,9 @@ def register(subparsers: Any) -> None:
     )
     validate.add_argument("file", type=Path, help="inventory YAML file")
     validate.set_defaults(handler=run_validate)
+    from holdtime.cli import inventory_import
+
+    inventory_import.register(actions)
 
 
 def run_validate(args: argparse.Namespace) -> int:
