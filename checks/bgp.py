@@ -17,8 +17,9 @@ from holdtime.checks.router_kit import RouterCheck, section_error, section_or_re
 from holdtime.errors import ParseError
 from holdtime.models import CheckResult, Status, error_result
 from holdtime.plugins import Target, Threshold
-from holdtime.probes.frr import BgpNeighbor, BgpPeer, BgpRoute
-from holdtime.probes.router import BgpState, RouterObservation
+from holdtime.probes.bgp_model import BgpNeighbor, BgpPeer, BgpRoute, BgpState
+from holdtime.probes.platforms import ROUTING_PLATFORMS
+from holdtime.probes.router import RouterObservation
 from holdtime.probes.router_config import BgpExpect, NeighborExpect, Router
 
 
@@ -43,7 +44,7 @@ class _BgpCheck(RouterCheck):
 
     def applies_to(self, target: Target[Router]) -> bool:
         """Only routers whose platforms include frr."""
-        return "frr" in target.config.platforms
+        return bool(set(target.config.platforms) & set(ROUTING_PLATFORMS))
 
     def _state(
         self, target: Target[Router], obs: RouterObservation

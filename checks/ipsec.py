@@ -12,10 +12,10 @@ from collections.abc import Mapping, Sequence
 
 from holdtime.checks.kit import result, seconds_text, subtarget
 from holdtime.checks.router_kit import RouterCheck, section_or_results
-from holdtime.checks.system import IPSEC_PLATFORMS
 from holdtime.models import CheckResult, Status
 from holdtime.plugins import Target, Threshold
-from holdtime.probes.ipsec import ChildSa, IkeSa, IpsecStatus
+from holdtime.probes.ipsec_model import ChildSa, IkeSa, IpsecStatus
+from holdtime.probes.platforms import IPSEC_PLATFORMS
 from holdtime.probes.router import DEFAULT_TRAFFIC_SAMPLE_SECONDS, RouterObservation
 from holdtime.probes.router_config import Router
 

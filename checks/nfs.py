@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from holdtime.checks.kit import default_of, result
 from holdtime.checks.vsphere_kit import VsphereCheck, no_nfs
@@ -75,10 +75,6 @@ def share_groups(datastores: Sequence[Datastore]) -> list[list[Datastore]]:
     for index, datastore in enumerate(datastores):
         groups.setdefault(find(index), []).append(datastore)
     return sorted(groups.values(), key=lambda g: (g[0].name, share_label(g[0])))
-
-
-def _hosts(datastores: Iterable[Datastore]) -> list[str]:
-    return sorted({m.host for d in datastores for m in d.mounts})
 
 
 def _datastore_observed(datastore: Datastore) -> dict[str, object]:

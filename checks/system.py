@@ -12,8 +12,6 @@ from holdtime.plugins import Target
 from holdtime.probes.router import RouterObservation
 from holdtime.probes.router_config import Router
 
-IPSEC_PLATFORMS = ("strongswan", "libreswan")
-
 _WORD = {True: "enabled", False: "disabled"}
 
 

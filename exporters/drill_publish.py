@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from holdtime.exporters.drill_record import DrillRecord
 
+if TYPE_CHECKING:
+    from holdtime.drill.result import DrillResult
+
 
 def publish_drill(
-    result: Any, *, textfile_dir: Path | None = None, pushgateway: str | None = None
+    result: DrillResult | DrillRecord,
+    *,
+    textfile_dir: Path | None = None,
+    pushgateway: str | None = None,
 ) -> DrillRecord | None:
     """Write the textfile and/or push, from a DrillResult or a ready DrillRecord.
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from holdtime.drill.result import DrillResult
 
 OUTAGE_METHODS = ("loss", "gap")
 
@@ -39,29 +42,29 @@ class DrillRecord:
     measured: bool = True  # False: stopped before its trigger, so no figure is a measurement
 
     @classmethod
-    def from_drill_result(cls, result: Any) -> DrillRecord:
+    def from_drill_result(cls, result: DrillResult) -> DrillRecord:
         """Adapt a holdtime.drill.result.DrillResult (name, passed, finished_at, phases)."""
         return cls(
-            drill=str(result.name),
-            passed=bool(result.passed),
+            drill=result.name,
+            passed=result.passed,
             finished_at=result.finished_at,
-            restored=getattr(result, "restored", None),
-            measured=bool(getattr(result, "triggered", True)),
+            restored=result.restored,
+            measured=result.triggered,
             paths=tuple(
                 PathPhaseRecord(
-                    path=str(p.path),
-                    phase=str(p.phase),
+                    path=p.path,
+                    phase=p.phase,
                     outage_seconds={
                         "loss": p.loss_derived_outage_seconds,
                         "gap": p.gap_derived_outage_seconds,
                     },
-                    probes_sent=int(p.sent),
-                    probes_lost=int(p.lost),
-                    probe_interval_seconds=float(p.interval_seconds),
-                    budget_seconds=getattr(p, "budget_seconds", None),
+                    probes_sent=p.sent,
+                    probes_lost=p.lost,
+                    probe_interval_seconds=p.interval_seconds,
+                    budget_seconds=p.budget_seconds,
                 )
                 for p in result.phases
-                if not getattr(p, "not_measured", "")  # never published as a measurement
+                if not p.not_measured  # never published as a measurement
             ),
         )
 

@@ -1,9 +1,9 @@
 """Turn CheckResults (as stored by the scheduler) into Prometheus metric families.
 
-:class:`SnapshotCollector` is a prometheus_client custom collector that renders only from a
-snapshot of the :class:`~holdtime.exporters.state.ResultStore`: a scrape never touches a device.
-:class:`CachedExposition` renders once per store version (and again when a record turns
-stale), so concurrent scrapes cost a dictionary lookup, not a render.
+:class:`CachedExposition` renders only from a snapshot of the
+:class:`~holdtime.exporters.state.ResultStore` (a scrape never touches a device), once per store
+version and again when a record turns stale, so concurrent scrapes cost a dictionary lookup, not
+a render.
 """
 
 from __future__ import annotations
@@ -219,16 +219,6 @@ def snapshot_families(snapshot: Snapshot, now: float) -> list[Metric]:
         *check_families(check_rows),
         *domain_families(domain_rows),
     ]
-
-
-class SnapshotCollector:
-    """prometheus_client collector rendering the store's current snapshot."""
-
-    def __init__(self, store: ResultStore) -> None:
-        self.store = store
-
-    def collect(self) -> Iterator[Metric]:
-        yield from snapshot_families(self.store.snapshot(), self.store.clock())
 
 
 class _Frozen:

@@ -31,17 +31,15 @@ if TYPE_CHECKING:
 
 
 class DeviceIO:
-    """Counts device collections and knows which targets have one in flight."""
+    """Knows which targets have a device collection in flight."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()
         self._in_flight: dict[str, float] = {}
-        self.collects = 0  # every Probe.collect call made through this tracker
         self.clock = clock
 
     def begin(self, target: str) -> None:
         with self._lock:
-            self.collects += 1
             self._in_flight[target] = self.clock()
 
     def end(self, target: str) -> None:

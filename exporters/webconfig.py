@@ -21,7 +21,7 @@ import binascii
 import hashlib
 import ssl
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -142,50 +142,57 @@ def load_web_config(path: Path) -> WebConfig:
             f"{path}: unsupported key(s) {', '.join(sorted(unknown))} "
             "(supported: tls_server_config, basic_auth_users)"
         )
-    base = path.parent
-    tls = None
     tls_data = _mapping(data.get("tls_server_config"), f"{path}: tls_server_config")
-    if tls_data:
-        extra = set(tls_data) - _TLS_KEYS
-        if extra:
-            raise ConfigError(
-                f"{path}: tls_server_config: unsupported key(s) {', '.join(sorted(extra))}"
-            )
-        for required in ("cert_file", "key_file"):
-            if not tls_data.get(required):
-                raise ConfigError(f"{path}: tls_server_config.{required} is required")
-        auth_type = str(tls_data.get("client_auth_type", "NoClientCert"))
-        if auth_type not in _CLIENT_AUTH:
-            raise ConfigError(
-                f"{path}: tls_server_config.client_auth_type {auth_type!r} not one of "
-                f"{', '.join(_CLIENT_AUTH)}"
-            )
-        min_version = str(tls_data.get("min_version", "TLS12"))
-        if min_version not in _MIN_VERSION:
-            raise ConfigError(
-                f"{path}: tls_server_config.min_version {min_version!r} not one of "
-                f"{', '.join(_MIN_VERSION)}"
-            )
-        client_ca = tls_data.get("client_ca_file")
-        if auth_type == "RequireAndVerifyClientCert" and not client_ca:
-            raise ConfigError(f"{path}: client_auth_type {auth_type} needs client_ca_file")
-        tls = TlsConfig(
-            cert_file=base / str(tls_data["cert_file"]),
-            key_file=base / str(tls_data["key_file"]),
-            client_ca_file=base / str(client_ca) if client_ca else None,
-            client_auth_type=auth_type,
-            min_version=min_version,
-        )
-    auth = None
+    tls = _tls_config(tls_data, path) if tls_data else None
     users = _mapping(data.get("basic_auth_users"), f"{path}: basic_auth_users")
-    if users:
-        hashes: dict[str, bytes] = {}
-        for user, hashed in users.items():
-            if not isinstance(hashed, str) or not hashed.startswith(("$2a$", "$2b$", "$2y$")):
-                raise ConfigError(
-                    f"{path}: basic_auth_users.{user}: expected a bcrypt hash ($2y$...), "
-                    "not a plain password"
-                )
-            hashes[str(user)] = hashed.encode("ascii")
-        auth = BasicAuth(hashes)
+    auth = _basic_auth(users, path) if users else None
     return WebConfig(tls=tls, basic_auth=auth)
+
+
+def _tls_config(tls_data: Mapping[str, object], path: Path) -> TlsConfig:
+    """`tls_server_config`, paths relative to the web-config file."""
+    extra = set(tls_data) - _TLS_KEYS
+    if extra:
+        raise ConfigError(
+            f"{path}: tls_server_config: unsupported key(s) {', '.join(sorted(extra))}"
+        )
+    for required in ("cert_file", "key_file"):
+        if not tls_data.get(required):
+            raise ConfigError(f"{path}: tls_server_config.{required} is required")
+    auth_type = _one_of(tls_data, "client_auth_type", "NoClientCert", _CLIENT_AUTH, path)
+    min_version = _one_of(tls_data, "min_version", "TLS12", _MIN_VERSION, path)
+    client_ca = tls_data.get("client_ca_file")
+    if auth_type == "RequireAndVerifyClientCert" and not client_ca:
+        raise ConfigError(f"{path}: client_auth_type {auth_type} needs client_ca_file")
+    base = path.parent
+    return TlsConfig(
+        cert_file=base / str(tls_data["cert_file"]),
+        key_file=base / str(tls_data["key_file"]),
+        client_ca_file=base / str(client_ca) if client_ca else None,
+        client_auth_type=auth_type,
+        min_version=min_version,
+    )
+
+
+def _one_of(
+    tls_data: Mapping[str, object], key: str, default: str, allowed: Iterable[str], path: Path
+) -> str:
+    value = str(tls_data.get(key, default))
+    if value not in allowed:
+        raise ConfigError(
+            f"{path}: tls_server_config.{key} {value!r} not one of {', '.join(allowed)}"
+        )
+    return value
+
+
+def _basic_auth(users: Mapping[str, object], path: Path) -> BasicAuth:
+    """`basic_auth_users`: bcrypt hashes only, never a plain password."""
+    hashes: dict[str, bytes] = {}
+    for user, hashed in users.items():
+        if not isinstance(hashed, str) or not hashed.startswith(("$2a$", "$2b$", "$2y$")):
+            raise ConfigError(
+                f"{path}: basic_auth_users.{user}: expected a bcrypt hash ($2y$...), "
+                "not a plain password"
+            )
+        hashes[str(user)] = hashed.encode("ascii")
+    return BasicAuth(hashes)

@@ -18,9 +18,15 @@ Library exceptions (paramiko, pyVmomi, scapy, OSError) are mapped at the boundar
 ``raise ... from exc``; the runner turns any exception from one target into ERROR results for
 that target only. A message never carries a secret: registered secrets are replaced by ``***``
 when the error is built (holdtime.redaction).
+
+Context travels as fields, never as text to be parsed back: ``device`` names the inventory
+device an error is about (``str(error)`` then reads ``DEVICE: message``, ``error.detail`` is the
+message alone), ``problems`` holds every line of an error that lists several (a bad inventory).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from holdtime.redaction import redact
 
@@ -28,8 +34,19 @@ from holdtime.redaction import redact
 class HoldtimeError(Exception):
     """Base of every error holdtime raises on purpose; its message is redacted when built."""
 
-    def __init__(self, *args: object) -> None:
+    def __init__(self, *args: object, device: str = "", problems: Sequence[str] = ()) -> None:
         super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
+        self.device = device
+        self.problems: list[str] = [redact(line) for line in problems]
+
+    @property
+    def detail(self) -> str:
+        """The message without the device: what went wrong, for a line that names it already."""
+        return super().__str__()
+
+    def __str__(self) -> str:
+        detail = self.detail
+        return f"{self.device}: {detail}" if self.device else detail
 
 
 class ConfigError(HoldtimeError):

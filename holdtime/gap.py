@@ -248,6 +248,38 @@ def check_interval(interval_seconds: float) -> None:
         )
 
 
+def _fold(
+    seqs: Sequence[int], events: Sequence[ProbeEvent], late_after_seconds: float | None
+) -> tuple[dict[int, _SeqState], int, int]:
+    """Each sequence number's fate, and the duplicate and reordered reply counts."""
+    states: dict[int, _SeqState] = {}
+    duplicates = 0
+    reordered = 0
+    highest_replied: int | None = None
+    for seq, probe in zip(seqs, events, strict=True):
+        state = states.setdefault(seq, _SeqState())
+        if probe.sent_at is not None and state.sent_at is None:
+            state.sent_at = probe.sent_at
+        if not probe.replied:
+            continue
+        rtt = probe.rtt_seconds
+        if rtt is None and probe.received_at is not None and probe.sent_at is not None:
+            rtt = probe.received_at - probe.sent_at
+        if state.replied or state.late:
+            duplicates += 1
+            continue
+        if late_after_seconds is not None and rtt is not None and rtt > late_after_seconds:
+            state.late = True
+        else:
+            state.replied = True
+        state.received_at = probe.received_at
+        state.rtt_seconds = rtt
+        if highest_replied is not None and seq < highest_replied:
+            reordered += 1
+        highest_replied = seq if highest_replied is None else max(highest_replied, seq)
+    return states, duplicates, reordered
+
+
 def analyze(
     events: Sequence[ProbeEvent],
     interval_seconds: float,
@@ -276,32 +308,7 @@ def analyze(
     raw_seqs = [e.seq for e in events]
     sends = [e.sent_at for e in events]
     seqs = unwrap_sequence(raw_seqs, SEQ_MODULO, sends, interval_seconds) if unwrap else raw_seqs
-    states: dict[int, _SeqState] = {}
-    duplicates = 0
-    reordered = 0
-    highest_replied: int | None = None
-    for seq, probe in zip(seqs, events, strict=True):
-        state = states.setdefault(seq, _SeqState())
-        if probe.sent_at is not None and state.sent_at is None:
-            state.sent_at = probe.sent_at
-        if not probe.replied:
-            continue
-        rtt = probe.rtt_seconds
-        if rtt is None and probe.received_at is not None and probe.sent_at is not None:
-            rtt = probe.received_at - probe.sent_at
-        if state.replied or state.late:
-            duplicates += 1
-            continue
-        if late_after_seconds is not None and rtt is not None and rtt > late_after_seconds:
-            state.late = True
-        else:
-            state.replied = True
-        state.received_at = probe.received_at
-        state.rtt_seconds = rtt
-        if highest_replied is not None and seq < highest_replied:
-            reordered += 1
-        highest_replied = seq if highest_replied is None else max(highest_replied, seq)
-
+    states, duplicates, reordered = _fold(seqs, events, late_after_seconds)
     first_seq, last_seq = min(states), max(states)
     episodes = _episodes(states, first_seq, last_seq, interval_seconds)
     answered = [s for s in states.values() if s.replied]

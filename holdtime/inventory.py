@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import yaml
 
+from holdtime.drill.scenario import DRILLS, Scenario, check_references
 from holdtime.errors import ConfigError
 from holdtime.sections import Context, Section
 from holdtime.yaml_nodes import audit
@@ -40,7 +41,7 @@ class Inventory:
 
     path: Path
     sections: Mapping[str, tuple[object, ...]] = field(default_factory=dict)
-    drills: Mapping[str, Any] = field(default_factory=dict)
+    drills: Mapping[str, Scenario] = field(default_factory=dict)
     locations: Mapping[str, tuple[int, int]] = field(default_factory=dict, repr=False)
 
     def entries(self, section: str) -> tuple[object, ...]:
@@ -137,7 +138,7 @@ def schema(sections: Sequence[Section[Any]]) -> Field:
             "version": Field("int", check=_version),
             "defaults": Field("map", fields=defaults),
             **{section.name: Field("list", item=section.item) for section in sections},
-            "drills": Field("map", fields=None),  # validated by holdtime.drill.scenario
+            "drills": DRILLS,  # holdtime.drill.scenario: scenarios, walked with the rest
         },
     )
 
@@ -166,12 +167,12 @@ def load_inventory(path: Path | str) -> Inventory:
     sections = registered_sections()
     if not audit(root, walker.syntax_problem):
         raise _error(walker.lines())
-    drills_node = _pop_drills(root, walker)
     data = walker.value(root, schema(sections), "")
-    drills: dict[str, Any] = {}
-    if drills_node is not None:
-        drills = _drills(drills_node, walker)
-    inventory = _build(path, walker, data, drills, sections) if data is not None else None
+    inventory = (
+        _build(path, walker, data, data.get("drills") or {}, sections) if data is not None else None
+    )
+    if inventory is not None:
+        check_references(inventory, walker.problem_at)  # drills naming missing routers, paths
     if walker.problems or inventory is None:
         raise _error(walker.lines() or [f"{path}: the inventory must be a mapping"])
     return inventory
@@ -229,65 +230,7 @@ def _reader_problem(path: Path, text: str, exc: yaml.reader.ReaderError) -> str:
 
 
 def _error(lines: list[str]) -> ConfigError:
-    error = ConfigError("\n".join(lines))
-    error.problems = lines  # type: ignore[attr-defined]
-    return error
-
-
-def _pop_drills(root: yaml.Node, walker: Walker) -> yaml.Node | None:
-    """Take `drills:` out before the schema walk: its content is the drill engine's to check."""
-    if not isinstance(root, yaml.MappingNode):
-        return None
-    found: list[tuple[yaml.Node, yaml.Node]] = [
-        (key, value)
-        for key, value in root.value
-        if isinstance(key, yaml.ScalarNode) and key.value == "drills"
-    ]
-    if not found:
-        return None
-    root.value = [pair for pair in root.value if all(pair[0] is not key for key, _ in found)]
-    first_line = found[0][0].start_mark.line + 1
-    for key, _ in found[1:]:
-        walker.problem(key, "drills", f"duplicate key (first set on line {first_line})")
-    return found[0][1]
-
-
-def _drills(node: yaml.Node, walker: Walker) -> dict[str, Any]:
-    from holdtime.yaml_schema import _is_null, to_python
-
-    if _is_null(node):
-        return {}
-    if not isinstance(node, yaml.MappingNode):
-        walker.problem(node, "drills", "must be a mapping of drill name -> scenario")
-        return {}
-    _record_marks(node, "drills", walker)
-    value = to_python(node)
-    return dict(value) if isinstance(value, dict) else {}
-
-
-def _record_marks(node: yaml.Node, where: str, walker: Walker) -> None:
-    # a key's own position wins over its value's: errors point at the key the user typed
-    walker.marks.setdefault(where, (node.start_mark.line + 1, node.start_mark.column + 1))
-    if isinstance(node, yaml.MappingNode):
-        first_lines: dict[object, int] = {}
-        for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode):
-                # the drill schema sees a dict: a repeated key would silently replace the first
-                if key.value in first_lines:
-                    walker.problem(
-                        key,
-                        f"{where}.{key.value}",
-                        f"duplicate key (first set on line {first_lines[key.value]})",
-                    )
-                first_lines.setdefault(key.value, key.start_mark.line + 1)
-                walker.marks[f"{where}.{key.value}"] = (
-                    key.start_mark.line + 1,
-                    key.start_mark.column + 1,
-                )
-                _record_marks(value, f"{where}.{key.value}", walker)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _record_marks(item, f"{where}[{index}]", walker)
+    return ConfigError("\n".join(lines), problems=lines)
 
 
 def _build(

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from holdtime import __version__
+from holdtime.errors import HoldtimeError
 from holdtime.redaction import redact_value
 
 
@@ -109,8 +110,13 @@ class CheckResult:
 def error_result(
     check: str, target: str, exc: BaseException, *, device: str = "", duration_seconds: float = 0.0
 ) -> CheckResult:
-    """An ERROR result carrying the exception's one-line message (never a traceback)."""
+    """An ERROR result carrying the exception's one-line message (never a traceback).
+
+    The device is the one given, else the error's own (HoldtimeError.device).
+    """
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if not device and isinstance(exc, HoldtimeError):
+        device = exc.device
     return CheckResult(
         check=check,
         target=target,

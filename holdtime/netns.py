@@ -14,7 +14,7 @@ import ctypes.util
 import os
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -66,12 +66,6 @@ def entered(name: str | None) -> Iterator[None]:
     finally:
         os.close(target)
         os.close(original)
-
-
-def run_in(name: str | None, func: Callable[[], _T]) -> _T:
-    """Call `func` with the current thread inside namespace `name`."""
-    with entered(name):
-        return func()
 
 
 def create_connection(

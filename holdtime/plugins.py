@@ -1,8 +1,10 @@
 """Plugin contracts (Protocols) and the entry-point registry.
 
-Probes, checks and report formats are registered as entry points in the groups
-``holdtime.probes``, ``holdtime.checks``, ``holdtime.reports`` and ``holdtime.exporters``; the
-built-ins are listed in holdtime's own pyproject, a third party ships its own package.
+Probes (each with its inventory section), checks (with their metrics) and report formats are
+registered as entry points in the groups ``holdtime.probes``, ``holdtime.checks`` and
+``holdtime.reports``; the built-ins are listed in holdtime's own pyproject, a third party ships
+its own package. Publishing (Prometheus exposition, textfile, pushgateway) is holdtime's own and
+not a plugin group.
 
 Data flow: ``Probe.targets(inventory)`` names what to look at, ``Probe.collect(target, timeout)``
 returns one observation per target (I/O happens only here), and every ``Check`` whose ``probe``
@@ -142,20 +144,6 @@ ReportRenderer = Callable[["RunResult"], str]
 """A report format: renders a whole RunResult to text."""
 
 
-@runtime_checkable
-class Exporter(Protocol):
-    """Publishes RunResults somewhere (Prometheus registry, textfile, pushgateway)."""
-
-    name: str
-
-    def publish(self, run: RunResult) -> None:
-        """Publish one run's results."""
-        ...
-
-
-GROUPS = ("holdtime.probes", "holdtime.checks", "holdtime.reports", "holdtime.exporters")
-
-
 @functools.cache
 def _load_group(group: str) -> dict[str, Any]:
     loaded: dict[str, Any] = {}
@@ -198,8 +186,3 @@ def checks() -> dict[str, Check[Any, Any]]:
 def report_formats() -> dict[str, ReportRenderer]:
     """Every registered report renderer by format name."""
     return dict(_load_group("holdtime.reports"))
-
-
-def exporters() -> dict[str, Any]:
-    """Every registered exporter factory by name."""
-    return dict(_load_group("holdtime.exporters"))

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, TypeVar
 
-from holdtime.errors import CommandRefused, ConfigError, HoldtimeError
+from holdtime.errors import CommandRefused, ConfigError, HoldtimeError, ParseError
 from holdtime.probes.router_config import Router
 from holdtime.probes.vsphere_config import VCenter
 
@@ -23,9 +23,10 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from holdtime.drill.result import DrillResult
-    from holdtime.probes.frr import BgpRoute
-    from holdtime.probes.ipsec import IpsecStatus
-    from holdtime.probes.router import BgpState
+    from holdtime.inventory import Inventory
+    from holdtime.probes.bgp_model import BgpRoute, BgpState
+    from holdtime.probes.ipsec_model import IpsecStatus
+    from holdtime.probes.platforms import Kind
     from holdtime.probes.ssh import SshSession
     from holdtime.probes.vsphere import Session
     from holdtime.probes.vsphere_model import VsphereObservation
@@ -62,7 +63,7 @@ class RouterHandle:
     """A connected SSH session to one inventory router, with parsed read-only helpers."""
 
     def __init__(self, router: Router, session: SshSession) -> None:
-        from holdtime.probes.router import CommandReader
+        from holdtime.probes.command_reader import CommandReader
 
         self.router = router
         self.name = router.name
@@ -73,18 +74,23 @@ class RouterHandle:
         # probe reports them: device-prefixed one-line messages.
         self.errors: dict[str, str] = {}
 
-    def _need(self, platforms: tuple[str, ...], what: str) -> None:
-        if not set(platforms) & set(self.platforms):
+    def _need(self, kind: Kind, what: str) -> str:
+        """The router's first platform of `kind` (ConfigError naming the router if none)."""
+        from holdtime.probes.platforms import of_kind
+
+        found = of_kind(self.platforms, kind)
+        if not found:
             raise ConfigError(
                 f"{self.name}: no {what} on this router (platform: {', '.join(self.platforms)})"
             )
+        return found[0]
 
     @_one_line_errors
     def bgp(self, prefixes: tuple[str, ...] | list[str] = ()) -> BgpState:
         """Peers, neighbor details, BFD and the routes of the expected (and given) prefixes."""
         from holdtime.probes.router import read_bgp
 
-        self._need(("frr",), "FRR")
+        self._need("routing", "routing platform")
         self._reader.errors.clear()
         state = read_bgp(self._reader, self.router, tuple(prefixes))
         self.errors = dict(self._reader.errors)
@@ -93,21 +99,24 @@ class RouterHandle:
     @_one_line_errors
     def route(self, prefix: str) -> BgpRoute:
         """The BGP table entry of one prefix (no paths when the prefix is not in the table)."""
-        from holdtime.probes import frr
+        from holdtime.probes.router import read_bgp
 
-        self._need(("frr",), "FRR")
-        route = frr.parse_frr_bgp_route_json(
-            self._reader.text("frr", f"show bgp ipv4 unicast {prefix} json")
-        )
-        return route if route.prefix else frr.BgpRoute(prefix, (), ())
+        self._need("routing", "routing platform")
+        self._reader.errors.clear()
+        state = read_bgp(self._reader, self.router, (prefix,), detail=False)
+        if prefix not in state.routes:
+            raise ParseError(
+                self._reader.errors.get(f"bgp.route {prefix}", f"{self.name}: {prefix} not read")
+            )
+        return state.routes[prefix]
 
     @_one_line_errors
     def ipsec(self) -> IpsecStatus:
         """SAs and configured connections of every IPsec stack on the router."""
-        from holdtime.probes.router import IPSEC_PLATFORMS, read_ipsec
+        from holdtime.probes.router import read_ipsec
 
-        self._need(IPSEC_PLATFORMS, "IPsec stack")
-        return read_ipsec(self._reader, self.router, self.platforms)
+        self._need("ipsec", "IPsec stack")
+        return read_ipsec(self._reader, self.router)
 
     @_one_line_errors
     def ip_forward(self) -> bool:
@@ -121,7 +130,7 @@ class RouterHandle:
         """stdout of an allowlisted read-only command; anything else is refused, never sent."""
         from holdtime.probes import commands
 
-        candidates = (platform,) if platform else (*self.platforms, "linux")
+        candidates = (platform,) if platform else (*self.platforms, "linux")  # linux: the host
         chosen = next((p for p in candidates if commands.is_allowed(p, command)), None)
         if chosen is None:
             if platform:
@@ -207,7 +216,7 @@ class HandleCache(Generic[H]):
 
 
 @_one_line_errors
-def open_router(inventory: Any, name: str) -> RouterHandle:
+def open_router(inventory: Inventory, name: str) -> RouterHandle:
     """Connect to the inventory router `name` (ConfigError naming the inventory if unknown)."""
     from holdtime.probes.ssh import SshParams, SshSession
 
@@ -218,7 +227,7 @@ def open_router(inventory: Any, name: str) -> RouterHandle:
 
 
 @_one_line_errors
-def open_vcenter(inventory: Any, name: str, timeout_seconds: float = 30.0) -> VcenterHandle:
+def open_vcenter(inventory: Inventory, name: str, timeout_seconds: float = 30.0) -> VcenterHandle:
     """Log in to the inventory vCenter `name`."""
     from holdtime.probes.vsphere import Session
 
@@ -233,7 +242,7 @@ def open_vcenter(inventory: Any, name: str, timeout_seconds: float = 30.0) -> Vc
 
 
 @_one_line_errors
-def run_drill(inventory: Any, scenario_name: str, journal_path: Path) -> DrillResult:
+def run_drill(inventory: Inventory, scenario_name: str, journal_path: Path) -> DrillResult:
     """Run one drill of the inventory as `holdtime drill` does; returns its DrillResult."""
     from holdtime.drill.scenario import scenario as find_scenario
     from holdtime.drill.wiring import run_inventory_drill

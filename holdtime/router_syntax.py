@@ -44,6 +44,8 @@ def proxy_jump_problem(value: object) -> str:
             host, _, port = hostport.partition(":")
         if not _HOST.fullmatch(host):
             return f"{spec!r} names no valid host"
-        if (port or hostport.endswith(":")) and not (port.isdigit() and 0 < int(port) < 65536):
+        if (port or hostport.endswith(":")) and not (
+            port.isascii() and port.isdecimal() and 0 < int(port) < 65536
+        ):
             return f"{spec!r} has an invalid port"
     return ""

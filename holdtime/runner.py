@@ -15,7 +15,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from holdtime.defaults import DEFAULT_WORKERS
@@ -142,71 +142,91 @@ def execute(
     """Run jobs concurrently; return all results (also streamed to `on_result`)."""
     if max_workers < 1:
         raise ValueError("max_workers must be >= 1")
-    pending = list(jobs)
-    pending.reverse()  # pop() from the end keeps the planned order
     start = clock()
-    run_deadline = start + run_deadline_seconds if run_deadline_seconds else None
-    finished: queue.Queue[tuple[_Running, list[CheckResult]]] = queue.Queue()
-    running: list[_Running] = []
-    results: list[CheckResult] = []
+    pool = _Pool(
+        pending=list(jobs)[::-1],  # pop() from the end keeps the planned order
+        max_workers=max_workers,
+        run_deadline=start + run_deadline_seconds if run_deadline_seconds else None,
+        on_result=on_result,
+        clock=clock,
+    )
+    while pool.pending or pool.running:
+        pool.start_ready()
+        if pool.running:
+            pool.wait_for_one()
+    return pool.results
 
-    def emit(batch: list[CheckResult]) -> None:
+
+@dataclass
+class _Pool:
+    """The jobs not started yet, the ones running (each with its deadline), the results."""
+
+    pending: list[Job]
+    max_workers: int
+    run_deadline: float | None
+    on_result: ResultCallback | None
+    clock: Callable[[], float]
+    running: list[_Running] = field(default_factory=list)
+    results: list[CheckResult] = field(default_factory=list)
+    finished: queue.Queue[tuple[_Running, list[CheckResult]]] = field(default_factory=queue.Queue)
+
+    def emit(self, batch: list[CheckResult]) -> None:
+        """Keep results and stream them, in the order they complete."""
         for result in batch:
-            results.append(result)
-            if on_result is not None:
-                on_result(result)
+            self.results.append(result)
+            if self.on_result is not None:
+                self.on_result(result)
 
-    def worker(slot: _Running) -> None:
-        began = clock()
-        try:
-            observation = slot.job.probe.collect(slot.job.target, slot.job.target.timeout_seconds)
-            batch = evaluate_job(slot.job, observation, clock() - began)
-        except Exception as exc:
-            batch = errors_for(slot.job, exc, clock() - began)
-        finished.put((slot, batch))
-
-    while pending or running:
-        now = clock()
-        while pending and len(running) < max_workers:
-            job = pending.pop()
-            if run_deadline is not None and now >= run_deadline:
-                emit(errors_for(job, CommandTimeout("run deadline reached before it started"), 0))
+    def start_ready(self) -> None:
+        """Start jobs while workers are free; past the run deadline a job is an ERROR at once."""
+        now = self.clock()
+        while self.pending and len(self.running) < self.max_workers:
+            job = self.pending.pop()
+            if self.run_deadline is not None and now >= self.run_deadline:
+                reason = CommandTimeout("run deadline reached before it started")
+                self.emit(errors_for(job, reason, 0))
                 continue
             deadline = now + job.target.timeout_seconds
-            if run_deadline is not None:
-                deadline = min(deadline, run_deadline)
+            if self.run_deadline is not None:
+                deadline = min(deadline, self.run_deadline)
             slot = _Running(job=job, deadline=deadline, started=now)
-            running.append(slot)
+            self.running.append(slot)
             threading.Thread(
-                target=worker, args=(slot,), name=f"holdtime-{job.key}", daemon=True
+                target=self._work, args=(slot,), name=f"holdtime-{job.key}", daemon=True
             ).start()
-        if not running:
-            continue
-        wait = max(0.0, min(s.deadline for s in running) - clock())
+
+    def _work(self, slot: _Running) -> None:
+        began = self.clock()
         try:
-            slot, batch = finished.get(timeout=wait)
+            target = slot.job.target
+            observation = slot.job.probe.collect(target, target.timeout_seconds)
+            batch = evaluate_job(slot.job, observation, self.clock() - began)
+        except Exception as exc:
+            batch = errors_for(slot.job, exc, self.clock() - began)
+        self.finished.put((slot, batch))
+
+    def wait_for_one(self) -> None:
+        """Take one finished job, or at the earliest deadline turn the late ones into ERRORs."""
+        wait = max(0.0, min(s.deadline for s in self.running) - self.clock())
+        try:
+            slot, batch = self.finished.get(timeout=wait)
         except queue.Empty:
-            now = clock()
-            for late in [s for s in running if now >= s.deadline]:
-                late.abandoned = True
-                running.remove(late)
-                elapsed = now - late.started
-                emit(
-                    errors_for(
-                        late.job,
-                        CommandTimeout(
-                            f"{late.job.target.device}: no answer within {elapsed:.1f} s "
-                            "(target deadline)"
-                        ),
-                        elapsed,
-                    )
-                )
-            continue
+            self._expire_late()
+            return
         if slot.abandoned:
-            continue  # its ERROR was already reported at the deadline
-        running.remove(slot)
-        emit(batch)
-    return results
+            return  # its ERROR was already reported at the deadline
+        self.running.remove(slot)
+        self.emit(batch)
+
+    def _expire_late(self) -> None:
+        now = self.clock()
+        for late in [s for s in self.running if now >= s.deadline]:
+            late.abandoned = True
+            self.running.remove(late)
+            elapsed = now - late.started
+            device = late.job.target.device
+            reason = CommandTimeout(f"{device}: no answer within {elapsed:.1f} s (target deadline)")
+            self.emit(errors_for(late.job, reason, elapsed))
 
 
 def run_checks(

@@ -31,16 +31,17 @@ Validator = Callable[[Any, yaml.Node, "Walker", str], Any]
 class Field:
     """What one key (or list item) may hold."""
 
-    kind: str  # str name host address prefix int float seconds port bool map list any
+    kind: str  # str name host address prefix int float seconds port bool map table list any
     required: bool = False
     default: Any = None
     fields: Mapping[str, Field] | None = None  # kind == "map"
-    item: Field | None = None  # kind == "list"
+    item: Field | None = None  # kind == "list"; kind == "table": every value of the mapping
     choices: tuple[str, ...] = ()
     low: float | None = None
     high: float | None = None
     one_or_list: bool = False  # a single value stands for a one-item list
     check: Validator | None = None  # extra validation, may return a replacement value
+    shape: str = ""  # map: what the mapping looks like; table: "NAME -> WHAT" (for messages)
 
 
 @dataclass
@@ -60,6 +61,18 @@ class Walker:
         """Record a problem with the YAML itself (a tag, an alias), not with one key."""
         mark = node.start_mark
         self.problems.append((mark.line + 1, mark.column + 1, message))
+
+    def problem_at(self, where: str, message: str, at: str = "") -> None:
+        """Record a problem about `where`, placed at the closest mark seen of `at` (or `where`).
+
+        For checks after the walk (a drill naming a router that does not exist): the mark of
+        the path itself, else of its closest parent, else line 1.
+        """
+        key = at or where
+        while key and key not in self.marks:
+            key = key.rpartition(".")[0]
+        line, col = self.marks.get(key, (1, 1))
+        self.problems.append((line, col, f"{where}: {message}"))
 
     def lines(self) -> list[str]:
         """Problems as `file:line:col: message`, in file order."""
@@ -86,6 +99,8 @@ class Walker:
             result: Any = None if single is None else [single]
         elif spec.kind == "map":
             result = self._map(node, spec, where)
+        elif spec.kind == "table":
+            result = self._table(node, spec, where)
         elif spec.kind == "list":
             result = self._list(node, spec, where)
         elif spec.kind == "any":
@@ -98,7 +113,8 @@ class Walker:
 
     def _map(self, node: yaml.Node, spec: Field, where: str) -> dict[str, Any] | None:
         if not isinstance(node, yaml.MappingNode):
-            self.problem(node, where, f"must be a mapping, not {_describe(node)}")
+            shape = f" ({spec.shape})" if spec.shape else ""
+            self.problem(node, where, f"must be a mapping, not {_describe(node)}{shape}")
             return None
         fields = spec.fields or {}
         seen: dict[str, yaml.Node] = {}
@@ -130,6 +146,39 @@ class Walker:
                     self.problem(node, where, f"missing required key {key!r}")
                 elif sub.default is not None:
                     out[key] = sub.default
+        return out
+
+    def _table(self, node: yaml.Node, spec: Field, where: str) -> dict[str, Any] | None:
+        """A mapping of names the user chooses (drills: NAME -> scenario), each value an item.
+
+        A name given twice is reported at its second place and neither value is walked: which
+        of the two was meant is for the user to say, and the problems of both would be noise.
+        """
+        if not isinstance(node, yaml.MappingNode):
+            self.problem(node, where, f"must be a mapping of {spec.shape}")
+            return None
+        assert spec.item is not None
+        pairs = list(mapping_pairs(node, self.syntax_problem))
+        first: dict[str, yaml.Node] = {}
+        repeated: set[str] = set()
+        for pair in pairs:
+            key_node = pair.key
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if not isinstance(key, str) or key_node.tag != STR_TAG:
+                self.problem(key_node, where, f"keys must be text, not {_describe(key_node)}")
+            elif key in first:
+                line = first[key].start_mark.line + 1
+                self.problem(
+                    key_node, f"{where}.{key}", f"duplicate key (first set on line {line})"
+                )
+                repeated.add(key)
+            else:
+                first[key] = key_node
+        out: dict[str, Any] = {}
+        for pair in pairs:
+            key = pair.key.value if isinstance(pair.key, yaml.ScalarNode) else None
+            if key in first and key not in repeated and first[key] is pair.key:
+                out[key] = self.value(pair.value, spec.item, f"{where}.{key}")
         return out
 
     def _list(self, node: yaml.Node, spec: Field, where: str) -> list[Any] | None:
@@ -166,7 +215,9 @@ class Walker:
             self.problem(node, where, f"must be {_KIND_WORDS[kind]}, not {node.value!r}")
             return None
         if not raw.strip():
-            self.problem(node, where, "must not be empty")
+            self.problem(
+                node, where, "must not be empty" + (f": {spec.shape}" if spec.shape else "")
+            )
             return None
         if CONTROL_RE.search(raw):
             self.problem(node, where, f"{raw!r} must not contain control characters")

@@ -1,11 +1,9 @@
-"""The read-only command allowlists per platform, and how each command is sent over SSH.
+"""How an allowlisted read-only command is checked and sent over SSH.
 
-In check mode holdtime only ever runs commands that match one of these patterns exactly
-(``re.fullmatch`` on the logical command, single spaces). Arguments a pattern accepts are
-validated by the pattern itself (an IP prefix, a ``unix://`` vici URI), so nothing a user puts
-in an inventory can smuggle a shell metacharacter or a configuration command into a session.
+In check mode holdtime only ever runs commands that match one of the allowlist patterns of a
+platform (probes/platforms.py) exactly (``re.fullmatch`` on the logical command, single spaces).
 The logical command is what operators type: ``show bgp vrf all summary json`` for ``frr`` (sent
-as ``vtysh -c '...'``), ``swanctl --list-sas`` for ``strongswan``.
+as ``vtysh -c '...'``, the platform's ``via``), ``swanctl --list-sas`` for ``strongswan``.
 """
 
 from __future__ import annotations
@@ -16,49 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from holdtime.errors import CommandRefused
-
-# 172.16.1.0/24, 2001:db8::/32
-_PREFIX = r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}/[0-9]{1,2}|[0-9a-fA-F:]{2,39}/[0-9]{1,3}"
-# unix:///run/charon-esg1/charon.vici
-_VICI_URI = r"unix:///[A-Za-z0-9_./-]+"
-# 172.16.1.10, 2001:db8::10
-_ADDRESS = r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9a-fA-F:]{2,39}"
-# db.example.net (never starts with "-": it could be read as an option)
-_HOST = rf"{_ADDRESS}|[A-Za-z0-9][A-Za-z0-9.-]{{0,252}}"
-# ping -D -O -i 0.2 -W 1 -w 1200 -I 192.168.1.1 172.16.1.10   (holdtime.probes.router_ping)
-_ROUTER_PING = (
-    r"ping -D -O -i (?:[0-9]{1,2}(?:\.[0-9]{1,3})?) -W [0-9]{1,2} -w [0-9]{1,6}"
-    rf"(?: -I (?:{_ADDRESS}))? (?:{_HOST})"
-)
-
-ALLOWLISTS: dict[str, tuple[str, ...]] = {
-    "frr": (
-        r"show bgp vrf all summary( json)?",
-        # the single-family spellings an operator may prefer (issue 12)
-        r"show (?:ip )?bgp(?: vrf all)?(?: (?:ipv4|ipv6)(?: unicast)?)? summary( json)?",
-        r"show bgp vrf all neighbors( json)?",
-        r"show (?:ip )?bgp neighbors( json)?",
-        rf"show bgp ipv4 unicast (?:{_PREFIX})( json)?",
-        r"show bfd peers( json)?",
-        r"show version",
-    ),
-    "strongswan": (
-        rf"swanctl --list-sas( --uri {_VICI_URI})?",
-        rf"swanctl --list-conns( --uri {_VICI_URI})?",
-        r"swanctl --version",
-        # the legacy stroke interface (strongSwan 5.x with the starter)
-        r"ipsec (?:statusall|status|version)",
-    ),
-    "libreswan": (
-        r"ipsec (?:status|trafficstatus|showstates|briefstatus)",
-        r"ipsec auto --status",
-        r"ipsec whack --(?:status|showstates|trafficstatus|briefstatus)",
-        r"ipsec --version",
-    ),
-    "linux": (r"sysctl (?:-n )?net\.ipv4\.ip_forward", _ROUTER_PING),
-}
-
-PLATFORMS = tuple(ALLOWLISTS)
+from holdtime.probes.platforms import PLATFORMS
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,13 +34,14 @@ def normalize(command: str) -> str:
 def is_allowed(platform: str, command: str) -> bool:
     """True if `command` is on the read-only allowlist of `platform`."""
     text = normalize(command)
-    return any(re.fullmatch(pattern, text) for pattern in ALLOWLISTS.get(platform, ()))
+    known = PLATFORMS.get(platform)
+    return known is not None and any(re.fullmatch(p, text) for p in known.allowlist)
 
 
 def build(platform: str, command: str, *, sudo: bool = False, device: str = "") -> Command:
     """The Command to send for an allowlisted logical command; CommandRefused otherwise."""
     text = normalize(command)
-    if platform not in ALLOWLISTS:
+    if platform not in PLATFORMS:
         known = ", ".join(PLATFORMS)
         raise CommandRefused(f"{device or 'holdtime'}: unknown platform {platform!r} ({known})")
     if not is_allowed(platform, text):
@@ -92,7 +49,8 @@ def build(platform: str, command: str, *, sudo: bool = False, device: str = "") 
             f"{device or 'holdtime'}: {text!r} is not on the read-only allowlist for {platform}"
         )
     # The allowlist patterns admit no quote or metacharacter; quoting is belt and braces.
-    line = f"vtysh -c {shlex.quote(text)}" if platform == "frr" else text
+    via = PLATFORMS[platform].via
+    line = f"{via} {shlex.quote(text)}" if via else text
     if sudo:
         line = f"sudo -n {line}"  # -n: fail at once instead of waiting for a password prompt
     return Command(platform=platform, text=text, line=line)

@@ -1,8 +1,8 @@
-"""FRR BGP/BFD: parsers for vtysh output (JSON and the plain-text summary) and their models.
+"""FRR BGP/BFD: parsers for vtysh output (JSON and the plain-text summary).
 
-Every parser is a pure function of the command's text that returns frozen dataclasses or
-raises ParseError (never anything else: the fuzz tests hold us to it). Recorded outputs from
-FRR 8.4 live in tests/fixtures/frr/<command>/<case>/.
+Every parser is a pure function of the command's text that returns the vendor-neutral models of
+probes/bgp_model.py or raises ParseError (never anything else: the fuzz tests hold us to it).
+Recorded outputs from FRR 8.4 live in tests/fixtures/frr/<command>/<case>/.
 """
 
 from __future__ import annotations
@@ -10,111 +10,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from holdtime.errors import ParseError
+from holdtime.probes.bgp_model import BfdPeer, BgpNeighbor, BgpPath, BgpPeer, BgpRoute
 
 # vtysh prints these instead of JSON when it cannot answer (bgpd down, old FRR, no BGP).
 _VTYSH_TROUBLE = re.compile(r"^\s*(?:%|\S+ is not running|Exiting)", re.MULTILINE)
-
-
-@dataclass(frozen=True, slots=True)
-class BgpPeer:
-    """One row of `show bgp vrf all summary`: a neighbor in one VRF and address family."""
-
-    vrf: str
-    afi_safi: str  # "ipv4Unicast"
-    address: str
-    remote_as: int | None
-    local_as: int | None
-    state: str  # "Established", "Idle (Admin)", "Connect", "Active", ...
-    established: bool
-    up_down_seconds: float | None  # time since it came up (Established) or went down
-    prefixes_received: int | None
-    prefixes_sent: int | None
-    description: str = ""
-    hostname: str = ""
-    dynamic: bool = False  # accepted through `bgp listen range`
-    # Established but exchanging no routes: "Policy" (eBGP without a policy under RFC 8212,
-    # `bgp ebgp-requires-policy`), "NoNeg" (the address family was not negotiated); "" otherwise
-    held: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class BgpNeighbor:
-    """One neighbor from `show bgp vrf all neighbors json`: state, timers, BFD, counters."""
-
-    vrf: str
-    address: str
-    remote_as: int | None
-    state: str
-    established: bool
-    up_seconds: float | None  # only while Established
-    hold_time_seconds: float | None  # negotiated (the configured value while not Established)
-    keepalive_seconds: float | None
-    configured_hold_time_seconds: float | None
-    configured_keepalive_seconds: float | None
-    bfd_status: str | None  # "Up" / "Down" / "Unknown"; None: BFD not configured
-    bfd_detect_multiplier: int | None
-    bfd_rx_interval_ms: int | None
-    bfd_tx_interval_ms: int | None
-    accepted_prefixes: int | None  # ipv4 unicast
-    sent_prefixes: int | None
-    admin_shutdown: bool = False
-    last_reset_reason: str = ""
-    description: str = ""
-    hostname: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class BgpPath:
-    """One path of a prefix in `show bgp ipv4 unicast PREFIX json`."""
-
-    peer: str  # neighbor address the path came from; "local" for our own origination
-    nexthops: tuple[str, ...]
-    best: bool
-    multipath: bool
-    valid: bool
-    weight: int | None
-    local_pref: int | None
-    med: int | None
-    as_path: str
-    selection_reason: str = ""
-    peer_hostname: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class BgpRoute:
-    """A prefix with its paths and the neighbors it was advertised to ("" prefix: not in table)."""
-
-    prefix: str
-    paths: tuple[BgpPath, ...]
-    advertised_to: tuple[str, ...]
-
-    @property
-    def best_path(self) -> BgpPath | None:
-        """The path FRR selected as best, if any."""
-        return next((p for p in self.paths if p.best), None)
-
-
-@dataclass(frozen=True, slots=True)
-class BfdPeer:
-    """One session from `show bfd peers json`."""
-
-    peer: str
-    vrf: str
-    status: str  # "up", "down", "init", "shutdown"
-    local: str = ""
-    interface: str = ""
-    multihop: bool = False
-    uptime_seconds: float | None = None
-    downtime_seconds: float | None = None
-    diagnostic: str = ""
-    remote_diagnostic: str = ""
-    detect_multiplier: int | None = None
-    receive_interval_ms: int | None = None
-    transmit_interval_ms: int | None = None
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -488,7 +390,7 @@ def _text_row(line: str, number: int, vrf: str, afi_safi: str, local_as: int | N
     state_or_count = match.group("state")
     # "(Policy)": Established, but eBGP without a policy exchanges nothing (RFC 8212);
     # "NoNeg": Established, but the family was not negotiated
-    established = state_or_count.isdigit() or state_or_count in {"(Policy)", "NoNeg"}
+    established = state_or_count.isdecimal() or state_or_count in {"(Policy)", "NoNeg"}
     state = "Established" if established else state_or_count
     known_bgp_state(state, f"`show bgp summary` line {number}")
     sent = match.group("sent")
@@ -503,8 +405,8 @@ def _text_row(line: str, number: int, vrf: str, afi_safi: str, local_as: int | N
         established=established,
         up_down_seconds=_uptime_or_error(match.group("updown"), number),
         # FRR prints the count only while Established; otherwise it is not known, not 0
-        prefixes_received=int(state_or_count) if state_or_count.isdigit() else None,
-        prefixes_sent=int(sent) if sent and sent.isdigit() else None,
+        prefixes_received=int(state_or_count) if state_or_count.isdecimal() else None,
+        prefixes_sent=int(sent) if sent and sent.isdecimal() else None,
         description="" if desc == "N/A" or _SOFTWARE_VERSION_DESC.match(desc) else desc,
         hostname=match.group("hostname") or "",
         dynamic=match.group("dynamic") is not None,

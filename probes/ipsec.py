@@ -1,20 +1,12 @@
-"""IPsec: one model for strongSwan and libreswan, and the parsers that fill it.
+"""IPsec parsers, every one importable as `holdtime.probes.ipsec.parse_...`.
 
-The model lives in probes/ipsec_model.py, the strongSwan readers (swanctl and the stroke
-`ipsec statusall` / `ipsec status`) in probes/strongswan.py and the libreswan readers in
-probes/libreswan.py. This module keeps every name importable as `holdtime.probes.ipsec.X`.
+The strongSwan parsers (swanctl and the stroke `ipsec statusall` / `ipsec status`) live in
+probes/strongswan.py, the libreswan ones in probes/libreswan.py; both return the vendor-neutral
+model of probes/ipsec_model.py, which is not re-exported here.
 """
 
 from __future__ import annotations
 
-from holdtime.probes.ipsec_model import (
-    ChildConfig,
-    ChildSa,
-    ConnectionConfig,
-    IkeSa,
-    IpsecStatus,
-    merge,
-)
 from holdtime.probes.libreswan import (
     LibreswanConnection,
     LibreswanCounts,
@@ -38,11 +30,6 @@ from holdtime.probes.strongswan import (
 )
 
 __all__ = [
-    "ChildConfig",
-    "ChildSa",
-    "ConnectionConfig",
-    "IkeSa",
-    "IpsecStatus",
     "LibreswanConnection",
     "LibreswanCounts",
     "LibreswanPending",
@@ -51,7 +38,6 @@ __all__ = [
     "LibreswanTraffic",
     "libreswan_showstates_status",
     "libreswan_status",
-    "merge",
     "parse_libreswan_briefstatus",
     "parse_libreswan_showstates",
     "parse_libreswan_status",

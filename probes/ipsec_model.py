@@ -1,7 +1,9 @@
 """The vendor-neutral IPsec model: IKE SAs with their child SAs, and configured connections.
 
-strongSwan (probes/strongswan.py) and libreswan (probes/libreswan.py) are read into it; the
-checks (checks/ipsec.py) only ever see this model.
+Each IPsec platform's reader (probes/platforms.py: strongSwan's in probes/strongswan_reader.py,
+libreswan's in probes/libreswan_reader.py) fills it; the checks (checks/ipsec.py) only ever see
+this model. States keep the words the platform printed (the checks judge ``established`` and
+``installed``, which every reader sets); counters are in bytes and packets, times in seconds.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ class ChildSa:
     """A CHILD_SA (IPsec SA): the data-plane half of a tunnel."""
 
     name: str
-    unique_id: str  # strongSwan "#5", libreswan state serial "#2"
-    state: str  # strongSwan INSTALLED/REKEYING/...; libreswan STATE_V2_ESTABLISHED_CHILD_SA
+    unique_id: str  # the platform's SA id, e.g. "#5"
+    state: str  # as the platform printed it: INSTALLED, REKEYING, STATE_V2_ESTABLISHED_CHILD_SA
     installed: bool
     mode: str = ""  # TUNNEL, TUNNEL-in-UDP, TRANSPORT
     protocol: str = ""  # ESP, AH
@@ -37,7 +39,7 @@ class ChildSa:
 class IkeSa:
     """An IKE SA (the control-plane half) with its child SAs."""
 
-    name: str  # connection name, e.g. "esg1" (libreswan: without the [N] instance suffix)
+    name: str  # connection name, e.g. "esg1" (without an instance suffix such as "[2]")
     unique_id: str
     state: str
     established: bool
@@ -46,7 +48,7 @@ class IkeSa:
     remote_host: str = ""
     local_id: str = ""
     remote_id: str = ""
-    instance: str = ""  # libreswan instance, e.g. "[2] 192.1.2.45"
+    instance: str = ""  # an instance of a template connection, e.g. "[2] 192.1.2.45"
     established_seconds: int | None = None
     rekey_in_seconds: int | None = None
     reauth_in_seconds: int | None = None
@@ -56,7 +58,7 @@ class IkeSa:
 
 @dataclass(frozen=True, slots=True)
 class ChildConfig:
-    """A configured child (strongSwan `--list-conns`)."""
+    """A configured child SA of a connection."""
 
     name: str
     mode: str
@@ -82,7 +84,7 @@ class ConnectionConfig:
 class IpsecStatus:
     """Everything one IPsec stack reported: SAs and configured connections."""
 
-    stack: str  # "strongswan" | "libreswan"
+    stack: str  # the platform that reported it (probes/platforms.py), e.g. "strongswan"
     ike_sas: tuple[IkeSa, ...] = ()
     connections: tuple[ConnectionConfig, ...] = ()
 
@@ -96,9 +98,9 @@ class IpsecStatus:
 
 
 def merge(statuses: Iterable[IpsecStatus]) -> IpsecStatus:
-    """One status from several (one charon per tunnel in the lab, one vici socket each)."""
+    """One status from several (one daemon per tunnel, or two IPsec platforms on one router)."""
     items = list(statuses)
-    stack = items[0].stack if items else "strongswan"
+    stack = items[0].stack if items else ""
     return IpsecStatus(
         stack=stack,
         ike_sas=tuple(sa for s in items for sa in s.ike_sas),

@@ -479,7 +479,7 @@ def _counter(command: str, number: int, fields: dict[str, str], key: str) -> int
     value = fields.get(key)
     if value is None:
         return None  # not printed: unknown, never zero
-    if not value.isdigit():
+    if not value.isdecimal():
         raise ParseError(f"line {number} of `{command}`: {key}={value!r} is not a number")
     return int(value)
 
@@ -502,7 +502,7 @@ def parse_libreswan_trafficstatus(text: str) -> tuple[LibreswanTraffic, ...]:
                 connection=match.group("conn"),
                 instance=_instance(match.group("inst"), match.group("peer")),
                 sa_type=fields.get("type", ""),
-                add_time=int(add_time) if add_time.isdigit() else None,
+                add_time=int(add_time) if add_time.isdecimal() else None,
                 bytes_in=_counter(command, number, fields, "inBytes"),
                 bytes_out=_counter(command, number, fields, "outBytes"),
                 peer_id=fields.get("id", ""),

@@ -32,9 +32,9 @@ class PingPath:
     source: PingSource
     destination: str
     interval_seconds: float = 1.0
-    count: int | None = None
-    duration_seconds: float | None = 60.0
-    max_outage_seconds: float | None = None
+    count: int | None = None  # a drill stops probing this path after that many probes
+    duration_seconds: float | None = None  # ... or after this long; None: as long as the drill
+    max_outage_seconds: float | None = None  # the path's own budget, over the drill's
 
 
 _DEFAULT = PingPath(name="", source=PingSource(kind="local"), destination="")
@@ -60,16 +60,13 @@ def build_ping_path(raw: Mapping[str, Any], where: str, context: BuildContext) -
         context.problem(where, "give count or duration_seconds, not both")
     if not raw.get("name") or not raw.get("destination") or source is None:
         return None
-    count = raw.get("count")
     return PingPath(
         name=raw["name"],
         source=source,
         destination=raw["destination"],
         interval_seconds=raw.get("interval_seconds", _DEFAULT.interval_seconds),
-        count=count,
-        duration_seconds=(
-            None if count is not None else raw.get("duration_seconds", _DEFAULT.duration_seconds)
-        ),
+        count=raw.get("count"),
+        duration_seconds=raw.get("duration_seconds", _DEFAULT.duration_seconds),
         max_outage_seconds=(raw.get("expect") or {}).get("max_outage_seconds"),
     )
 
@@ -86,22 +83,21 @@ def build_source(raw: object, where: str, context: BuildContext) -> PingSource |
             return None
         if not raw:
             return PingSource(kind="local", address=address)
-    if isinstance(raw, dict) and len(raw) == 1:
-        ((kind, name),) = raw.items()
-        if kind == "netns" and isinstance(name, str) and NAME_RE.match(name):
-            return PingSource(kind="netns", netns=name, address=address)
-        if kind == "netns":
-            context.problem(f"{where}.netns", f"{name!r} is not a valid network namespace name")
-            return None
-        if kind == "router" and isinstance(name, str):
-            if name not in context.names("routers"):
-                context.problem(where, f"no router named {name!r} in routers")
-                return None
-            return PingSource(kind="router", router=name, address=address)
-    context.problem(
-        where, "must be local, {netns: NAME} or {router: NAME} (optionally with address: IP)"
-    )
-    return None
+    ((kind, name),) = raw.items() if isinstance(raw, dict) and len(raw) == 1 else [("", None)]
+    source, where_wrong, wrong = None, where, ""
+    if kind == "netns" and isinstance(name, str) and NAME_RE.match(name):
+        source = PingSource(kind="netns", netns=name, address=address)
+    elif kind == "netns":
+        where_wrong, wrong = f"{where}.netns", f"{name!r} is not a valid network namespace name"
+    elif kind == "router" and isinstance(name, str) and name in context.names("routers"):
+        source = PingSource(kind="router", router=name, address=address)
+    elif kind == "router" and isinstance(name, str):
+        wrong = f"no router named {name!r} in routers"
+    else:
+        wrong = "must be local, {netns: NAME} or {router: NAME} (optionally with address: IP)"
+    if wrong:
+        context.problem(where_wrong, wrong)
+    return source
 
 
 def _address(raw: object, where: str, context: BuildContext) -> str | None:

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from holdtime import redaction
+from holdtime.probes.platforms import PLATFORM_NAMES
 from holdtime.router_syntax import proxy_jump_problem, swanctl_uri_problem
 from holdtime.sections import BuildContext, Section, literal_password_problem, seconds
 from holdtime.yaml_schema import Field
 
-PLATFORMS = ("frr", "strongswan", "libreswan")
 HOST_KEY_POLICIES = ("reject", "accept-new", "warn")
 IPSEC_INTERFACES = ("auto", "swanctl", "stroke")
 
@@ -155,7 +155,7 @@ ROUTER_FIELD = Field(
         "host_key_policy": Field("str", choices=HOST_KEY_POLICIES),
         "ssh_config": Field("str"),
         "proxy_jump": Field("str"),
-        "platform": Field("list", item=Field("str", choices=PLATFORMS), one_or_list=True),
+        "platform": Field("list", item=Field("str", choices=PLATFORM_NAMES), one_or_list=True),
         "sudo": Field("bool"),
         "timeouts": Field(
             "map",

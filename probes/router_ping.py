@@ -32,13 +32,17 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 from holdtime.errors import HoldtimeError, ParseError
 from holdtime.gap import ProbeEvent, unwrap_sequence
 from holdtime.probes import commands
 from holdtime.probes.ping import FlowResult, PingFlow, Progress, ProgressCallback
 from holdtime.probes.pinglog import PingLog, parse_iputils_ping
+
+if TYPE_CHECKING:
+    from holdtime.probes.router_config import Router
+    from holdtime.probes.ssh import RemoteProcess, SshSession
 
 # [1795422077.417996] 64 bytes from ...     [1795422077.417996] no answer yet for icmp_seq=6
 _STAMP = re.compile(r"\[(\d{1,12}\.\d{1,9})\] ", re.ASCII)
@@ -167,7 +171,7 @@ class RouterPinger:
 
     def __init__(
         self,
-        router: Any,
+        router: Router,
         destination: str,
         interval_seconds: float,
         *,
@@ -178,10 +182,10 @@ class RouterPinger:
         progress: ProgressCallback | None = None,
         progress_every_seconds: float = 0.25,
         clock: Callable[[], float] = time.monotonic,
-        session_factory: Callable[[Any], Any] | None = None,
+        session_factory: Callable[[Router], SshSession] | None = None,
     ) -> None:
         self.router = router
-        self.device = str(getattr(router, "name", "router"))
+        self.device = router.name
         self.flow = PingFlow(destination, source=source, name=name)
         self.interval_seconds = interval_seconds
         self.late_after_seconds = (
@@ -195,9 +199,7 @@ class RouterPinger:
             deadline_seconds=deadline_seconds,
         )
         # Refused here, before anything connects, if the inventory's values do not fit the form.
-        self.command = commands.build(
-            "linux", self.text, sudo=bool(getattr(router, "sudo", False)), device=self.device
-        )
+        self.command = commands.build("linux", self.text, sudo=router.sudo, device=self.device)
         self.progress = progress
         self.progress_every_seconds = progress_every_seconds
         self.clock = clock
@@ -225,7 +227,7 @@ class RouterPinger:
         return [self._result(text, arrivals, stopped_at, status)]
 
     def _stream(
-        self, process: Any, stop: threading.Event
+        self, process: RemoteProcess, stop: threading.Event
     ) -> tuple[str, list[tuple[float, float]], float | None, int | None]:
         """Read lines until stop (+ late threshold) or until ping exits by itself."""
         live = _Live(started_at=self.clock())
@@ -378,7 +380,7 @@ class RouterPinger:
         )
 
 
-def _ssh_session(router: Any) -> Any:
+def _ssh_session(router: Router) -> SshSession:
     from holdtime.probes.ssh import SshParams, SshSession
 
     session = SshSession(SshParams.from_router(router))

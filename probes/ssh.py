@@ -191,6 +191,24 @@ class CommandOutput:
         return self.stdout if self.stdout.strip() else self.stderr
 
 
+def _load_known_hosts(client: paramiko.SSHClient, params: SshParams) -> None:
+    """Every known_hosts file of the params; a missing one is fatal only under `reject`."""
+    import paramiko
+
+    for path in params.known_hosts:
+        try:
+            client.load_host_keys(str(path))
+        except FileNotFoundError:
+            if params.host_key_policy == "reject":
+                client.close()
+                raise HostKeyError(
+                    f"{params.device}: known_hosts file {path} does not exist"
+                ) from None
+        except (OSError, paramiko.SSHException) as exc:
+            client.close()
+            raise HostKeyError(f"{params.device}: cannot read known_hosts {path}: {exc}") from exc
+
+
 def _ssh_config_lookup(path: Path | None, device: str) -> Callable[[str], dict[str, Any]]:
     """A function host -> ssh_config options (empty dicts when there is no file)."""
     if path is None:
@@ -259,7 +277,7 @@ def _parse_jump(
 
 
 def _port(text: str, spec: str, device: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
+    if not (text.isascii() and text.isdecimal()) or not 0 < int(text) < 65536:
         raise ConfigError(f"{device}: proxy_jump {spec!r} has an invalid port")
     return int(text)
 
@@ -448,20 +466,7 @@ class SshSession:
         capture_paramiko_logging()
         params = self.params
         client = paramiko.SSHClient()
-        for path in params.known_hosts:
-            try:
-                client.load_host_keys(str(path))
-            except FileNotFoundError:
-                if params.host_key_policy == "reject":
-                    client.close()
-                    raise HostKeyError(
-                        f"{params.device}: known_hosts file {path} does not exist"
-                    ) from None
-            except (OSError, paramiko.SSHException) as exc:
-                client.close()
-                raise HostKeyError(
-                    f"{params.device}: cannot read known_hosts {path}: {exc}"
-                ) from exc
+        _load_known_hosts(client, params)
         client.set_missing_host_key_policy(_policy(params))
         # paramiko looks the host key up by the name it is given; the socket is already
         # connected, so pass the name known_hosts is keyed by.

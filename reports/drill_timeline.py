@@ -140,6 +140,11 @@ def _phase_verdict(phase: Mapping[str, Any]) -> str:
     return "ok" if phase.get("within_budget") else "OVER"
 
 
+def _budget_from(phase: Mapping[str, Any]) -> str:
+    source = phase.get("budget_from")
+    return f" <small>({html.escape(str(source))})</small>" if source else ""
+
+
 def render_section(drill: Mapping[str, Any]) -> str:
     """One drill as an HTML <section>: verdict, outage table, timeline, event list."""
     verdict = "PASSED" if drill.get("passed") else "FAILED"
@@ -152,7 +157,7 @@ def render_section(drill: Mapping[str, Any]) -> str:
         f"<td>{p['lost']} / {p['sent']}</td>"
         f"<td>{float(p['loss_derived_outage_seconds']):.2f} s</td>"
         f"<td>{_seconds(p.get('gap_derived_outage_seconds'))}</td>"
-        f"<td>{p['interval_seconds']} s</td><td>{p['budget_seconds']} s</td>"
+        f"<td>{p['interval_seconds']} s</td><td>{p['budget_seconds']} s{_budget_from(p)}</td>"
         f"<td>{_phase_verdict(p)}</td></tr>"
         for p in drill.get("phases", ())
     )

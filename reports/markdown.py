@@ -99,7 +99,8 @@ def _drill(drill: Mapping[str, Any]) -> list[str]:
             _seconds(p.get("loss_derived_outage_seconds")),
             _seconds(p.get("gap_derived_outage_seconds")),
             _seconds(p.get("interval_seconds")),
-            _seconds(p.get("budget_seconds")),
+            _seconds(p.get("budget_seconds"))
+            + (f" ({md_escape(str(p['budget_from']))})" if p.get("budget_from") else ""),
             f"not measured ({md_escape(str(p['not_measured']))})"
             if p.get("not_measured")
             else "ok"

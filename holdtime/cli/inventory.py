@@ -30,15 +30,13 @@ def register(subparsers: Any) -> None:
 
 def run_validate(args: argparse.Namespace) -> int:
     """Handler of `holdtime inventory validate`."""
-    from holdtime.drill.scenario import parse_scenarios
     from holdtime.inventory import inventory_summary, load_inventory
 
     try:
-        inventory = load_inventory(args.file)
-        parse_scenarios(inventory)
+        inventory = load_inventory(args.file)  # drills are validated in the same pass
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
-        count = len(str(exc).splitlines())
+        count = len(exc.problems) or 1
         print(f"{args.file}: {count} problem{'s' if count != 1 else ''}", file=sys.stderr)
         return 2
     print(f"{args.file}: ok ({inventory_summary(inventory)})")

@@ -101,45 +101,6 @@ def fire_after_seconds(scenario: Scenario) -> float:
     return default_fire_after_seconds(scenario) if declared is None else declared
 
 
-def parse_settings(
-    raw: Any, observe_seconds: float, problem: Callable[[str, str], None]
-) -> DeadmanSettings:
-    """Validate a drill's `deadman:` mapping; problems go to ``problem(key, message)``."""
-    if raw is None:
-        return DeadmanSettings()
-    if not isinstance(raw, Mapping):
-        problem("deadman", "must be a mapping: {fire_after_seconds: N, mechanism: auto}")
-        return DeadmanSettings()
-    known = ("fire_after_seconds", "mechanism")
-    for key in raw:
-        if key not in known:
-            problem("deadman", f"unknown key {key!r}; known: {', '.join(known)}")
-    mechanism = raw.get("mechanism", "auto")
-    if mechanism not in CHOICES:
-        problem("deadman.mechanism", f"must be one of {', '.join(CHOICES)}, not {mechanism!r}")
-        mechanism = "auto"
-    seconds = raw.get("fire_after_seconds")
-    if seconds is not None:
-        if (
-            isinstance(seconds, bool)
-            or not isinstance(seconds, int | float)
-            or not math.isfinite(seconds)
-        ):
-            problem("deadman.fire_after_seconds", f"must be a number of seconds, not {seconds!r}")
-            seconds = None
-        elif not 1 <= seconds <= 86400:
-            problem("deadman.fire_after_seconds", f"{seconds} is out of range 1..86400 seconds")
-        elif seconds <= observe_seconds:
-            problem(
-                "deadman.fire_after_seconds",
-                f"must be longer than timing.observe_seconds ({observe_seconds:g} s), or the "
-                "switch restores in the middle of every drill",
-            )
-    return DeadmanSettings(
-        fire_after_seconds=None if seconds is None else float(seconds), mechanism=str(mechanism)
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class Capabilities:
     """What the probe found on a device."""
@@ -177,13 +138,14 @@ def choose_mechanism(device: str, found: Capabilities, wanted: str) -> str:
             "systemd is not running there" if not found.systemd_run else "the SSH user is not root"
         )
         raise HoldtimeError(
-            f"{device}: dead man's switch: mechanism systemd-run asked for, but {why}"
+            f"dead man's switch: mechanism systemd-run asked for, but {why}", device=device
         )
     if sleep_ok:
         return "sleep"
     raise HoldtimeError(
-        f"{device}: dead man's switch cannot be armed: no systemd-run (as root) and no setsid "
-        "with /proc; fix the device or set `deadman: {mechanism: off}` on the drill"
+        "dead man's switch cannot be armed: no systemd-run (as root) and no setsid "
+        "with /proc; fix the device or set `deadman: {mechanism: off}` on the drill",
+        device=device,
     )
 
 

@@ -29,6 +29,7 @@ from holdtime.probes.router_config import Router
 
 if TYPE_CHECKING:
     from holdtime.drill.deadman import DeadmanSwitch
+    from holdtime.inventory import Inventory
 
 MAX_RTT_SAMPLES = 4000  # per path, for the HTML timeline
 # Signals that stop a drill the way Ctrl-C does: SIGHUP is what a dropped SSH session sends.
@@ -71,13 +72,58 @@ class PingPlan:
     netns: str | None = None
     source: str | None = None  # source address (bound locally, or ping -I on a router)
     router: Any = None  # an inventory Router: its own ping runs over SSH
+    max_outage_seconds: float | None = None  # the path's own budget; None: the drill's
+    count: int | None = None  # the path stops after this many probes (ping_paths[].count)
+    duration_seconds: float | None = None  # ... or after this long; None: as long as the drill
+
+    def budget(self, scenario: Scenario) -> tuple[float, str]:
+        """The outage budget of this path in `scenario`, and the inventory key it comes from."""
+        if self.max_outage_seconds is not None:
+            return self.max_outage_seconds, f"ping_paths[{self.name}].expect.max_outage_seconds"
+        return (
+            scenario.budget.max_outage_seconds,
+            f"drills.{scenario.name}.budget.max_outage_seconds",
+        )
+
+    @property
+    def limit(self) -> str:
+        """What ends this path before the drill does ("count: 50 probes"), "" when nothing."""
+        if self.count is not None:
+            return f"count: {self.count} probes"
+        if self.duration_seconds is not None:
+            return f"duration_seconds: {self.duration_seconds:g} s"
+        return ""
+
+    def limit_seconds(self) -> float | None:
+        """How long the path probes at most (count x interval, or duration), None: the drill."""
+        if self.count is not None:
+            return self.count * self.interval_seconds
+        return self.duration_seconds
 
     def describe(self) -> str:
-        """Where the probes start, for --dry-run."""
+        """Where the probes start, and what ends them early, for --dry-run."""
         if self.router is not None:
-            return f"router {self.router.name} (its own ping, over SSH)"
-        where = f"netns {self.netns}" if self.netns else "this host"
-        return where + (f" from {self.source}" if self.source else "")
+            where = f"router {self.router.name} (its own ping, over SSH)"
+        else:
+            where = f"netns {self.netns}" if self.netns else "this host"
+            where += f" from {self.source}" if self.source else ""
+        if self.max_outage_seconds is not None:
+            where += f"; its own budget {self.max_outage_seconds:g} s (expect.max_outage_seconds)"
+        if self.limit:
+            where += f"; stops after {self.limit}, even before the drill ends"
+        return where
+
+
+class _PathStop(threading.Event):
+    """Set when the drill stops, or once a router path's own count/duration is over."""
+
+    def __init__(self, drill: threading.Event, clock: Callable[[], float], seconds: float):
+        super().__init__()
+        self._drill, self._clock, self._deadline = drill, clock, clock() + seconds
+
+    def is_set(self) -> bool:
+        """True once the drill stops or the path's time is up."""
+        return self._drill.is_set() or self._clock() >= self._deadline
 
 
 @dataclass
@@ -114,6 +160,7 @@ class DrillEngine:
     _watch: dict[str, _FlowWatch] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _probers: dict[str, Any] = field(default_factory=dict)
+    _ended: dict[str, float] = field(default_factory=dict)  # path -> when its own limit ended it
 
     # -- helpers -------------------------------------------------------------------------
     def _now(self) -> float:
@@ -273,9 +320,11 @@ class DrillEngine:
                 continue
             self._probers[plan.name] = prober
 
-            def work(prober: Any = prober, sink: list[Any] = outputs[plan.name]) -> None:
+            def work(
+                prober: Any = prober, sink: list[Any] = outputs[plan.name], plan: PingPlan = plan
+            ) -> None:
                 try:
-                    sink.extend(prober.run(stop=self._stop))
+                    sink.extend(self._probe(prober, plan))
                 except HoldtimeError as exc:
                     sink.append(exc)
 
@@ -283,6 +332,28 @@ class DrillEngine:
             thread.start()
             threads.append(thread)
         return threads, outputs
+
+    def _probe(self, prober: Any, plan: PingPlan) -> list[Any]:
+        """Run one path until the drill stops it, or until its own count/duration is over."""
+        limit = plan.limit_seconds()
+        if limit is None:
+            return list(prober.run(stop=self._stop))
+        if plan.router is not None:
+            flows = prober.run(stop=_PathStop(self._stop, self.clock, limit))
+        else:
+            flows = prober.run(
+                count=plan.count, duration_seconds=plan.duration_seconds, stop=self._stop
+            )
+        if not self._stop.is_set():
+            at = self._now()
+            self._ended[plan.name] = at
+            self._event(
+                "path_stopped",
+                f"{plan.name} stopped by its own {plan.limit} (ping_paths[]) at +{at:.1f} s; "
+                "what comes after is not measured on this path",
+                plan.name,
+            )
+        return list(flows)
 
     def _await_first_probes(self, threads: Sequence[threading.Thread], limit: float = 15.0) -> None:
         """Settle starts only once every path is sending (socket setup, imports take time)."""
@@ -357,6 +428,7 @@ class DrillEngine:
             restore=scenario.restore.instruction(),
             paths={plan.name: plan.interval_seconds for plan in self.pings},
             budget_seconds=scenario.budget.max_outage_seconds,
+            budgets={plan.name: list(plan.budget(scenario)) for plan in self.pings},
         )
         steady: dict[str, str] = {}
         trigger_at = restore_at = None
@@ -505,6 +577,47 @@ class DrillEngine:
                 f"forwarding not clean for {clean_seconds} s after the restore"
             )
 
+    def _cut_short(
+        self,
+        phases: list[PhaseOutage],
+        plan: PingPlan,
+        trigger_at: float,
+        restore_at: float | None,
+    ) -> list[PhaseOutage]:
+        """A path its own count/duration ended: the phases it did not reach are not measured.
+
+        A phase it ended inside keeps what it measured (the loss up to there is real), and the
+        event already says where it stopped.
+        """
+        ended = self._ended[plan.name]
+        budget_seconds, budget_from = plan.budget(self.scenario)
+        kept = [p for p in phases if p.path != plan.name]
+        own = {p.phase: p for p in phases if p.path == plan.name}
+        for phase, began in _phase_starts(trigger_at, restore_at).items():
+            if ended > began and phase in own:
+                kept.append(own[phase])
+                continue
+            if ended > began:
+                continue
+            event = "trigger" if phase == "failover" else "restore"
+            kept.append(
+                PhaseOutage(
+                    path=plan.name,
+                    phase=phase,
+                    interval_seconds=plan.interval_seconds,
+                    sent=0,
+                    lost=0,
+                    loss_derived_outage_seconds=0.0,
+                    gap_derived_outage_seconds=None,
+                    episodes=(),
+                    budget_seconds=budget_seconds,
+                    budget_from=budget_from,
+                    not_measured=f"the path's {plan.limit} ended it at +{ended:.1f} s, "
+                    f"before the {event}",
+                )
+            )
+        return kept
+
     def _finish(
         self,
         started_at: Any,
@@ -518,6 +631,7 @@ class DrillEngine:
         phases: list[PhaseOutage] = []
         samples: dict[str, tuple[tuple[float, float | None], ...]] = {}
         for plan in self.pings:
+            budget_seconds, budget_from = plan.budget(self.scenario)
             for item in outputs.get(plan.name, []):
                 if isinstance(item, Exception):
                     self._event("probe_error", str(item), plan.name)
@@ -560,12 +674,15 @@ class DrillEngine:
                             ),
                             gap_derived_outage_seconds=gap.max_gap_derived_outage_seconds,
                             episodes=tuple(e.to_dict() for e in gap.episodes),
-                            budget_seconds=self.scenario.budget.max_outage_seconds,
+                            budget_seconds=budget_seconds,
+                            budget_from=budget_from,
                             not_measured="restore failed"
                             if phase == "failback" and self._restore_failed
                             else "",
                         )
                     )
+            if trigger_at is not None and plan.name in self._ended:
+                phases = self._cut_short(phases, plan, trigger_at, restore_at)
         aborted = self._abort or (f"interrupted by {self._signal}" if self._signal else "")
         passed = (
             not aborted
@@ -590,6 +707,13 @@ class DrillEngine:
         )
         self.journal.write("result", result=result.to_dict())
         return result
+
+
+def _phase_starts(trigger_at: float, restore_at: float | None) -> dict[str, float]:
+    starts = {"failover": trigger_at}
+    if restore_at is not None:
+        starts["failback"] = restore_at
+    return starts
 
 
 def _split(events: Sequence[Any], restore_at: float | None) -> list[tuple[str, list[Any]]]:
@@ -626,22 +750,26 @@ def _rtt_samples(events: Sequence[Any], t0: float) -> tuple[tuple[float, float |
     return tuple(s for i, s in enumerate(ordered) if s[1] is None or i % step == 0)
 
 
-def ping_plans(inventory: Any, names: Sequence[str]) -> list[PingPlan]:
+def ping_plans(inventory: Inventory, names: Sequence[str]) -> list[PingPlan]:
     """The scenario's ping paths from the inventory."""
     plans = []
     for path in inventory.of(PingPath):
         if path.name not in names:
             continue
         source = path.source
-        kind = getattr(source, "kind", "local")
         plans.append(
             PingPlan(
                 name=path.name,
                 destination=str(path.destination),
                 interval_seconds=path.interval_seconds,
-                netns=getattr(source, "netns", None) if kind == "netns" else None,
+                netns=source.netns if source.kind == "netns" else None,
                 source=source.address,  # bound locally, or `ping -I` on a router
-                router=inventory.named(Router, source.router) if kind == "router" else None,
+                router=inventory.named(Router, source.router)
+                if source.router is not None
+                else None,
+                max_outage_seconds=path.max_outage_seconds,
+                count=path.count,
+                duration_seconds=path.duration_seconds,
             )
         )
     return plans

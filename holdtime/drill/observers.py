@@ -1,41 +1,63 @@
 """Control-plane observers and SSH actions for drills, over the routers' verified SSH transport.
 
 A RouterObserver keeps one SSH session to a watched router and, at each poll, reads the BGP
-summary, the best path of every expected prefix and (for strongSwan routers) the SAs of each
-vici socket. The engine diffs consecutive snapshots into timeline events such as
+summary and the best path of every expected prefix (its routing platform's reader) and the SAs
+of every IPsec platform (theirs), as registered in probes/platforms.py. The engine diffs
+consecutive snapshots into timeline events such as
 ``vpc-router-1 bgp 10.10.10.2: Established -> Idle``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from holdtime.drill.actions import SshCommand
 from holdtime.errors import HoldtimeError, ParseError
 from holdtime.probes.router_config import Router
 
+if TYPE_CHECKING:
+    from holdtime.inventory import Inventory
+    from holdtime.probes.command_reader import CommandReader
+    from holdtime.probes.router_config import Router
+    from holdtime.probes.ssh import CommandOutput
+
+
+class ObservedSession(Protocol):
+    """The session an observer keeps: SshSession, or a test's replay of recorded outputs."""
+
+    def run(self, line: str, /) -> CommandOutput:
+        """Run one command line."""
+        ...
+
+    def close(self) -> None:
+        """Close the connection."""
+        ...
+
 
 class RouterObserver:
     """Polls one router's BGP neighbors, best paths and IPsec SAs.
 
-    It reads through the router probe's own CommandReader and readers (the read-only allowlist,
-    the same parsers, strongSwan's swanctl-or-stroke choice, libreswan), so a drill never sees
-    a router differently from `holdtime check`. A read that failed or was not understood is
+    It reads through the router probe's own CommandReader and platform readers
+    (probes/platforms.py: the read-only allowlist, ``sudo -n`` on a ``sudo: true`` router, the
+    same parsers, strongSwan's swanctl-or-stroke choice, libreswan), so a drill never sees a
+    router differently from `holdtime check`. A read that failed or was not understood is
     recorded as ``error: ...`` under its key, never as "no SAs" or "no best path".
     """
 
-    def __init__(self, router: Any, session_factory: Callable[[Any], Any] | None = None) -> None:
+    def __init__(
+        self, router: Router, session_factory: Callable[[Router], ObservedSession] | None = None
+    ) -> None:
         self.router = router
-        self.name = str(router.name)
+        self.name = router.name
         self._session_factory = session_factory or _ssh_session
-        self._session: Any = None
-        self._command_reader: Any = None
+        self._session: ObservedSession | None = None
+        self._command_reader: CommandReader | None = None
 
-    def _reader(self) -> Any:
-        from holdtime.probes.router import CommandReader
+    def _reader(self) -> CommandReader:
+        from holdtime.probes.command_reader import CommandReader
 
-        if self._session is None:
+        if self._session is None or self._command_reader is None:
             self._session = self._session_factory(self.router)
             # One reader per session: strongSwan's swanctl-or-stroke choice is made once.
             self._command_reader = CommandReader(self._session, self.router, self.name)
@@ -43,46 +65,42 @@ class RouterObserver:
 
     def poll(self) -> Mapping[str, str]:
         """One snapshot: 'NAME bgp ADDR' -> state, 'NAME best_path PREFIX' -> next hop, ..."""
+        from holdtime.probes import platforms
+
         snapshot: dict[str, str] = {}
-        platforms = tuple(self.router.platforms)
         reader = self._reader()
-        if "frr" in platforms:
+        reader.errors.clear()
+        if platforms.of_kind(self.router.platforms, "routing"):
             snapshot.update(self._bgp(reader))
-        if "strongswan" in platforms or "libreswan" in platforms:
-            snapshot.update(self._ipsec(reader, platforms))
+        if platforms.of_kind(self.router.platforms, "ipsec"):
+            snapshot.update(self._ipsec(reader))
         return snapshot
 
-    def _bgp(self, reader: Any) -> dict[str, str]:
-        from holdtime.probes import frr
+    def _bgp(self, reader: CommandReader) -> dict[str, str]:
+        from holdtime.probes.router import read_bgp
 
-        snapshot: dict[str, str] = {}
         try:
-            peers = frr.parse_frr_bgp_summary_json(
-                reader.text("frr", "show bgp vrf all summary json")
-            )
+            # The summary and the expected prefixes' routes: no neighbor details, no BFD.
+            state = read_bgp(reader, self.router, detail=False)
         except ParseError as exc:
-            snapshot[f"{self.name} bgp"] = f"error: {_first_line(exc)}"
-        else:
-            for peer in peers:
-                snapshot[f"{self.name} bgp {peer.address}"] = peer.state
+            return {f"{self.name} bgp": f"error: {_first_line(exc)}"}
+        snapshot = {f"{self.name} bgp {peer.address}": peer.state for peer in state.peers}
         for best in self.router.expect.bgp.best_paths:
             key = f"{self.name} best_path {best.prefix}"
-            try:
-                route = frr.parse_frr_bgp_route_json(
-                    reader.text("frr", f"show bgp ipv4 unicast {best.prefix} json")
-                )
-            except ParseError as exc:
-                snapshot[key] = f"error: {_first_line(exc)}"
+            route = state.routes.get(best.prefix)
+            if route is None:  # the read failed or was not understood: the reader says why
+                error = reader.errors.get(f"bgp.route {best.prefix}", "not read")
+                snapshot[key] = f"error: {error}"
                 continue
-            hops = [path.peer for path in route.paths if path.best]
-            snapshot[key] = hops[0] if hops else "none"  # `{}`: the prefix is not in the table
+            path = route.best_path
+            snapshot[key] = path.peer if path else "none"  # `{}`: the prefix is not in the table
         return snapshot
 
-    def _ipsec(self, reader: Any, platforms: tuple[str, ...]) -> dict[str, str]:
+    def _ipsec(self, reader: CommandReader) -> dict[str, str]:
         from holdtime.probes.router import read_ipsec
 
         try:
-            status = read_ipsec(reader, self.router, platforms, again=True)  # SAs only
+            status = read_ipsec(reader, self.router, again=True)  # SAs only
         except ParseError as exc:
             return {f"{self.name} ipsec": f"error: {_first_line(exc)}"}
         snapshot: dict[str, str] = {}
@@ -95,10 +113,10 @@ class RouterObserver:
         """Close the SSH session."""
         if self._session is not None:
             self._session.close()
-            self._session = self._command_reader = None
+        self._session = self._command_reader = None
 
 
-def _ssh_session(router: Any) -> Any:
+def _ssh_session(router: Router) -> ObservedSession:
     from holdtime.probes.ssh import SshParams, SshSession
 
     session = SshSession(SshParams.from_router(router))
@@ -111,12 +129,12 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def router_observers(inventory: Any, names: Sequence[str]) -> list[RouterObserver]:
+def router_observers(inventory: Inventory, names: Sequence[str]) -> list[RouterObserver]:
     """Observers for the scenario's `watch:` routers."""
     return [RouterObserver(inventory.named(Router, name)) for name in names]
 
 
-def ssh_command(inventory: Any) -> SshCommand:
+def ssh_command(inventory: Inventory) -> SshCommand:
     """Runs a declared action on an inventory router over its verified SSH transport."""
 
     def run(device: str, command: str, timeout_seconds: float) -> Mapping[str, Any]:

@@ -59,7 +59,6 @@ def _phases_so_far(
 ) -> list[PhaseOutage]:
     """The failover outage per path from the last progress sample (lost probes x interval)."""
     intervals = start.get("paths") if isinstance(start.get("paths"), Mapping) else {}
-    budget = start.get("budget_seconds")
     last: dict[str, tuple[Mapping[str, Any], float]] = {}
     for number, record in numbered:
         if record["type"] != "sample" or not isinstance(record.get("path"), str):
@@ -86,11 +85,21 @@ def _phases_so_far(
                 loss_derived_outage_seconds=round(lost * float(interval), 6),
                 gap_derived_outage_seconds=round(longest_gap, 4),
                 episodes=(),
-                budget_seconds=float(budget) if isinstance(budget, int | float) else 0.0,
+                **_budget(start, name),
                 so_far=True,
             )
         )
     return phases
+
+
+def _budget(start: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """budget_seconds and budget_from of a path, as the start record journalled them."""
+    budgets = start.get("budgets")
+    own = budgets.get(name) if isinstance(budgets, Mapping) else None
+    if isinstance(own, list) and len(own) == 2 and isinstance(own[0], int | float):
+        return {"budget_seconds": float(own[0]), "budget_from": str(own[1])}
+    budget = start.get("budget_seconds")  # a journal from before per-path budgets
+    return {"budget_seconds": float(budget) if isinstance(budget, int | float) else 0.0}
 
 
 def _phases_from_probes(
@@ -102,7 +111,6 @@ def _phases_from_probes(
     from holdtime.gap import ProbeEvent, analyze
 
     intervals = start.get("paths") if isinstance(start.get("paths"), Mapping) else {}
-    budget = start.get("budget_seconds")
     streamed: dict[str, list[ProbeEvent]] = {}
     late: dict[str, float] = {}
     for number, record in numbered:
@@ -133,7 +141,7 @@ def _phases_from_probes(
             loss_derived_outage_seconds=round(gap.total_loss_derived_outage_seconds, 6),
             gap_derived_outage_seconds=gap.max_gap_derived_outage_seconds,
             episodes=tuple(e.to_dict() for e in gap.episodes),
-            budget_seconds=float(budget) if isinstance(budget, int | float) else 0.0,
+            **_budget(start, name),
             so_far=True,
         )
     return phases

@@ -35,6 +35,7 @@ class PhaseOutage:
     budget_seconds: float
     not_measured: str = ""  # why these probes are no measurement of the phase ("restore failed")
     so_far: bool = False  # the drill never finished: the outage up to its last journal record
+    budget_from: str = ""  # the inventory key of the budget: the path's own, else the drill's
 
     @property
     def within_budget(self) -> bool:
@@ -148,7 +149,8 @@ class DrillResult:
                 f"{phase.phase}{' so far (the drill did not finish)' if phase.so_far else ''}: "
                 f"{phase.lost} of {phase.sent} probes lost, loss-derived outage "
                 f"{phase.loss_derived_outage_seconds:.2f} s{gap_text} "
-                f"(resolution {phase.interval_seconds} s, budget {phase.budget_seconds} s)"
+                f"(resolution {phase.interval_seconds} s, budget {phase.budget_seconds} s"
+                f"{_from(phase)})"
             )
             results.append(
                 CheckResult(
@@ -164,12 +166,15 @@ class DrillResult:
                         "sent": phase.sent,
                         "resolution_seconds": phase.interval_seconds,
                     },
-                    expected={"max_outage_seconds": phase.budget_seconds},
+                    expected={
+                        "max_outage_seconds": phase.budget_seconds,
+                        "budget_from": phase.budget_from,
+                    },
                     reasons=()
                     if phase.within_budget
                     else (
                         f"outage {phase.loss_derived_outage_seconds:.2f} s exceeds the "
-                        f"budget of {phase.budget_seconds} s",
+                        f"budget of {phase.budget_seconds} s{_from(phase)}",
                     ),
                 )
             )
@@ -218,3 +223,7 @@ class DrillResult:
             summary=f"drill aborted: {self.aborted}",
             reasons=(self.aborted,),
         )
+
+
+def _from(phase: PhaseOutage) -> str:
+    return f" from {phase.budget_from}" if phase.budget_from else ""

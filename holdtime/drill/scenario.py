@@ -29,20 +29,25 @@ trigger's effect is gone. It is retried once a second for up to the failback obs
 from __future__ import annotations
 
 import difflib
-import math
 import re
 import shlex
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from holdtime.drill.deadman import DeadmanSettings, fire_after_seconds, parse_settings
+import yaml
+
+from holdtime.drill.deadman import CHOICES, DeadmanSettings, fire_after_seconds
 from holdtime.errors import ConfigError
 from holdtime.probes.ping_config import PingPath
 from holdtime.probes.router_config import Router
+from holdtime.yaml_schema import Field, Walker
 
 if TYPE_CHECKING:
     from holdtime.inventory import Inventory
+
+Problem = Callable[[str, str, str], None]
+"""(where, message, at): one inventory problem, placed at the mark of `at` (or `where`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,165 +182,42 @@ class Scenario:
         )
         if self.steady_state:
             steps.append("steady state after: the same checks must pass")
-        steps.append(f"verdict: each path's outage <= {self.budget.max_outage_seconds} s per phase")
+        steps.append(
+            f"verdict: each path's outage <= {self.budget.max_outage_seconds} s per phase "
+            "(or the path's own expect.max_outage_seconds)"
+        )
         return steps
 
 
-_TOP_KEYS = (
-    "description",
-    "steady_state",
-    "probes",
-    "watch",
-    "trigger",
-    "restore",
-    "budget",
-    "timing",
-    "deadman",
-)
-_ACTION_KEYS = (
-    "ssh",
-    "command",
-    "exec",
-    "netns",
-    "signal",
-    "process",
-    "manual",
-    "timeout_seconds",
-    "verify",
-)
 # Signals a drill may send: freeze/thaw, stop, kill, reload. Names as `kill -l` prints them.
 SIGNALS = ("STOP", "CONT", "TERM", "KILL", "INT", "HUP", "USR1", "USR2")
 _PROCESS_NAME = re.compile(r"[A-Za-z0-9_.:+-]{1,15}")  # /proc/PID/comm holds 15 characters
 # What `ip netns add` accepts as a name: a file name under /run/netns, never a path.
 _NETNS_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}")
+_KINDS = ("ssh", "exec", "signal", "manual")
 
 
-class _Problems:
-    def __init__(self, inventory: Inventory) -> None:
-        self.source = str(inventory.path)
-        self.locate = getattr(inventory, "locate", None)
-        self.lines: list[str] = []
-
-    def add(self, where: str, message: str) -> None:
-        """One line, `file:line:col: drills.KEY: message` where the position is known."""
-        position = self.locate(f"drills.{where}") if callable(self.locate) else self.source
-        self.lines.append(f"{position}: drills.{where}: {message}")
-
-    def unknown(self, where: str, key: str, known: Sequence[str]) -> None:
-        close = difflib.get_close_matches(key, known, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else f"; known: {', '.join(known)}"
-        self.add(where, f"unknown key {key!r}{hint}")
-
-
-def _names(value: Any, where: str, problems: _Problems) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return tuple(value)
-    problems.add(where, "must be a name or a list of names")
-    return ()
-
-
-def _seconds(value: Any, where: str, problems: _Problems, *, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        problems.add(where, f"must be a number of seconds, not {value!r}")
-        return low
-    if not low <= value <= high:
-        problems.add(where, f"{value} is out of range {low}..{high} seconds")
-    return float(value)
-
-
-def _action(raw: Any, where: str, inventory: Inventory, problems: _Problems) -> Action:
-    if not isinstance(raw, Mapping):
-        problems.add(
-            where,
-            "must be a mapping: {ssh: ROUTER, command: ...}, {exec: [...]}, "
-            "{signal: STOP, process: NAME, netns: NS} or {manual: '...'}",
-        )
-        return Action(kind="manual")
-    for key in raw:
-        if key not in _ACTION_KEYS:
-            problems.unknown(where, str(key), _ACTION_KEYS)
-    kinds = [k for k in ("ssh", "exec", "signal", "manual") if k in raw]
-    if len(kinds) != 1:
-        problems.add(where, "needs exactly one of ssh, exec, signal, manual")
-        return Action(kind="manual")
-    timeout = _seconds(
-        raw.get("timeout_seconds", 60), f"{where}.timeout_seconds", problems, low=1, high=3600
-    )
-    kind = kinds[0]
-    if "verify" in raw and kind not in ("ssh", "exec"):
-        problems.add(f"{where}.verify", f"only ssh and exec actions can be verified, not {kind}")
-    if kind == "ssh":
-        device, command = raw.get("ssh"), raw.get("command")
-        if not isinstance(device, str):
-            problems.add(f"{where}.ssh", "must name a router of the inventory")
-            device = ""
-        elif device not in {r.name for r in inventory.of(Router)}:
-            known = [r.name for r in inventory.of(Router)]
-            close = difflib.get_close_matches(device, known, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            problems.add(f"{where}.ssh", f"no router named {device!r} in the inventory{hint}")
-        if not isinstance(command, str) or not command.strip():
-            problems.add(f"{where}.command", "an ssh action needs a non-empty command")
-            command = ""
-        return Action(
-            kind="ssh",
-            device=device,
-            command=command,
-            timeout_seconds=timeout,
-            verify=_verify(raw.get("verify"), "ssh", f"{where}.verify", problems),
-        )
-    if kind == "exec":
-        argv = raw.get("exec")
-        if isinstance(argv, str):
-            argv = [argv]
-        if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
-            problems.add(f"{where}.exec", "must be a command as a list of arguments")
-            argv = []
-        netns = _netns(raw.get("netns"), f"{where}.netns", problems)
-        return Action(
-            kind="exec",
-            argv=tuple(argv),
-            netns=netns,
-            timeout_seconds=timeout,
-            verify=_verify(raw.get("verify"), "exec", f"{where}.verify", problems),
-        )
-    if kind == "signal":
-        return _signal_action(raw, where, problems, timeout)
-    prompt = raw.get("manual")
-    if not isinstance(prompt, str) or not prompt.strip():
-        problems.add(f"{where}.manual", "must say what the operator has to do")
-        prompt = ""
-    return Action(kind="manual", prompt=prompt, timeout_seconds=timeout)
-
-
-def _signal_action(
-    raw: Mapping[str, Any], where: str, problems: _Problems, timeout: float
-) -> Action:
-    name = raw.get("signal")
-    name = name.upper().removeprefix("SIG") if isinstance(name, str) else name
+# -- the schema: walked by holdtime.yaml_schema with the rest of the inventory ---------------
+def _signal_name(value: str, node: yaml.Node, walker: Walker, where: str) -> str | None:
+    name = value.upper().removeprefix("SIG")
     if name not in SIGNALS:
-        problems.add(f"{where}.signal", f"must be one of {', '.join(SIGNALS)}, not {name!r}")
-        name = ""
-    process = raw.get("process")
-    if not isinstance(process, str) or not _PROCESS_NAME.fullmatch(process):
-        problems.add(
-            f"{where}.process", "must be a process name as ps shows it (up to 15 characters)"
-        )
-        process = ""
-    netns = _netns(raw.get("netns"), f"{where}.netns", problems)
-    return Action(kind="signal", signal=name, process=process, netns=netns, timeout_seconds=timeout)
-
-
-def _netns(value: Any, where: str, problems: _Problems) -> str | None:
-    """A network namespace name as `ip netns list` shows it (not a path like /run/netns/x)."""
-    if value is None:
+        walker.problem(node, where, f"must be one of {', '.join(SIGNALS)}, not {value!r}")
         return None
-    if not isinstance(value, str) or not _NETNS_NAME.fullmatch(value):
-        problems.add(
+    return name
+
+
+def _process_name(value: str, node: yaml.Node, walker: Walker, where: str) -> str | None:
+    if not _PROCESS_NAME.fullmatch(value):
+        walker.problem(node, where, _PROCESS_PROBLEM)
+        return None
+    return value
+
+
+def _netns_name(value: str, node: yaml.Node, walker: Walker, where: str) -> str | None:
+    """A network namespace name as `ip netns list` shows it (not a path like /run/netns/x)."""
+    if not _NETNS_NAME.fullmatch(value):
+        walker.problem(
+            node,
             where,
             f"must be a namespace name as `ip netns list` shows it, not {value!r} "
             "(no '/', no path)",
@@ -344,181 +226,248 @@ def _netns(value: Any, where: str, problems: _Problems) -> str | None:
     return value
 
 
-def _verify(value: Any, kind: str, where: str, problems: _Problems) -> tuple[str, ...]:
-    """ssh: one command line; exec: a list of arguments (a single string is one argument)."""
-    if value is None:
-        return ()
+_PROCESS_PROBLEM = "must be a process name as ps shows it (up to 15 characters)"
+
+
+def _action(raw: dict[str, Any], node: yaml.Node, walker: Walker, where: str) -> Action:
+    """The checks across an action's keys: one kind, what that kind needs, verify's shape."""
+    kinds = [k for k in _KINDS if k in raw]
+    if len(kinds) != 1:
+        walker.problem(node, where, "needs exactly one of ssh, exec, signal, manual")
+        return Action(kind="manual")
+    kind, timeout = kinds[0], _given(raw["timeout_seconds"], 60.0)
+    verify: tuple[str, ...] = tuple(raw.get("verify") or ())
+    if "verify" in raw and kind not in ("ssh", "exec"):
+        walker.problem_at(
+            f"{where}.verify", f"only ssh and exec actions can be verified, not {kind}"
+        )
     if kind == "ssh":
-        if not isinstance(value, str) or not value.strip():
-            problems.add(where, "must be a command line run on the same router")
-            return ()
-        return (value,)
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not value or not all(isinstance(a, str) for a in value):
-        problems.add(where, "must be a command as a list of arguments")
-        return ()
-    return tuple(value)
+        if "command" not in raw:
+            walker.problem_at(f"{where}.command", "an ssh action needs a non-empty command")
+        if len(verify) > 1:
+            walker.problem_at(f"{where}.verify", "must be a command line run on the same router")
+        return Action(
+            kind="ssh",
+            device=raw["ssh"] or "",
+            command=raw.get("command") or "",
+            timeout_seconds=timeout,
+            verify=verify,
+        )
+    if kind == "exec":
+        return Action(
+            kind="exec",
+            argv=tuple(raw["exec"] or ()),
+            netns=raw.get("netns"),
+            timeout_seconds=timeout,
+            verify=verify,
+        )
+    if kind == "signal":
+        if "process" not in raw:
+            walker.problem_at(f"{where}.process", _PROCESS_PROBLEM)
+        return Action(
+            kind="signal",
+            signal=raw["signal"] or "",
+            process=raw.get("process") or "",
+            netns=raw.get("netns"),
+            timeout_seconds=timeout,
+        )
+    return Action(kind="manual", prompt=raw["manual"] or "", timeout_seconds=timeout)
 
 
-def _budget(raw: Any, where: str, problems: _Problems) -> Budget:
-    if raw is None:
-        return Budget()
-    if not isinstance(raw, Mapping):
-        problems.add(where, "must be a mapping")
-        return Budget()
-    known = ("max_outage_seconds", "abort_outage_seconds")
-    for key in raw:
-        if key not in known:
-            problems.unknown(where, str(key), known)
+def _given(value: float | None, default: float) -> float:
+    return default if value is None else value
+
+
+def _budget(raw: dict[str, Any], node: yaml.Node, walker: Walker, where: str) -> Budget:
+    defaults = Budget()
     budget = Budget(
-        max_outage_seconds=_seconds(
-            raw.get("max_outage_seconds", 10.0),
-            f"{where}.max_outage_seconds",
-            problems,
-            low=0,
-            high=86400,
-        ),
-        abort_outage_seconds=_seconds(
-            raw.get("abort_outage_seconds", 120.0),
-            f"{where}.abort_outage_seconds",
-            problems,
-            low=0.1,
-            high=86400,
-        ),
+        max_outage_seconds=_given(raw.get("max_outage_seconds"), defaults.max_outage_seconds),
+        abort_outage_seconds=_given(raw.get("abort_outage_seconds"), defaults.abort_outage_seconds),
     )
     if budget.abort_outage_seconds < budget.max_outage_seconds:
-        problems.add(
+        walker.problem_at(
             f"{where}.abort_outage_seconds",
             "must be at least max_outage_seconds (abort is the hard limit)",
         )
     return budget
 
 
-def _timing(raw: Any, where: str, problems: _Problems) -> Timing:
-    if raw is None:
-        return Timing()
-    if not isinstance(raw, Mapping):
-        problems.add(where, "must be a mapping")
-        return Timing()
+def _timing(raw: dict[str, Any], node: yaml.Node, walker: Walker, where: str) -> Timing:
     defaults = Timing()
-    known = (
-        "settle_seconds",
-        "observe_seconds",
-        "failback_observe_seconds",
-        "clean_seconds",
-        "poll_interval_seconds",
-    )
-    for key in raw:
-        if key not in known:
-            problems.unknown(where, str(key), known)
     return Timing(
-        settle_seconds=_seconds(
-            raw.get("settle_seconds", defaults.settle_seconds),
-            f"{where}.settle_seconds",
-            problems,
-            low=0,
-            high=3600,
+        settle_seconds=_given(raw.get("settle_seconds"), defaults.settle_seconds),
+        observe_seconds=_given(raw.get("observe_seconds"), defaults.observe_seconds),
+        clean_seconds=_given(raw.get("clean_seconds"), defaults.clean_seconds),
+        poll_interval_seconds=_given(
+            raw.get("poll_interval_seconds"), defaults.poll_interval_seconds
         ),
-        observe_seconds=_seconds(
-            raw.get("observe_seconds", defaults.observe_seconds),
-            f"{where}.observe_seconds",
-            problems,
-            low=0.1,
-            high=86400,
-        ),
-        clean_seconds=_seconds(
-            raw.get("clean_seconds", defaults.clean_seconds),
-            f"{where}.clean_seconds",
-            problems,
-            low=0,
-            high=3600,
-        ),
-        poll_interval_seconds=_seconds(
-            raw.get("poll_interval_seconds", defaults.poll_interval_seconds),
-            f"{where}.poll_interval_seconds",
-            problems,
-            low=0.1,
-            high=60,
-        ),
-        failback_observe_seconds=None
-        if raw.get("failback_observe_seconds") is None
-        else _seconds(
-            raw["failback_observe_seconds"],
-            f"{where}.failback_observe_seconds",
-            problems,
-            low=0.1,
-            high=86400,
-        ),
+        failback_observe_seconds=raw.get("failback_observe_seconds"),
     )
 
 
-def parse_scenarios(inventory: Inventory) -> dict[str, Scenario]:
-    """Every scenario of the inventory's `drills:` section, validated; all problems at once."""
-    raw_drills = inventory.drills or {}
-    problems = _Problems(inventory)
-    scenarios: dict[str, Scenario] = {}
-    paths = {p.name for p in inventory.of(PingPath)}
-    routers = {r.name for r in inventory.of(Router)}
-    for name, raw in raw_drills.items():
-        if not isinstance(raw, Mapping):
-            problems.add(str(name), "must be a mapping describing the drill")
-            continue
-        for key in raw:
-            if key not in _TOP_KEYS:
-                problems.unknown(str(name), str(key), _TOP_KEYS)
-        for required in ("trigger", "restore", "probes"):
-            if required not in raw:
-                problems.add(str(name), f"missing required key {required!r}")
-        probes = _names(raw.get("probes"), f"{name}.probes", problems)
-        if "probes" in raw and not probes:
-            problems.add(
-                f"{name}.probes",
-                "names no ping path: a drill without probes measures nothing",
-            )
-        for probe in probes:
-            if probe not in paths:
-                problems.add(f"{name}.probes", f"no ping path named {probe!r} in the inventory")
-        watch = _names(raw.get("watch"), f"{name}.watch", problems)
-        for router in watch:
-            if router not in routers:
-                problems.add(f"{name}.watch", f"no router named {router!r} in the inventory")
-        timing = _timing(raw.get("timing"), f"{name}.timing", problems)
+def _deadman(raw: dict[str, Any], node: yaml.Node, walker: Walker, where: str) -> DeadmanSettings:
+    return DeadmanSettings(
+        fire_after_seconds=raw.get("fire_after_seconds"), mechanism=raw["mechanism"] or "auto"
+    )
 
-        def deadman_problem(key: str, message: str, name: str = str(name)) -> None:
-            problems.add(f"{name}.{key}", message)
 
-        deadman = parse_settings(raw.get("deadman"), timing.observe_seconds, deadman_problem)
-        description = raw.get("description", "")
-        if not isinstance(description, str):
-            problems.add(f"{name}.description", "must be text")
-            description = ""
-        scenarios[str(name)] = Scenario(
-            name=str(name),
-            description=description,
-            # A missing action was reported above: one line, not a second "must be a mapping".
-            trigger=_action(raw["trigger"], f"{name}.trigger", inventory, problems)
-            if "trigger" in raw
-            else Action(kind="manual"),
-            restore=_action(raw["restore"], f"{name}.restore", inventory, problems)
-            if "restore" in raw
-            else Action(kind="manual"),
-            probes=probes,
-            steady_state=_names(raw.get("steady_state"), f"{name}.steady_state", problems),
-            watch=watch,
-            budget=_budget(raw.get("budget"), f"{name}.budget", problems),
-            timing=timing,
-            deadman=deadman,
+def _some_probes(value: list[str], node: yaml.Node, walker: Walker, where: str) -> list[str]:
+    if not value:
+        walker.problem(node, where, "names no ping path: a drill without probes measures nothing")
+    return value
+
+
+def _scenario(raw: dict[str, Any], node: yaml.Node, walker: Walker, where: str) -> Scenario:
+    """One drill; its name is set by :func:`_named` (a dotted path cannot tell it apart)."""
+    timing = raw.get("timing") or Timing()
+    deadman = raw.get("deadman") or DeadmanSettings()
+    fire = deadman.fire_after_seconds
+    if fire is not None and fire <= timing.observe_seconds:
+        walker.problem_at(
+            f"{where}.deadman.fire_after_seconds",
+            f"must be longer than timing.observe_seconds ({timing.observe_seconds:g} s), or the "
+            "switch restores in the middle of every drill",
         )
-    if problems.lines:
-        error = ConfigError("\n".join(problems.lines))
-        raise error
-    return scenarios
+    return Scenario(
+        name="",
+        description=raw.get("description") or "",
+        trigger=raw.get("trigger") or Action(kind="manual"),
+        restore=raw.get("restore") or Action(kind="manual"),
+        probes=tuple(p for p in raw.get("probes") or () if p is not None),
+        steady_state=tuple(p for p in raw.get("steady_state") or () if p is not None),
+        watch=tuple(r for r in raw.get("watch") or () if r is not None),
+        budget=raw.get("budget") or Budget(),
+        timing=timing,
+        deadman=deadman,
+    )
+
+
+def _named(
+    value: dict[str, Scenario | None], node: yaml.Node, walker: Walker, where: str
+) -> dict[str, Scenario]:
+    return {name: replace(s, name=name) for name, s in value.items() if s is not None}
+
+
+def _names(kind: str) -> Field:
+    return Field("list", item=Field(kind), one_or_list=True)
+
+
+def _seconds(low: float, high: float, default: float | None = None) -> Field:
+    return Field("seconds", low=low, high=high, default=default)
+
+
+_ARGV = Field("list", item=Field("str"), one_or_list=True)  # a single string is one argument
+ACTION = Field(
+    "map",
+    fields={
+        "ssh": Field("name"),
+        "command": Field("str"),
+        "exec": _ARGV,
+        "netns": Field("str", check=_netns_name),
+        "signal": Field("str", check=_signal_name),
+        "process": Field("str", check=_process_name),
+        "manual": Field("str", shape="say what the operator has to do"),
+        "timeout_seconds": _seconds(1, 3600, 60.0),
+        "verify": _ARGV,  # ssh: one command line on the same router; exec: argv, same netns
+    },
+    shape="{ssh: ROUTER, command: ...}, {exec: [...]}, {signal: STOP, process: NAME, netns: NS} "
+    "or {manual: '...'}",
+    check=_action,
+)
+SCENARIO = Field(
+    "map",
+    fields={
+        "description": Field("str"),
+        "steady_state": _names("str"),
+        "probes": Field(
+            "list", item=Field("name"), one_or_list=True, required=True, check=_some_probes
+        ),
+        "watch": _names("name"),
+        "trigger": replace(ACTION, required=True),
+        "restore": replace(ACTION, required=True),
+        "budget": Field(
+            "map",
+            fields={
+                "max_outage_seconds": _seconds(0, 86400),
+                "abort_outage_seconds": _seconds(0.1, 86400),
+            },
+            check=_budget,
+        ),
+        "timing": Field(
+            "map",
+            fields={
+                "settle_seconds": _seconds(0, 3600),
+                "observe_seconds": _seconds(0.1, 86400),
+                "failback_observe_seconds": _seconds(0.1, 86400),
+                "clean_seconds": _seconds(0, 3600),
+                "poll_interval_seconds": _seconds(0.1, 60),
+            },
+            check=_timing,
+        ),
+        "deadman": Field(  # holdtime.drill.deadman
+            "map",
+            fields={
+                "fire_after_seconds": _seconds(1, 86400),
+                "mechanism": Field("str", choices=CHOICES, default="auto"),
+            },
+            shape="{fire_after_seconds: N, mechanism: auto}",
+            check=_deadman,
+        ),
+    },
+    check=_scenario,
+)
+DRILLS = Field("table", item=SCENARIO, shape="drill name -> scenario", check=_named)
+"""The inventory's `drills:` section: holdtime.inventory walks it with everything else."""
+
+
+# -- cross-references: what the schema alone cannot know -------------------------------------
+def check_references(inventory: Inventory, problem: Problem) -> None:
+    """Drills naming routers or ping paths the inventory lacks, or budgets that cannot hold.
+
+    ``problem(where, message, at)`` records a line at the mark of `at` (or `where`).
+    """
+    paths = {p.name: p for p in inventory.of(PingPath)}
+    routers = [r.name for r in inventory.of(Router)]
+    for name, drill in inventory.drills.items():
+        where = f"drills.{name}"
+        for index, probe in enumerate(drill.probes):
+            if probe not in paths:
+                problem(
+                    f"{where}.probes",
+                    f"no ping path named {probe!r} in the inventory",
+                    f"{where}.probes[{index}]",
+                )
+                continue
+            own = paths[probe].max_outage_seconds
+            abort = drill.budget.abort_outage_seconds
+            if own is not None and own > abort:
+                problem(
+                    f"{where}.probes",
+                    f"ping path {probe!r} allows {own:g} s (its expect.max_outage_seconds), more "
+                    f"than this drill's budget.abort_outage_seconds ({abort:g} s) lets it run",
+                    f"{where}.probes[{index}]",
+                )
+        for index, router in enumerate(drill.watch):
+            if router not in routers:
+                problem(
+                    f"{where}.watch",
+                    f"no router named {router!r} in the inventory",
+                    f"{where}.watch[{index}]",
+                )
+        for role, action in (("trigger", drill.trigger), ("restore", drill.restore)):
+            if action.kind == "ssh" and action.device and action.device not in routers:
+                close = difflib.get_close_matches(action.device, routers, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                problem(
+                    f"{where}.{role}.ssh",
+                    f"no router named {action.device!r} in the inventory{hint}",
+                    "",
+                )
 
 
 def scenario(inventory: Inventory, name: str) -> Scenario:
     """One scenario by name, with a suggestion for typos."""
-    scenarios = parse_scenarios(inventory)
+    scenarios = inventory.drills  # validated by load_inventory with the rest of the file
     if name not in scenarios:
         close = difflib.get_close_matches(name, scenarios, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""

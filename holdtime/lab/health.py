@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 
 from holdtime.lab.topology import FRR_NODES, SSH_NODES, STRETCHED_PREFIX, TUNNELS
 
-# The stages of `up`, in order; state.json names the one under way, "built" once all are done.
-STAGES = ("network", "holders", "ipsec", "frr", "sshd", "inventory", "built")
 # The router's BGP neighbors: the edges' tunnel addresses.
 NEIGHBORS = tuple(t.edge_inner.split("/")[0] for t in TUNNELS)
 

@@ -71,8 +71,6 @@ def render(lab: Lab) -> str:
                 "source": {"netns": lab.netns("app")},
                 "destination": "172.16.1.10",
                 "interval_seconds": 0.2,
-                "duration_seconds": 60,
-                "expect": {"max_outage_seconds": 5},
             }
         ],
         "drills": {

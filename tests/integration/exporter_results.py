@@ -20,7 +20,9 @@ from holdtime.inventory import Inventory
 from holdtime.models import CheckResult
 from holdtime.plugins import Target
 from holdtime.probes import frr, ipsec
-from holdtime.probes.router import BgpState, RouterObservation
+from holdtime.probes.bgp_model import BgpState
+from holdtime.probes.ipsec_model import IpsecStatus
+from holdtime.probes.router import RouterObservation
 from holdtime.probes.router_config import (
     BgpExpect,
     IpsecExpect,
@@ -75,7 +77,7 @@ def router_observation(
             _read("frr", "show-bgp-vrf-all-neighbors-json", bgp_case)
         ),
     )
-    sas = ipsec.IpsecStatus(
+    sas = IpsecStatus(
         "strongswan",
         ipsec.parse_swanctl_list_sas(_read("strongswan", "swanctl-list-sas", sas_case)),
         ipsec.parse_swanctl_list_conns(

@@ -22,8 +22,9 @@ import pytest
 from holdtime.checks.ipsec import ChildInstalledCheck, IkeEstablishedCheck, TrafficFlowingCheck
 from holdtime.models import CheckResult
 from holdtime.plugins import Target
-from holdtime.probes import ipsec
-from holdtime.probes.router import CommandReader, RouterObservation, read_ipsec
+from holdtime.probes.command_reader import CommandReader
+from holdtime.probes.ipsec_model import IpsecStatus
+from holdtime.probes.router import RouterObservation, read_ipsec
 from holdtime.probes.router_config import Router, SshAuth
 from holdtime.probes.ssh import CommandOutput
 
@@ -105,7 +106,7 @@ def test_auto_reads_stroke_and_judges_each_tunnel(side_a: NsenterSession) -> Non
     """Live starter: auto falls back to stroke; tun and v1 PASS, dead/ondemand/idle FAIL."""
     target = _target()
     reader = CommandReader(side_a, target.config, "stroke-a")  # type: ignore[arg-type]
-    status = read_ipsec(reader, target.config, ("strongswan",))
+    status = read_ipsec(reader, target.config)
     observation = RouterObservation(
         device="stroke-a",
         platforms=("strongswan",),
@@ -122,10 +123,10 @@ def test_traffic_through_one_tunnel_is_seen_between_two_reads(side_a: NsenterSes
     """Pings through `tun` between two stroke reads: tun PASS, v1 (idle) FAIL."""
     target = _target()
     reader = CommandReader(side_a, target.config, "stroke-a")  # type: ignore[arg-type]
-    first = read_ipsec(reader, target.config, ("strongswan",))
+    first = read_ipsec(reader, target.config)
     began = time.monotonic()
     side_a.run("ping -c 3 -i 0.2 -I 10.1.0.1 10.2.0.1")
-    later = read_ipsec(reader, target.config, ("strongswan",), again=True)
+    later = read_ipsec(reader, target.config, again=True)
     observation = RouterObservation(
         device="stroke-a",
         platforms=("strongswan",),
@@ -136,4 +137,4 @@ def test_traffic_through_one_tunnel_is_seen_between_two_reads(side_a: NsenterSes
     )
     verdicts = _verdicts(TrafficFlowingCheck().evaluate(target, observation))
     assert ("pass", "fail") == (verdicts["tun"], verdicts["v1"])
-    assert isinstance(first, ipsec.IpsecStatus)
+    assert isinstance(first, IpsecStatus)

@@ -96,7 +96,7 @@ def test_dry_run_names_the_mechanism_and_the_armed_line(lab: Lab, tmp_path: Path
         timeout=60,
         check=False,
     )
-    restore = load_inventory(inventory).drills[DRILL]["restore"]["command"]
+    restore = load_inventory(inventory).drills[DRILL].restore.command
     assert 0 == done.returncode, done.stderr
     assert (
         f"  dead man's switch: sleep on esg1, fires `{restore}` at +20 s unless disarmed"

@@ -10,11 +10,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,15 @@ def _run(
     inventory = load_inventory(inventory_path)
     drill: Scenario = scenario(inventory, name)
     return run_inventory_drill(inventory, drill, journal, steady_state=False, extra_pings=extra)
+
+
+def _silent_failure(lab: Lab, inventory_path: Path, journal: Path) -> DrillResult:
+    """The esg1-silent-failure drill; the tunnel drop is removed again whatever happens."""
+    try:
+        return _run(inventory_path, "esg1-silent-failure", journal)
+    finally:
+        lab.exec("esg1", ["nft", "delete", "table", "inet", "holdtime_drill"], check=False)
+        lab.wait_ready()
 
 
 def _phase(result: DrillResult, path: str, phase: str) -> PhaseOutage:
@@ -200,11 +210,7 @@ def test_silent_failure_waits_out_the_hold_timer(lab: Lab, tmp_path: Path) -> No
     # above for a loaded machine; measured here: 8.6-8.8 s.
     timing = {"settle_seconds": 2, "observe_seconds": 13, "failback_observe_seconds": 6}
     inventory = _inventory_copy(lab, tmp_path, {"esg1-silent-failure": timing})
-    try:
-        result = _run(inventory, "esg1-silent-failure", tmp_path / "silent.jsonl")
-    finally:
-        lab.exec("esg1", ["nft", "delete", "table", "inet", "holdtime_drill"], check=False)
-        lab.wait_ready()
+    result = _silent_failure(lab, inventory, tmp_path / "silent.jsonl")
     failover = _phase(result, "app-to-db", "failover")
     dropped = _between(result, "bgp", "vpc-router-1 bgp 10.10.10.2: Established ->")
     assert "" == result.aborted
@@ -214,6 +220,45 @@ def test_silent_failure_waits_out_the_hold_timer(lab: Lab, tmp_path: Path) -> No
     ), failover
     assert 1 == len(failover.episodes)
     assert 1 == len(dropped), [e.detail for e in result.events]
+
+
+def test_path_budget_fails_a_drill_its_own_budget_passes(lab: Lab, tmp_path: Path) -> None:
+    """A path's own 3 s budget fails a drill the drill's 30 s passes; a 5 s path stops early."""
+    timing = {"settle_seconds": 2, "observe_seconds": 13, "failback_observe_seconds": 6}
+    path = _inventory_copy(lab, tmp_path, {"esg1-silent-failure": timing})
+    document = yaml.safe_load(path.read_text())
+    app_to_db = document["ping_paths"][0]
+    document["ping_paths"] = [
+        {**app_to_db, "expect": {"max_outage_seconds": 3}},
+        {**app_to_db, "name": "app-to-db-5s", "duration_seconds": 5},
+    ]
+    drill = document["drills"]["esg1-silent-failure"]
+    drill["probes"] = ["app-to-db", "app-to-db-5s"]
+    drill["budget"] = {"max_outage_seconds": 30, "abort_outage_seconds": 300}
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    result = _silent_failure(lab, path, tmp_path / "budget.jsonl")
+    failover = _phase(result, "app-to-db", "failover")
+    short = _phase(result, "app-to-db-5s", "failback")
+    [stopped] = [e for e in result.events if e.kind == "path_stopped"]
+    [verdict] = [r for r in result.check_results() if r.target.endswith("/app-to-db/failover")]
+    assert ("", False) == (result.aborted, result.passed)
+    # The hold timer's 6-12 s outage: over the path's 3 s, within the drill's 30 s.
+    assert (3.0, "ping_paths[app-to-db].expect.max_outage_seconds", False, True) == (
+        failover.budget_seconds,
+        failover.budget_from,
+        failover.within_budget,
+        3.0 < failover.loss_derived_outage_seconds <= 30.0,
+    ), failover
+    assert ("fail", True) == (
+        verdict.status.value,
+        verdict.reasons[0].endswith(
+            "exceeds the budget of 3.0 s from ping_paths[app-to-db].expect.max_outage_seconds"
+        ),
+    ), verdict
+    assert (True, "app-to-db-5s") == (
+        short.not_measured.startswith("the path's duration_seconds: 5 s ended it at +"),
+        stopped.source,
+    ), short
 
 
 def test_frozen_bgpd_drops_the_session_without_loss(lab: Lab, tmp_path: Path) -> None:
@@ -294,3 +339,86 @@ def test_sigterm_stops_the_router_ping(lab: Lab, tmp_path: Path) -> None:
     )
     assert ["trigger", "restore"] == [r["role"] for r in records if r["type"] == "action"]
     assert 0 == sum(1 for event in flow["events"] if not event[3])  # nothing lost at the end
+
+
+# Stands in for sudo on the lab's router, bound over /usr/local/sbin (empty on Debian, first on
+# root's sshd PATH) in the router's own mount namespace. It records each call, refuses anything
+# but non-interactive use (as sudo with a password and no terminal does), then runs the command
+# through the real sudo when one is installed (.ci/run installs it) and directly otherwise (the
+# lab logs in as root, so sudo would ask nothing).
+_SUDO_SHIM = """#!/bin/sh
+printf '%s\\n' "$*" >> {log}
+if [ "$1" != "-n" ]; then echo "sudo: a terminal is required to read the password" >&2; exit 1; fi
+shift
+if [ -x /usr/bin/sudo ]; then exec /usr/bin/sudo -n "$@"; fi
+exec "$@"
+"""
+
+
+@contextlib.contextmanager
+def _recording_sudo_on_router(lab: Lab, folder: Path) -> Iterator[Path]:
+    """A `sudo` on the lab's router for the duration; yields the log of its calls."""
+    shim = folder / "sudo-bin"
+    shim.mkdir()
+    log = folder / "sudo.log"
+    log.touch()
+    (shim / "sudo").write_text(_SUDO_SHIM.format(log=shlex.quote(str(log))))
+    (shim / "sudo").chmod(0o755)
+    lab.exec("router", ["mount", "--bind", str(shim), "/usr/local/sbin"])
+    try:
+        yield log
+    finally:
+        lab.exec("router", ["umount", "/usr/local/sbin"], check=False)
+
+
+def test_sudo_router_is_checked_and_watched_through_sudo(lab: Lab, tmp_path: Path) -> None:
+    """`sudo: true` on vpc-router-1: `holdtime check` passes and the drill's polling reads it,
+    every read under `sudo -n` (the observers go through the same reader as the checks)."""
+    copy = _inventory_copy(lab, tmp_path, {"esg1-bgp-shutdown": SHORT})
+    document = yaml.safe_load(copy.read_text())
+    [router] = [r for r in document["routers"] if r["name"] == "vpc-router-1"]
+    router["sudo"] = True
+    copy.write_text(yaml.safe_dump(document, sort_keys=False))
+    journal = tmp_path / "sudo.jsonl"
+    with _recording_sudo_on_router(lab, tmp_path) as log:
+        checked = subprocess.run(
+            [HOLDTIME, "check", "-i", str(copy), "--only", "vpc-router-1", "--format", "json"],
+            capture_output=True,
+            text=True,
+            timeout=90,
+            check=False,
+            cwd=tmp_path,
+        )
+        by_check = log.read_text().splitlines()
+        log.write_text("")
+        try:
+            result = _run(copy, "esg1-bgp-shutdown", journal)
+        finally:
+            lab.vtysh("esg1", "conf t", "router bgp 65010", "no neighbor 10.10.10.1 shutdown")
+            lab.wait_ready()
+        by_drill = log.read_text().splitlines()
+    statuses = {r["status"] for r in json.loads(checked.stdout)["results"]}
+    records = read_journal(journal)
+    samples = [r["state"] for r in records if r["type"] == "sample" and "observer" in r]
+    assert 0 == checked.returncode, checked.stdout[-2000:] + checked.stderr[-2000:]
+    assert set() == statuses - {"pass", "skip"}
+    assert (True, True, True) == (
+        any(line.startswith("-n vtysh -E ") for line in by_check),
+        any(line.startswith("-n swanctl --list-sas --uri ") for line in by_check),
+        "-n sysctl net.ipv4.ip_forward" in by_check,
+    )
+    # Only the observers read the router during the drill: BGP and SAs, each under sudo -n.
+    assert (True, True, []) == (
+        any(line.startswith("-n vtysh -E ") for line in by_drill),
+        any(line.startswith("-n swanctl --list-sas --uri ") for line in by_drill),
+        [line for line in by_drill if not line.startswith("-n ")],
+    )
+    assert [] == [v for state in samples for v in state.values() if v.startswith("error")]
+    assert (True, True) == (
+        len(samples) > 5,
+        all("vpc-router-1 bgp 10.10.10.2" in state for state in samples),
+    )
+    assert ("", 1) == (
+        result.aborted,
+        len(_between(result, "best_path", "172.16.1.0/24: 10.10.10.2 -> 10.10.10.6")),
+    )

@@ -169,11 +169,11 @@ def test_stopped_sshd_is_an_error_for_that_router_only(lab: Lab) -> None:
 
 
 def test_probe_reads_only_what_the_selected_checks_need(lab: Lab) -> None:
-    """Planned for system.* only, the probe runs the one sysctl: no vtysh, no swanctl."""
+    """Reads {"system"} (what system.* declares), the probe runs the one sysctl: no vtysh."""
     inventory = load_inventory(lab.inventory_path)
     probe = RouterProbe()
     target = next(t for t in probe.targets(inventory) if t.name == "vpc-router-1")
-    observation = probe.collect(replace(target, checks=("system.ip_forwarding",)), 30)
+    observation = probe.collect(replace(target, reads=frozenset({"system"})), 30)
     assert (1, None, None, True) == (
         observation.commands_run,
         observation.bgp,

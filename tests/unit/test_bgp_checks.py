@@ -22,7 +22,8 @@ from holdtime.cli.parse import parser_for
 from holdtime.models import CheckResult, Status
 from holdtime.plugins import Check, Target
 from holdtime.probes import frr
-from holdtime.probes.router import BgpState, RouterObservation
+from holdtime.probes.bgp_model import BgpState
+from holdtime.probes.router import RouterObservation
 from holdtime.probes.router_config import (
     BestPathExpect,
     BgpExpect,

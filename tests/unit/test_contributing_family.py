@@ -19,7 +19,8 @@ def _package_files() -> set[str]:
     return {
         str(path.relative_to(PACKAGE))
         for path in PACKAGE.rglob("*")
-        if path.is_file() and "__pycache__" not in path.parts
+        if path.is_file()
+        and not any(part == "__pycache__" or part.startswith(".") for part in path.parts)
     }
 
 

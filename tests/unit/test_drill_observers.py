@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,47 @@ def test_failed_bgp_summary_is_one_error_key() -> None:
     snapshot = _poll(("frr",), answers)
     assert snapshot["vpc-router-1 bgp"].startswith("error: ")
     assert not any(key.startswith("vpc-router-1 bgp 10.") for key in snapshot)
+
+
+def test_libreswan_router_is_polled_through_libreswan() -> None:
+    """A libreswan router's SAs come from `ipsec status` + `ipsec trafficstatus`, not swanctl."""
+    session = ReplaySession(
+        {
+            "ipsec status": _recorded("libreswan/ipsec-status/west-two-peers-ondemand-oe-never"),
+            "ipsec trafficstatus": _recorded(
+                "libreswan/ipsec-trafficstatus/west-two-peers-ondemand-oe-never"
+            ),
+        }
+    )
+    observer = RouterObserver(_router(("libreswan",)), session_factory=lambda _router: session)
+    snapshot = dict(observer.poll())
+    assert ["ipsec status", "ipsec trafficstatus"] == session.lines
+    assert {
+        "vpc-router-1 ipsec never": "STATE_V2_PARENT_I1/none",
+        "vpc-router-1 ipsec west-east": "STATE_V2_ESTABLISHED_IKE_SA/none",
+        "vpc-router-1 ipsec west-north": "STATE_V2_ESTABLISHED_IKE_SA/none",
+    } == snapshot
+
+
+def test_sudo_router_is_polled_under_sudo_n() -> None:
+    """`sudo: true`: every poll line starts with `sudo -n`, and the snapshot is read as without."""
+    answers = {
+        **HEALTHY_FRR,
+        "swanctl --list-sas": _recorded("strongswan/swanctl-list-sas/responder"),
+    }
+    plain, with_sudo = ReplaySession(answers), ReplaySession(answers)
+    router = _router(("frr", "strongswan"))
+    snapshots = [
+        dict(RouterObserver(r, session_factory=lambda _router, s=s: s).poll())
+        for r, s in ((router, plain), (replace(router, sudo=True), with_sudo))
+    ]
+    assert [] == [line for line in with_sudo.lines if not line.startswith("sudo -n ")]
+    assert [f"sudo -n {line}" for line in plain.lines] == with_sudo.lines
+    assert snapshots[0] == snapshots[1]
+
+
+def test_bgp_poll_reads_no_neighbor_details_and_no_bfd() -> None:
+    """A poll reads the summary and the best paths only: no neighbors, no BFD (one a second)."""
+    session = ReplaySession(HEALTHY_FRR)
+    RouterObserver(_router(("frr",)), session_factory=lambda _router: session).poll()
+    assert [] == [line for line in session.lines if "neighbors" in line or "bfd" in line]

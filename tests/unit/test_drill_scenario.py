@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from drill_inventory import load_drills
 
 from holdtime.drill.journal import Journal, read_journal
 from holdtime.drill.result import DrillResult, PhaseOutage, TimelineEvent
-from holdtime.drill.scenario import parse_scenarios, scenario
+from holdtime.drill.scenario import scenario
 from holdtime.errors import ConfigError, ParseError
-from holdtime.inventory import Inventory
-from holdtime.probes.ping_config import PingPath, PingSource
-from holdtime.probes.router_config import Router, SshAuth
+from holdtime.inventory import load_inventory
 
 GOOD = {
     "description": "shut BGP on esg1",
@@ -28,28 +28,9 @@ GOOD = {
 }
 
 
-def _router(name: str) -> Router:
-    return Router(name=name, host="192.0.2.1", username="u", auth=SshAuth(agent=True))
-
-
-def _inventory(drills: dict[str, Any]) -> Inventory:
-    path = PingPath(name="app-to-db", source=PingSource(kind="local"), destination="192.0.2.2")
-    return Inventory(
-        path=Path("lab.yaml"),
-        sections={
-            "routers": (
-                _router("vpc-router-1"),
-                _router("esg1"),
-            ),
-            "ping_paths": (path,),
-        },
-        drills=drills,
-    )
-
-
-def test_valid_scenario_parses_with_defaults() -> None:
+def test_valid_scenario_parses_with_defaults(tmp_path: Path) -> None:
     """A full scenario parses; unspecified timing keeps its defaults."""
-    parsed = scenario(_inventory({"esg1-down": GOOD}), "esg1-down")
+    parsed = scenario(load_drills(tmp_path, {"esg1-down": GOOD}), "esg1-down")
     assert ("ssh", "esg1", 5.0, 10.0) == (
         parsed.trigger.kind,
         parsed.trigger.device,
@@ -79,37 +60,42 @@ def test_valid_scenario_parses_with_defaults() -> None:
         ),
         (
             {"timing": {"observe_seconds": "long"}},
-            "drills.d.timing.observe_seconds: must be a number of seconds, not 'long'",
+            "drills.d.timing.observe_seconds: must be a number, not 'long'",
         ),
-        ({"timing": {"settle_seconds": -1}}, "-1 is out of range 0..3600 seconds"),
-        ({"restore": "undo it"}, "drills.d.restore: must be a mapping"),
-        ({"trigger": {"manual": ""}}, "drills.d.trigger.manual: must say what the operator"),
+        ({"timing": {"settle_seconds": -1}}, "-1.0 seconds is out of range 0..3600 seconds"),
+        ({"restore": "undo it"}, "drills.d.restore: must be a mapping, not 'undo it' ({ssh:"),
+        (
+            {"trigger": {"manual": ""}},
+            "drills.d.trigger.manual: must not be empty: say what the operator has to do",
+        ),
     ],
 )
-def test_bad_scenarios_name_the_key(change: dict[str, Any], message: str) -> None:
-    """Each scenario mistake is reported with the file and the drills.NAME.key path."""
+def test_bad_scenarios_name_the_key(tmp_path: Path, change: dict[str, Any], message: str) -> None:
+    """Each scenario mistake is one line with file:line:col and the drills.NAME.key path."""
     with pytest.raises(ConfigError) as caught:
-        parse_scenarios(_inventory({"d": {**GOOD, **change}}))
-    assert any(message in line for line in str(caught.value).splitlines()), str(caught.value)
-    assert str(caught.value).startswith("lab.yaml: drills.")
+        load_drills(tmp_path, {"d": {**GOOD, **change}})
+    [line] = str(caught.value).splitlines()
+    assert message in line, line
+    assert re.match(rf"{re.escape(str(tmp_path / 'lab.yaml'))}:\d+:\d+: drills\.d", line), line
 
 
-def test_missing_required_keys_are_all_reported() -> None:
+def test_missing_required_keys_are_all_reported(tmp_path: Path) -> None:
     """trigger, restore and probes missing: three problems in one error."""
     with pytest.raises(ConfigError) as caught:
-        parse_scenarios(_inventory({"d": {"description": "x"}}))
+        load_drills(tmp_path, {"d": {"description": "x"}})
     assert 3 == sum("missing required key" in line for line in str(caught.value).splitlines())
 
 
-def test_unknown_scenario_suggests_the_closest() -> None:
+def test_unknown_scenario_suggests_the_closest(tmp_path: Path) -> None:
     """A typo in the drill name suggests the right one."""
+    inventory = load_drills(tmp_path, {"esg1-down": GOOD})
     with pytest.raises(ConfigError, match="no drill named 'esg1-dwn' \\(did you mean 'esg1-down'"):
-        scenario(_inventory({"esg1-down": GOOD}), "esg1-dwn")
+        scenario(inventory, "esg1-dwn")
 
 
-def test_plan_names_every_action_and_the_restore_guarantee() -> None:
+def test_plan_names_every_action_and_the_restore_guarantee(tmp_path: Path) -> None:
     """The dry-run plan shows the exact commands and that restore always runs."""
-    plan = scenario(_inventory({"d": GOOD}), "d").plan()
+    plan = scenario(load_drills(tmp_path, {"d": GOOD}), "d").plan()
     assert any(step.startswith("TRIGGER  ssh esg1: vtysh") for step in plan)
     assert any("RESTORE" in step and "always runs" in step for step in plan)
 
@@ -162,3 +148,26 @@ def test_drill_result_round_trips() -> None:
     assert result == DrillResult.from_dict(result.to_dict())
     outage = [r for r in result.check_results() if r.check == "drill.outage"]
     assert ["fail"] == [r.status.value for r in outage]
+
+
+def test_drill_problems_are_listed_with_the_rest_of_the_inventory(tmp_path: Path) -> None:
+    """One load lists a drill's mistakes with a ping path's, in file order, file:line:col."""
+    path = tmp_path / "inv.yaml"
+    path.write_text(
+        "ping_paths:\n"
+        "  - {name: p, destination: 10.0.0.1, interval_seconds: fast}\n"
+        "drills:\n"
+        "  d:\n"
+        "    probes: [p, q]\n"
+        "    trigger: {manual: pull the cable}\n"
+        "    restore: {ssh: esg1, command: x}\n"
+        "    budjet: {}\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_inventory(path)
+    assert [
+        f"{path}:2:56: ping_paths[0].interval_seconds: must be a number, not 'fast'",
+        f"{path}:5:17: drills.d.probes: no ping path named 'q' in the inventory",
+        f"{path}:7:20: drills.d.restore.ssh: no router named 'esg1' in the inventory",
+        f"{path}:8:5: drills.d: unknown key 'budjet' (did you mean 'budget'?)",
+    ] == str(caught.value).splitlines()

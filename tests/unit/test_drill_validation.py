@@ -70,7 +70,7 @@ def test_empty_probes_is_rejected_at_its_line(
     code, lines = _validate(tmp_path, capsys, probes="[]")
     assert (2, True) == (
         code,
-        "inv.yaml:14:5: drills.d.probes: names no ping path: a drill without probes measures "
+        "inv.yaml:14:13: drills.d.probes: names no ping path: a drill without probes measures "
         "nothing" in lines,
     ), lines
 
@@ -83,7 +83,7 @@ def test_netns_path_is_rejected(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert (2, True) == (
         code,
         any(
-            line.startswith("inv.yaml:15:39: drills.d.trigger.netns: must be a namespace name")
+            line.startswith("inv.yaml:15:46: drills.d.trigger.netns: must be a namespace name")
             for line in lines
         ),
     ), lines
@@ -93,7 +93,7 @@ def test_missing_restore_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixtu
     """A drill without restore: exactly one problem line saying so."""
     code, lines = _validate(tmp_path, capsys, restore="")
     problems = [line for line in lines if "drills.d" in line]
-    assert (2, ["inv.yaml:13:3: drills.d: missing required key 'restore'"]) == (code, problems)
+    assert (2, ["inv.yaml:14:5: drills.d: missing required key 'restore'"]) == (code, problems)
 
 
 def test_verify_on_a_signal_action_is_rejected(

@@ -24,7 +24,8 @@ from holdtime.errors import ParseError
 from holdtime.models import Status
 from holdtime.plugins import Check, Target
 from holdtime.probes import frr
-from holdtime.probes.router import BgpState, RouterObservation
+from holdtime.probes.bgp_model import BgpState
+from holdtime.probes.router import RouterObservation
 from holdtime.probes.router_config import BgpExpect, Router, RouterExpect, SshAuth
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "frr"

@@ -139,7 +139,7 @@ def test_entry_defaults_when_nothing_is_said(tmp_path: Path) -> None:
         vcenter.expect.sioc_threshold_ms_min,
         vcenter.expect.sioc_threshold_ms_max,
     )
-    assert PingPath("p", PingSource("local"), "10.0.0.1", 1.0, None, 60.0) == ping
+    assert PingPath("p", PingSource("local"), "10.0.0.1", 1.0, None, None) == ping
 
 
 def test_insecure_turns_tls_verification_off(tmp_path: Path) -> None:
@@ -232,13 +232,20 @@ def test_ping_source_address_for_local_netns_and_router(tmp_path: Path) -> None:
     ] == [p.source for p in load_inventory(path).of(PingPath)]
 
 
-def test_drill_keys_are_located_for_error_messages(tmp_path: Path) -> None:
-    """drills.* keys keep their line numbers for the drill validator's messages."""
+def test_drills_load_as_scenarios_with_their_marks(tmp_path: Path) -> None:
+    """drills.* are validated and built with the rest; their values keep their line numbers."""
     path = tmp_path / "inv.yaml"
-    path.write_text("version: 1\ndrills:\n  d1:\n    trigger: {manual: pull the cable}\n")
+    path.write_text(
+        "version: 1\nping_paths: [{name: p, destination: 10.0.0.1}]\ndrills:\n  d1:\n"
+        "    probes: p\n    trigger: {manual: pull the cable}\n    restore: {manual: plug it}\n"
+    )
     inventory = load_inventory(path)
-    assert f"{path}:4:5" == inventory.locate("drills.d1.trigger")
-    assert {"d1": {"trigger": {"manual": "pull the cable"}}} == dict(inventory.drills)
+    assert f"{path}:6:14" == inventory.locate("drills.d1.trigger")
+    assert ("d1", ("p",), "pull the cable") == (
+        inventory.drills["d1"].name,
+        inventory.drills["d1"].probes,
+        inventory.drills["d1"].trigger.prompt,
+    )
 
 
 def _loads_or_config_error(path: Path, text: str) -> None:

@@ -24,10 +24,12 @@ from holdtime.errors import ParseError
 from holdtime.models import CheckResult
 from holdtime.plugins import Check, Target
 from holdtime.probes import ipsec
-from holdtime.probes.ipsec import ChildConfig, ChildSa, ConnectionConfig, IkeSa, IpsecStatus
-from holdtime.probes.router import CommandReader, RouterObservation, read_strongswan
+from holdtime.probes.command_reader import CommandReader
+from holdtime.probes.ipsec_model import ChildConfig, ChildSa, ConnectionConfig, IkeSa, IpsecStatus
+from holdtime.probes.router import RouterObservation
 from holdtime.probes.router_config import IpsecExpect, Router, RouterExpect, SshAuth
 from holdtime.probes.ssh import CommandOutput
+from holdtime.probes.strongswan_reader import read_strongswan
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 CHECKS: list[Check] = [
@@ -284,7 +286,7 @@ def _swanctl(command: str, case: str) -> str:
 def test_recorded_strongswan_reads_show_traffic_on_esg1_only() -> None:
     """Two recorded reads around 10 pings: esg1 PASSes traffic; esg2 (no CHILD SA) FAILs."""
     conns = ipsec.parse_swanctl_list_conns(_swanctl("swanctl-list-conns", "two-connections"))
-    first = ipsec.IpsecStatus(
+    first = IpsecStatus(
         "strongswan",
         ipsec.parse_swanctl_list_sas(_swanctl("swanctl-list-sas", "traffic-read-1")),
         conns,
@@ -306,7 +308,7 @@ def test_recorded_strongswan_reads_show_traffic_on_esg1_only() -> None:
 
 def test_recorded_connecting_tunnel_fails_ike_check() -> None:
     """The recorded CONNECTING esg1 (peer silent) is a FAIL quoting the state."""
-    status = ipsec.IpsecStatus(
+    status = IpsecStatus(
         "strongswan",
         ipsec.parse_swanctl_list_sas(_swanctl("swanctl-list-sas", "esg1-connecting-peer-silent")),
         ipsec.parse_swanctl_list_conns(_swanctl("swanctl-list-conns", "two-connections")),
@@ -320,7 +322,7 @@ def test_recorded_connecting_tunnel_fails_ike_check() -> None:
 
 def test_recorded_no_sas_fails_every_configured_tunnel_by_name() -> None:
     """No SA at all (recorded empty listing) with tunnels unlisted: each configured one FAILs."""
-    status = ipsec.IpsecStatus(
+    status = IpsecStatus(
         "strongswan",
         ipsec.parse_swanctl_list_sas(_swanctl("swanctl-list-sas", "no-sas")),
         ipsec.parse_swanctl_list_conns(_swanctl("swanctl-list-conns", "two-connections")),
@@ -490,7 +492,8 @@ def _replay(outputs: dict[str, CommandOutput]) -> tuple[CommandReader, list[str]
             sent.append(line)
             return outputs[line]
 
-    return CommandReader(Session(), None, "vpc-router-1"), sent  # type: ignore[arg-type]
+    router = Router(name="vpc-router-1", host="h", username="u", auth=SshAuth(agent=True))
+    return CommandReader(Session(), router), sent
 
 
 def _out(command: str, stdout: str = "", stderr: str = "", exit_status: int = 0) -> CommandOutput:
@@ -531,7 +534,7 @@ def test_auto_interface_falls_back_to_stroke(swanctl_fails: Callable[[], Command
     first = read_strongswan(reader, router)
     again = read_strongswan(reader, router, again=True)
     assert ["swanctl --list-sas", "ipsec statusall", "ipsec statusall"] == sent
-    assert [["dead", "v1", "tun"]] * 2 == [[sa.name for sa in s.ike_sas] for s in (*first, *again)]
+    assert [["dead", "v1", "tun"]] * 2 == [[sa.name for sa in s.ike_sas] for s in (first, again)]
 
 
 def test_stroke_interface_never_runs_swanctl_and_swanctl_never_falls_back() -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from holdtime.drill.scenario import Budget, Timing
 from holdtime.errors import ConfigError
 from holdtime.inventory import load_inventory
 from holdtime.lab import Lab, inventory_file
@@ -80,17 +81,22 @@ def test_drills(written: tuple[Lab, Path], tmp_path: Path) -> None:
     _, path = written
     drills = load_inventory(path).drills
     shutdown = drills["esg1-bgp-shutdown"]
-    assert {
-        "ssh": "esg1",
-        "command": "vtysh -c 'conf t' -c 'router bgp 65010' -c 'neighbor 10.10.10.1 shutdown'",
-    } == shutdown["trigger"]
-    assert "no neighbor 10.10.10.1 shutdown'" == shutdown["restore"]["command"][-32:]
-    assert ["bgp.*", "ipsec.*"] == shutdown["steady_state"]
-    assert {"max_outage_seconds": 5, "abort_outage_seconds": 60} == shutdown["budget"]
-    assert {"settle_seconds": 3, "observe_seconds": 15, "clean_seconds": 3} == shutdown["timing"]
+    assert (
+        "ssh",
+        "esg1",
+        "vtysh -c 'conf t' -c 'router bgp 65010' -c 'neighbor 10.10.10.1 shutdown'",
+    ) == (shutdown.trigger.kind, shutdown.trigger.device, shutdown.trigger.command)
+    assert "no neighbor 10.10.10.1 shutdown'" == shutdown.restore.command[-32:]
+    assert ("bgp.*", "ipsec.*") == shutdown.steady_state
+    assert Budget(max_outage_seconds=5, abort_outage_seconds=60) == shutdown.budget
+    assert Timing(settle_seconds=3, observe_seconds=15, clean_seconds=3) == shutdown.timing
     silent = drills["esg1-silent-failure"]
     nft_file = tmp_path / "esg1" / "drop-tunnel.nft"
-    assert {"exec": ["nft", "-f", str(nft_file)], "netns": "htunit-esg1"} == silent["trigger"]
+    assert ("exec", ("nft", "-f", str(nft_file)), "htunit-esg1") == (
+        silent.trigger.kind,
+        silent.trigger.argv,
+        silent.trigger.netns,
+    )
     assert True is nft_file.read_text().startswith("table inet holdtime_drill")
 
 

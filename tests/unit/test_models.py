@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from holdtime.errors import ConnectError
+from holdtime.errors import ConfigError, ConnectError
 from holdtime.models import CheckResult, RunResult, Status, error_result
 
 T0 = dt.datetime(2026, 11, 23, 4, 0, tzinfo=dt.UTC)
@@ -99,3 +99,25 @@ def test_status_severity_orders_skip_to_error() -> None:
     """Severity ranks skip < pass < warn < fail < error."""
     ordered = sorted(Status, key=lambda s: s.severity)
     assert [Status.SKIP, Status.PASS, Status.WARN, Status.FAIL, Status.ERROR] == ordered
+
+
+def test_error_context_is_fields_not_text() -> None:
+    """device and problems are fields; str() shows the device once, detail never."""
+    error = ConnectError("connection refused", device="esg1")
+    listed = ConfigError("a\nb", problems=["a", "b"])
+    result = error_result("bgp.peer_established", "esg1/10.10.10.1", error)
+    assert (
+        "esg1: connection refused",
+        "connection refused",
+        "esg1",
+        ["a", "b"],
+        [],
+        ("esg1", "esg1: connection refused"),
+    ) == (
+        str(error),
+        error.detail,
+        error.device,
+        listed.problems,
+        error.problems,
+        (result.device, result.summary),
+    )

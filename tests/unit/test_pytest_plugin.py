@@ -16,7 +16,7 @@ from holdtime.errors import ConnectError
 from holdtime.models import CheckResult, Status
 from holdtime.plugins import Target
 from holdtime.probes import frr
-from holdtime.probes.frr import BgpRoute
+from holdtime.probes.bgp_model import BgpRoute
 from holdtime.probes.router import RouterObservation, RouterProbe
 from holdtime.pytest_plugin import UnlistedTargetsItem, _CheckPlan
 

@@ -14,15 +14,15 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from drill_inventory import scenarios
 
 from holdtime.drill.actions import processes_in_netns, signal_processes
 from holdtime.drill.engine import PingPlan, ping_plans, router_ping_deadline_seconds
-from holdtime.drill.scenario import Action, parse_scenarios
+from holdtime.drill.scenario import Action
 from holdtime.errors import CommandRefused, ConfigError, HoldtimeError
 from holdtime.gap import ProbeEvent, analyze
-from holdtime.inventory import Inventory, load_inventory
+from holdtime.inventory import load_inventory
 from holdtime.probes import commands
-from holdtime.probes.ping_config import PingPath, PingSource
 from holdtime.probes.pinglog import parse_iputils_ping
 from holdtime.probes.router_ping import (
     RouterPinger,
@@ -249,13 +249,7 @@ def test_router_source_path_becomes_a_router_plan(tmp_path: Path) -> None:
     )
 
 
-def _inventory_with_path_p(raw: dict[str, Any]) -> Inventory:
-    """An inventory with one local ping path `p` and the drill `d`."""
-    path = PingPath(name="p", source=PingSource(kind="local"), destination="192.0.2.1")
-    return Inventory(path=Path("x.yaml"), sections={"ping_paths": (path,)}, drills={"d": raw})
-
-
-def test_router_ping_deadline_covers_the_whole_drill() -> None:
+def test_router_ping_deadline_covers_the_whole_drill(tmp_path: Path) -> None:
     """-w is the drill's longest run (both observe windows, action timeouts) plus 10 minutes."""
     raw = {
         "probes": ["p"],
@@ -263,21 +257,19 @@ def test_router_ping_deadline_covers_the_whole_drill() -> None:
         "restore": {"manual": "plug it back"},
         "timing": {"settle_seconds": 3, "observe_seconds": 20, "failback_observe_seconds": 5},
     }
-    inventory = _inventory_with_path_p(raw)
-    scenario = parse_scenarios(inventory)["d"]
+    scenario = scenarios(tmp_path, {"d": raw}, paths=[{"name": "p"}], routers=())["d"]
     assert 15 + 3 + 20 + 2 * 5 + 10 + 3600 + 600 == router_ping_deadline_seconds(scenario)
     assert 5.0 == scenario.timing.failback_observe
 
 
-def test_signal_action_parses_and_describes() -> None:
+def test_signal_action_parses_and_describes(tmp_path: Path) -> None:
     """{signal: stop, process: bgpd, netns: NS} is a declared action; SIG prefix optional."""
     raw = {
         "probes": ["p"],
         "trigger": {"signal": "sigstop", "process": "bgpd", "netns": "htlab-esg1"},
         "restore": {"signal": "CONT", "process": "bgpd", "netns": "htlab-esg1"},
     }
-    inventory = _inventory_with_path_p(raw)
-    scenario = parse_scenarios(inventory)["d"]
+    scenario = scenarios(tmp_path, {"d": raw}, paths=[{"name": "p"}], routers=())["d"]
     assert (
         "local: SIGSTOP to every process named bgpd in netns htlab-esg1",
         "CONT",
@@ -292,12 +284,13 @@ def test_signal_action_parses_and_describes() -> None:
         ({"signal": "STOP"}, "drills.d.trigger.process: must be a process name"),
     ],
 )
-def test_bad_signal_actions_are_refused(action: dict[str, Any], message: str) -> None:
+def test_bad_signal_actions_are_refused(
+    tmp_path: Path, action: dict[str, Any], message: str
+) -> None:
     """Unknown signals and names that are not a process name are configuration errors."""
     raw = {"probes": ["p"], "trigger": action, "restore": {"manual": "x"}}
-    inventory = _inventory_with_path_p(raw)
     with pytest.raises(ConfigError) as caught:
-        parse_scenarios(inventory)
+        scenarios(tmp_path, {"d": raw}, paths=[{"name": "p"}], routers=())
     assert message in str(caught.value)
 
 

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from holdtime.errors import CommandRefused, ParseError
 from holdtime.probes import commands, frr
-from holdtime.probes.router import CommandReader, attribute_vtysh_batch, json_or_text, read_bfd
+from holdtime.probes.command_reader import CommandReader, attribute_vtysh_batch
+from holdtime.probes.frr_reader import json_or_text, read_bfd
 from holdtime.probes.ssh import CommandOutput
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vtysh-batch"
