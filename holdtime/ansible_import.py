@@ -31,7 +31,7 @@ from typing import Any
 import yaml
 
 from holdtime.errors import ConfigError
-from holdtime.probes.router_config import PLATFORMS
+from holdtime.probes.platforms import PLATFORM_NAMES
 from holdtime.yaml_schema import NAME_RE
 
 DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
@@ -444,8 +444,8 @@ def _platforms(value: object, where: str) -> list[str] | str:
     items = value if isinstance(value, list) else str(value).split(",")
     for item in items:
         word = str(item).strip().rpartition(".")[2].lower()  # frr.frr.frr (network_os) -> frr
-        if word not in PLATFORMS:
-            return f"{where} is {item!r}, not one of {', '.join(PLATFORMS)}"
+        if word not in PLATFORM_NAMES:
+            return f"{where} is {item!r}, not one of {', '.join(PLATFORM_NAMES)}"
         words.append(word)
     return list(dict.fromkeys(words)) or f"{where} is empty"
 
