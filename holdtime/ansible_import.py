@@ -474,11 +474,50 @@ def _proxy_jump(
             if key.lower() == "proxyjump" and value.strip():
                 return value.strip(), f"ProxyJump in {sourced.note}"
             if key.lower() == "proxycommand":
+                jump = _jump_of_proxy_command(value)
+                if jump is not None:
+                    return jump, f"ProxyCommand ssh -W in {sourced.note}"
                 result.notes.append(
-                    f"{host}: {sourced.note} uses ProxyCommand, which holdtime does not run: "
-                    "set proxy_jump (or ssh_config) by hand"
+                    f"{host}: {sourced.note} uses a ProxyCommand holdtime cannot read as a jump "
+                    "host: set proxy_jump (or ssh_config) by hand"
                 )
     return None
+
+
+# the ssh options a plain jump through ProxyCommand uses: `ssh -q -W %h:%p -p 22 -l ops bastion`
+_SSH_FLAGS = frozenset({"-q", "-4", "-6", "-T", "-N", "-C", "-A", "-a", "-x"})
+
+
+def _jump_of_proxy_command(command: str) -> str | None:
+    """`user@bastion[:port]` of `ssh [-q] -W %h:%p [-p PORT] [-l USER] [user@]bastion`, else None.
+
+    Any other option (an identity file, a config file) is the bastion's own setting, which a
+    proxy_jump cannot carry: None, and the user is told to set it by hand.
+    """
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return None
+    if not words or Path(words[0]).name != "ssh":
+        return None
+    given = {"-W": "", "-p": "", "-l": ""}  # forward, port, login
+    destination = ""
+    rest = iter(words[1:])
+    for word in rest:
+        if word in _SSH_FLAGS:
+            continue
+        if word in given:
+            given[word] = next(rest, "")
+        elif word.startswith("-") or destination:
+            return None
+        else:
+            destination = word
+    port, user = given["-p"], given["-l"]
+    if given["-W"] != "%h:%p" or not destination or (port and not port.isdigit()):
+        return None
+    if user and "@" not in destination:
+        destination = f"{user}@{destination}"
+    return f"{destination}:{port}" if port else destination
 
 
 # -- writing ---------------------------------------------------------------------------------

@@ -335,17 +335,19 @@ def test_platform_var_reads_network_os_names_and_skips_others() -> None:
         ("-o 'ProxyJump ops@a,ops@b'", "ops@a,ops@b"),
         ("-C -J ops@bastion", "ops@bastion"),
         ("-Jops@[2001:db8::1]:22", "ops@[2001:db8::1]:22"),
+        ("-o ProxyCommand='ssh -q -W %h:%p ops@bastion'", "ops@bastion"),
+        ("-o 'ProxyCommand=/usr/bin/ssh -W %h:%p -p 2222 -l ops bastion'", "ops@bastion:2222"),
     ],
 )
 def test_proxy_jump_is_read_from_ssh_args(args: str, expected: str) -> None:
-    """ProxyJump comes from `-o ProxyJump=...`, `-o 'ProxyJump ...'`, `-J ...` and `-J...`."""
+    """ProxyJump from `-o ProxyJump=...`, `-J ...`, `-J...` and a plain `ssh -W` ProxyCommand."""
     data = _json(all={"hosts": ["r1"]}, hostvars={"r1": {"ansible_ssh_extra_args": args}})
     assert expected == _routers(import_ansible(data, source="t").text)[0]["proxy_jump"]
 
 
 def test_a_proxy_command_is_reported_not_dropped() -> None:
-    """A ProxyCommand holdtime does not run becomes a note to set proxy_jump by hand."""
-    args = "-o ProxyCommand='ssh -W %h:%p bastion'"
+    """A ProxyCommand that is not a plain `ssh -W` jump becomes a note to set it by hand."""
+    args = "-o ProxyCommand='ssh -i ~/.ssh/bastion -W %h:%p bastion'"
     data = _json(all={"hosts": ["r1"]}, hostvars={"r1": {"ansible_ssh_common_args": args}})
     imported = import_ansible(data, source="t")
     assert "proxy_jump" not in _routers(imported.text)[0]
