@@ -25,7 +25,6 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO, cast
 
-from holdtime import __version__
 from holdtime.errors import HoldtimeError
 
 # Modules that contribute subcommands, in --help order.
@@ -37,6 +36,7 @@ SUBCOMMAND_MODULES = (
     "holdtime.cli.drill",
     "holdtime.cli.serve",
     "holdtime.lab.cli",
+    "holdtime.cli.completion",
 )
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
 
@@ -55,7 +55,16 @@ def build_parser() -> argparse.ArgumentParser:
         prog="holdtime",
         description="Health checks and measured failover drills for hybrid VMware/cloud networks.",
     )
-    parser.add_argument("--version", action="version", version=f"holdtime {__version__}")
+    parser.add_argument(
+        "--version", action="store_true", help="print the version and exit (-v: and the libraries')"
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="with --version: also the versions of Python, paramiko, pyVmomi, scapy, "
+        "prometheus-client",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module_name in SUBCOMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers)
@@ -75,6 +84,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HoldtimeError as exc:  # a plugin that fails to load while --format is checked
         print(f"holdtime: error: {exc}", file=sys.stderr)
         return 2
+    if args.version:
+        from holdtime.cli.version import version_text
+
+        print(version_text(verbose=args.verbose))
+        return 0
+    if args.verbose:
+        parser.error("-v/--verbose goes with --version (holdtime --version -v)")
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)

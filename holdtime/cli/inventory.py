@@ -1,4 +1,4 @@
-"""`holdtime inventory validate FILE`."""
+"""`holdtime inventory validate FILE` and `inventory schema` (`import`: inventory_import.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from holdtime.errors import ConfigError
 
 
 def register(subparsers: Any) -> None:
-    """Add `inventory validate`."""
+    """Add `inventory validate`, `inventory import` and `inventory schema`."""
     inventory = subparsers.add_parser("inventory", help="work with inventory files")
     actions = inventory.add_subparsers(
         dest="inventory_command", metavar="ACTION", required=True, parser_class=type(inventory)
@@ -23,6 +23,30 @@ def register(subparsers: Any) -> None:
     )
     validate.add_argument("file", type=Path, help="inventory YAML file")
     validate.set_defaults(handler=run_validate)
+    from holdtime.cli import inventory_import
+
+    inventory_import.register(actions)
+    schema = actions.add_parser(
+        "schema",
+        help="print a JSON Schema of the inventory, for editors",
+        description=(
+            "Print the JSON Schema (draft 2020-12) of an inventory, generated from the same "
+            "declarations `inventory validate` uses (third-party sections included). Editors "
+            "with the YAML language server read it from a first line "
+            "`# yaml-language-server: $schema=PATH`."
+        ),
+    )
+    schema.set_defaults(handler=run_schema)
+
+
+def run_schema(args: argparse.Namespace) -> int:
+    """Handler of `holdtime inventory schema`."""
+    import json
+
+    from holdtime.json_schema import inventory_schema
+
+    print(json.dumps(inventory_schema(), indent=2))
+    return 0
 
 
 def run_validate(args: argparse.Namespace) -> int:
