@@ -5,11 +5,11 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 # sudo: the lab test of a `sudo: true` router (tests/integration/test_lab_drills.py) runs its reads
-# through the real sudo when it is installed.
+# through the real sudo when it is installed. zsh: `holdtime completion zsh` is tested in a real zsh.
 APT_PACKAGES := frr strongswan-charon strongswan-swanctl libcharon-extra-plugins \
 	libstrongswan-extra-plugins openssh-server openssh-client iputils-ping fping busybox \
 	nftables iproute2 procps prometheus prometheus-pushgateway golang-go \
-	golang-github-vmware-govmomi-dev openssl sudo
+	golang-github-vmware-govmomi-dev openssl sudo zsh
 PYTEST_ARGS ?=
 
 .PHONY: help deps install demo test unit integration lint format bench clean

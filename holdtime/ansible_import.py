@@ -303,13 +303,53 @@ def _router(
     local_user: str,
 ) -> _Entry | None:
     """One `routers:` entry, or None (with the reason in result.skipped)."""
-    if not NAME_RE.match(host):
-        result.skipped.append(
-            f"{host}: not a holdtime name (1-63 letters, digits, . _ -, starting with a letter "
-            "or digit)"
-        )
-        return None
     found = {name: _first(variables, names) for name, names in _CONNECTION_VARS.items()}
+    platform = _platform_of(variables, platform_var, fixed_platforms)
+    port = found["port"]
+    number = _port(port.value) if port is not None else None
+    reason = _unusable(host, variables, found) or (platform if isinstance(platform, str) else "")
+    if not reason and port is not None and number is None:
+        reason = f"{port.note} is {port.value!r}, not a port number"
+    if reason or isinstance(platform, str):
+        result.skipped.append(f"{host}: {reason}")
+        return None
+    entry = _Entry()
+    entry.add(0, "name", host, "the Ansible inventory_hostname")
+    address = found["host"]
+    entry.add(0, "host", address.value if address else host, address.note if address else "")
+    if port is not None:
+        entry.add(0, "port", number, port.note)
+    user = found["user"]
+    if user is not None:
+        entry.add(0, "username", str(user.value), user.note)
+    else:
+        entry.add(0, "username", local_user, "not set in Ansible: the local user, as Ansible uses")
+    _add_auth(entry, host, found, result)
+    jump = _proxy_jump(variables, result, host)
+    if jump is not None:
+        entry.add(0, "proxy_jump", jump[0], jump[1])
+    become = variables.get("ansible_become")
+    if become is not None and become.value in {True, "true", "True", "yes"}:
+        entry.add(0, "sudo", True, f"{become.note}: commands run with sudo -n")
+    platforms, platform_note = platform
+    if platforms is not None:
+        value: object = platforms[0] if len(platforms) == 1 else platforms
+        entry.add(0, "platform", value, platform_note)
+    checking = _first(variables, ("ansible_host_key_checking", "ansible_ssh_host_key_checking"))
+    if checking is not None and checking.value in {False, "false", "False", "no"}:
+        result.notes.append(
+            f"{host}: {checking.note} turns host key checking off; holdtime still verifies "
+            "host keys against known_hosts"
+        )
+    return entry
+
+
+def _unusable(
+    host: str, variables: Mapping[str, Sourced], found: Mapping[str, Sourced | None]
+) -> str:
+    """Why a host cannot be imported as it is ('' when it can)."""
+    if not NAME_RE.match(host):
+        return "not a holdtime name (1-63 letters, digits, . _ -, starting with a letter or digit)"
     # a vaulted password is expected (it becomes password_env); any other is unusable
     vaulted = [
         value.name
@@ -318,49 +358,38 @@ def _router(
     ]
     vaulted += [v.name for v in variables.values() if v.vaulted and v.name in _OTHER_READ]
     if vaulted:
-        result.skipped.append(
-            f"{host}: {', '.join(vaulted)} is vaulted in Ansible and holdtime never copies "
+        return (
+            f"{', '.join(vaulted)} is vaulted in Ansible and holdtime never copies "
             "vaulted values: add this router by hand"
         )
-        return None
     templated = [v.name for v in found.values() if v is not None and _is_template(v.value)]
     if templated:
-        result.skipped.append(
-            f"{host}: {', '.join(templated)} is a Jinja template, which only Ansible renders: "
+        return (
+            f"{', '.join(templated)} is a Jinja template, which only Ansible renders: "
             "add this router by hand"
         )
-        return None
-    platforms: list[str] | None = fixed_platforms
-    platform_note = "--platform"
-    if platform_var:
-        chosen = variables.get(platform_var)
-        if chosen is None:
-            result.skipped.append(f"{host}: no variable {platform_var} (--platform-var)")
-            return None
-        if chosen.vaulted:
-            result.skipped.append(f"{host}: {chosen.note} is vaulted: add this router by hand")
-            return None
-        parsed = _platforms(chosen.value, chosen.note)
-        if isinstance(parsed, str):
-            result.skipped.append(f"{host}: {parsed}")
-            return None
-        platforms, platform_note = parsed, chosen.note
-    entry = _Entry()
-    entry.add(0, "name", host, "the Ansible inventory_hostname")
-    address = found["host"]
-    entry.add(0, "host", address.value if address else host, address.note if address else "")
-    port = found["port"]
-    if port is not None:
-        number = _port(port.value)
-        if number is None:
-            result.skipped.append(f"{host}: {port.note} is {port.value!r}, not a port number")
-            return None
-        entry.add(0, "port", number, port.note)
-    user = found["user"]
-    if user is not None:
-        entry.add(0, "username", str(user.value), user.note)
-    else:
-        entry.add(0, "username", local_user, "not set in Ansible: the local user, as Ansible uses")
+    return ""
+
+
+def _platform_of(
+    variables: Mapping[str, Sourced], platform_var: str | None, fixed: list[str] | None
+) -> tuple[list[str] | None, str] | str:
+    """(platforms, where they came from), or why the host's platform cannot be told."""
+    if not platform_var:
+        return fixed, "--platform"
+    chosen = variables.get(platform_var)
+    if chosen is None:
+        return f"no variable {platform_var} (--platform-var)"
+    if chosen.vaulted:
+        return f"{chosen.note} is vaulted: add this router by hand"
+    parsed = _platforms(chosen.value, chosen.note)
+    return parsed if isinstance(parsed, str) else (parsed, chosen.note)
+
+
+def _add_auth(
+    entry: _Entry, host: str, found: Mapping[str, Sourced | None], result: Imported
+) -> None:
+    """`auth:`: a password becomes password_env (never copied), else the key file, else agent."""
     entry.add(0, "auth", None, "")
     key, password = found["key"], found["password"]
     if password is not None:
@@ -376,22 +405,6 @@ def _router(
         entry.add(2, "key_file", _path(str(key.value)), key.note)
     else:
         entry.add(2, "agent", True, "no key file or password in Ansible: the SSH agent")
-    jump = _proxy_jump(variables, result, host)
-    if jump is not None:
-        entry.add(0, "proxy_jump", jump[0], jump[1])
-    become = variables.get("ansible_become")
-    if become is not None and become.value in {True, "true", "True", "yes"}:
-        entry.add(0, "sudo", True, f"{become.note}: commands run with sudo -n")
-    if platforms is not None:
-        value: object = platforms[0] if len(platforms) == 1 else platforms
-        entry.add(0, "platform", value, platform_note)
-    checking = _first(variables, ("ansible_host_key_checking", "ansible_ssh_host_key_checking"))
-    if checking is not None and checking.value in {False, "false", "False", "no"}:
-        result.notes.append(
-            f"{host}: {checking.note} turns host key checking off; holdtime still verifies "
-            "host keys against known_hosts"
-        )
-    return entry
 
 
 _CONNECTION_VARS = {
