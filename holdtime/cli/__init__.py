@@ -36,6 +36,7 @@ SUBCOMMAND_MODULES = (
     "holdtime.cli.parse",
     "holdtime.cli.drill",
     "holdtime.cli.serve",
+    "holdtime.cli.record",
     "holdtime.lab.cli",
 )
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
