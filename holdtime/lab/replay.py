@@ -200,7 +200,7 @@ class Replay:
                         else None,
                     )
                 )
-            self.client_key = paramiko.ECDSAKey.generate()
+            self.client_key, self._client_key_text = _ed25519_key()
             self.inventory_path = self._write_state()
         except BaseException:
             self._close_listeners()
@@ -238,9 +238,7 @@ class Replay:
         """client_key, known_hosts and inventory.yaml in the state folder (atomically)."""
         self.state.mkdir(parents=True, exist_ok=True)
         key_path = self.state / "client_key"
-        buffer = io.StringIO()
-        self.client_key.write_private_key(buffer)
-        _write_private(key_path, buffer.getvalue())
+        _write_private(key_path, self._client_key_text)
         known_hosts = self.state / "known_hosts"
         known_hosts.write_text(
             "".join(
@@ -344,15 +342,17 @@ class Replay:
         if fault and fault.kind == "garbage":
             self._send(channel, GARBAGE, b"", 0, 0.0)
             return
-        delay = fault.seconds if fault and fault.kind == "delay" else 0.0
         entries = served.answers.get(line)
         if not entries:
+            # Refused at once, also with a delay fault: holdtime's way of ending a command
+            # that timed out (a fixed kill line, probes/ssh.py) is in no recording.
             with self._lock:
                 self.stats.refused.append(f"{served.name}: {line}")
             word = line.split(maxsplit=1)[0] if line.split() else line
             message = f"{served.name}: {word}: command not found\n"
-            self._send(channel, b"", message.encode(), 127, delay)
+            self._send(channel, b"", message.encode(), 127, 0.0)
             return
+        delay = fault.seconds if fault and fault.kind == "delay" else 0.0
         entry = entries[min(seen, len(entries) - 1)]
         if entry.timed_out:
             return  # never answered: the client's command timeout ends it
@@ -483,6 +483,29 @@ def _reset(transport: Any) -> None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     with contextlib.suppress(OSError):
         sock.close()
+
+
+def _ed25519_key() -> tuple[paramiko.PKey, str]:
+    """A fresh Ed25519 key (paramiko reads them but cannot generate them; cryptography can).
+
+    Ed25519 for the client key because paramiko tries a key file as RSA, ECDSA, then Ed25519
+    and reports the last attempt's error: with an Ed25519 key a refused login is reported as
+    the authentication failure it is, not as "encountered EC key, expected OPENSSH key".
+    """
+    import paramiko
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    text = (
+        Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.OpenSSH,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+    return paramiko.Ed25519Key(file_obj=io.StringIO(text)), text  # paramiko cannot write it
 
 
 def _write_private(path: Path, text: str) -> None:
