@@ -83,6 +83,12 @@ def register(subparsers: Any) -> None:
         help="NAME=KIND[:SECONDS],... with KIND delay:S, hang, reset, garbage, auth, hostkey",
     )
     replay.add_argument(
+        "--known-hosts",
+        choices=("shared", "per-router"),
+        default="shared",
+        help="one known_hosts for all (default, like the lab) or one file per router",
+    )
+    replay.add_argument(
         "--state",
         type=Path,
         metavar="FOLDER",
@@ -158,11 +164,12 @@ def run_replay(args: argparse.Namespace) -> int:
         router=args.router,
         prefix=args.prefix,
         faults=args.faults,
+        known_hosts_per_router=args.known_hosts == "per-router",
     ) as replay:
         faults = [f"{s.name}={s.fault.kind}" for s in replay.routers if s.fault]
         print(
             f"replay: serving {len(replay.routers)} routers on 127.0.0.1 "
-            f"(ports {replay.routers[0].port}..{replay.routers[-1].port})"
+            f"(ports {min(s.port for s in replay.routers)}..{max(s.port for s in replay.routers)})"
             + (f", faults: {', '.join(faults)}" if faults else ""),
             file=sys.stderr,
         )

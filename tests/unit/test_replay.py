@@ -56,8 +56,11 @@ def test_replay_gives_the_recorded_verdicts(case: str, exit_code: int, tmp_path:
     )
 
 
-def test_recording_the_replay_records_the_same_command_lines(tmp_path: Path) -> None:
+def test_recording_the_replay_records_the_same_command_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """record over a replay sends exactly the recorded lines, in order, and finds the verdicts."""
+    monkeypatch.setenv("HOLDTIME_TRAFFIC_SAMPLE_SECONDS", "0.2")
     source = load_recording(RECORDINGS / "lab-healthy")
     with Replay(source, tmp_path / "state") as replay:
         again, _ = record(load_inventory(replay.inventory_path), tmp_path / "again")
@@ -69,8 +72,11 @@ def test_recording_the_replay_records_the_same_command_lines(tmp_path: Path) -> 
     ]
 
 
-def test_a_recording_holds_no_secret_and_no_host_key(tmp_path: Path) -> None:
+def test_a_recording_holds_no_secret_and_no_host_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The router files keep neither auth, host, port, user, known_hosts nor any key."""
+    monkeypatch.setenv("HOLDTIME_TRAFFIC_SAMPLE_SECONDS", "0.2")
     with Replay(load_recording(RECORDINGS / "lab-healthy"), tmp_path / "state") as replay:
         again, _ = record(load_inventory(replay.inventory_path), tmp_path / "again")
         key_text = (tmp_path / "state" / "client_key").read_text()
@@ -206,3 +212,17 @@ def test_record_refuses_a_folder_that_is_not_a_recording(tmp_path: Path) -> None
         "give a new folder\n"
     )
     assert (2, expected) == (done.returncode, done.stderr)
+
+
+def test_known_hosts_per_router_gives_each_router_its_own_line(tmp_path: Path) -> None:
+    """--known-hosts per-router: each inventory entry names a file with only its host key."""
+    recording = load_recording(RECORDINGS / "lab-healthy")
+    with Replay(recording, tmp_path, known_hosts_per_router=True) as replay:
+        routers = load_inventory(replay.inventory_path).of(Router)
+        lines = {r.name: Path(str(r.known_hosts)).read_text().splitlines() for r in routers}
+        expected = {
+            s.name: [f"[127.0.0.1]:{s.port} ecdsa-sha2-nistp256 {s.host_key.get_base64()}"]
+            for s in replay.routers
+        }
+        code, _ = _check(replay.inventory_path, "--only", "system.*")
+    assert (0, expected) == (code, lines)
