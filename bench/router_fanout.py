@@ -103,7 +103,7 @@ def _process_cpu_seconds(pid: int) -> float:
 
 
 def _replayed(
-    count: int, folder: Path, only: tuple[str, ...], known_hosts: str
+    count: int, folder: Path, only: tuple[str, ...], known_hosts: str, workers: int = 0
 ) -> dict[str, float]:
     """One check run over `count` replayed copies of the lab router: the figures."""
     state = folder / f"replay-{count}-{known_hosts}"
@@ -123,7 +123,7 @@ def _replayed(
         inventory = load_inventory(Path(line.split(": ", 1)[1].strip()))
         replay_before, cpu_before = _process_cpu_seconds(server.pid), time.process_time()
         began = time.perf_counter()
-        run = run_checks(inventory, only=only, max_workers=count)
+        run = run_checks(inventory, only=only, max_workers=workers or count)
         wall = time.perf_counter() - began
         mine = (time.process_time() - cpu_before) / count
         replay = (_process_cpu_seconds(server.pid) - replay_before) / count
@@ -144,17 +144,20 @@ def _replayed(
     }
 
 
-def replay_main(counts: list[int], only: tuple[str, ...], known_hosts: str) -> int:
+def replay_main(counts: list[int], only: tuple[str, ...], known_hosts: str, workers: int) -> int:
     """The --replay bench: 1, 100, 1000 replayed routers (no lab, no root)."""
     cores = os.cpu_count() or 1
     load = os.getloadavg()[0]
-    print(f"{cores} cores, load average {load:.2f} at start, known_hosts {known_hosts}")
+    print(
+        f"{cores} cores, load average {load:.2f} at start, known_hosts {known_hosts}, "
+        f"{workers or 'one per router'} workers"
+    )
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         _replayed(1, folder, only, known_hosts)  # warm-up: imports, first key exchange
         first: float | None = None
         for count in counts:
-            figures = _replayed(count, folder, only, known_hosts)
+            figures = _replayed(count, folder, only, known_hosts, workers)
             first = first if first is not None else figures["wall"]
             print(
                 f"{count} replayed routers: {figures['wall']:.2f} s "
@@ -179,6 +182,12 @@ def main() -> int:
         help="with --replay: router counts, comma-separated (default 1,100,1000)",
     )
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="with --replay: runner workers (default one per router; holdtime check's is 64)",
+    )
+    parser.add_argument(
         "--known-hosts",
         choices=("shared", "per-router"),
         default="per-router",
@@ -197,7 +206,8 @@ def main() -> int:
     args = parser.parse_args()
     only = CHECK_SETS[args.checks]
     if args.replay:
-        return replay_main([int(c) for c in args.counts.split(",")], only, args.known_hosts)
+        counts = [int(c) for c in args.counts.split(",")]
+        return replay_main(counts, only, args.known_hosts, args.workers)
     lab = Lab(prefix=args.prefix)
     lab.down()
     lab.up(timeout_seconds=90)
