@@ -6,17 +6,18 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import yaml
 
-from holdtime.errors import ConfigError
+from holdtime.errors import CommandTimeout, ConfigError
 from holdtime.inventory import load_inventory
 from holdtime.lab.replay import Replay, parse_faults
 from holdtime.probes.router_config import Router
 from holdtime.probes.ssh import SshParams, SshSession
-from holdtime.record import load_recording, record
+from holdtime.record import Recorded, load_recording, record
 
 RECORDINGS = Path(__file__).parents[1] / "fixtures" / "recordings"
 HOLDTIME = [str(Path(sys.executable).with_name("holdtime"))]  # the installed console script
@@ -226,3 +227,41 @@ def test_known_hosts_per_router_gives_each_router_its_own_line(tmp_path: Path) -
         }
         code, _ = _check(replay.inventory_path, "--only", "system.*")
     assert (0, expected) == (code, lines)
+
+
+def test_lab_replay_command_serves_until_sigterm(tmp_path: Path) -> None:
+    """`holdtime lab replay`: prints the inventory once listening, exits 0 on SIGTERM."""
+    server = subprocess.Popen(
+        [*HOLDTIME, "lab", "replay", str(RECORDINGS / "lab-healthy"), "--state", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        code, results = _check(tmp_path / "inventory.yaml", "--only", "system.*")
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=30)
+    assert (f"inventory: {tmp_path / 'inventory.yaml'}\n", 0, 3) == (line, code, len(results))
+    assert (0, "replay: 3 connections, 3 commands, 0 refused") == (
+        server.returncode,
+        stderr.splitlines()[-1],
+    )
+
+
+def test_a_recorded_timeout_replays_as_a_command_that_never_ends(tmp_path: Path) -> None:
+    """A command that timed out while recording never answers in the replay either."""
+    source = load_recording(RECORDINGS / "lab-healthy")
+    esg1 = source.router("esg1")
+    hung = Recorded(command="sysctl net.ipv4.ip_forward", error="timed out", timed_out=True)
+    edited = replace(source, routers=(replace(esg1, commands=(hung,)),))
+    with Replay(edited, tmp_path) as replay:
+        router = load_inventory(replay.inventory_path).named(Router, "esg1")
+        with (
+            SshSession(SshParams.from_router(router)) as session,
+            pytest.raises(CommandTimeout) as caught,
+        ):
+            session.run("sysctl net.ipv4.ip_forward", timeout_seconds=0.5)
+    assert "esg1: `sysctl net.ipv4.ip_forward` did not finish within 0.5 s" == str(caught.value)
