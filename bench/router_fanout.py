@@ -10,6 +10,13 @@ Sequential time is measured on `--sequential` routers with one worker and scaled
 linear: one router at a time). A warm-up run comes first, so imports are not timed.
 Run (root): .venv/bin/python bench/router_fanout.py [N] [--sequential K] [--checks all|transport]
             [--prefix P]   (defaults 100, 5, all, htbf-)
+
+--replay measures holdtime itself, without the device: `holdtime lab replay` serves N copies of
+the recorded lab router (tests/fixtures/recordings/lab-healthy, vpc-router-1) from one process,
+each on its own port with its own host key, and every router check runs on 1, 100 and 1000 of
+them (one worker per router). It prints the wall time, holdtime's CPU per router, holdtime's
+peak RSS (the process's high-water mark, so runs go smallest first) and the replay's own CPU.
+No root, no lab: .venv/bin/python bench/router_fanout.py --replay [--counts 1,100,1000]
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from __future__ import annotations
 import argparse
 import copy
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -84,9 +92,108 @@ def _timed(lab: Lab, path: Path, workers: int, only: tuple[str, ...]) -> tuple[f
     return elapsed, len(run.results), len(bad)
 
 
+RECORDING = Path(__file__).parents[1] / "tests" / "fixtures" / "recordings" / "lab-healthy"
+HOLDTIME = Path(sys.executable).with_name("holdtime")
+
+
+def _process_cpu_seconds(pid: int) -> float:
+    """utime + stime of a running process (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _replayed(
+    count: int, folder: Path, only: tuple[str, ...], known_hosts: str, workers: int = 0
+) -> dict[str, float]:
+    """One check run over `count` replayed copies of the lab router: the figures."""
+    state = folder / f"replay-{count}-{known_hosts}"
+    argv = [str(HOLDTIME), "lab", "replay", str(RECORDING), "--copies", str(count)]
+    argv += ["--router", "vpc-router-1", "--state", str(state), "--known-hosts", known_hosts]
+    server = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()  # "inventory: PATH", once every port listens
+        if not line.startswith("inventory: "):
+            raise SystemExit(f"holdtime lab replay did not start (said {line!r})")
+        inventory = load_inventory(Path(line.split(": ", 1)[1].strip()))
+        replay_before, cpu_before = _process_cpu_seconds(server.pid), time.process_time()
+        began = time.perf_counter()
+        run = run_checks(inventory, only=only, max_workers=workers or count)
+        wall = time.perf_counter() - began
+        mine = (time.process_time() - cpu_before) / count
+        replay = (_process_cpu_seconds(server.pid) - replay_before) / count
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    bad = [r for r in run.results if r.status.value not in {"pass", "skip"}]
+    for summary in sorted({r.summary for r in bad})[:3]:
+        print(f"  e.g. {summary}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+    return {
+        "wall": wall,
+        "cpu": mine,
+        "replay_cpu": replay,
+        "rss": peak,
+        "results": len(run.results),
+        "bad": len(bad),
+    }
+
+
+def replay_main(counts: list[int], only: tuple[str, ...], known_hosts: str, workers: int) -> int:
+    """The --replay bench: 1, 100, 1000 replayed routers (no lab, no root)."""
+    cores = os.cpu_count() or 1
+    load = os.getloadavg()[0]
+    print(
+        f"{cores} cores, load average {load:.2f} at start, known_hosts {known_hosts}, "
+        f"{workers or 'one per router'} workers"
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        _replayed(1, folder, only, known_hosts)  # warm-up: imports, first key exchange
+        first: float | None = None
+        for count in counts:
+            figures = _replayed(count, folder, only, known_hosts, workers)
+            first = first if first is not None else figures["wall"]
+            print(
+                f"{count} replayed routers: {figures['wall']:.2f} s "
+                f"({figures['wall'] / first:.2f}x the time of {counts[0]}), "
+                f"holdtime CPU {figures['cpu'] * 1000:.1f} ms/router, "
+                f"replay CPU {figures['replay_cpu'] * 1000:.1f} ms/router, "
+                f"holdtime peak RSS {figures['rss'] / 2**20:.0f} MiB, "
+                f"{figures['results']:.0f} results, {figures['bad']:.0f} not pass/skip"
+            )
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("count", nargs="?", type=int, default=100)
+    parser.add_argument(
+        "--replay", action="store_true", help="replayed routers instead of the lab (no root)"
+    )
+    parser.add_argument(
+        "--counts",
+        default="1,100,1000",
+        help="with --replay: router counts, comma-separated (default 1,100,1000)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="with --replay: runner workers (default one per router; holdtime check's is 64)",
+    )
+    parser.add_argument(
+        "--known-hosts",
+        choices=("shared", "per-router"),
+        default="per-router",
+        help="with --replay: one known_hosts file for all routers, or one each (default; "
+        "holdtime parses the whole file per connection, ~0.3 ms a line)",
+    )
     parser.add_argument("--sequential", type=int, default=5)
     parser.add_argument("--prefix", default="htbf-")
     parser.add_argument(
@@ -98,6 +205,9 @@ def main() -> int:
     )
     args = parser.parse_args()
     only = CHECK_SETS[args.checks]
+    if args.replay:
+        counts = [int(c) for c in args.counts.split(",")]
+        return replay_main(counts, only, args.known_hosts, args.workers)
     lab = Lab(prefix=args.prefix)
     lab.down()
     lab.up(timeout_seconds=90)

@@ -35,6 +35,7 @@ SUBCOMMAND_MODULES = (
     "holdtime.cli.parse",
     "holdtime.cli.drill",
     "holdtime.cli.serve",
+    "holdtime.cli.record",
     "holdtime.lab.cli",
     "holdtime.cli.completion",
 )

@@ -1,10 +1,15 @@
-"""`holdtime lab up|down|status|inventory`."""
+"""`holdtime lab up|down|status|inventory|replay`."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
+
+from holdtime.cli.arguments import positive_int
 
 
 def register(subparsers: Any) -> None:
@@ -51,6 +56,46 @@ def register(subparsers: Any) -> None:
     common(inventory)
     inventory.add_argument("--path", action="store_true", help="print only the file's path")
     inventory.set_defaults(handler=run_inventory)
+    replay = actions.add_parser(
+        "replay",
+        help="serve a recording (holdtime record) as SSH servers on 127.0.0.1",
+        description="Serve every router of a recording, or N copies of one, as SSH servers on "
+        "127.0.0.1 (one port and host key each); write a known_hosts and an inventory that "
+        "point holdtime at them; serve until SIGINT/SIGTERM. Commands outside the recording "
+        "get exit status 127 (command not found).",
+    )
+    replay.add_argument("recording", type=Path, metavar="DIR", help="a `holdtime record` folder")
+    replay.add_argument(
+        "--copies", type=positive_int, metavar="N", help="serve N copies of one router"
+    )
+    replay.add_argument(
+        "--router", default="", metavar="NAME", help="the recorded router to serve (or copy)"
+    )
+    replay.add_argument(
+        "--prefix",
+        default="",
+        help="prepended to every served name (copies: NAME is PREFIX + number, default r)",
+    )
+    replay.add_argument(
+        "--faults",
+        default="",
+        metavar="SPEC",
+        help="NAME=KIND[:SECONDS],... with KIND delay:S, hang, reset, garbage, auth, hostkey",
+    )
+    replay.add_argument(
+        "--known-hosts",
+        choices=("shared", "per-router"),
+        default="shared",
+        help="one known_hosts for all (default, like the lab) or one file per router",
+    )
+    replay.add_argument(
+        "--state",
+        type=Path,
+        metavar="FOLDER",
+        help="where the inventory, known_hosts and client key go "
+        "(default: TMPDIR/holdtime-replay-UID[-PREFIX])",
+    )
+    replay.set_defaults(handler=run_replay)
 
 
 def _lab(args: argparse.Namespace, **extra: Any) -> Any:
@@ -95,4 +140,44 @@ def run_inventory(args: argparse.Namespace) -> int:
         lab.inventory_path if args.path else lab.inventory_path.read_text(),
         end="\n" if args.path else "",
     )
+    return 0
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    """Handler of `holdtime lab replay`: serve until SIGINT or SIGTERM, then exit 0."""
+    import signal
+    import threading
+
+    from holdtime.lab.replay import Replay
+    from holdtime.record import load_recording
+
+    recording = load_recording(args.recording)
+    suffix = f"-{args.prefix.rstrip('-')}" if args.prefix else ""
+    state = args.state or Path(tempfile.gettempdir()) / f"holdtime-replay-{os.getuid()}{suffix}"
+    stop = threading.Event()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: stop.set())
+    with Replay(
+        recording,
+        state,
+        copies=args.copies or 0,
+        router=args.router,
+        prefix=args.prefix,
+        faults=args.faults,
+        known_hosts_per_router=args.known_hosts == "per-router",
+    ) as replay:
+        faults = [f"{s.name}={s.fault.kind}" for s in replay.routers if s.fault]
+        print(
+            f"replay: serving {len(replay.routers)} routers on 127.0.0.1 "
+            f"(ports {min(s.port for s in replay.routers)}..{max(s.port for s in replay.routers)})"
+            + (f", faults: {', '.join(faults)}" if faults else ""),
+            file=sys.stderr,
+        )
+        print(f"inventory: {replay.inventory_path}", flush=True)
+        stop.wait()
+        print(
+            f"replay: {replay.stats.connections} connections, {replay.stats.commands} commands, "
+            f"{len(replay.stats.refused)} refused",
+            file=sys.stderr,
+        )
     return 0
