@@ -14,3 +14,16 @@ EXPORTER_IDLE_TIMEOUT_SECONDS = 120.0
 
 EXPORTER_HEAD_TIMEOUT_SECONDS = 10.0
 """A new connection's first request head must arrive whole within this (slowloris)."""
+
+# -- ping logs and gap analysis (holdtime.gap) ------------------------------------------------
+SEQ_MODULO = 65536
+"""ICMP echo sequence numbers are 16 bits."""
+MIN_INTERVAL_SECONDS = 1e-6
+MAX_INTERVAL_SECONDS = 86400.0
+"""The interval is a probe spacing: beyond these bounds a figure is nonsense or overflows."""
+DEFAULT_INTERVAL_SECONDS = 1.0
+"""A saved ping log's interval when none is given: ping's default (no tool prints its -i)."""
+INTERVAL_TOLERANCE = 0.2
+"""--interval further than this from the timestamps' spacing: said, and the timestamps win."""
+SHOWN_SKIPPED = 3
+"""Lines of a ping log not understood that the report shows (all are counted)."""

@@ -35,15 +35,17 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from holdtime.probes.pinglog import PingLog
 
-SEQ_MODULO = 65536  # ICMP echo sequence numbers are 16 bits
+# declared in holdtime.defaults: `holdtime gap --help` reads them without importing this module
+from holdtime.defaults import (
+    DEFAULT_INTERVAL_SECONDS,
+    INTERVAL_TOLERANCE,
+    MAX_INTERVAL_SECONDS,
+    MIN_INTERVAL_SECONDS,
+    SEQ_MODULO,
+    SHOWN_SKIPPED,
+)
+
 _HALF_MODULO = SEQ_MODULO // 2
-# The interval is a probe spacing: beyond these bounds a figure is nonsense or overflows.
-MIN_INTERVAL_SECONDS = 1e-6
-MAX_INTERVAL_SECONDS = 86400.0
-# A saved ping log (analyze_log):
-DEFAULT_INTERVAL_SECONDS = 1.0  # ping's default; none of the tools prints its -i
-INTERVAL_TOLERANCE = 0.2  # --interval further than this from the timestamps' spacing: say so
-SHOWN_SKIPPED = 3  # lines not understood shown in the report (all are counted)
 
 
 @dataclass(frozen=True, slots=True)

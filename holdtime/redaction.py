@@ -21,13 +21,13 @@ call ``redact`` (tests/unit/test_redaction.py proves each one):
 
 from __future__ import annotations
 
-import html
-import json
-import logging
 import re
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import logging
 
 MASK = "***"
 
@@ -39,6 +39,9 @@ _factory_installed: list[bool] = []
 
 def _forms(secret: str) -> set[str]:
     """The spellings of a secret in text: raw, JSON-escaped (both ways), repr'd, XML-escaped."""
+    import html  # here, not at the top: `holdtime --help` imports this module
+    import json
+
     return {
         secret,
         json.dumps(secret)[1:-1],
@@ -93,6 +96,8 @@ def redact_value(value: Any) -> Any:
 
 def _redact_record(record: logging.LogRecord) -> logging.LogRecord:
     """Freeze a record's message (and traceback text) with secrets redacted."""
+    import logging
+
     try:
         message = record.getMessage()
     except Exception:  # a bad format string: logging reports it when the record is emitted
@@ -108,6 +113,8 @@ def _redact_record(record: logging.LogRecord) -> logging.LogRecord:
 
 def _install_record_factory() -> None:
     """Redact every log record as it is created (chained to any factory already set)."""
+    import logging
+
     previous = logging.getLogRecordFactory()
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:

@@ -29,8 +29,9 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from holdtime import netns
+from holdtime.defaults import SEQ_MODULO
 from holdtime.errors import ConfigError, PrerequisiteError
-from holdtime.gap import SEQ_MODULO, ProbeEvent
+from holdtime.gap import ProbeEvent
 
 # Linux <asm-generic/socket.h>: SO_TIMESTAMPNS (== SCM_TIMESTAMPNS); Python 3.11 lacks the name.
 SO_TIMESTAMPNS = 35

@@ -27,8 +27,9 @@ import statistics
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from holdtime.defaults import SEQ_MODULO
 from holdtime.errors import ParseError
-from holdtime.gap import SEQ_MODULO, ProbeEvent, unwrap_sequence
+from holdtime.gap import ProbeEvent, unwrap_sequence
 
 TOOLS = ("iputils", "busybox", "bsd", "fping")
 _MS = 1e-3

@@ -15,7 +15,6 @@ import argparse
 import shlex
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -89,16 +88,22 @@ def _drill_names(inventory: Path) -> list[str] | None:
 
 
 # -- the tree --------------------------------------------------------------------------------
-@dataclass
 class Command:
-    """One command of the tree: `holdtime`, `holdtime inventory`, `holdtime inventory validate`."""
+    """One command of the tree: `holdtime`, `holdtime inventory`, `holdtime inventory validate`.
 
-    path: str
-    commands: list[str] = field(default_factory=list)
-    options: list[str] = field(default_factory=list)
-    valued: list[str] = field(default_factory=list)  # options that take a value
-    choices: dict[str, list[str]] = field(default_factory=dict)  # "--opt" or "#N" -> words
-    dynamic: dict[str, str] = field(default_factory=dict)  # "--opt" or "#N" -> a LISTS kind
+    A plain class, not a dataclass: `holdtime --help` imports this module, and the dataclasses
+    module alone costs it ~15 ms (bench/cli_startup.py).
+    """
+
+    __slots__ = ("choices", "commands", "dynamic", "options", "path", "valued")
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.commands: list[str] = []
+        self.options: list[str] = []
+        self.valued: list[str] = []  # options that take a value
+        self.choices: dict[str, list[str]] = {}  # "--opt" or "#N" -> words
+        self.dynamic: dict[str, str] = {}  # "--opt" or "#N" -> a LISTS kind
 
 
 def command_tree(parser: argparse.ArgumentParser) -> list[Command]:

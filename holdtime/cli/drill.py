@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -89,6 +88,8 @@ def _emit(run: RunResult, args: argparse.Namespace) -> None:
 
 def run_drill(args: argparse.Namespace) -> int:
     """Handler of `holdtime drill`."""
+    import datetime as dt
+
     from holdtime.drill.scenario import scenario as find_scenario
     from holdtime.inventory import load_inventory
 
@@ -158,6 +159,8 @@ def run_report(args: argparse.Namespace) -> int:
 
 def _warn_armed_switches(records: list[Any], path: Path) -> None:
     """Say on stderr which dead man's switches a journal left armed on a device."""
+    import datetime as dt
+
     from holdtime.drill.deadman import journal_warnings
 
     for line in journal_warnings(records, path, dt.datetime.now(dt.UTC)):

@@ -9,18 +9,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from holdtime.errors import ConfigError
-from holdtime.gap import (
+from holdtime.defaults import (
     DEFAULT_INTERVAL_SECONDS,
     INTERVAL_TOLERANCE,
     MAX_INTERVAL_SECONDS,
     MIN_INTERVAL_SECONDS,
     SEQ_MODULO,
     SHOWN_SKIPPED,
-    analyze_log,
-    icmp_errors_by_reason,
-    seq_ranges,
 )
+from holdtime.errors import ConfigError
 
 if TYPE_CHECKING:
     from holdtime.gap import GapResult, LossEpisode
@@ -92,6 +89,7 @@ def _read(file: str) -> tuple[str, str]:
 
 def run_gap(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Parse the log, analyse it, print the summary; ParseError propagates to cli.main (exit 2)."""
+    from holdtime.gap import analyze_log
     from holdtime.probes.pinglog import parse_ping_log
 
     given_interval = _seconds_option("--interval", args.interval)
@@ -122,6 +120,8 @@ def run_gap(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 
 def _icmp_error_counts(errors: tuple[tuple[int, str], ...]) -> list[dict[str, object]]:
+    from holdtime.gap import icmp_errors_by_reason
+
     return [
         {"reason": reason, "count": len(seqs), "first_seq": seqs[0]}
         for reason, seqs in icmp_errors_by_reason(errors).items()
@@ -136,6 +136,8 @@ def _seconds(value: float | None) -> str:
 
 
 def render_text(result: GapResult, tool: str, target: str | None, interval_source: str) -> str:
+    from holdtime.gap import seq_ranges
+
     """A human summary: counts, one line per loss episode, totals, resolution."""
     lines = [f"{tool} ping log" + (f" to {target}" if target else "")]
     notes = list(result.notes)

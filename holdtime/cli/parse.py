@@ -7,9 +7,7 @@ expected.json of recorded fixtures. Unreadable input is a one-line error and exi
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import importlib
-import json
 import re
 import shlex
 import sys
@@ -88,6 +86,8 @@ def parser_for(platform: str, command: str) -> Callable[[str], Any]:
 
 def to_jsonable(value: Any) -> Any:
     """Dataclasses, tuples and mappings as plain JSON values."""
+    import dataclasses
+
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Mapping):
@@ -127,6 +127,8 @@ def handle(args: argparse.Namespace) -> int:
     except ParseError as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
         raise ParseError(f"{name}: {message}") from None
+    import json
+
     json.dump(to_jsonable(parsed), sys.stdout, indent=2 if args.indent else None)
     sys.stdout.write("\n")
     return 0

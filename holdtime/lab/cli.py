@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +152,8 @@ def run_replay(args: argparse.Namespace) -> int:
 
     recording = load_recording(args.recording)
     suffix = f"-{args.prefix.rstrip('-')}" if args.prefix else ""
+    import tempfile
+
     state = args.state or Path(tempfile.gettempdir()) / f"holdtime-replay-{os.getuid()}{suffix}"
     stop = threading.Event()
     for number in (signal.SIGINT, signal.SIGTERM):
