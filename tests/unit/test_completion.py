@@ -77,7 +77,9 @@ def test_options_of_a_subcommand_complete_by_prefix(tmp_path: Path) -> None:
 
 def test_nested_subcommands_complete(tmp_path: Path) -> None:
     """`holdtime lab <TAB>` offers the lab's own subcommands."""
-    assert ["up", "down", "status", "inventory", "replay"] == bash_complete(tmp_path, "holdtime", "lab", "")
+    assert ["up", "down", "status", "inventory", "replay"] == bash_complete(
+        tmp_path, "holdtime", "lab", ""
+    )
 
 
 def test_option_choices_come_from_the_parser(tmp_path: Path) -> None:
