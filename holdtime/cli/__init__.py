@@ -56,12 +56,17 @@ def build_parser() -> argparse.ArgumentParser:
         prog="holdtime",
         description="Health checks and measured failover drills for hybrid VMware/cloud networks.",
     )
+    # own dests: a subcommand's `-v/--verbose` (check, serve) must not read as this one
     parser.add_argument(
-        "--version", action="store_true", help="print the version and exit (-v: and the libraries')"
+        "--version",
+        dest="show_version",
+        action="store_true",
+        help="print the version and exit (-v: and the libraries')",
     )
     parser.add_argument(
         "-v",
         "--verbose",
+        dest="version_verbose",
         action="store_true",
         help="with --version: also the versions of Python, paramiko, pyVmomi, scapy, "
         "prometheus-client",
@@ -85,12 +90,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HoldtimeError as exc:  # a plugin that fails to load while --format is checked
         print(f"holdtime: error: {exc}", file=sys.stderr)
         return 2
-    if args.version:
+    if args.show_version:
         from holdtime.cli.version import version_text
 
-        print(version_text(verbose=args.verbose))
+        print(version_text(verbose=args.version_verbose))
         return 0
-    if args.verbose:
+    if args.version_verbose:
         parser.error("-v/--verbose goes with --version (holdtime --version -v)")
     handler = getattr(args, "handler", None)
     if handler is None:

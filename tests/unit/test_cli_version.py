@@ -7,6 +7,7 @@ import platform
 import subprocess
 import sys
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 
@@ -81,3 +82,14 @@ def test_verbose_version_imports_no_heavy_library() -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     loaded = set(json.loads(done.stdout))
     assert [] == [name for name in HEAVY if name in loaded]
+
+
+def test_a_subcommands_own_verbose_is_not_the_version_flag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`holdtime check -i FILE -v` is check's -v: it reaches check (here: no such file)."""
+    missing = f"{tmp_path}/missing.yaml"
+    assert 2 == main(["check", "-i", missing, "-v"])
+    assert [f"holdtime: error: {missing}: no such inventory file"] == (
+        capsys.readouterr().err.splitlines()[-1:]
+    )
