@@ -121,14 +121,23 @@ class Context:
         return self.declared.get(section, frozenset())
 
 
-def literal_password_problem(raw: Mapping[str, Any], allow: object) -> str | None:
-    """The one message every family gives for a literal `password:` (None when allowed)."""
-    if raw.get("password") and not allow:
-        return (
+def password(
+    raw: Mapping[str, Any], where: str, allow_literal: object, context: BuildContext
+) -> str | None:
+    """The secret of an entry's `password_env` (or its allowed literal `password`).
+
+    Every family with a password uses this: a literal one is refused unless the entry says
+    `allow_literal_password: true`; whichever is used is registered, so every message from then
+    on shows it as ***.
+    """
+    if raw.get("password") and not allow_literal:
+        context.problem(
+            f"{where}.password",
             "literal passwords are refused: use password_env, "
-            "or set allow_literal_password: true on this entry"
+            "or set allow_literal_password: true on this entry",
         )
-    return None
+    from_env = context.secret(raw.get("password_env"), f"{where}.password_env")
+    return from_env or redaction.register(raw.get("password"))
 
 
 def seconds(low: float, high: float, default: float | None = None) -> Field:

@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from holdtime import redaction
 from holdtime.probes.platforms import PLATFORM_NAMES
 from holdtime.router_syntax import proxy_jump_problem, swanctl_uri_problem
-from holdtime.sections import BuildContext, Section, literal_password_problem, seconds
+from holdtime.sections import BuildContext, Section, password, seconds
 from holdtime.yaml_schema import Field
 
 HOST_KEY_POLICIES = ("reject", "accept-new", "warn")
@@ -305,16 +304,11 @@ def build_auth(
             "needs exactly one of key_file, agent: true, password_env"
             + (f" (found {', '.join(chosen)})" if chosen else ""),
         )
-    literal = literal_password_problem(raw, allow_literal)
-    if literal:
-        context.problem(f"{where}.password", literal)
     return SshAuth(
         key_file=context.file(raw.get("key_file"), f"{where}.key_file"),
         agent=bool(raw.get("agent", False)),
         password_env=raw.get("password_env"),
-        password=redaction.register(  # every message from now on shows it as ***
-            context.secret(raw.get("password_env"), f"{where}.password_env") or raw.get("password")
-        ),
+        password=password(raw, where, allow_literal, context),
     )
 
 

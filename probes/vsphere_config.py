@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from holdtime import redaction
-from holdtime.sections import BuildContext, Section, literal_password_problem
+from holdtime.sections import BuildContext, Section, password
 from holdtime.yaml_schema import Field
 
 
@@ -80,9 +79,6 @@ def build_vcenter(raw: Mapping[str, Any], where: str, context: BuildContext) -> 
     """One `vcenters:` entry: exactly one password source, TLS verified unless insecure."""
     if ("password_env" in raw) == ("password" in raw):
         context.problem(where, "needs exactly one of password_env or password")
-    literal = literal_password_problem(raw, raw.get("allow_literal_password"))
-    if literal:
-        context.problem(f"{where}.password", literal)
     insecure, verify = raw.get("insecure"), raw.get("verify_tls")
     if insecure is True and verify is True:
         context.problem(where, "insecure: true contradicts verify_tls: true")
@@ -98,9 +94,7 @@ def build_vcenter(raw: Mapping[str, Any], where: str, context: BuildContext) -> 
         username=raw.get("username") or "",
         port=raw.get("port") or _DEFAULT_VCENTER.port,
         password_env=raw.get("password_env"),
-        password=redaction.register(  # every message from now on shows it as ***
-            context.secret(raw.get("password_env"), f"{where}.password_env") or raw.get("password")
-        ),
+        password=password(raw, where, raw.get("allow_literal_password"), context),
         verify_tls=not insecure if insecure is not None else (verify is not False),
         ca_file=context.file(raw.get("ca_file"), f"{where}.ca_file"),
         expect=VCenterExpect(
