@@ -9,7 +9,8 @@ BIN := $(VENV)/bin
 APT_PACKAGES := frr strongswan-charon strongswan-swanctl libcharon-extra-plugins \
 	libstrongswan-extra-plugins openssh-server openssh-client iputils-ping fping busybox \
 	nftables iproute2 procps prometheus prometheus-pushgateway golang-go \
-	golang-github-vmware-govmomi-dev openssl sudo zsh
+	golang-github-vmware-govmomi-dev openssl sudo zsh \
+	slapd ldap-utils bind9 bind9-dnsutils chromium
 PYTEST_ARGS ?=
 
 .PHONY: help deps install demo test unit integration lint format bench clean
