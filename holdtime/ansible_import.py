@@ -75,12 +75,21 @@ class Imported:
     skipped: list[str] = field(default_factory=list)  # "esg9: why"
     secrets: list[str] = field(default_factory=list)  # "VAR: router r1 (ansible_password ...)"
     notes: list[str] = field(default_factory=list)  # other things the user should look at
+    unread: list[str] = field(default_factory=list)  # the notes about settings left unread
 
 
 # -- reading Ansible -------------------------------------------------------------------------
-def run_ansible_inventory(source: Path) -> Mapping[str, Any]:
+MISSING_HINT = "or pass --json with what `ansible-inventory -i INVENTORY --list` prints"
+
+
+def run_ansible_inventory(
+    source: Path,
+    *,
+    timeout_seconds: float = ANSIBLE_TIMEOUT_SECONDS,
+    missing_hint: str = MISSING_HINT,
+) -> Mapping[str, Any]:
     """`ansible-inventory -i SOURCE --list --export`, parsed; ConfigError when it cannot run."""
-    program = _find_ansible_inventory()
+    program = _find_ansible_inventory(missing_hint)
     env = {
         **os.environ,
         # a file no plugin can parse is an error, not an empty inventory with a warning
@@ -95,31 +104,45 @@ def run_ansible_inventory(source: Path) -> Mapping[str, Any]:
             capture_output=True,
             text=True,
             env=env,
-            timeout=ANSIBLE_TIMEOUT_SECONDS,
+            timeout=timeout_seconds,
             check=False,
             stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired:
         raise ConfigError(
-            f"{source}: ansible-inventory did not finish in {ANSIBLE_TIMEOUT_SECONDS:g} s"
+            f"{source}: ansible-inventory did not finish in {timeout_seconds:g} s"
         ) from None
     except OSError as exc:
         raise ConfigError(f"cannot run {program}: {exc.strerror or exc}") from None
     if done.returncode != 0:
-        lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
-        last = lines[-1] if lines else f"exit code {done.returncode}"
-        raise ConfigError(f"{source}: ansible-inventory failed: {last}")
+        raise ConfigError(f"{source}: ansible-inventory failed: {_ansible_error(done)}")
     return parse_inventory_json(done.stdout, f"ansible-inventory -i {source}")
 
 
-def _find_ansible_inventory() -> str:
+def _ansible_error(done: subprocess.CompletedProcess[str]) -> str:
+    """The line of ansible-inventory's stderr that says what is wrong.
+
+    ansible-core 2.19 prints the plugin's reason first and a generic line last:
+    ``[WARNING]: Failed to parse inventory with 'ini' plugin: Failed to parse inventory: ...``
+    then ``[ERROR]: Completely failed to parse inventory source /path/hosts.ini``.
+    """
+    lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith("[WARNING]: Failed to parse"):
+            return line.removeprefix("[WARNING]: ")
+    for line in lines:
+        if line.startswith("[ERROR]: "):
+            return line.removeprefix("[ERROR]: ")
+    return lines[-1] if lines else f"exit code {done.returncode}"
+
+
+def _find_ansible_inventory(hint: str) -> str:
     found = shutil.which(ANSIBLE_INVENTORY) or shutil.which(
         ANSIBLE_INVENTORY, path=str(Path(sys.executable).parent)
     )
     if found is None:
         raise ConfigError(
-            "ansible-inventory not found: install ansible-core (pipx install ansible-core), "
-            "or pass --json with what `ansible-inventory -i INVENTORY --list` prints"
+            f"ansible-inventory not found: install ansible-core (pipx install ansible-core), {hint}"
         )
     return found
 
@@ -238,10 +261,67 @@ class _Entry:
     """One router entry being written: (key, YAML value, comment) lines, nested by indent."""
 
     lines: list[tuple[int, str, str]] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)  # the same entry as plain values
+    notes: dict[str, str] = field(default_factory=dict)  # dotted key -> where it came from
 
-    def add(self, indent: int, key: str, value: object, comment: str) -> None:
+    def add(self, indent: int, key: str, value: object, comment: str, note: str = "") -> None:
+        """One key; `note` (default: the comment) is what the include's messages cite."""
         rendered = "" if value is None else f" {_scalar(value)}"
         self.lines.append((indent, f"{key}:{rendered}", comment))
+        parent = next((text for depth, text, _ in reversed(self.lines[:-1]) if depth == 0), "")
+        if indent == 0:
+            self.data[key] = {} if value is None else value
+            dotted = key
+        else:  # under the last top-level key written without a value (auth:)
+            outer = parent.removesuffix(":")
+            self.data[outer][key] = value
+            dotted = f"{outer}.{key}"
+        if note or comment:
+            self.notes[dotted] = note or comment
+
+
+@dataclass(frozen=True)
+class RouterDraft:
+    """One Ansible host as a `routers:` entry (plain values), before holdtime validates it."""
+
+    host: str
+    data: Mapping[str, Any]  # the entry as `routers:` would hold it
+    notes: Mapping[str, str]  # dotted key -> the Ansible variable and where it was set
+    reason: str  # why this host cannot be a router ('' when it can)
+    advice: tuple[str, ...]  # things the user should know (a ProxyCommand left out, ...)
+
+
+def router_draft(
+    host: str,
+    variables: Mapping[str, Sourced],
+    *,
+    platform_var: str | None = None,
+    platforms: Sequence[str] | None = None,
+    local_user: str | None = None,
+) -> RouterDraft:
+    """The entry `inventory import ansible` writes for one host, as data (the `include:` key).
+
+    Unlike the import, a port that is not a port number is kept (digit strings as numbers) for
+    the inventory's own validator to report; `local_user=None` leaves `username` out when
+    Ansible sets none, so the inventory's `defaults.ssh.username` applies.
+    """
+    result = Imported(text="", routers=0)
+    entry = _router(
+        host,
+        variables,
+        result,
+        platform_var=platform_var,
+        fixed_platforms=list(platforms) if platforms else None,
+        local_user=local_user,
+        keep_bad_port=True,
+    )
+    # a jump host holdtime cannot read would send the router's SSH elsewhere: not usable here
+    unread = [note.removeprefix(f"{host}: ") for note in result.unread]
+    reason = result.skipped[0].removeprefix(f"{host}: ") if result.skipped else "; ".join(unread)
+    advice = tuple(note for note in result.notes if note not in result.unread)
+    if entry is None:
+        return RouterDraft(host, {}, {}, reason, advice)
+    return RouterDraft(host, entry.data, entry.notes, reason, advice)
 
 
 def import_ansible(
@@ -300,7 +380,8 @@ def _router(
     *,
     platform_var: str | None,
     fixed_platforms: list[str] | None,
-    local_user: str,
+    local_user: str | None,
+    keep_bad_port: bool = False,
 ) -> _Entry | None:
     """One `routers:` entry, or None (with the reason in result.skipped)."""
     found = {name: _first(variables, names) for name, names in _CONNECTION_VARS.items()}
@@ -308,7 +389,7 @@ def _router(
     port = found["port"]
     number = _port(port.value) if port is not None else None
     reason = _unusable(host, variables, found) or (platform if isinstance(platform, str) else "")
-    if not reason and port is not None and number is None:
+    if not reason and port is not None and number is None and not keep_bad_port:
         reason = f"{port.note} is {port.value!r}, not a port number"
     if reason or isinstance(platform, str):
         result.skipped.append(f"{host}: {reason}")
@@ -318,11 +399,12 @@ def _router(
     address = found["host"]
     entry.add(0, "host", address.value if address else host, address.note if address else "")
     if port is not None:
-        entry.add(0, "port", number, port.note)
+        kept = _digits_as_number(port.value) if number is None else number
+        entry.add(0, "port", kept, port.note)
     user = found["user"]
     if user is not None:
         entry.add(0, "username", str(user.value), user.note)
-    else:
+    elif local_user is not None:
         entry.add(0, "username", local_user, "not set in Ansible: the local user, as Ansible uses")
     _add_auth(entry, host, found, result)
     jump = _proxy_jump(variables, result, host)
@@ -330,7 +412,7 @@ def _router(
         entry.add(0, "proxy_jump", jump[0], jump[1])
     become = variables.get("ansible_become")
     if become is not None and become.value in {True, "true", "True", "yes"}:
-        entry.add(0, "sudo", True, f"{become.note}: commands run with sudo -n")
+        entry.add(0, "sudo", True, f"{become.note}: commands run with sudo -n", note=become.note)
     platforms, platform_note = platform
     if platforms is not None:
         value: object = platforms[0] if len(platforms) == 1 else platforms
@@ -362,7 +444,12 @@ def _unusable(
             f"{', '.join(vaulted)} is vaulted in Ansible and holdtime never copies "
             "vaulted values: add this router by hand"
         )
-    templated = [v.name for v in found.values() if v is not None and _is_template(v.value)]
+    # a password is never read, so a templated one ({{ vault_r1_password }}) is no obstacle
+    templated = [
+        value.name
+        for kind, value in found.items()
+        if value is not None and kind != "password" and _is_template(value.value)
+    ]
     if templated:
         return (
             f"{', '.join(templated)} is a Jinja template, which only Ansible renders: "
@@ -395,7 +482,8 @@ def _add_auth(
     if password is not None:
         env = _env_name(host)
         how = "vaulted" if password.vaulted else "set"
-        entry.add(2, "password_env", env, f"{password.note} is {how} in Ansible: never copied")
+        comment = f"{password.note} is {how} in Ansible: never copied"
+        entry.add(2, "password_env", env, comment, note=password.note)
         result.secrets.append(
             f"{env}: the password of router {host} ({password.name} of {password.origin})"
         )
@@ -440,6 +528,11 @@ def _port(value: object) -> int | None:
     return number if 0 < number < 65536 else None
 
 
+def _digits_as_number(value: object) -> object:
+    """`"99999"` -> 99999, so the validator says "out of range", not "not a whole number"."""
+    return int(value) if isinstance(value, str) and value.strip().isdigit() else value
+
+
 def _path(value: str) -> str:
     """A key file path as holdtime reads it (relative to the new inventory's folder)."""
     if value.startswith("~") or os.path.isabs(value):
@@ -475,6 +568,7 @@ def _proxy_jump(
             words = shlex.split(sourced.value)
         except ValueError as exc:
             result.notes.append(f"{host}: {sourced.note} cannot be read ({exc}): ProxyJump unknown")
+            result.unread.append(result.notes[-1])
             continue
         for index, word in enumerate(words):
             following = words[index + 1] if index + 1 < len(words) else ""
@@ -494,6 +588,7 @@ def _proxy_jump(
                     f"{host}: {sourced.note} uses a ProxyCommand holdtime cannot read as a jump "
                     "host: set proxy_jump (or ssh_config) by hand"
                 )
+                result.unread.append(result.notes[-1])
     return None
 
 

@@ -22,6 +22,7 @@ import yaml
 
 from holdtime.drill.scenario import DRILLS, Scenario, check_references
 from holdtime.errors import ConfigError
+from holdtime.inventory_include import INCLUDE_FIELD
 from holdtime.sections import Context, Section
 from holdtime.yaml_nodes import audit
 from holdtime.yaml_schema import Field, Walker
@@ -53,6 +54,7 @@ class Inventory:
     sections: Mapping[str, tuple[object, ...]] = field(default_factory=dict)
     drills: Mapping[str, Scenario] = field(default_factory=dict)
     locations: Mapping[str, tuple[int, int]] = field(default_factory=dict, repr=False)
+    included: tuple[tuple[str, int], ...] = ()  # (include label, routers it brought)
 
     def entries(self, section: str) -> tuple[object, ...]:
         """The entries of one section, in file order (empty when the file has none)."""
@@ -147,6 +149,7 @@ def schema(sections: Sequence[Section[Any]]) -> Field:
         fields={
             "version": Field("int", check=_version),
             "defaults": Field("map", fields=defaults),
+            "include": INCLUDE_FIELD,  # holdtime.inventory_include: routers from Ansible
             **{section.name: Field("list", item=section.item) for section in sections},
             "drills": DRILLS,  # holdtime.drill.scenario: scenarios, walked with the rest
         },
@@ -273,7 +276,35 @@ def _build(
             if raw is not None
         )
         built[section.name] = tuple(entry for entry in entries if entry is not None)
-    return Inventory(path=path, sections=built, drills=drills, locations=dict(walker.marks))
+    included: tuple[tuple[str, int], ...] = ()
+    if data.get("include"):
+        included = _include(data["include"], items.get("routers", []), built, context)
+    return Inventory(
+        path=path,
+        sections=built,
+        drills=drills,
+        locations=dict(walker.marks),
+        included=included,
+    )
+
+
+def _include(
+    includes: list[Any],
+    routers: list[dict[str, Any]],
+    built: dict[str, tuple[object, ...]],
+    context: Context,
+) -> tuple[tuple[str, int], ...]:
+    """`include:`: routers read from Ansible join `routers:` (each located at its include)."""
+    from holdtime.inventory_include import include_routers
+
+    found = include_routers(includes, routers, context)
+    joined = list(built.get("routers", ()))
+    for include in found:
+        for router in include.routers:
+            context.walker.marks[f"routers[{len(joined)}]"] = include.mark
+            joined.append(router)
+    built["routers"] = tuple(joined)
+    return tuple((include.label, len(include.routers)) for include in found)
 
 
 def _unique(items: list[dict[str, Any]], section: str, context: Context) -> None:

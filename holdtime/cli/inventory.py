@@ -61,4 +61,6 @@ def run_validate(args: argparse.Namespace) -> int:
         print(f"{args.file}: {count} problem{'s' if count != 1 else ''}", file=sys.stderr)
         return 2
     print(f"{args.file}: ok ({inventory_summary(inventory)})")
+    for label, routers in inventory.included:
+        print(f"{args.file}: {label}: {routers} router{'s' if routers != 1 else ''}")
     return 0
