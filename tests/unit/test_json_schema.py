@@ -57,7 +57,7 @@ def test_every_section_and_key_is_in_the_schema() -> None:
     """Each registered section is a property, each router key a property of its items."""
     schema = inventory_schema()
     sections = {section.name for section in registered_sections()}
-    assert {"version", "defaults", "drills", *sections} == set(schema["properties"])
+    assert {"version", "defaults", "include", "drills", *sections} == set(schema["properties"])
     routers = next(s for s in registered_sections() if s.name == "routers")
     items = schema["properties"]["routers"]["items"]
     assert set(routers.item.fields or {}) == set(items["properties"])
