@@ -42,6 +42,7 @@ DEFAULT_TIMEOUT_SECONDS = 60.0
 DEFAULT_MAX_AGE_SECONDS = 300.0
 MAX_FINGERPRINT_FILES = 10_000  # files stat'ed per include (group_vars/, host_vars/, a folder)
 DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"  # as ssh and Ansible read it (and the import writes)
+MAX_HOSTS_NAMED = 5  # in one problem line shared by many hosts
 HOLE = "\x00"  # the path a host's entry is walked under; replaced in every message
 MISSING_HINT = (
     "in holdtime's environment or on PATH (or write the routers once with "
@@ -200,15 +201,29 @@ def _one_include(entry: Mapping[str, Any], where: str, context: Context) -> list
         context.problem(f"{where}.ansible", f"{exc}: fix it, then validate again")
         return []
     ansible = AnsibleInventory.from_json(data)
-    hosts = _hosts(ansible, entry, where, name, context)
-    return [
-        router
-        for host in hosts
-        if (router := _router(ansible, host, entry, where, name, context)) is not None
-    ]
+    routers: list[Router] = []
+    hosts_of: dict[str, list[str]] = {}  # one line per problem, naming every host it hit
+    for host in _chosen_hosts(ansible, entry, where, name, context):
+        router, problems = _router(ansible, host, entry, where, context)
+        for problem in problems:
+            hosts_of.setdefault(problem, []).append(host)
+        if router is not None and not problems:
+            routers.append(router)
+    for problem, hosts in hosts_of.items():
+        _problem(context, f"{where}.ansible", f"{where} ({name}) {_hosts(hosts)}: {problem}")
+    return routers
 
 
-def _hosts(
+def _hosts(hosts: Sequence[str]) -> str:
+    """`host r1`, `hosts r1, r2`, `hosts r1, r2, r3, r4, r5 and 7 more`."""
+    if len(hosts) == 1:
+        return f"host {hosts[0]}"
+    shown = ", ".join(hosts[:MAX_HOSTS_NAMED])
+    more = len(hosts) - MAX_HOSTS_NAMED
+    return f"hosts {shown}" + (f" and {more} more" if more > 0 else "")
+
+
+def _chosen_hosts(
     ansible: AnsibleInventory,
     entry: Mapping[str, Any],
     where: str,
@@ -246,10 +261,9 @@ def _router(
     host: str,
     entry: Mapping[str, Any],
     where: str,
-    name: str,
     context: Context,
-) -> Router | None:
-    """One host as a router, walked and built as a `routers:` entry; None after a problem."""
+) -> tuple[Router | None, list[str]]:
+    """One host as a router, walked and built as a `routers:` entry, and its problems."""
     import getpass
 
     from holdtime.ansible_import import router_draft
@@ -263,24 +277,19 @@ def _router(
         platforms=entry.get("platform"),
         local_user=None if ssh.get("username") else getpass.getuser(),
     )
-    prefix = f"{where} ({name}) host {host}"
     if draft.reason:
-        _problem(context, f"{where}.ansible", f"{prefix}: {draft.reason}")
-        return None
+        return None, [draft.reason]
     data, notes = _with_known_hosts(draft, entry, ssh, where)
     walker = Walker(context.walker.source)
     line, column = context.walker.marks.get(f"{where}.ansible", (1, 1))
-    mark = yaml.Mark(context.walker.source, 0, line - 1, column - 1, None, None)
+    mark = yaml.Mark(context.walker.source, 0, line - 1, column - 1, None, 0)
     raw = walker.value(_node(data, mark), ROUTERS.item, HOLE)
     own = Context(
         path=context.path, walker=walker, defaults=context.defaults, declared=context.declared
     )
     router = ROUTERS.build(raw, HOLE, own) if raw is not None else None
-    for _line, _column, message in walker.problems:
-        _problem(context, f"{where}.ansible", f"{prefix}: {_relabel(message, notes)}")
-    if walker.problems or router is None:
-        return None
-    return router
+    problems = [_relabel(message, notes) for _line, _column, message in sorted(walker.problems)]
+    return router, list(dict.fromkeys(problems))
 
 
 def _with_known_hosts(

@@ -233,6 +233,18 @@ def test_a_builder_rule_and_an_unset_password_name_the_host(
     ) == problems[1]
 
 
+def test_a_problem_shared_by_many_hosts_is_one_line(site: Path) -> None:
+    """No ~/.ssh/known_hosts: one line naming the hosts, not one per host."""
+    known_hosts = Path(os.environ["HOME"], ".ssh", "known_hosts")
+    known_hosts.unlink()
+    path = _inventory(site, INI_INCLUDE)
+    expected = [
+        f"{path}:3:12: include (ini/hosts.ini) hosts core1, esg1, esg2: known_hosts from ssh's "
+        f"default, as Ansible uses: file '~/.ssh/known_hosts' does not exist ({known_hosts})"
+    ]
+    assert expected == _problems(path)
+
+
 def test_a_host_the_import_would_skip_is_a_problem(site: Path) -> None:
     """A vaulted address cannot be read: the include says so instead of leaving the host out."""
     (site / "ini" / "host_vars" / "esg1.yml").write_text(
