@@ -258,24 +258,27 @@ class AnsibleInventory:
 # -- building the holdtime inventory -------------------------------------------------------------
 @dataclass
 class _Entry:
-    """One router entry being written: (key, YAML value, comment) lines, nested by indent."""
+    """One router entry being written: (indent, key, value, comment) lines, nested by indent.
 
-    lines: list[tuple[int, str, str]] = field(default_factory=list)
+    Values are turned into YAML text only when the import writes them (`_render`): the include
+    uses `data` and `notes` alone, for every host at every load.
+    """
+
+    lines: list[tuple[int, str, object, str]] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)  # the same entry as plain values
     notes: dict[str, str] = field(default_factory=dict)  # dotted key -> where it came from
+    _outer: str = ""  # the last top-level key written without a value (auth:)
 
     def add(self, indent: int, key: str, value: object, comment: str, note: str = "") -> None:
         """One key; `note` (default: the comment) is what the include's messages cite."""
-        rendered = "" if value is None else f" {_scalar(value)}"
-        self.lines.append((indent, f"{key}:{rendered}", comment))
-        parent = next((text for depth, text, _ in reversed(self.lines[:-1]) if depth == 0), "")
+        self.lines.append((indent, key, value, comment))
         if indent == 0:
             self.data[key] = {} if value is None else value
+            self._outer = key if value is None else ""
             dotted = key
-        else:  # under the last top-level key written without a value (auth:)
-            outer = parent.removesuffix(":")
-            self.data[outer][key] = value
-            dotted = f"{outer}.{key}"
+        else:
+            self.data[self._outer][key] = value
+            dotted = f"{self._outer}.{key}"
         if note or comment:
             self.notes[dotted] = note or comment
 
@@ -663,7 +666,8 @@ def _render(entries: list[_Entry], result: Imported, *, source: str, groups: lis
         "routers:" if entries else "routers: []",
     ]
     for entry in entries:
-        for number, (indent, text, comment) in enumerate(entry.lines):
+        for number, (indent, key, value, comment) in enumerate(entry.lines):
+            text = f"{key}:" if value is None else f"{key}: {_scalar(value)}"
             prefix = "  - " if number == 0 else "    "
             body.append(_line(len(prefix) + indent, text, comment, prefix=prefix))
     return "\n".join([*head, *body]) + "\n"

@@ -178,6 +178,8 @@ def include_routers(
 
 
 def _one_include(entry: Mapping[str, Any], where: str, context: Context) -> list[Router]:
+    import getpass
+
     from holdtime.ansible_import import AnsibleInventory
     from holdtime.errors import ConfigError
 
@@ -203,8 +205,10 @@ def _one_include(entry: Mapping[str, Any], where: str, context: Context) -> list
     ansible = AnsibleInventory.from_json(data)
     routers: list[Router] = []
     hosts_of: dict[str, list[str]] = {}  # one line per problem, naming every host it hit
+    ssh = context.defaults.get("ssh") or {}
+    local_user = None if ssh.get("username") else getpass.getuser()  # Ansible's fallback
     for host in _chosen_hosts(ansible, entry, where, name, context):
-        router, problems = _router(ansible, host, entry, where, context)
+        router, problems = _router(ansible, host, entry, where, local_user, context)
         for problem in problems:
             hosts_of.setdefault(problem, []).append(host)
         if router is not None and not problems:
@@ -261,11 +265,10 @@ def _router(
     host: str,
     entry: Mapping[str, Any],
     where: str,
+    local_user: str | None,
     context: Context,
 ) -> tuple[Router | None, list[str]]:
     """One host as a router, walked and built as a `routers:` entry, and its problems."""
-    import getpass
-
     from holdtime.ansible_import import router_draft
     from holdtime.probes.router_config import ROUTERS
 
@@ -275,7 +278,7 @@ def _router(
         ansible.variables(host),
         platform_var=entry.get("platform_var"),
         platforms=entry.get("platform"),
-        local_user=None if ssh.get("username") else getpass.getuser(),
+        local_user=local_user,
     )
     if draft.reason:
         return None, [draft.reason]
