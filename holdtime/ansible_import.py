@@ -45,6 +45,9 @@ USER_VARS = ("ansible_user", "ansible_ssh_user", "ansible_remote_user")
 KEY_VARS = ("ansible_ssh_private_key_file", "ansible_private_key_file")
 PASSWORD_VARS = ("ansible_password", "ansible_ssh_pass", "ansible_ssh_password")
 SSH_ARGS_VARS = ("ansible_ssh_common_args", "ansible_ssh_extra_args")
+BECOME_PASSWORD_VARS = ("ansible_become_password", "ansible_become_pass", "ansible_sudo_pass")
+SECRET_VARS = frozenset(PASSWORD_VARS + BECOME_PASSWORD_VARS)
+"""Variables holding a password: never copied, and not kept in memory by the include."""
 
 
 @dataclass(frozen=True, slots=True)

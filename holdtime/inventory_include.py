@@ -42,6 +42,7 @@ DEFAULT_TIMEOUT_SECONDS = 60.0
 DEFAULT_MAX_AGE_SECONDS = 300.0
 MAX_FINGERPRINT_FILES = 10_000  # files stat'ed per include (group_vars/, host_vars/, a folder)
 DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"  # as ssh and Ansible read it (and the import writes)
+NOT_KEPT = "(not kept by holdtime)"  # what a password variable holds once read
 MAX_HOSTS_NAMED = 5  # in one problem line shared by many hosts
 HOLE = "\x00"  # the path a host's entry is walked under; replaced in every message
 MISSING_HINT = (
@@ -102,8 +103,33 @@ def ansible_inventory_json(
     if cached is not None and cached[0] == fingerprint and now - cached[1] < max_age_seconds:
         return cached[2]
     data = run_ansible_inventory(source, timeout_seconds=timeout_seconds, missing_hint=MISSING_HINT)
-    _CACHE[key] = (fingerprint, now, data)
-    return data
+    kept = _without_passwords(data)
+    _CACHE[key] = (fingerprint, now, kept)
+    return kept
+
+
+def _without_passwords(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON with every password variable's value replaced: an include never reads one.
+
+    What is kept for later loads then holds no secret; that a password is set is all the
+    mapping needs (it becomes `password_env`).
+    """
+    from holdtime.ansible_import import SECRET_VARS
+
+    def scrub(variables: object) -> object:
+        if not isinstance(variables, Mapping):
+            return variables
+        return {k: NOT_KEPT if k in SECRET_VARS else v for k, v in variables.items()}
+
+    out: dict[str, Any] = dict(data)
+    for name, group in data.items():
+        if name == "_meta" and isinstance(group, Mapping):
+            hostvars = group.get("hostvars")
+            if isinstance(hostvars, Mapping):
+                out[name] = {**group, "hostvars": {h: scrub(v) for h, v in hostvars.items()}}
+        elif isinstance(group, Mapping) and "vars" in group:
+            out[name] = {**group, "vars": scrub(group["vars"])}
+    return out
 
 
 def _fingerprint(source: Path) -> Fingerprint:
@@ -154,9 +180,11 @@ def include_routers(
     label_of = "include[{}]" if "include[0]" in context.walker.marks else "include"
     found: list[Included] = []
     for index, entry in enumerate(includes):
-        if entry is None or not entry.get("ansible") or not entry.get("groups"):
-            continue  # already reported by the walk
         where = label_of.format(index)
+        if entry is not None and entry.get("groups") == []:
+            context.problem(f"{where}.groups", "name at least one Ansible group")
+        if entry is None or not entry.get("ansible") or not entry.get("groups"):
+            continue  # reported above or by the walk
         routers_here = _one_include(entry, where, context)
         kept: list[Router] = []
         for router in routers_here:

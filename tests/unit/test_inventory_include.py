@@ -305,6 +305,34 @@ def test_include_keys_are_validated_like_any_other(site: Path) -> None:
     assert expected == _problems(path)
 
 
+def test_an_empty_group_list_and_both_platform_keys_are_problems(site: Path) -> None:
+    """`groups: []` would include nothing in silence; platform and platform_var conflict."""
+    text = (
+        "version: 1\ninclude:\n  - {ansible: ini/hosts.ini, groups: []}\n"
+        "  - {ansible: ini/hosts.ini, groups: core, platform: frr, platform_var: p}\n"
+    )
+    path = _inventory(site, text)
+    expected = [
+        f"{path}:3:38: include[0].groups: name at least one Ansible group",
+        f"{path}:4:5: include[1]: set platform or platform_var, not both",
+    ]
+    assert expected == _problems(path)
+
+
+def test_passwords_are_not_kept_with_the_cached_output(site: Path) -> None:
+    """The JSON kept between loads has no password value, even a literal one in the INI."""
+    source = site / "ini" / "hosts.ini"
+    source.write_text(source.read_text().replace("esg2\n", "esg2 ansible_password=hunter2-lit\n"))
+    (site / "ini" / "group_vars" / "edges.yml").write_text(
+        "holdtime_platform: frr\nansible_become_password: become-lit-9\n"
+    )
+    inventory = load_inventory(_inventory(site, INI_INCLUDE))
+    assert "HOLDTIME_PASSWORD_ESG2" == inventory.named(Router, "esg2").auth.password_env
+    kept = json.dumps([entry[2] for entry in inventory_include._CACHE.values()])
+    assert ("hunter2-lit" in kept, "become-lit-9" in kept) == (False, False)
+    assert "ansible_become_password" in kept
+
+
 def test_a_missing_ansible_file_is_one_line(site: Path) -> None:
     """An `ansible:` path that does not exist is named with the folder it was looked for in."""
     path = _inventory(site, INI_INCLUDE.replace("ini/hosts.ini", "ini/hots.ini"))
