@@ -357,7 +357,7 @@ def _relabel(message: str, notes: Mapping[str, str]) -> str:
     key = path.removeprefix(HOLE).removeprefix(".")
     if not key:
         return rest
-    note = notes.get(key) or notes.get(key.partition(".")[0])
+    note = notes.get(key) or notes.get(key.partition(".")[0].partition("[")[0])
     return f"{key} from {note}: {rest}" if note else f"{key}: {rest}"
 
 
