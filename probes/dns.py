@@ -71,7 +71,9 @@ def exchange(
     query_id = wire[:2]
     deadline = time.monotonic() + timeout_seconds
     if transport == "tcp":
-        sock = netns.create_connection((resolver.address, resolver.port), timeout_seconds, netns_name)
+        sock = netns.create_connection(
+            (resolver.address, resolver.port), timeout_seconds, netns_name
+        )
         with sock:
             sock.sendall(_LENGTH.pack(len(wire)) + wire)
             (length,) = _LENGTH.unpack(_read_exactly(sock, 2, deadline))
@@ -181,11 +183,14 @@ class DnsCollector:
         self.clock = clock
         self.deadline = clock() + 3 * group.timeout_seconds
 
-    def _ask(self, resolver: Resolver, qname: str, rdtype: str, transport: str) -> DnsAnswer:
+    def _ask(
+        self, resolver: Resolver, qname: str, rdtype: str, transport: str, fallback: bool = True
+    ) -> DnsAnswer:
         budget = min(self.group.timeout_seconds, self.deadline - self.clock())
         answer = ask(resolver, qname, rdtype, transport, budget, self.group.netns)
-        if answer.outcome == "truncated" and transport == "udp" and self.group.tcp_fallback:
-            retry = self._ask(resolver, qname, rdtype, "tcp")
+        fallback = fallback and self.group.tcp_fallback
+        if answer.outcome == "truncated" and transport == "udp" and fallback:
+            retry = self._ask(resolver, qname, rdtype, "tcp", fallback=False)
             return _with(retry, retry.outcome, truncated_udp=True)
         return answer
 
@@ -196,13 +201,16 @@ class DnsCollector:
         with ThreadPoolExecutor(max_workers=MAX_PARALLEL_QUERIES) as pool:
             reach = list(
                 pool.map(
-                    lambda job: self._ask(job[0], first, "A", job[1]),
+                    # no TCP retry here: a truncated UDP answer still proves UDP answers
+                    lambda job: self._ask(job[0], first, "A", job[1], fallback=False),
                     [(r, t) for r in group.resolvers for t in ("udp", "tcp")],
                 )
             )
             transports = {}
             for resolver in group.resolvers:
-                answered = [a.transport for a in reach if a.resolver == resolver.name and a.answered]
+                answered = [
+                    a.transport for a in reach if a.resolver == resolver.name and a.answered
+                ]
                 if answered:
                     transports[resolver.name] = "udp" if "udp" in answered else "tcp"
             jobs = [
@@ -213,7 +221,9 @@ class DnsCollector:
                 for rdtype in ("A", "AAAA")
             ]
             lookups = list(
-                pool.map(lambda job: self._ask(job[0], job[1], job[2], transports[job[0].name]), jobs)
+                pool.map(
+                    lambda job: self._ask(job[0], job[1], job[2], transports[job[0].name]), jobs
+                )
             )
             wanted: dict[str, set[str]] = {}
             reversed_names = {n.name for n in group.names if n.reverse}

@@ -14,11 +14,14 @@ from holdtime.errors import ParseError
 
 # Outcomes of a query. An answer: "answer" (records of the asked type), "nodata" (NOERROR, none
 # of that type), "referral" (NOERROR, no answer, not authoritative, NS but no SOA in the
-# authority section: the server does not serve the name and points elsewhere), "nxdomain", "servfail", "refused", "rcode" (any other rcode, named in `rcode`),
-# "truncated" (TC set and no TCP retry), "malformed" (not a DNS message we can read).
+# authority section: the server does not serve the name and points elsewhere), "nxdomain",
+# "servfail", "refused", "rcode" (any other rcode, named in `rcode`), "truncated" (TC set and
+# no TCP retry), "malformed" (not a DNS message we can read).
 # No answer: "timeout", "connection_refused" (TCP RST or ICMP port unreachable), "unreachable",
 # "error" (any other socket error, in `detail`), "not_asked" (skipped: see `detail`).
-ANSWERED = frozenset({"answer", "nodata", "referral", "nxdomain", "servfail", "refused", "rcode"})
+ANSWERED = frozenset(
+    {"answer", "nodata", "referral", "nxdomain", "servfail", "refused", "rcode", "truncated"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +100,9 @@ def read_message(message: object, qname: str, rdtype: str) -> ReadAnswer:
     if not message.flags & dns.flags.QR:
         raise ParseError("a DNS query, not a response (QR flag clear)")
     asked = normal_name(qname)
-    questions = [(normal_name(q.name.to_text()), dns.rdatatype.to_text(q.rdtype)) for q in message.question]
+    questions = [
+        (normal_name(q.name.to_text()), dns.rdatatype.to_text(q.rdtype)) for q in message.question
+    ]
     if questions != [(asked, rdtype)]:
         raise ParseError(f"answers {questions or 'no question'}, not {asked} {rdtype}")
     rcode = dns.rcode.to_text(message.rcode())
@@ -121,9 +126,7 @@ def read_message(message: object, qname: str, rdtype: str) -> ReadAnswer:
     # A referral: no answer, not authoritative, NS records and no SOA in the authority section
     # (a recursive resolver's NODATA carries the zone's SOA for negative caching).
     referral = (
-        not authoritative
-        and dns.rdatatype.SOA not in authority
-        and dns.rdatatype.NS in authority
+        not authoritative and dns.rdatatype.SOA not in authority and dns.rdatatype.NS in authority
     )
     outcome = _outcome(rcode, bool(records), referral, truncated)
     return ReadAnswer(
