@@ -22,7 +22,7 @@ _SAID = {
     "truncated": "a truncated answer (TC set) and no TCP retry",
     "malformed": "an answer we could not read",
     "timeout": "no answer",
-    "connection_refused": "connection refused",
+    "connection_refused": "connection refused (nothing listens on the port)",
     "unreachable": "no route to the resolver",
     "error": "a socket error",
     "not_asked": "not asked",
@@ -44,8 +44,9 @@ def said(answer: DnsAnswer) -> str:
 
 def unreachable_reason(observation: DnsObservation, resolver: str) -> str:
     """Why a resolver was not asked for names: what its reach queries got, both transports."""
+    short = {"connection_refused": "connection refused"}
     parts = [
-        f"{a.transport.upper()} {_SAID.get(a.outcome, a.outcome)}"
+        f"{a.transport.upper()} {short.get(a.outcome) or outcome_text(a)}"
         + (f" ({a.detail})" if a.detail else "")
         for a in observation.reach
         if a.resolver == resolver

@@ -159,9 +159,9 @@ def _with(base: DnsAnswer, outcome: str, **changes: object) -> DnsAnswer:
 
 def _socket_outcome(exc: OSError, timeout_seconds: float) -> tuple[str, str]:
     if isinstance(exc, TimeoutError | socket.timeout):
-        return "timeout", f"no answer in {timeout_seconds:g} s"
+        return "timeout", f"waited {timeout_seconds:.3g} s"
     if isinstance(exc, ConnectionRefusedError) or exc.errno == errno.ECONNREFUSED:
-        return "connection_refused", "connection refused (nothing listens on the port)"
+        return "connection_refused", ""
     if exc.errno in _UNREACHABLE:
         return "unreachable", exc.strerror or "no route to the resolver"
     return "error", exc.strerror or str(exc) or type(exc).__name__

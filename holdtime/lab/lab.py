@@ -632,6 +632,7 @@ class Lab:
         """Start named on a directory controller; return once it answers on TCP 53 (its pid)."""
         if node not in DOMAIN_CONTROLLERS:
             raise ConfigError(f"no directory controller {node!r}: {', '.join(DOMAIN_CONTROLLERS)}")
+        self._load_state()  # _spawn records the pid in the state file: never over an empty one
         folder = self.named_folder(node)
         pid = self._spawn(
             f"{node}-named", node, dns_server.named_argv(str(folder)), folder / "stdout.log"
