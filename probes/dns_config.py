@@ -165,7 +165,7 @@ DNS = Section(
     name="dns",
     item=DNS_FIELD,
     build=build_dns,
-    label="dns resolver groups",
+    label="dns groups",
     defaults={"dns": Field("map", fields={"timeout_seconds": seconds(0.05, 60)})},
     order=45,
 )
