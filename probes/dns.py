@@ -129,7 +129,7 @@ def ask(
     try:
         wire = exchange(resolver, query.to_wire(), transport, timeout_seconds, netns_name)
     except OSError as exc:
-        state, detail = _socket_outcome(exc, timeout_seconds)
+        state, detail = socket_outcome(exc, timeout_seconds)
         return _with(base, state, seconds=clock() - began, detail=detail)
     took = clock() - began
     try:
@@ -157,7 +157,8 @@ def _with(base: DnsAnswer, outcome: str, **changes: object) -> DnsAnswer:
     return dataclasses.replace(base, outcome=outcome, **changes)  # type: ignore[arg-type]
 
 
-def _socket_outcome(exc: OSError, timeout_seconds: float) -> tuple[str, str]:
+def socket_outcome(exc: OSError, timeout_seconds: float) -> tuple[str, str]:
+    """(outcome, detail) of a query that got no answer: timeout, connection_refused, ..."""
     if isinstance(exc, TimeoutError | socket.timeout):
         return "timeout", f"waited {timeout_seconds:.3g} s"
     if isinstance(exc, ConnectionRefusedError) or exc.errno == errno.ECONNREFUSED:
