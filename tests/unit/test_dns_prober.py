@@ -1,0 +1,75 @@
+"""DnsProber's accounting with an injected exchange replaying real named answers (no network)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from holdtime.errors import ConfigError
+from holdtime.probes.dns_config import Resolver
+from holdtime.probes.dns_prober import DnsPath, DnsProber
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "named" / "query"
+ANSWER = (FIXTURES / "a_answer" / "response.wire").read_bytes()  # db.lab.holdtime.test A
+PATH = DnsPath(Resolver("dc1", "192.0.2.53"), "db.lab.holdtime.test")
+
+
+class Replay:
+    """Answers with named's recorded answer, except calls number `failing` (timeouts)."""
+
+    def __init__(self, failing: set[int]) -> None:
+        self.failing = failing
+        self.calls = 0
+        self.lock = threading.Lock()
+
+    def __call__(
+        self, resolver: Resolver, wire: bytes, transport: str, timeout: float, netns: str | None
+    ) -> bytes:
+        with self.lock:
+            self.calls += 1
+            call = self.calls
+        if call in self.failing:
+            raise TimeoutError("timed out")
+        return wire[:2] + ANSWER[2:]  # named's answer under this query's id
+
+
+def test_every_attempt_is_accounted_for() -> None:
+    """10 sent, 3 time out: 7 answered events and 3 lost ones, outcomes counted exactly."""
+    (result,) = DnsProber([PATH], 0.01, late_after_seconds=0.5, send=Replay({3, 4, 5})).run(
+        count=10
+    )
+    replied = sorted(e.seq for e in result.events if e.replied)
+    assert (10, 3, {"answer": 7, "timeout": 3}, 7) == (
+        result.sent,
+        result.failed,
+        result.outcomes,
+        len(replied),
+    )
+    assert list(range(10)) == sorted(e.seq for e in result.events)
+
+
+def test_settled_events_stream_each_attempt_once() -> None:
+    """settled_events after the run returns every attempt once and moves the cursor to the end."""
+    prober = DnsProber([PATH], 0.01, late_after_seconds=0.0, send=Replay(set()))
+    prober.run(count=5)
+    events, cursor = prober.settled_events(-1)
+    again, same = prober.settled_events(cursor)
+    assert ([0, 1, 2, 3, 4], 4, [], 4) == ([e.seq for e in events], cursor, again, same)
+
+
+@pytest.mark.parametrize(
+    ("paths", "interval", "message"),
+    [
+        ([], 0.2, "at least one path"),
+        ([PATH], 0.001, "interval must be"),
+        ([DnsPath(PATH.resolver, "x.example", transport="dot")], 0.2, "udp or tcp"),
+    ],
+)
+def test_bad_prober_settings_are_config_errors(
+    paths: list[DnsPath], interval: float, message: str
+) -> None:
+    """No path, too short an interval, an unknown transport: ConfigError naming it."""
+    with pytest.raises(ConfigError, match=message):
+        DnsProber(paths, interval)
