@@ -14,7 +14,8 @@ costs its own queries their timeout, never the others' answers.
 
 The bytes are sent and read here (UDP with a connected socket, so an ICMP port unreachable is
 "connection refused" at once; TCP with the 2-byte length prefix); dnspython builds the query and
-parses the answer (`holdtime.probes.dns_answer`). Sockets are created inside the group's netns.
+parses the answer (`holdtime.probes.dns_answer`). Sockets are created inside the group's netns,
+a batch per namespace switch (`SocketSupply`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import errno
 import ipaddress
 import socket
 import struct
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -59,29 +61,66 @@ def reverse_name(address: str) -> str:
     return ipaddress.ip_address(address).reverse_pointer
 
 
+class SocketSupply:
+    """Fresh sockets made inside one network namespace, a batch per namespace switch.
+
+    A socket keeps the namespace it was made in and works from any thread; switching a thread's
+    namespace costs more than a query here, so sockets are made ahead, BATCH at a time. Close
+    the supply when done (the spare sockets are file descriptors).
+    """
+
+    BATCH = 64
+
+    def __init__(self, netns_name: str | None = None) -> None:
+        self.netns = netns_name
+        self._spare: dict[tuple[int, int], list[socket.socket]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, family: int, kind: int) -> socket.socket:
+        """A new socket of `family`/`kind` created inside the supply's namespace."""
+        with self._lock:
+            spare = self._spare.setdefault((family, kind), [])
+            if not spare:
+                with netns.entered(self.netns):
+                    spare.extend(socket.socket(family, kind) for _ in range(self.BATCH))
+            return spare.pop()
+
+    def close(self) -> None:
+        """Close every socket not taken."""
+        with self._lock:
+            for spare in self._spare.values():
+                for sock in spare:
+                    sock.close()
+            self._spare.clear()
+
+    def __enter__(self) -> SocketSupply:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
 def exchange(
     resolver: Resolver,
     wire: bytes,
     transport: str,
     timeout_seconds: float,
-    netns_name: str | None = None,
+    sockets: SocketSupply,
 ) -> bytes:
     """Send one query and return the response bytes (OSError / TimeoutError on failure)."""
     family = socket.AF_INET6 if ":" in resolver.address else socket.AF_INET
     query_id = wire[:2]
     deadline = time.monotonic() + timeout_seconds
+    where = (resolver.address, resolver.port)
     if transport == "tcp":
-        sock = netns.create_connection(
-            (resolver.address, resolver.port), timeout_seconds, netns_name
-        )
-        with sock:
+        with sockets.take(family, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout_seconds)
+            sock.connect(where)
             sock.sendall(_LENGTH.pack(len(wire)) + wire)
             (length,) = _LENGTH.unpack(_read_exactly(sock, 2, deadline))
             return _read_exactly(sock, length, deadline)
-    with netns.entered(netns_name):
-        sock = socket.socket(family, socket.SOCK_DGRAM)
-    with sock:
-        sock.connect((resolver.address, resolver.port))
+    with sockets.take(family, socket.SOCK_DGRAM) as sock:
+        sock.connect(where)
         sock.send(wire)
         while True:
             sock.settimeout(_remaining(deadline))
@@ -114,7 +153,7 @@ def ask(
     rdtype: str,
     transport: str,
     timeout_seconds: float,
-    netns_name: str | None = None,
+    sockets: SocketSupply,
     *,
     clock: Clock = time.perf_counter,
 ) -> DnsAnswer:
@@ -127,7 +166,7 @@ def ask(
     query = dns.message.make_query(qname, rdtype, use_edns=False)
     began = clock()
     try:
-        wire = exchange(resolver, query.to_wire(), transport, timeout_seconds, netns_name)
+        wire = exchange(resolver, query.to_wire(), transport, timeout_seconds, sockets)
     except OSError as exc:
         state, detail = socket_outcome(exc, timeout_seconds)
         return _with(base, state, seconds=clock() - began, detail=detail)
@@ -183,12 +222,13 @@ class DnsCollector:
         self.group = group
         self.clock = clock
         self.deadline = clock() + 3 * group.timeout_seconds
+        self.sockets = SocketSupply(group.netns)
 
     def _ask(
         self, resolver: Resolver, qname: str, rdtype: str, transport: str, fallback: bool = True
     ) -> DnsAnswer:
         budget = min(self.group.timeout_seconds, self.deadline - self.clock())
-        answer = ask(resolver, qname, rdtype, transport, budget, self.group.netns)
+        answer = ask(resolver, qname, rdtype, transport, budget, self.sockets)
         fallback = fallback and self.group.tcp_fallback
         if answer.outcome == "truncated" and transport == "udp" and fallback:
             retry = self._ask(resolver, qname, rdtype, "tcp", fallback=False)
@@ -199,7 +239,7 @@ class DnsCollector:
         """Ask everything; every answer (or why none came) is in the observation."""
         group = self.group
         first = group.names[0].name
-        with ThreadPoolExecutor(max_workers=MAX_PARALLEL_QUERIES) as pool:
+        with self.sockets, ThreadPoolExecutor(max_workers=MAX_PARALLEL_QUERIES) as pool:
             reach = list(
                 pool.map(
                     # no TCP retry here: a truncated UDP answer still proves UDP answers

@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 
 from holdtime.errors import ConfigError, ParseError
 from holdtime.gap import ProbeEvent
-from holdtime.probes.dns import exchange, socket_outcome
+from holdtime.probes.dns import SocketSupply, exchange, socket_outcome
 from holdtime.probes.dns_answer import parse_dns_wire
 from holdtime.probes.dns_config import Resolver
 
 MIN_INTERVAL_SECONDS = 0.01
-Exchange = Callable[[Resolver, bytes, str, float, "str | None"], bytes]
+Exchange = Callable[[Resolver, bytes, str, float, SocketSupply], bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +93,7 @@ class DnsPathResult:
 @dataclass(slots=True)
 class _PathState:
     path: DnsPath
+    sockets: SocketSupply
     sent_at: list[float] = field(default_factory=list)
     attempts: dict[int, DnsAttempt] = field(default_factory=dict)
     lag_max_seconds: float = 0.0
@@ -143,12 +144,16 @@ class DnsProber:
             total = by_duration if total is None else min(total, by_duration)
         import dns.message  # noqa: F401  (imported here, once, not in the first query's time)
 
-        self._states = [_PathState(path) for path in self.paths]
+        self._states = [_PathState(path, SocketSupply(path.netns)) for path in self.paths]
         # Enough workers that every query in flight (up to late_after / interval per path) has
         # its own: a hanging resolver must not delay the next send.
         in_flight = int(self.late_after_seconds / self.interval_seconds) + 2
-        with ThreadPoolExecutor(max_workers=min(256, in_flight * len(self.paths))) as pool:
-            self._send_loop(pool, total, stop)
+        try:
+            with ThreadPoolExecutor(max_workers=min(256, in_flight * len(self.paths))) as pool:
+                self._send_loop(pool, total, stop)
+        finally:
+            for state in self._states:
+                state.sockets.close()
         return [self._result(state) for state in self._states]
 
     def _send_loop(
@@ -180,7 +185,11 @@ class DnsProber:
         query = dns.message.make_query(path.qname, path.rdtype, use_edns=False)
         try:
             wire = self.send(
-                path.resolver, query.to_wire(), path.transport, self.late_after_seconds, path.netns
+                path.resolver,
+                query.to_wire(),
+                path.transport,
+                self.late_after_seconds,
+                state.sockets,
             )
         except OSError as exc:
             outcome, detail = socket_outcome(exc, self.late_after_seconds)

@@ -616,20 +616,23 @@ class Lab:
 
     def _dns(self) -> None:
         self.say("DNS: named on " + ", ".join(DOMAIN_CONTROLLERS))
+        started = {}
         for node, address in DOMAIN_CONTROLLERS.items():
             folder = self.named_folder(node)
             folder.mkdir(parents=True, exist_ok=True)
             for name, text in dns_server.zone_files(node).items():
                 (folder / name).write_text(text)
             (folder / "named.conf").write_text(dns_server.named_conf(str(folder), address))
-            self.start_named(node)
+            started[node] = self.start_named(node, wait=False)
+        for node, pid in started.items():  # both start at once: wait for them together
+            self._await_named(node, pid)
 
     def named_folder(self, node: str) -> Path:
         """Config, zones, journals, log and pid file of a controller's named."""
         return self.root / node / "named"
 
-    def start_named(self, node: str, timeout_seconds: float = 10.0) -> int:
-        """Start named on a directory controller; return once it answers on TCP 53 (its pid)."""
+    def start_named(self, node: str, wait: bool = True) -> int:
+        """Start named on a directory controller; with `wait`, return once it answers (its pid)."""
         if node not in DOMAIN_CONTROLLERS:
             raise ConfigError(f"no directory controller {node!r}: {', '.join(DOMAIN_CONTROLLERS)}")
         self._load_state()  # _spawn records the pid in the state file: never over an empty one
@@ -637,6 +640,13 @@ class Lab:
         pid = self._spawn(
             f"{node}-named", node, dns_server.named_argv(str(folder)), folder / "stdout.log"
         )
+        if wait:
+            self._await_named(node, pid)
+        return pid
+
+    def _await_named(self, node: str, pid: int, timeout_seconds: float = 10.0) -> None:
+        """Until named on `node` answers an SOA query over TCP (its health check)."""
+        folder = self.named_folder(node)
         soa = ["dig", "+tcp", "+time=1", "+tries=1", "@127.0.0.1", DNS_ZONE, "SOA"]
         deadline = time.monotonic() + timeout_seconds
         while "status: NOERROR" not in self.exec(node, soa, check=False).stdout:
@@ -646,7 +656,6 @@ class Lab:
                     f"(see {folder / 'named.log'} and {folder / 'stdout.log'})"
                 )
             time.sleep(0.05)
-        return pid
 
     def stop_named(self, node: str) -> None:
         """Stop a controller's named (SIGTERM, then SIGKILL after the grace period)."""

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from holdtime.errors import ConfigError
+from holdtime.probes.dns import SocketSupply
 from holdtime.probes.dns_config import Resolver
 from holdtime.probes.dns_prober import DnsPath, DnsProber
 
@@ -25,7 +26,7 @@ class Replay:
         self.lock = threading.Lock()
 
     def __call__(
-        self, resolver: Resolver, wire: bytes, transport: str, timeout: float, netns: str | None
+        self, resolver: Resolver, wire: bytes, transport: str, timeout: float, sockets: SocketSupply
     ) -> bytes:
         with self.lock:
             self.calls += 1
