@@ -46,6 +46,15 @@ def _updated(lab: Lab, node: str, change: list[str], undo: list[str]) -> Iterato
         lab.dns_update(node, undo)
 
 
+def test_controllers_are_reached_across_the_tunnel(lab: Lab) -> None:
+    """The router sends traffic for dc1 and dc2 into the esg1 tunnel (BGP best path), not around."""
+    routes = [
+        lab.exec("router", ["ip", "-o", "route", "get", address]).stdout
+        for address in ("172.16.1.11", "172.16.1.12")
+    ]
+    assert [True, True] == ["via 10.10.10.2 dev ipsec" in route for route in routes]
+
+
 def test_healthy_lab_passes_every_dns_check(lab: Lab) -> None:
     """Both controllers answer every lab name, the same way, both ways, over UDP and TCP."""
     run = _run(lab)
