@@ -24,6 +24,7 @@ from holdtime.gap import ProbeEvent
 from holdtime.probes.dns import SocketSupply, exchange, socket_outcome
 from holdtime.probes.dns_answer import parse_dns_wire
 from holdtime.probes.dns_config import Resolver
+from holdtime.probes.ping import Progress, ProgressCallback
 
 MIN_INTERVAL_SECONDS = 0.01
 Exchange = Callable[[Resolver, bytes, str, float, SocketSupply], bytes]
@@ -109,6 +110,8 @@ class DnsProber:
         interval_seconds: float,
         *,
         late_after_seconds: float | None = None,
+        progress: ProgressCallback | None = None,
+        progress_every_seconds: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
         send: Exchange = exchange,
     ) -> None:
@@ -125,6 +128,8 @@ class DnsProber:
         self.late_after_seconds = (
             late_after_seconds if late_after_seconds is not None else max(1.0, 3 * interval_seconds)
         )
+        self.progress = progress
+        self.progress_every_seconds = progress_every_seconds
         self.clock = clock
         self.send = send
         self._states: list[_PathState] = []
@@ -162,6 +167,7 @@ class DnsProber:
         interval = self.interval_seconds
         stagger = interval / len(self._states)
         start = self.clock() + 0.01
+        next_progress = start + self.progress_every_seconds
         seq = 0
         while total is None or seq < total:
             if stop is not None and stop.is_set():
@@ -177,6 +183,9 @@ class DnsProber:
                     state.lag_max_seconds = max(state.lag_max_seconds, sent_at - deadline)
                 pool.submit(self._attempt, state, seq, sent_at)
             seq += 1
+            if self.progress is not None and self.clock() >= next_progress:
+                next_progress += self.progress_every_seconds
+                self.progress(self.snapshot(start))
 
     def _attempt(self, state: _PathState, seq: int, sent_at: float) -> None:
         import dns.message
@@ -231,6 +240,26 @@ class DnsProber:
                 for seq in range(after_seq + 1, last + 1)
             ]
         return events, max(after_seq, last)
+
+    def snapshot(self, start: float) -> list[Progress]:
+        """Progress of every path now, as the ping prober reports it (the drill's abort rule)."""
+        now = self.clock()
+        reports = []
+        for state in self._states:
+            with state.lock:
+                sent = len(state.sent_at)
+                succeeded = [a for a in state.attempts.values() if a.succeeded]
+                older = bisect.bisect_left(state.sent_at, now - self.late_after_seconds)
+                lost = sum(
+                    1
+                    for seq in range(older)
+                    if not (state.attempts.get(seq) and state.attempts[seq].succeeded)
+                )
+                last = max((a.answered_at or 0.0 for a in succeeded), default=None)
+            silent = now - (last if last is not None else start)
+            gap = silent if silent > 2 * self.interval_seconds else 0.0
+            reports.append(Progress(state.path.label, sent, len(succeeded), lost, gap, now - start))
+        return reports
 
     def _result(self, state: _PathState) -> DnsPathResult:
         with state.lock:

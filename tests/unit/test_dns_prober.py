@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,28 @@ def test_bad_prober_settings_are_config_errors(
     """No path, too short an interval, an unknown transport: ConfigError naming it."""
     with pytest.raises(ConfigError, match=message):
         DnsProber(paths, interval)
+
+
+def test_snapshot_counts_like_the_ping_prober() -> None:
+    """After the run: sent, answered, lost (failed, settled) as the drill's Progress reads them."""
+    prober = DnsProber([PATH], 0.01, late_after_seconds=0.5, send=Replay({2, 6}))
+    prober.run(count=8)
+    later = time.monotonic() + 10  # every attempt settled: sent more than late_after ago
+    prober.clock = lambda: later
+    (progress,) = prober.snapshot(start=later - 11)
+    assert (PATH.label, 8, 6, 2) == (progress.flow, progress.sent, progress.received, progress.lost)
+
+
+def test_progress_callback_is_called_while_probing() -> None:
+    """A progress callback gets Progress reports during the run (the drill's abort watch)."""
+    seen: list[int] = []
+    prober = DnsProber(
+        [PATH],
+        0.01,
+        late_after_seconds=0.5,
+        send=Replay(set()),
+        progress=lambda reports: seen.append(reports[0].sent),
+        progress_every_seconds=0.05,
+    )
+    prober.run(count=30)
+    assert (True, True) == (len(seen) > 0, all(0 < sent <= 30 for sent in seen))
