@@ -63,7 +63,7 @@ class DnsGroup:
 _DEFAULT = DnsGroup(name="", resolvers=(), names=())
 
 
-def _dns_name(value: Any, node: yaml.Node, walker: Walker, where: str) -> Any:
+def dns_name(value: Any, node: yaml.Node, walker: Walker, where: str) -> Any:
     """A DNS name (not an address), lower case without the trailing dot."""
     if value is None:
         return None
@@ -87,7 +87,7 @@ RESOLVER_FIELD = Field(
 NAME_FIELD = Field(
     "map",
     fields={
-        "name": Field("host", required=True, check=_dns_name),
+        "name": Field("host", required=True, check=dns_name),
         "addresses": Field("list", item=Field("address"), one_or_list=True),
         "reverse": Field("bool"),
     },

@@ -100,3 +100,64 @@ def test_progress_callback_is_called_while_probing() -> None:
     )
     prober.run(count=30)
     assert (True, True) == (len(seen) > 0, all(0 < sent <= 30 for sent in seen))
+
+
+PATHS = """\
+dns_paths:
+  - name: dc1-db
+    resolver: {name: dc1, address: 172.16.1.11}
+    query: DB.lab.holdtime.test.
+    transport: tcp
+    interval_seconds: 0.2
+"""
+
+
+@pytest.fixture
+def with_dns_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The inventory loader lists DNS_PATHS as it will once the drill engine reads it."""
+    from holdtime import inventory
+    from holdtime.probes.dns_path_config import DNS_PATHS
+
+    sections = inventory.registered_sections()
+    monkeypatch.setattr(inventory, "registered_sections", lambda: (*sections, DNS_PATHS))
+
+
+@pytest.mark.usefixtures("with_dns_paths")
+def test_dns_path_section_builds_the_prober(tmp_path: Path) -> None:
+    """A dns_paths entry: the resolver, the name lower-cased, TCP, 0.2 s, 1 s late-after."""
+    from holdtime.inventory import load_inventory
+    from holdtime.probes.dns_path_config import DnsPathConfig
+
+    path = tmp_path / "inventory.yaml"
+    path.write_text(PATHS)
+    (entry,) = load_inventory(path).of(DnsPathConfig)
+    prober = entry.prober()
+    (dns_path,) = prober.paths
+    assert (Resolver("dc1", "172.16.1.11"), "db.lab.holdtime.test", "tcp", 0.2, 1.0) == (
+        dns_path.resolver,
+        dns_path.qname,
+        dns_path.transport,
+        prober.interval_seconds,
+        prober.late_after_seconds,
+    )
+
+
+@pytest.mark.usefixtures("with_dns_paths")
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (("transport: tcp", "transport: dot"), "transport: 'dot' is not one of"),
+        (("address: 172.16.1.11", "address: dc1"), "is not an IP address"),
+        (("DB.lab.holdtime.test.", "172.16.1.10"), "is an IP address, not a DNS name"),
+    ],
+)
+def test_bad_dns_paths_are_one_line(tmp_path: Path, change: tuple[str, str], problem: str) -> None:
+    """An unknown transport, a resolver without an address, an address as the query."""
+    from holdtime.inventory import load_inventory
+
+    path = tmp_path / "inventory.yaml"
+    path.write_text(PATHS.replace(*change))
+    with pytest.raises(ConfigError) as caught:
+        load_inventory(path)
+    lines = str(caught.value).splitlines()
+    assert (True, True) == (lines[0].startswith(f"{path}:"), problem in lines[0])
