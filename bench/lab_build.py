@@ -1,7 +1,7 @@
 """Build and tear down the built-in lab N times: build time, teardown time, memory of the lab.
 
 Build time is until BGP is Established on both tunnels (and app reaches db); memory is the sum
-of VmRSS over every process in the lab's namespaces (charons, FRR, sshd, holders).
+of VmRSS over every process in the lab's namespaces (charons, FRR, sshd, named, holders).
 Run (root): .venv-dev/bin/python bench/lab_build.py [CYCLES] [--prefix P]   (default 3, htbench-)
 """
 

@@ -9,7 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from holdtime.lab.topology import FRR_NODES, SSH_NODES, STRETCHED_PREFIX, TUNNELS
+from holdtime.lab.topology import (
+    DOMAIN_CONTROLLERS,
+    FRR_NODES,
+    SSH_NODES,
+    STRETCHED_PREFIX,
+    TUNNELS,
+)
 
 # The router's BGP neighbors: the edges' tunnel addresses.
 NEIGHBORS = tuple(t.edge_inner.split("/")[0] for t in TUNNELS)
@@ -26,6 +32,7 @@ def expected_daemons(bfd: bool) -> list[str]:
             names.append(f"{node}-bfdd")
         names.append(f"{node}-bgpd")
     names += [f"{node}-sshd" for node in SSH_NODES]
+    names += [f"{node}-named" for node in DOMAIN_CONTROLLERS]
     return names
 
 

@@ -6,7 +6,14 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from holdtime.lab.topology import MGMT_ADDRESSES, SSH_NODES, TUNNELS
+from holdtime.lab.topology import (
+    DNS_RECORDS,
+    DNS_ZONE,
+    DOMAIN_CONTROLLERS,
+    MGMT_ADDRESSES,
+    SSH_NODES,
+    TUNNELS,
+)
 
 if TYPE_CHECKING:
     from holdtime.lab.lab import Lab
@@ -73,6 +80,7 @@ def render(lab: Lab) -> str:
                 "interval_seconds": 0.2,
             }
         ],
+        "dns": dns_section(lab),
         "drills": {
             "esg1-bgp-shutdown": {
                 "description": "Shut BGP on the active edge: traffic moves to esg2 and back.",
@@ -113,6 +121,28 @@ def render(lab: Lab) -> str:
         "# tunnel's SAs are read through its own vici socket (swanctl_uris).\n"
     )
     return header + yaml.safe_dump(document, sort_keys=False, width=100)
+
+
+# -- issue 15: the directory controllers' DNS, asked from the app side across the tunnels ------
+def dns_section(lab: Lab) -> list[dict[str, object]]:
+    """The `dns:` group of the lab: dc1 and dc2, every lab node's name with its address."""
+    return [
+        {
+            "name": "lab-directory",
+            "resolvers": [
+                {"name": node, "address": address} for node, address in DOMAIN_CONTROLLERS.items()
+            ],
+            "names": [
+                {"name": f"{node}.{DNS_ZONE}", "addresses": [address]}
+                for node, address in DNS_RECORDS.items()
+            ],
+            "timeout_seconds": 2,
+            "netns": lab.netns("app"),
+        }
+    ]
+
+
+# -- end issue 15 ---------------------------------------------------------------------------
 
 
 NFT_DROP_TUNNEL = """table inet holdtime_drill {

@@ -26,15 +26,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from holdtime.errors import ConfigError, PrerequisiteError
-from holdtime.lab import frr, health, inventory_file, processes, sshd, strongswan
+from holdtime.lab import dns_server, frr, health, inventory_file, processes, sshd, strongswan
 from holdtime.lab.lock import Holder, Lock, busy
 from holdtime.lab.prereqs import check_prerequisites
 from holdtime.lab.topology import (
     DEFAULT_ROUTES,
+    DNS_ZONE,
+    DOMAIN_CONTROLLERS,
     FRR_NODES,
     LINKS,
     MGMT_ADDRESSES,
     NODES,
+    SEGMENT_BRIDGE,
     SSH_NODES,
     STRETCHED_PREFIX,
     TUNNELS,
@@ -241,6 +244,8 @@ class Lab:
             self._frr()
             self._stage("sshd")
             self._sshd()
+            self._stage("dns")
+            self._dns()
             self._stage("inventory")
             inventory_file.write(self)
             self._stage("built")
@@ -318,8 +323,17 @@ class Lab:
                 b,
             )
             for ns, ifname, addr in ((a, link.a_if, link.a_addr), (b, link.b_if, link.b_addr)):
-                self._ip("-n", ns, "addr", "add", addr, "dev", ifname)
+                if addr:  # no address: a port of the segment bridge
+                    self._ip("-n", ns, "addr", "add", addr, "dev", ifname)
                 self._ip("-n", ns, "link", "set", ifname, "up")
+        segment_node, bridge, gateway = SEGMENT_BRIDGE
+        seg = self.netns(segment_node)
+        self._ip("-n", seg, "link", "add", bridge, "type", "bridge")
+        self._ip("-n", seg, "addr", "add", gateway, "dev", bridge)
+        self._ip("-n", seg, "link", "set", bridge, "up")
+        for link in LINKS:
+            if link.a == segment_node and not link.a_addr:
+                self._ip("-n", seg, "link", "set", link.a_if, "master", bridge)
         mgmt = self.netns("mgmt")
         self._ip("-n", mgmt, "link", "add", "br0", "type", "bridge")
         self._ip("-n", mgmt, "addr", "add", f"{MGMT_ADDRESSES['mgmt']}/24", "dev", "br0")
@@ -599,6 +613,60 @@ class Lab:
             public = Path(f"{host_key}.pub").read_text().split()
             lines.append(f"{MGMT_ADDRESSES[node]} {public[0]} {public[1]}")
         self.known_hosts_path.write_text("\n".join(lines) + "\n")
+
+    def _dns(self) -> None:
+        self.say("DNS: named on " + ", ".join(DOMAIN_CONTROLLERS))
+        started = {}
+        for node, address in DOMAIN_CONTROLLERS.items():
+            folder = self.named_folder(node)
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, text in dns_server.zone_files(node).items():
+                (folder / name).write_text(text)
+            (folder / "named.conf").write_text(dns_server.named_conf(str(folder), address))
+            started[node] = self.start_named(node, wait=False)
+        for node, pid in started.items():  # both start at once: wait for them together
+            self._await_named(node, pid)
+
+    def named_folder(self, node: str) -> Path:
+        """Config, zones, journals, log and pid file of a controller's named."""
+        return self.root / node / "named"
+
+    def start_named(self, node: str, wait: bool = True) -> int:
+        """Start named on a directory controller; with `wait`, return once it answers (its pid)."""
+        if node not in DOMAIN_CONTROLLERS:
+            raise ConfigError(f"no directory controller {node!r}: {', '.join(DOMAIN_CONTROLLERS)}")
+        self._load_state()  # _spawn records the pid in the state file: never over an empty one
+        folder = self.named_folder(node)
+        pid = self._spawn(
+            f"{node}-named", node, dns_server.named_argv(str(folder)), folder / "stdout.log"
+        )
+        if wait:
+            self._await_named(node, pid)
+        return pid
+
+    def _await_named(self, node: str, pid: int, timeout_seconds: float = 10.0) -> None:
+        """Until named on `node` answers an SOA query over TCP (its health check)."""
+        folder = self.named_folder(node)
+        soa = ["dig", "+tcp", "+time=1", "+tries=1", "@127.0.0.1", DNS_ZONE, "SOA"]
+        deadline = time.monotonic() + timeout_seconds
+        while "status: NOERROR" not in self.exec(node, soa, check=False).stdout:
+            if time.monotonic() > deadline or not processes.alive(pid):
+                raise PrerequisiteError(
+                    f"lab {node}: named did not answer in {timeout_seconds:g} s "
+                    f"(see {folder / 'named.log'} and {folder / 'stdout.log'})"
+                )
+            time.sleep(0.05)
+
+    def stop_named(self, node: str) -> None:
+        """Stop a controller's named (SIGTERM, then SIGKILL after the grace period)."""
+        pid = _recorded(self._load_state(), "pids").get(f"{node}-named")
+        if pid is not None and self._running(pid, node):
+            processes.terminate({pid})
+
+    def dns_update(self, node: str, commands: Sequence[str]) -> None:
+        """Send a dynamic update to one controller only (nsupdate inside its namespace)."""
+        script = "server 127.0.0.1 53\n" + "".join(f"{c}\n" for c in commands) + "send\n"
+        self.exec(node, ["nsupdate", "-t", "5"], input_text=script)
 
     # -- readiness and status ------------------------------------------------------------
     def bgp_states(self) -> dict[str, str]:

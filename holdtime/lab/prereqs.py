@@ -24,6 +24,9 @@ REQUIRED_FILES = {
     "/usr/bin/ping": "iputils-ping",
     "/usr/bin/nsenter": "util-linux",
     "/usr/bin/unshare": "util-linux",
+    "/usr/sbin/named": "bind9",  # the directory controllers' DNS (dc1, dc2)
+    "/usr/bin/dig": "bind9-dnsutils",  # named's health check in `lab up`
+    "/usr/bin/nsupdate": "bind9-dnsutils",  # Lab.dns_update (the tests' drift on one controller)
 }
 TUN_DEVICE = "/dev/net/tun"
 

@@ -9,7 +9,16 @@
                  192.168.1.1  (over 100.64.1.0/30)      \\           172.16.1.1
                             ===IPsec=== esg2 ------------/
                              10.10.10.5/.6  AS 65010  172.31.2.0/30
-                             (over 100.64.2.0/30)
+                             (over 100.64.2.0/30)            |-- dc1 172.16.1.11
+                                                                   `-- dc2 172.16.1.12
+
+The directory controllers dc1 and dc2 sit on the stretched segment 172.16.1.0/24 next to db (a
+bridge `seg0` on dr holds 172.16.1.1), the way AD controllers sit on an NSX segment behind the
+distributed router: the app side reaches them only across the IPsec tunnels, through whichever
+edge carries the segment, so a tunnel failover is also the directory's failover. (Putting dc1
+behind esg1 only and dc2 behind esg2 only would need a prefix per edge and change the BGP
+picture every other test relies on.) Each runs bind9's named, authoritative for DNS_ZONE and
+its reverse zones.
 
 All addresses live only inside the lab's namespaces; the root namespace is not connected.
 """
@@ -18,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-NODES = ("mgmt", "app", "router", "esg1", "esg2", "dr", "db")
+NODES = ("mgmt", "app", "router", "esg1", "esg2", "dr", "db", "dc1", "dc2")
 FRR_NODES = ("router", "esg1", "esg2", "dr")
 SSH_NODES = ("router", "esg1", "esg2")
 MGMT_ADDRESSES = {
@@ -50,9 +59,35 @@ LINKS = (
     Link("router", "up2", "100.64.2.1/30", "esg2", "up0", "100.64.2.2/30"),
     Link("esg1", "dr0", "172.31.1.1/30", "dr", "esg1", "172.31.1.2/30"),
     Link("esg2", "dr0", "172.31.2.1/30", "dr", "esg2", "172.31.2.2/30"),
-    Link("dr", "db0", "172.16.1.1/24", "db", "eth0", "172.16.1.10/24"),
+    # The stretched segment: dr's side of these links are ports of the bridge SEGMENT_BRIDGE.
+    Link("dr", "db0", "", "db", "eth0", "172.16.1.10/24"),
+    Link("dr", "dc10", "", "dc1", "eth0", "172.16.1.11/24"),
+    Link("dr", "dc20", "", "dc2", "eth0", "172.16.1.12/24"),
 )
-DEFAULT_ROUTES = {"app": "192.168.1.1", "db": "172.16.1.1"}
+SEGMENT_BRIDGE = ("dr", "seg0", "172.16.1.1/24")  # node, bridge, gateway address of the segment
+DEFAULT_ROUTES = {
+    "app": "192.168.1.1",
+    "db": "172.16.1.1",
+    "dc1": "172.16.1.1",
+    "dc2": "172.16.1.1",
+}
+
+# -- DNS of the directory controllers (holdtime.lab.dns_server) -----------------------------
+DNS_ZONE = "lab.holdtime.test"  # .test: reserved (RFC 6761), never leaks to a real resolver
+DOMAIN_CONTROLLERS = {"dc1": "172.16.1.11", "dc2": "172.16.1.12"}
+# Every lab node's name in DNS_ZONE and the address it answers on from the app side (the
+# router's inside address; the edges' and mgmt's management addresses).
+DNS_RECORDS = {
+    "app": "192.168.1.5",
+    "router": "192.168.1.1",
+    "mgmt": "10.250.0.1",
+    "esg1": "10.250.0.3",
+    "esg2": "10.250.0.4",
+    "dr": "172.16.1.1",
+    "db": "172.16.1.10",
+    "dc1": "172.16.1.11",
+    "dc2": "172.16.1.12",
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -156,7 +156,7 @@ def test_openssh_strict_and_vici_sockets(lab: Lab) -> None:
 def test_root_namespace_not_connected(lab: Lab) -> None:
     """Every veth of the lab has its peer inside another lab namespace, none in the root one."""
     outside = []
-    for node in ("mgmt", "app", "router", "esg1", "esg2", "dr", "db"):
+    for node in ("mgmt", "app", "router", "esg1", "esg2", "dr", "db", "dc1", "dc2"):
         links = lab.exec(node, ["ip", "-o", "link", "show", "type", "veth"]).stdout
         for line in links.splitlines():
             peer = re.search(r"link-netns (\S+)", line)

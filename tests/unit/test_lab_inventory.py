@@ -10,6 +10,8 @@ from holdtime.drill.scenario import Budget, Timing
 from holdtime.errors import ConfigError
 from holdtime.inventory import load_inventory
 from holdtime.lab import Lab, inventory_file
+from holdtime.lab.topology import DNS_RECORDS, DNS_ZONE
+from holdtime.probes.dns_config import DnsGroup
 from holdtime.probes.ping_config import PingPath
 from holdtime.probes.router_config import Router
 from holdtime.probes.tcp_config import TcpTarget
@@ -123,4 +125,21 @@ def test_default_names_and_state_dir() -> None:
     assert ("holdtime-router", Path("/run/holdtime-lab/holdtime-")) == (
         lab.netns("router"),
         lab.root,
+    )
+
+
+def test_dns_group_asks_both_controllers_for_every_node(written: tuple[Lab, Path]) -> None:
+    """The `lab-directory` group: dc1 and dc2 on port 53, every node's name, asked from app."""
+    lab, path = written
+    (group,) = load_inventory(path).of(DnsGroup)
+    assert (
+        "lab-directory",
+        [("dc1", "172.16.1.11", 53), ("dc2", "172.16.1.12", 53)],
+        {f"{node}.{DNS_ZONE}": (address,) for node, address in DNS_RECORDS.items()},
+        lab.netns("app"),
+    ) == (
+        group.name,
+        [(r.name, r.address, r.port) for r in group.resolvers],
+        {n.name: n.addresses for n in group.names},
+        group.netns,
     )

@@ -64,8 +64,9 @@ def test_half_built_state_names_stage_and_processes(tmp_path: Path) -> None:
     found = Lab(prefix="hlbu-", state_dir=tmp_path).findings(sessions=False)
     assert [
         "a finished `holdtime lab up` (it stopped during: frr)",
-        "namespaces hlbu-mgmt, hlbu-app, hlbu-router, hlbu-esg1, hlbu-esg2, hlbu-dr, hlbu-db",
+        "namespaces hlbu-mgmt, hlbu-app, hlbu-router, hlbu-esg1, hlbu-esg2, hlbu-dr, hlbu-db, "
+        "hlbu-dc1, hlbu-dc2",
         "processes namespace holder on router, esg1, esg2, dr; charon-router on esg1, esg2; "
         "charon-esg1 on router; charon-esg2 on router; zebra on router, esg1, esg2, dr; "
-        "bgpd on router, esg1, esg2, dr; sshd on router, esg1, esg2",
+        "bgpd on router, esg1, esg2, dr; sshd on router, esg1, esg2; named on dc1, dc2",
     ] == build_problems(found)

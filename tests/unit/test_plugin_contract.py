@@ -68,6 +68,10 @@ vcenters:
     password_env: HOLDTIME_TEST_VC_PASSWORD
 tcp:
   - {{name: ldaps, host: 192.0.2.3, port: 636}}
+dns:
+  - name: directory
+    resolvers: [{{name: dc1, address: 192.0.2.4}}, {{name: dc2, address: 192.0.2.5}}]
+    names: [{{name: vcenter.example.net}}]
 """
     )
     return load_inventory(path)

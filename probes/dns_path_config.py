@@ -1,0 +1,101 @@
+"""The `dns_paths:` section: drill paths that are DNS queries ("query dc1 for vcenter every 0.2 s").
+
+The drills' own section, like `ping_paths:` (no check probe reads it), so the inventory loader has
+to list it next to PING_PATHS (`holdtime.inventory.registered_sections`)::
+
+    dns_paths:
+      - name: dc1-vcenter
+        resolver: {name: dc1, address: 10.1.1.10}   # port 53 unless given
+        query: vcenter.example.net
+        type: A                                     # A | AAAA | PTR
+        transport: udp                              # udp | tcp
+        interval_seconds: 0.2
+        timeout_seconds: 1                          # an answer later than this is lost
+        netns: holdtime-app                         # optional: ask from this namespace
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from holdtime.probes.dns_config import RESOLVER_FIELD, Resolver, dns_name
+from holdtime.probes.dns_prober import DnsPath, DnsProber
+from holdtime.probes.ping import ProgressCallback
+from holdtime.sections import BuildContext, Section, seconds
+from holdtime.yaml_schema import Field
+
+
+@dataclass(frozen=True, slots=True)
+class DnsPathConfig:
+    """A drill path measured by DNS queries to one resolver."""
+
+    name: str
+    resolver: Resolver
+    query: str
+    rdtype: str = "A"
+    transport: str = "udp"
+    interval_seconds: float = 0.2
+    timeout_seconds: float = 1.0
+    netns: str | None = None
+
+    def prober(self, progress: ProgressCallback | None = None) -> DnsProber:
+        """The prober a drill runs for this path (the DNS counterpart of a PingProber)."""
+        path = DnsPath(
+            self.resolver, self.query, self.rdtype, self.transport, self.netns, name=self.name
+        )
+        return DnsProber(
+            [path],
+            self.interval_seconds,
+            late_after_seconds=self.timeout_seconds,
+            progress=progress,
+        )
+
+
+_DEFAULT = DnsPathConfig(name="", resolver=Resolver("", ""), query="")
+
+DNS_PATH_FIELD = Field(
+    "map",
+    fields={
+        "name": Field("name", required=True),
+        "resolver": RESOLVER_FIELD,
+        "query": Field("host", required=True, check=dns_name),
+        "type": Field("str", choices=("A", "AAAA", "PTR")),
+        "transport": Field("str", choices=("udp", "tcp")),
+        "interval_seconds": seconds(0.01, 60),
+        "timeout_seconds": seconds(0.05, 60),
+        "netns": Field("name"),
+    },
+)
+
+
+def build_dns_path(
+    raw: Mapping[str, Any], where: str, context: BuildContext
+) -> DnsPathConfig | None:
+    """One `dns_paths:` entry (None when a required key was missing: already reported)."""
+    resolver = raw.get("resolver")
+    if not isinstance(resolver, Mapping):
+        context.problem(f"{where}.resolver", "name the resolver: {name: dc1, address: 10.1.1.10}")
+        return None
+    if None in (raw.get("name"), raw.get("query"), resolver.get("name"), resolver.get("address")):
+        return None
+    return DnsPathConfig(
+        name=raw["name"],
+        resolver=Resolver(resolver["name"], resolver["address"], resolver.get("port", 53)),
+        query=raw["query"],
+        rdtype=raw.get("type", _DEFAULT.rdtype),
+        transport=raw.get("transport", _DEFAULT.transport),
+        interval_seconds=raw.get("interval_seconds", _DEFAULT.interval_seconds),
+        timeout_seconds=raw.get("timeout_seconds", _DEFAULT.timeout_seconds),
+        netns=raw.get("netns"),
+    )
+
+
+DNS_PATHS = Section(
+    name="dns_paths",
+    item=DNS_PATH_FIELD,
+    build=build_dns_path,
+    label="dns paths",
+    order=41,
+)
