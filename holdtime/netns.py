@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import os
 import socket
 import threading
@@ -26,8 +27,15 @@ NETNS_DIR = Path("/run/netns")
 _T = TypeVar("_T")
 
 
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    # find_library runs `ldconfig -p` in a subprocess: look it up once per process, not on
+    # every namespace switch (it cost more than the DNS queries it wrapped).
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
 def _libc_setns(fd: int) -> None:
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc = _libc()
     if libc.setns(fd, CLONE_NEWNET) != 0:
         errno = ctypes.get_errno()
         reason = os.strerror(errno)
