@@ -32,6 +32,7 @@ import multiprocessing
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -73,6 +74,9 @@ def replay(copies: int, folder: Path) -> Iterator[tuple[Path, int]]:
     """`holdtime lab replay` of `copies` lab routers: (inventory path, replay pid)."""
     argv = [str(HOLDTIME), "lab", "replay", str(RECORDING), "--copies", str(copies)]
     argv += ["--router", "vpc-router-1", "--state", str(folder / "replay")]
+    # one known_hosts per router: paramiko parses the whole file on every connection (~0.3 ms
+    # a line), so a shared 1000-line file costs 0.33 s CPU per run (docs/replay.md)
+    argv += ["--known-hosts", "per-router"]
     server = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         assert server.stdout is not None
@@ -124,10 +128,14 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _scraper(port: int, stop: Any, out: list[tuple[float, float]], errors: list[str]) -> None:
+def _scraper(
+    port: int, every: float, stop: Any, out: list[tuple[float, float]], errors: list[str]
+) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Accept": ACCEPT, "Accept-Encoding": "gzip"}
     while not stop.is_set():
+        if every:  # all scrapers at the same instant: the worst case of concurrency
+            stop.wait(every - time.time() % every)
         began = time.monotonic()
         try:
             conn.request("GET", "/metrics", headers=headers)
@@ -144,12 +152,12 @@ def _scraper(port: int, stop: Any, out: list[tuple[float, float]], errors: list[
     conn.close()
 
 
-def _load(port: int, scrapers: int, stop: Any, queue: Any) -> None:
+def _load(port: int, scrapers: int, every: float, stop: Any, queue: Any) -> None:
     """Child process: `scrapers` keep-alive threads until `stop`; (start, latency) pairs."""
     latencies: list[tuple[float, float]] = []
     errors: list[str] = []
     threads = [
-        threading.Thread(target=_scraper, args=(port, stop, latencies, errors))
+        threading.Thread(target=_scraper, args=(port, every, stop, latencies, errors))
         for _ in range(scrapers)
     ]
     for thread in threads:
@@ -159,14 +167,18 @@ def _load(port: int, scrapers: int, stop: Any, queue: Any) -> None:
     queue.put((latencies, errors))
 
 
-def _runs(port: int) -> dict[str, tuple[float, float]]:
-    """Per router, the last run's (finish Unix time, duration) from one scrape of /metrics."""
+def _runs(port: int) -> tuple[dict[str, tuple[float, float]], dict[str, int]]:
+    """Per router the last run's (finish Unix time, duration); check results per status."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=60) as response:
         text = response.read().decode()
     finished: dict[str, float] = {}
     took: dict[str, float] = {}
+    statuses: dict[str, int] = {}
     for line in text.splitlines():
-        if line.startswith(PER_ROUTER):
+        if line.startswith("holdtime_check_status{") and line.endswith(" 1.0"):
+            status = line.rsplit('status="', 1)[1].split('"', 1)[0]
+            statuses[status] = statuses.get(status, 0) + 1
+        elif line.startswith(PER_ROUTER):
             match = _LAST_RUN.search(line)
             if match:
                 finished[match["device"]] = float(match["value"])
@@ -174,7 +186,8 @@ def _runs(port: int) -> dict[str, tuple[float, float]]:
             match = _DURATION.match(line)
             if match:
                 took[match["target"]] = float(match["value"])
-    return {device: (at, took.get(device, 0.0)) for device, at in finished.items()}
+    runs = {device: (at, took.get(device, 0.0)) for device, at in finished.items()}
+    return runs, statuses
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -187,7 +200,8 @@ def fleet(args: argparse.Namespace) -> int:
     print(
         f"{cores} cores, load average {os.getloadavg()[0]:.2f} at start; {args.copies} replayed "
         f"routers, interval {args.interval:g} s x {args.rounds} rounds, {args.scrapers} "
-        f"scrapers, workers {args.workers or 'serve default'}"
+        f"scrapers {f'every {args.scrape_every:g} s' if args.scrape_every else 'back to back'}, "
+        f"workers {args.workers or 'serve default'}"
     )
     port = _free_port()
     with (
@@ -202,17 +216,21 @@ def fleet(args: argparse.Namespace) -> int:
             started = time.monotonic()
             context = multiprocessing.get_context("fork")
             stop, queue = context.Event(), context.Queue()
-            child = context.Process(target=_load, args=(port, args.scrapers, stop, queue))
+            child = context.Process(
+                target=_load, args=(port, args.scrapers, args.scrape_every, stop, queue)
+            )
             child.start()
             seen: dict[str, list[tuple[float, float]]] = {}  # router -> its runs
             rss: list[int] = []
+            statuses: dict[str, int] = {}
             cpu_before = (_cpu_seconds(process.pid), _cpu_seconds(replay_pid))
             poll = min(10.0, args.interval / 4)
             for round_index in range(args.rounds):
                 round_end = started + (round_index + 1) * args.interval
                 while (left := round_end - time.monotonic()) > 0:
                     time.sleep(min(poll, left))
-                    for device, run in _runs(port).items():
+                    runs_now, statuses = _runs(port)
+                    for device, run in runs_now.items():
                         runs = seen.setdefault(device, [])
                         if not runs or runs[-1][0] != run[0]:
                             runs.append(run)
@@ -225,6 +243,7 @@ def fleet(args: argparse.Namespace) -> int:
             latencies, errors = queue.get()
             child.join()
     _print_fleet(args, started, latencies, errors, seen, rss, cpu)
+    print(f"check results in the last poll, by status: {statuses}")
     return 0
 
 
@@ -373,12 +392,19 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=60.0, help="serve --interval (60)")
     parser.add_argument("--rounds", type=int, default=10, help="schedule rounds to measure (10)")
     parser.add_argument("--scrapers", type=int, default=20, help="concurrent scrapers (20)")
+    parser.add_argument(
+        "--scrape-every",
+        type=float,
+        default=1.0,
+        help="each scraper scrapes every this many seconds, all at once (1; 0: back to back)",
+    )
     parser.add_argument("--workers", type=int, default=0, help="serve --workers (its default)")
     parser.add_argument("--shards", type=int, default=0, help="the sharded Prometheus mode")
     parser.add_argument(
         "--timeout", type=float, default=600.0, help="--shards: wait this long for every router"
     )
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(1))  # clean up on kill too
     return shards(args) if args.shards else fleet(args)
 
 
