@@ -148,7 +148,10 @@ def test_two_shards_yield_each_router_exactly_once(
         tmp_path / "prometheus.log",
     )
     url = f"http://127.0.0.1:{prom_port}"
-    _wait(lambda: len(_query(url, PER_ROUTER)) >= COPIES, 45, f"{COPIES} routers in Prometheus")
+    _wait(lambda: _query(url, "up"), 30, "Prometheus scraping the shards")
+    deadline = time.monotonic() + 45  # then the assert below names the routers still missing
+    while len(_query(url, PER_ROUTER)) < COPIES and time.monotonic() < deadline:
+        time.sleep(0.5)
     time.sleep(2)  # two more scrapes: a router reported by a second shard would show by now
     series = _query(url, PER_ROUTER)
     scraped = _query(url, 'scrape_samples_scraped{job="holdtime"}')
