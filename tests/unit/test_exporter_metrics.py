@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
+import threading
+
 from prometheus_client.parser import text_string_to_metric_families
 
 from holdtime.exporters.metrics import CachedExposition, render_text, snapshot_families
-from holdtime.exporters.state import ResultStore
+from holdtime.exporters.state import ResultStore, Snapshot
 from holdtime.models import CheckResult, Status
 
 
@@ -209,3 +212,71 @@ def test_incremental_render_equals_prometheus_client_render() -> None:
         _parsed(second),
         cache.records_encoded,  # three at first, then only the one that changed
     )
+
+
+class BlockingStore(ResultStore):
+    """A store whose next snapshot, once armed, waits until released (a render in progress)."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__(clock=clock)
+        self.armed = False
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def snapshot(self) -> Snapshot:
+        if self.armed:
+            self.entered.set()
+            self.release.wait(30)
+        return super().snapshot()
+
+
+def test_a_scrape_during_a_background_render_gets_the_last_render_at_once() -> None:
+    """While the background thread renders a new result, scrapes get the previous render."""
+    clock = Clock()
+    store = BlockingStore(clock)
+    store.register(
+        "tcp:svc/1.2.3.4:636", collector="tcp", target="svc/1.2.3.4:636", device="svc",
+        checks=["tcp.port_open"], interval_seconds=30,
+    )  # fmt: skip
+    _put(store, Status.PASS)
+    cache = CachedExposition(store)
+    before = cache.body(None)[0]
+    stop = threading.Event()
+    renderer = threading.Thread(target=cache.run_background, args=(stop, 0.01), daemon=True)
+    renderer.start()
+    store.armed = True
+    _put(store, Status.FAIL)
+    assert store.entered.wait(30), "the background render never started"
+    scraped: list[bytes] = []
+    scrape = threading.Thread(
+        target=lambda: scraped.extend([cache.body(None)[0], cache.body(None, gzipped=True)[0]])
+    )
+    scrape.start()
+    scrape.join(30)  # a scrape waiting for the render would still be blocked here
+    finished = not scrape.is_alive()
+    store.armed = False
+    store.release.set()
+    stop.set()
+    renderer.join(30)
+    assert (True, [before, before]) == (
+        finished,
+        [scraped[0], gzip.decompress(scraped[1])] if finished else [],
+    )
+
+
+def test_gzip_of_a_large_body_is_the_plain_body() -> None:
+    """A body of many records, compressed a chunk at a time, decompresses to the plain body."""
+    clock = Clock()
+    store = ResultStore(clock=clock)
+    for n in range(3000):
+        key = f"tcp:svc{n}/10.0.{n // 250}.{n % 250}:636"
+        target = key.partition(":")[2]
+        store.register(
+            key, collector="tcp", target=target, device=f"svc{n}", checks=["tcp.port_open"],
+            interval_seconds=30,
+        )  # fmt: skip
+        result = CheckResult("tcp.port_open", target, Status.PASS, "ok", device=f"svc{n}")
+        store.put(key, [result], 0.1)
+    cache = CachedExposition(store)
+    packed, plain = cache.body(None, gzipped=True)[0], cache.body(None)[0]
+    assert (True, plain) == (len(plain) > 4 * 256 * 1024, gzip.decompress(packed))
