@@ -42,6 +42,8 @@ _FAST_STEPS = 1000
 class SequenceConflict(ValueError):
     """A sequence number above 65535 after the printed numbers had already wrapped."""
 
+    offset = 0  # in stamped_replies: the index of the item it is about
+
 
 class SeqRanges:
     """A set of integers kept as sorted disjoint runs (memory proportional to the runs)."""
@@ -316,6 +318,71 @@ class GapStream:
             self._rtt_max = max(self._rtt_max, rtt_seconds)
             return
         self._reply_general(raw, sent_at, received_at, rtt_seconds)
+
+    def stamped_replies(self, items: list[tuple[int, float, float]]) -> None:
+        """Replies with printed seq, receive time and RTT, in order: reply() for each of them.
+
+        The steady state runs here on local variables (a `ping -D` log is almost all such
+        lines); anything else is handed to reply() one at a time.
+        """
+        if not items:
+            return
+        self.stamped = True
+        bins, scale = self._bins, self._scale
+        late_limit, fast_dt, raw_mode = self._late_limit, self._fast_dt, self._raw_mode
+        fast_raw, tail_send, hi = self._fast_raw, self._tail_send, self.hi
+        budget, steps = self._fast_budget, self._steps
+        count, total = self._rtt_n, self._rtt_sum
+        low, high = self._rtt_min, self._rtt_max
+        tail_recv = self._tail_recv
+        answered = self._answered_stamped
+        for offset, (raw, stamp, rtt) in enumerate(items):
+            sent = stamp - rtt
+            if raw == fast_raw and rtt <= late_limit:
+                step = sent - tail_send
+                if 0.0 <= step < fast_dt and steps + 1 < budget:
+                    bins[int(step * scale + 0.5)] += 1
+                    steps += 1
+                    tail_send = sent
+                    tail_recv = stamp
+                    hi += 1
+                    answered = True
+                    count += 1
+                    total += rtt
+                    if rtt < low:
+                        low = rtt
+                    if rtt > high:
+                        high = rtt
+                    fast_raw = raw + 1
+                    if fast_raw < SEQ_MODULO or raw_mode:
+                        continue
+                    raw = -1  # the printed seq wraps next: leave the steady state below
+            self._fast_raw, self._tail_send, self.hi = fast_raw, tail_send, hi
+            self._tail_recv = tail_recv
+            self._steps = steps
+            self._rtt_n, self._rtt_sum, self._rtt_min, self._rtt_max = count, total, low, high
+            self._answered_stamped = answered
+            if raw >= 0:
+                try:
+                    self.reply(raw, sent, stamp, rtt)
+                except SequenceConflict as exc:
+                    exc.offset = offset
+                    raise
+            else:
+                self._sync()
+                self._arm()
+            bins, scale, fast_dt = self._bins, self._scale, self._fast_dt
+            fast_raw, tail_send, hi = self._fast_raw, self._tail_send, self.hi
+            budget, steps = self._fast_budget, self._steps
+            count, total = self._rtt_n, self._rtt_sum
+            low, high = self._rtt_min, self._rtt_max
+            tail_recv = self._tail_recv
+            answered = self._answered_stamped
+        self._fast_raw, self._tail_send, self.hi = fast_raw, tail_send, hi
+        self._tail_recv = tail_recv
+        self._steps = steps
+        self._rtt_n, self._rtt_sum, self._rtt_min, self._rtt_max = count, total, low, high
+        self._answered_stamped = answered
 
     def _advance_fast(self, raw: int) -> None:
         self._fast_raw = raw + 1

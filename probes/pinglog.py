@@ -74,6 +74,8 @@ class ProbeSink(Protocol):
 
     def lost(self, raw: int, sent_at: float | None = None) -> None: ...
 
+    def stamped_replies(self, items: list[tuple[int, float, float]]) -> None: ...
+
     def span(self) -> tuple[int, int] | None: ...
 
     def replied_count(self) -> int: ...
@@ -787,22 +789,33 @@ class PingLineParser:
         lineno = self.lines
         reader = self._reader
         fast = _IPUTILS_STAMPED_REPLY.fullmatch if self.tool == "iputils" else None
-        reply = self._sink.reply
+        replies: list[tuple[int, float, float]] = []
+        flush = self._sink.stamped_replies
         fast_count = 0
+        milli = _MS
         try:
             for line in lines:
                 lineno += 1
                 if fast is not None:
                     match = fast(line)
                     if match is not None:
-                        stamp_text, seq_text, rtt_text = match.groups()
-                        stamp = float(stamp_text)
-                        rtt = float(rtt_text) * _MS
-                        reply(int(seq_text), stamp - rtt, stamp, rtt)
-                        fast_count += 1
+                        stamp, seq, rtt = match.groups()
+                        replies.append((int(seq), float(stamp), float(rtt) * milli))
                         continue
+                if replies:
+                    first, lineno = lineno - len(replies), lineno - 1
+                    flush(replies)
+                    fast_count += len(replies)
+                    replies = []
+                    lineno += 1
                 reader.feed(lineno, line)
+            first = lineno - len(replies) + 1
+            flush(replies)
+            fast_count += len(replies)
         except ValueError as exc:  # holdtime.gap_stream.SequenceConflict
+            if replies:  # the flushed batch held the line
+                fast_count += getattr(exc, "offset", 0)
+                lineno = first + getattr(exc, "offset", 0)
             raise self._builder.error(lineno, str(exc)) from None
         finally:
             self.lines = lineno

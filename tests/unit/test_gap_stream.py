@@ -195,3 +195,15 @@ def test_stream_equals_analyze_on_generated_events(
             stream.lost(item.seq, item.sent_at)
     expected = analyze(events, interval, late_after_seconds=late_after)
     assert _rounded(expected.to_dict()) == _rounded(stream.result(interval).to_dict())
+
+
+def test_seq_conflict_in_stamped_lines_names_its_line() -> None:
+    """The same refusal among -D lines (read in batches) names the right line."""
+    lines = [
+        f"[17000000{seq:02d}.5] 64 bytes from 10.0.0.2: icmp_seq={printed} ttl=64 time=0.1 ms"
+        for seq, printed in enumerate([65534, 65535, 0, 1, 70000, 2])
+    ]
+    analysis = LogStream("iputils", "log")
+    with pytest.raises(ParseError, match=r"^log:6: icmp_seq 70000 is above 65535"):
+        analysis.feed_lines(["PING 10.0.0.2 (10.0.0.2) 56(84) bytes of data.", *lines[:3]])
+        analysis.feed_lines(lines[3:])
