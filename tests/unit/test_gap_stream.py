@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -204,6 +205,28 @@ def test_seq_conflict_in_stamped_lines_names_its_line() -> None:
         for seq, printed in enumerate([65534, 65535, 0, 1, 70000, 2])
     ]
     analysis = LogStream("iputils", "log")
+    analysis.feed_lines(["PING 10.0.0.2 (10.0.0.2) 56(84) bytes of data.", *lines[:3]])
     with pytest.raises(ParseError, match=r"^log:6: icmp_seq 70000 is above 65535"):
-        analysis.feed_lines(["PING 10.0.0.2 (10.0.0.2) 56(84) bytes of data.", *lines[:3]])
         analysis.feed_lines(lines[3:])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(["a", "b", " ", "\n", "\r", "\r\n", "\x0c", "\u2028"]), max_size=40),
+    st.lists(st.integers(min_value=0, max_value=40), max_size=6),
+)
+def test_split_lines_in_pieces_numbers_lines_like_splitlines(
+    pieces: list[str], cuts: list[int]
+) -> None:
+    """Text read in arbitrary chunks splits into the lines str.splitlines gives the whole."""
+    from holdtime.cli.gap import split_lines
+
+    text = "".join(pieces)
+    bounds = sorted({min(cut, len(text)) for cut in cuts} | {0, len(text)})
+    lines: list[str] = []
+    pending = ""
+    for start, end in itertools.pairwise(bounds):
+        got, pending = split_lines(pending, text[start:end], final=False)
+        lines.extend(got)
+    got, _rest = split_lines(pending, "", final=True)
+    assert text.splitlines() == [*lines, *got]
