@@ -33,6 +33,7 @@ _HALF = SEQ_MODULO // 2
 _MICRO = 1_000_000
 # Bins the spacing histogram may hold before it is coarsened tenfold (memory stays bounded).
 _MAX_BINS = 65_536
+_REFRESH_STEPS = 65_536  # the spacing's median is re-read this often once the log is long
 _INF = float("inf")
 _NEVER = _INF  # the steady state's "no send time": any step from it is out of range
 # Beyond this many intervals since the last timed probe, a +1 step takes the general path.
@@ -119,10 +120,9 @@ class IntervalEstimator:
         """One spacing between consecutive sends."""
         self.bins[bin_of(step_seconds, self.scale)] += 1
         self.steps += 1
-        self.coarsen_if_full()
 
     def coarsen_if_full(self) -> None:
-        """Merge bins tenfold while there are more than _MAX_BINS."""
+        """Merge bins tenfold while there are more than _MAX_BINS (the owner re-reads `bins`)."""
         while len(self.bins) > _MAX_BINS:
             coarse: defaultdict[int, int] = defaultdict(int)
             for key, count in self.bins.items():
@@ -328,16 +328,12 @@ class GapStream:
         if not items:
             return
         self.stamped = True
-        bins, scale = self._bins, self._scale
-        late_limit, fast_dt, raw_mode = self._late_limit, self._fast_dt, self._raw_mode
-        fast_raw, tail_send, hi = self._fast_raw, self._tail_send, self.hi
-        budget, steps = self._fast_budget, self._steps
-        count, total = self._rtt_n, self._rtt_sum
-        low, high = self._rtt_min, self._rtt_max
-        tail_recv = self._tail_recv
-        answered = self._answered_stamped
+        late_limit, raw_mode = self._late_limit, self._raw_mode
+        bins, scale, fast_dt, budget = self._bins, self._scale, self._fast_dt, self._fast_budget
+        fast_raw, tail_send, tail_recv, hi, steps, count, total, low, high = self._fast_state()
         for offset, (raw, stamp, rtt) in enumerate(items):
             sent = stamp - rtt
+            wraps = False
             if raw == fast_raw and rtt <= late_limit:
                 step = sent - tail_send
                 if 0.0 <= step < fast_dt and steps + 1 < budget:
@@ -346,43 +342,68 @@ class GapStream:
                     tail_send = sent
                     tail_recv = stamp
                     hi += 1
-                    answered = True
                     count += 1
                     total += rtt
-                    if rtt < low:
+                    # plain comparisons: min()/max() calls cost more in this loop
+                    if rtt < low:  # noqa: PLR1730
                         low = rtt
-                    if rtt > high:
+                    if rtt > high:  # noqa: PLR1730
                         high = rtt
                     fast_raw = raw + 1
                     if fast_raw < SEQ_MODULO or raw_mode:
                         continue
-                    raw = -1  # the printed seq wraps next: leave the steady state below
-            self._fast_raw, self._tail_send, self.hi = fast_raw, tail_send, hi
-            self._tail_recv = tail_recv
-            self._steps = steps
-            self._rtt_n, self._rtt_sum, self._rtt_min, self._rtt_max = count, total, low, high
-            self._answered_stamped = answered
-            if raw >= 0:
+                    wraps = True  # the printed seq wraps next: leave the steady state
+            self._store_fast(fast_raw, tail_send, tail_recv, hi, steps, count, total, low, high)
+            if wraps:
+                self._sync()
+                self._arm()
+            else:
                 try:
                     self.reply(raw, sent, stamp, rtt)
                 except SequenceConflict as exc:
                     exc.offset = offset
                     raise
-            else:
-                self._sync()
-                self._arm()
             bins, scale, fast_dt = self._bins, self._scale, self._fast_dt
-            fast_raw, tail_send, hi = self._fast_raw, self._tail_send, self.hi
-            budget, steps = self._fast_budget, self._steps
-            count, total = self._rtt_n, self._rtt_sum
-            low, high = self._rtt_min, self._rtt_max
-            tail_recv = self._tail_recv
-            answered = self._answered_stamped
-        self._fast_raw, self._tail_send, self.hi = fast_raw, tail_send, hi
-        self._tail_recv = tail_recv
+            budget = self._fast_budget
+            fast_raw, tail_send, tail_recv, hi, steps, count, total, low, high = self._fast_state()
+        self._store_fast(fast_raw, tail_send, tail_recv, hi, steps, count, total, low, high)
+
+    def _fast_state(self) -> tuple[int, float, float | None, int, int, int, float, float, float]:
+        """The steady state's fields, for stamped_replies' locals."""
+        return (
+            self._fast_raw,
+            self._tail_send,
+            self._tail_recv,
+            self.hi,
+            self._steps,
+            self._rtt_n,
+            self._rtt_sum,
+            self._rtt_min,
+            self._rtt_max,
+        )
+
+    def _store_fast(
+        self,
+        fast_raw: int,
+        tail_send: float,
+        tail_recv: float | None,
+        hi: int,
+        steps: int,
+        count: int,
+        total: float,
+        low: float,
+        high: float,
+    ) -> None:
+        self._fast_raw, self._tail_send, self._tail_recv, self.hi = (
+            fast_raw,
+            tail_send,
+            tail_recv,
+            hi,
+        )
         self._steps = steps
+        if count > self._rtt_n:  # steady-state replies, which all have a receive time
+            self._answered_stamped = True
         self._rtt_n, self._rtt_sum, self._rtt_min, self._rtt_max = count, total, low, high
-        self._answered_stamped = answered
 
     def _advance_fast(self, raw: int) -> None:
         self._fast_raw = raw + 1
@@ -426,6 +447,7 @@ class GapStream:
         if self._highest_replied != self.hi:
             return
         self._flush_steps()
+        self._bins, self._scale = self.estimator.bins, self.estimator.scale
         self._fast_budget = max(1, self._next_refresh - self.estimator.steps)
         self._tail_recv = runs[-1].recv_last
         timed = self._timed_seq == self.hi and self.estimator.last_seq == self.hi
@@ -606,13 +628,13 @@ class GapStream:
             self._refresh_anchor()
 
     def _refresh_anchor(self) -> None:
-        """Re-read the anchoring interval: at 1, 2, 4 ... 4096 steps, then every 4096."""
+        """Re-read the anchoring interval: at 1, 2, 4 ... 65536 steps, then every 65536."""
         self._flush_steps()
         self.estimator.coarsen_if_full()
         self._bins = self.estimator.bins
         self._scale = self.estimator.scale
         steps = self.estimator.steps
-        self._next_refresh = steps * 2 if steps < 4096 else steps + 4096
+        self._next_refresh = steps * 2 if steps < _REFRESH_STEPS else steps + _REFRESH_STEPS
         if self._estimate:
             self._anchor_interval = self.current_interval()
         if self._anchor_interval:

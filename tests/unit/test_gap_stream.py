@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
+import random
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -230,3 +232,21 @@ def test_split_lines_in_pieces_numbers_lines_like_splitlines(
         lines.extend(got)
     got, _rest = split_lines(pending, "", final=True)
     assert text.splitlines() == [*lines, *got]
+
+
+def test_spacing_histogram_is_bounded_and_keeps_the_median() -> None:
+    """Widely spread spacings coarsen the histogram (bounded bins) and keep the median to 1 ms."""
+    rng = random.Random(7)
+    stream = GapStream(estimate_interval=True)
+    sent = 0.0
+    steps = []
+    for seq in range(1, 150_001):
+        step = rng.uniform(0.0, 0.2)
+        steps.append(step)
+        sent += step
+        stream.reply(seq % 65536, sent, sent + 0.001, 0.001)
+    expected = round(statistics.median(steps), 3)
+    inferred = stream.inferred_interval()
+    assert inferred is not None
+    assert abs(expected - inferred) <= 0.001
+    assert len(stream.estimator.bins) <= 65_536
