@@ -516,25 +516,50 @@ def analyze_log(
     )
     if log.transmitted is not None and log.received is not None:
         result = reconcile_with_summary(result, log.transmitted, log.received)
-    notes = [*result.notes]
+    notes = log_notes(
+        result.notes,
+        interval_note,
+        log.warnings,
+        _icmp_error_notes(log.icmp_errors),
+        len(log.unparsed),
+        log.unparsed[:SHOWN_SKIPPED],
+    )
+    return replace(result, notes=notes), interval_source
+
+
+def log_notes(
+    result_notes: Iterable[str],
+    interval_note: str | None,
+    warnings: Iterable[str],
+    icmp_notes: Iterable[str],
+    unparsed_count: int,
+    unparsed_first: Sequence[tuple[int, str]],
+) -> tuple[str, ...]:
+    """The notes of a log's report: the analysis', then interval, warnings, ICMP, skipped lines."""
+    notes = [*result_notes]
     if interval_note:
         notes.append(interval_note)
-    notes.extend(f"the tool warned: {warning}" for warning in log.warnings)
-    notes.extend(_icmp_error_notes(log.icmp_errors))
-    if log.unparsed:
+    notes.extend(f"the tool warned: {warning}" for warning in warnings)
+    notes.extend(icmp_notes)
+    if unparsed_count:
         shown = ", ".join(
-            f"line {lineno} {_shorten(text)!r}" for lineno, text in log.unparsed[:SHOWN_SKIPPED]
+            f"line {lineno} {_shorten(text)!r}" for lineno, text in unparsed_first[:SHOWN_SKIPPED]
         )
         more = (
-            f" and {len(log.unparsed) - SHOWN_SKIPPED} more"
-            if len(log.unparsed) > SHOWN_SKIPPED
-            else ""
+            f" and {unparsed_count - SHOWN_SKIPPED} more" if unparsed_count > SHOWN_SKIPPED else ""
         )
         notes.append(
-            f"skipped {len(log.unparsed)} line(s) not understood: {shown}{more};"
+            f"skipped {unparsed_count} line(s) not understood: {shown}{more};"
             " the figures come from the probes that were read"
         )
-    return replace(result, notes=tuple(notes)), interval_source
+    return tuple(notes)
+
+
+def icmp_note(reason: str, count: int, seqs_text: str) -> str:
+    """One ICMP error reason's note: how many probes, which (a redirect loses nothing)."""
+    return f"ICMP error {reason!r} for {count} probe(s): seq {seqs_text}" + (
+        "" if reason.startswith("Redirect") else " (counted as lost)"
+    )
 
 
 def icmp_errors_by_reason(errors: tuple[tuple[int, str], ...]) -> dict[str, list[int]]:
@@ -547,9 +572,7 @@ def icmp_errors_by_reason(errors: tuple[tuple[int, str], ...]) -> dict[str, list
 
 def _icmp_error_notes(errors: tuple[tuple[int, str], ...]) -> list[str]:
     return [
-        f"ICMP error {reason!r} for {len(seqs)} probe(s): "
-        f"seq {seq_ranges(tuple(sorted(set(seqs))))}"
-        + ("" if reason.startswith("Redirect") else " (counted as lost)")
+        icmp_note(reason, len(seqs), seq_ranges(tuple(sorted(set(seqs)))))
         for reason, seqs in icmp_errors_by_reason(errors).items()
     ]
 

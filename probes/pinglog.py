@@ -24,18 +24,22 @@ from __future__ import annotations
 import itertools
 import re
 import statistics
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from holdtime.defaults import SEQ_MODULO
+from holdtime.defaults import SEQ_MODULO, SHOWN_SKIPPED
 from holdtime.errors import ParseError
 from holdtime.gap import ProbeEvent, unwrap_sequence
+from holdtime.gap_stream import SeqRanges
 
 TOOLS = ("iputils", "busybox", "bsd", "fping")
 _MS = 1e-3
 # A summary claiming more unprinted probes than this is not believed (10^6 = 2.8 h at 10 ms).
 MAX_SYNTHESIZED_PROBES = 1_000_000
 _SECONDS_PER_DAY = 86400.0
+# A streamed log keeps this many WARNING lines (ping prints one or two) and counts the rest.
+MAX_KEPT_WARNINGS = 20
 
 
 class NoProbesInLog(ParseError):
@@ -61,21 +65,79 @@ class PingLog:
     unparsed: tuple[tuple[int, str], ...] = field(default=())  # (line number, text) not understood
 
 
+class ProbeSink(Protocol):
+    """Where a streaming parse sends its probes (holdtime.gap_stream.GapStream is one)."""
+
+    def reply(
+        self, raw: int, sent_at: float | None, received_at: float | None, rtt_seconds: float | None
+    ) -> None: ...
+
+    def lost(self, raw: int, sent_at: float | None = None) -> None: ...
+
+    def stamped_replies(self, items: list[tuple[int, float, float]]) -> None: ...
+
+    def span(self) -> tuple[int, int] | None: ...
+
+    def replied_count(self) -> int: ...
+
+    def extend_unprinted(self, first: int, last: int) -> None: ...
+
+    def inferred_interval(self) -> float | None: ...
+
+    @property
+    def stamped(self) -> bool: ...
+
+
+@dataclass(slots=True)
+class IcmpErrorTally:
+    """ICMP errors of one reason, counted (a streaming parse keeps no list of them)."""
+
+    count: int
+    first_seq: int  # printed, of the first such line
+    seqs: SeqRanges  # distinct printed sequence numbers
+
+
+@dataclass(frozen=True, slots=True)
+class StreamedPingLog:
+    """What a streamed ping log states besides its probes, which went to the sink."""
+
+    tool: str
+    target: str | None
+    transmitted: int | None
+    received: int | None
+    first_seq: int | None
+    has_timestamps: bool
+    inferred_interval_seconds: float | None
+    synthesized_count: int  # lost probes known only from the header and summary
+    seq_modulo: int | None
+    icmp_errors: tuple[tuple[str, IcmpErrorTally], ...]  # in the order each reason appeared
+    warnings: tuple[str, ...]  # the first MAX_KEPT_WARNINGS
+    warnings_dropped: int  # warning lines beyond those
+    unparsed_count: int
+    unparsed_first: tuple[tuple[int, str], ...]  # the first SHOWN_SKIPPED (line number, text)
+    lines: int
+
+
 @dataclass(slots=True)
 class _Builder:
-    """Collects events while a parser walks the lines."""
+    """Collects events while a parser walks the lines (into a list, or to a sink)."""
 
     tool: str
     source: str
     modulo: int | None = SEQ_MODULO  # fping counts probes without wrapping
+    sink: ProbeSink | None = None  # streaming: events go there, and little is kept
     events: list[ProbeEvent] = field(default_factory=list)
+    events_seen: int = 0
     target: str | None = None
     transmitted: int | None = None
     received: int | None = None
     first_seq: int | None = None
     icmp_errors: list[tuple[int, str]] = field(default_factory=list)
+    icmp_tally: dict[str, IcmpErrorTally] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    warnings_dropped: int = 0
     unparsed: list[tuple[int, str]] = field(default_factory=list)
+    unparsed_count: int = 0
     day_offset_seconds: float = 0.0  # macOS --apple-time prints time of day; unwrap midnight
     last_time_of_day: float | None = None
 
@@ -85,12 +147,42 @@ class _Builder:
     def reply(self, seq: int, stamp: float | None, rtt_ms: float | None) -> None:
         rtt = rtt_ms * _MS if rtt_ms is not None else None
         sent_at = stamp - rtt if stamp is not None and rtt is not None else None
-        self.events.append(ProbeEvent(seq, sent_at, stamp, replied=True, rtt_seconds=rtt))
+        self.events_seen += 1
+        if self.sink is not None:
+            self.sink.reply(seq, sent_at, stamp, rtt)
+        else:
+            self.events.append(ProbeEvent(seq, sent_at, stamp, replied=True, rtt_seconds=rtt))
 
     def lost(self, seq: int) -> None:
         # The stamp on a "no answer"/"timed out" line is when the tool gave up, not the send time:
         # gap analysis derives the send time from the neighbouring replies instead.
-        self.events.append(ProbeEvent(seq, replied=False))
+        self.events_seen += 1
+        if self.sink is not None:
+            self.sink.lost(seq)
+        else:
+            self.events.append(ProbeEvent(seq, replied=False))
+
+    def icmp_error(self, seq: int, reason: str) -> None:
+        if self.sink is None:
+            self.icmp_errors.append((seq, reason))
+            return
+        tally = self.icmp_tally.get(reason)
+        if tally is None:
+            tally = self.icmp_tally[reason] = IcmpErrorTally(0, seq, SeqRanges())
+        tally.count += 1
+        tally.seqs.add(seq)
+
+    def warning(self, line: str) -> None:
+        if self.sink is None or len(self.warnings) < MAX_KEPT_WARNINGS:
+            self.warnings.append(line)
+        else:
+            self.warnings_dropped += 1
+
+    def skip(self, lineno: int, line: str) -> None:
+        """A line no rule knows: counted, and kept (a streaming parse keeps the first few)."""
+        self.unparsed_count += 1
+        if self.sink is None or len(self.unparsed) < SHOWN_SKIPPED:
+            self.unparsed.append((lineno, line))
 
     def time_of_day(self, text: str) -> float:
         hours, minutes, seconds = text.split(":")
@@ -99,6 +191,59 @@ class _Builder:
             self.day_offset_seconds += _SECONDS_PER_DAY
         self.last_time_of_day = value
         return value + self.day_offset_seconds
+
+    def finish_stream(self, lines: int) -> StreamedPingLog:
+        """The streaming build: unprinted losses go to the sink, the facts are returned."""
+        sink = self.sink
+        assert sink is not None
+        synthesized = self._synthesize_streamed(sink)
+        if not self.events_seen and self.transmitted is None:
+            raise NoProbesInLog(
+                f"{self.source}: no ping replies or probes found ({self.tool} format)"
+            )
+        return StreamedPingLog(
+            tool=self.tool,
+            target=self.target,
+            transmitted=self.transmitted,
+            received=self.received,
+            first_seq=self.first_seq,
+            has_timestamps=sink.stamped,
+            inferred_interval_seconds=sink.inferred_interval() if sink.stamped else None,
+            synthesized_count=synthesized,
+            seq_modulo=self.modulo,
+            icmp_errors=tuple(self.icmp_tally.items()),
+            warnings=tuple(self.warnings),
+            warnings_dropped=self.warnings_dropped,
+            unparsed_count=self.unparsed_count,
+            unparsed_first=tuple(self.unparsed),
+            lines=lines,
+        )
+
+    def _synthesize_streamed(self, sink: ProbeSink) -> int:
+        """_synthesize_unprinted for a stream: the same rule, told to the sink as a range."""
+        if self.first_seq is None:
+            return 0
+        span = sink.span()
+        if self.received is not None and sink.replied_count() != self.received:
+            return 0
+        lowest, highest = span if span is not None else (None, None)
+        leading = range(0)
+        if lowest is not None and lowest > self.first_seq:
+            leading = range(self.first_seq, lowest)
+        trailing = range(0)
+        if self.transmitted is not None:
+            last_sent = self.first_seq + self.transmitted - 1
+            start = self.first_seq if highest is None else highest + 1
+            trailing = range(start, last_sent + 1)
+        if len(leading) + len(trailing) > MAX_SYNTHESIZED_PROBES:
+            raise ParseError(
+                f"{self.source}: the summary claims {self.transmitted} probes transmitted but the"
+                f" log shows sequence numbers up to {highest}; not a consistent ping log"
+            )
+        for unprinted in (leading, trailing):
+            if unprinted:
+                sink.extend_unprinted(unprinted[0], unprinted[-1])
+        return len(leading) + len(trailing)
 
     def build(self) -> PingLog:
         synthesized = self._synthesize_unprinted()
@@ -192,18 +337,54 @@ def _compile(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.ASCII)
 
 
-def _lines(text: str) -> Iterator[tuple[int, str]]:
-    for lineno, line in enumerate(text.splitlines(), start=1):
+Rules = list[tuple[re.Pattern[str], _Handler | None]]
+
+
+class _LineRules:
+    """Applies a tool's rules to one line at a time; counts what it understood."""
+
+    __slots__ = ("builder", "noise", "rules", "understood")
+
+    def __init__(self, builder: _Builder, rules: Rules) -> None:
+        self.builder = builder
+        self.rules = rules
+        self.understood = 0
+        self.noise = 0
+
+    def feed(self, lineno: int, line: str) -> None:
+        """Apply the first matching rule to the line (stripped); keep it when no rule knows it."""
         stripped = line.strip()
-        if stripped:
-            yield lineno, stripped
+        if not stripped:
+            return
+        builder = self.builder
+        for pattern, handler in self.rules:
+            match = pattern.fullmatch(stripped)
+            if match:
+                if handler is not None:
+                    handler(builder, match, lineno)
+                    self.understood += 1
+                else:
+                    self.noise += 1
+                return
+        if _WINDOWS_MARK.fullmatch(stripped):
+            raise builder.error(lineno, WINDOWS_REFUSAL)
+        builder.skip(lineno, stripped)
+
+    def check(self) -> None:
+        """Refuse a text in which no line, or fewer lines than not, were understood."""
+        builder = self.builder
+        understood = self.understood
+        if builder.unparsed_count and (understood == 0 or builder.unparsed_count > understood):
+            lineno, line = builder.unparsed[0]
+            detail = f"not {builder.tool} ping output: {_shorten(line)!r}"
+            if understood:
+                detail += (
+                    f" ({builder.unparsed_count} lines not understood, {understood} understood)"
+                )
+            raise builder.error(lineno, detail)
 
 
-def _run(
-    text: str,
-    builder: _Builder,
-    rules: list[tuple[re.Pattern[str], _Handler | None]],
-) -> PingLog:
+def _run(text: str, builder: _Builder, rules: Rules) -> PingLog:
     """Apply the first matching rule to each non-blank line; keep the lines no rule knows.
 
     Refused: empty text, Windows ping output, and text in which no line is a ping line or more
@@ -211,25 +392,10 @@ def _run(
     """
     if not text.strip():
         raise ParseError(f"{builder.source}: empty ping log")
-    understood = 0
-    for lineno, line in _lines(text):
-        for pattern, handler in rules:
-            match = pattern.fullmatch(line)
-            if match:
-                if handler is not None:
-                    handler(builder, match, lineno)
-                understood += handler is not None
-                break
-        else:
-            if _WINDOWS_MARK.fullmatch(line):
-                raise builder.error(lineno, WINDOWS_REFUSAL)
-            builder.unparsed.append((lineno, line))
-    if builder.unparsed and (understood == 0 or len(builder.unparsed) > understood):
-        lineno, line = builder.unparsed[0]
-        detail = f"not {builder.tool} ping output: {_shorten(line)!r}"
-        if understood:
-            detail += f" ({len(builder.unparsed)} lines not understood, {understood} understood)"
-        raise builder.error(lineno, detail)
+    reader = _LineRules(builder, rules)
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        reader.feed(lineno, line)
+    reader.check()
     return builder.build()
 
 
@@ -264,18 +430,18 @@ def _on_summary(builder: _Builder, match: re.Match[str], _lineno: int) -> None:
 def _on_icmp_error(builder: _Builder, match: re.Match[str], _lineno: int) -> None:
     """An ICMP error about probe N: a lost probe with its reason (a redirect loses nothing)."""
     seq, reason = int(match.group("seq")), match.group("reason")
-    builder.icmp_errors.append((seq, reason))
+    builder.icmp_error(seq, reason)
     if not reason.startswith("Redirect"):
         builder.lost(seq)
 
 
 def _on_warning(builder: _Builder, match: re.Match[str], _lineno: int) -> None:
-    builder.warnings.append(match.group(0))
+    builder.warning(match.group(0))
 
 
 def _header(first_seq: int) -> _Handler:
     def handle(builder: _Builder, match: re.Match[str], lineno: int) -> None:
-        if builder.events or builder.first_seq is not None:
+        if builder.events_seen or builder.first_seq is not None:
             raise builder.error(lineno, "a second ping run starts here; give one run per log")
         builder.target = match.group("target")
         builder.first_seq = first_seq
@@ -474,13 +640,8 @@ def parse_bsd_ping(text: str, source: str = "<input>") -> PingLog:
     return _run(text, _Builder("bsd", source), _BSD_RULES)
 
 
-def parse_fping_loop(text: str, source: str = "<input>", target: str | None = None) -> PingLog:
-    """Parse `fping -l` / `fping -c` per-probe output (optionally -D) for one target.
-
-    fping names the host on every line; a log with several hosts needs ``target``.
-    """
-    builder = _Builder("fping", source, modulo=None)
-    hosts: set[str] = set()
+def _fping_rules(target: str | None, hosts: set[str]) -> Rules:
+    """fping's rules, scoped to `target`; every host seen is added to `hosts`."""
 
     def scoped(handler: _Handler) -> _Handler:
         def handle(b: _Builder, match: re.Match[str], lineno: int) -> None:
@@ -499,16 +660,29 @@ def parse_fping_loop(text: str, source: str = "<input>", target: str | None = No
             _on_summary(b, match, lineno)
             b.first_seq = 0  # a summary means the whole run is here, and fping counts from 0
 
-    rules = [
+    return [
         (pattern, summary if handler is _on_summary else scoped(handler) if handler else None)
         for pattern, handler in _FPING_RULES
     ]
-    log = _run(text, builder, rules)
+
+
+def _check_fping_hosts(source: str, target: str | None, hosts: set[str]) -> None:
     if target is None and len(hosts) > 1:
         names = ", ".join(sorted(hosts))
         raise ParseError(f"{source}: fping output holds several targets ({names}); pick one")
     if target is not None and target not in hosts:
         raise ParseError(f"{source}: fping output has no lines for target {target!r}")
+
+
+def parse_fping_loop(text: str, source: str = "<input>", target: str | None = None) -> PingLog:
+    """Parse `fping -l` / `fping -c` per-probe output (optionally -D) for one target.
+
+    fping names the host on every line; a log with several hosts needs ``target``.
+    """
+    builder = _Builder("fping", source, modulo=None)
+    hosts: set[str] = set()
+    log = _run(text, builder, _fping_rules(target, hosts))
+    _check_fping_hosts(source, target, hosts)
     return log
 
 
@@ -572,3 +746,99 @@ def is_noise(tool: str, line: str) -> bool:
         if pattern.fullmatch(stripped):
             return handler is None
     return False
+
+
+# [1795407348.985012] 64 bytes from 10.99.0.2: icmp_seq=2 ttl=64 time=0.042 ms
+# The commonest line of a `ping -D` log, read without trying every rule: a line this matches is
+# one the reply rule above reads the same way (a host without ':', nothing after "ms").
+_IPUTILS_STAMPED_REPLY = _compile(
+    r"\[(\d{1,12}\.\d{1,9})\] \d{1,6} bytes from [^:]+: icmp_seq=(\d{1,10}) ttl=\d{1,3}"
+    r" time=(\d{1,9}(?:\.\d{1,6})?) ms"
+)
+
+
+class PingLineParser:
+    """Read one tool's ping log line by line; its probes go to `sink` as they are read.
+
+    The streaming form of the parse_* functions, for logs of any length and logs still being
+    written: the same rules, line numbers, refusals and messages, but nothing is kept per probe
+    (ICMP errors are counted per reason, the first SHOWN_SKIPPED lines not understood are kept
+    and the rest counted, MAX_KEPT_WARNINGS warning lines are kept). Feed lines without their
+    line ends, in order; :meth:`finish` applies the end-of-log rules (refusals, unprinted losses
+    from the summary) and returns what the log said besides its probes.
+    """
+
+    def __init__(
+        self, tool: str, sink: ProbeSink, source: str = "<input>", target: str | None = None
+    ) -> None:
+        if tool not in TOOLS:
+            raise ParseError(f"unknown ping tool {tool!r} (known: auto, {', '.join(TOOLS)})")
+        self.tool = tool
+        self._source = source
+        self._target = target
+        self._hosts: set[str] = set()
+        modulo = None if tool == "fping" else SEQ_MODULO
+        self._builder = _Builder(tool, source, modulo=modulo, sink=sink)
+        rules = _fping_rules(target, self._hosts) if tool == "fping" else _RULES_BY_TOOL[tool]
+        self._reader = _LineRules(self._builder, rules)
+        self._sink = sink
+        self.lines = 0
+
+    def feed_lines(self, lines: Iterable[str]) -> None:
+        """The next lines of the log, numbered on from the last one fed."""
+        lineno = self.lines
+        reader = self._reader
+        fast = _IPUTILS_STAMPED_REPLY.fullmatch if self.tool == "iputils" else None
+        replies: list[tuple[int, float, float]] = []
+        flush = self._sink.stamped_replies
+        fast_count = 0
+        milli = _MS
+        try:
+            for line in lines:
+                lineno += 1
+                if fast is not None:
+                    match = fast(line)
+                    if match is not None:
+                        stamp, seq, rtt = match.groups()
+                        replies.append((int(seq), float(stamp), float(rtt) * milli))
+                        continue
+                if replies:
+                    first, lineno = lineno - len(replies), lineno - 1
+                    flush(replies)
+                    fast_count += len(replies)
+                    replies = []
+                    lineno += 1
+                reader.feed(lineno, line)
+            first = lineno - len(replies) + 1
+            flush(replies)
+            fast_count += len(replies)
+        except ValueError as exc:  # holdtime.gap_stream.SequenceConflict
+            if replies:  # the flushed batch held the line
+                fast_count += getattr(exc, "offset", 0)
+                lineno = first + getattr(exc, "offset", 0)
+            raise self._builder.error(lineno, str(exc)) from None
+        finally:
+            self.lines = lineno
+            reader.understood += fast_count
+            self._builder.events_seen += fast_count
+
+    @property
+    def understood(self) -> int:
+        """Lines read as probes, header or summary so far."""
+        return self._reader.understood
+
+    @property
+    def unparsed_count(self) -> int:
+        """Lines not understood so far."""
+        return self._builder.unparsed_count
+
+    def finish(self) -> StreamedPingLog:
+        """The end of the log: refuse what the parse_* functions refuse, else what it said."""
+        reader = self._reader
+        if not (reader.understood or reader.noise or self._builder.unparsed_count):
+            raise ParseError(f"{self._source}: empty ping log")
+        reader.check()
+        facts = self._builder.finish_stream(self.lines)
+        if self.tool == "fping":
+            _check_fping_hosts(self._source, self._target, self._hosts)
+        return facts

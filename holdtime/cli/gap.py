@@ -1,13 +1,18 @@
-"""`holdtime gap FILE`: loss episodes and outage figures from a saved ping log."""
+"""`holdtime gap FILE`: loss episodes and outage figures from a ping log, saved or live.
+
+The log is read as a stream (holdtime.gap_logstream): memory follows the loss episodes, not the
+length of the log. `--follow` reads a log still being written (holdtime.cli.gap_follow).
+"""
 
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
 import math
 import sys
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from holdtime.defaults import (
     DEFAULT_INTERVAL_SECONDS,
@@ -15,12 +20,14 @@ from holdtime.defaults import (
     MAX_INTERVAL_SECONDS,
     MIN_INTERVAL_SECONDS,
     SEQ_MODULO,
-    SHOWN_SKIPPED,
 )
 from holdtime.errors import ConfigError
 
 if TYPE_CHECKING:
     from holdtime.gap import GapResult, LossEpisode
+    from holdtime.gap_logstream import LogReport
+
+CHUNK_BYTES = 1 << 20
 
 
 def register(subparsers: Any) -> None:
@@ -31,7 +38,10 @@ def register(subparsers: Any) -> None:
         description=(
             "Read a ping log (iputils ping, -D, -O; busybox ping; BSD/macOS ping; fping -l/-c) "
             "and report sent/lost probes, loss episodes and the outage each implies, at the "
-            "resolution of the probe interval. Exit 0 when the log was read, 2 when it was not."
+            "resolution of the probe interval. Exit 0 when the log was read, 2 when it was not. "
+            "With --follow, read a log as it is written (a file, or - for a running "
+            "`ping -D -O`), print each loss episode as it ends and a running status, and the "
+            "report at Ctrl-C or end of input."
         ),
     )
     gap.add_argument("file", metavar="FILE", help="the ping log, or - for standard input")
@@ -57,6 +67,20 @@ def register(subparsers: Any) -> None:
         help="count replies with a longer RTT as lost (reported as late)",
     )
     gap.add_argument("--target", help="fping logs with several hosts: the host to analyse")
+    gap.add_argument(
+        "--follow",
+        action="store_true",
+        help=(
+            "read FILE as it grows (tail -f) or - until end of input; the report at Ctrl-C "
+            "or end of input"
+        ),
+    )
+    gap.add_argument(
+        "--status-every",
+        metavar="SECONDS",
+        default=None,
+        help="--follow off a terminal: seconds between status lines (default 10)",
+    )
     gap.set_defaults(handler=run_gap)
 
 
@@ -76,56 +100,98 @@ def _seconds_option(option: str, text: str | None) -> float | None:
     return value
 
 
-def _read(file: str) -> tuple[str, str]:
+def split_lines(pending: str, text: str, final: bool) -> tuple[list[str], str]:
+    """Complete lines of pending + text (as str.splitlines reads them) and the unfinished rest.
+
+    The cut is at the last newline (or a lone carriage return), so a CR LF pair is never split
+    and the lines are numbered as splitlines numbers them in the whole text.
+    """
+    text = pending + text
+    if final:
+        return text.splitlines(), ""
+    cut = max(text.rfind("\n"), text.rfind("\r", 0, len(text) - 1))
+    if cut < 0:
+        return [], text
+    return text[: cut + 1].splitlines(), text[cut + 1 :]
+
+
+def read_lines(stream: BinaryIO | TextIO) -> Iterator[list[str]]:
+    """A stream's lines in batches; undecodable bytes become U+FFFD."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    pending = ""
+    while True:
+        chunk = stream.read(CHUNK_BYTES)
+        text = chunk if isinstance(chunk, str) else decoder.decode(chunk, final=not chunk)
+        lines, pending = split_lines(pending, text, not chunk)
+        if lines:
+            yield lines
+        if not chunk:
+            return
+
+
+def open_log(file: str) -> tuple[BinaryIO | TextIO, str]:
+    """The log as a stream, and its name for messages (ConfigError when unreadable)."""
     if file == "-":
-        return sys.stdin.read(), "<stdin>"
-    path = Path(file)
+        # Bytes when there are (a terminal or pipe); a replaced sys.stdin gives text.
+        return getattr(sys.stdin, "buffer", sys.stdin), "<stdin>"
     try:
-        # Undecodable bytes become U+FFFD: the parser then names the offending line.
-        return path.read_text(encoding="utf-8", errors="replace"), file
+        return open(file, "rb"), file
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read: {exc.strerror or exc}") from None
 
 
 def run_gap(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Parse the log, analyse it, print the summary; ParseError propagates to cli.main (exit 2)."""
-    from holdtime.gap import analyze_log
-    from holdtime.probes.pinglog import parse_ping_log
+    from holdtime.gap_logstream import LogStream
 
     given_interval = _seconds_option("--interval", args.interval)
     late_after = _seconds_option("--late-after", args.late_after)
     stream = out if out is not None else sys.stdout
-    text, source = _read(args.file)
-    log = parse_ping_log(text, tool=args.tool, source=source, target=args.target)
-    result, interval_source = analyze_log(log, given_interval, late_after)
-    if args.format == "json":
+    if args.follow:
+        from holdtime.cli.gap_follow import follow
+
+        status_every = _seconds_option("--status-every", args.status_every)
+        return follow(args, given_interval, late_after, status_every, stream)
+    if args.status_every is not None:
+        raise ConfigError("--status-every: only with --follow")
+    binary, source = open_log(args.file)
+    analysis = LogStream(args.tool, source, args.target, given_interval, late_after)
+    try:
+        for lines in read_lines(binary):
+            analysis.feed_lines(lines)
+    except OSError as exc:
+        raise ConfigError(f"{args.file}: cannot read: {exc.strerror or exc}") from None
+    finally:
+        if args.file != "-":
+            binary.close()
+    write_report(analysis.finish(), source, args.format, stream)
+    return 0
+
+
+def write_report(report: LogReport, source: str, output_format: str, stream: TextIO) -> None:
+    """The report in text or JSON."""
+    log, result = report.log, report.result
+    if output_format == "json":
         document = {
             "source": source,
             "tool": log.tool,
             "target": log.target,
-            "interval_source": interval_source,
+            "interval_source": report.interval_source,
             **result.to_dict(),
-            "skipped_lines": len(log.unparsed),
+            "skipped_lines": log.unparsed_count,
             "skipped_first": [
-                {"line": lineno, "text": line} for lineno, line in log.unparsed[:SHOWN_SKIPPED]
+                {"line": lineno, "text": line} for lineno, line in log.unparsed_first
             ],
-            "icmp_errors": _icmp_error_counts(log.icmp_errors),
+            "icmp_errors": [
+                {"reason": reason, "count": tally.count, "first_seq": tally.first_seq}
+                for reason, tally in log.icmp_errors
+            ],
             "warnings": list(log.warnings),
         }
         json.dump(document, stream, indent=2, allow_nan=False)
         stream.write("\n")
     else:
-        stream.write(render_text(result, log.tool, log.target, interval_source))
-    return 0
-
-
-def _icmp_error_counts(errors: tuple[tuple[int, str], ...]) -> list[dict[str, object]]:
-    from holdtime.gap import icmp_errors_by_reason
-
-    return [
-        {"reason": reason, "count": len(seqs), "first_seq": seqs[0]}
-        for reason, seqs in icmp_errors_by_reason(errors).items()
-    ]
+        stream.write(render_text(result, log.tool, log.target, report.interval_source))
 
 
 def _seconds(value: float | None) -> str:
