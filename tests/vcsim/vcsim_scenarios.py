@@ -643,9 +643,7 @@ KMS_SCENARIOS: dict[str, KmsScenario] = {
                 "kp-prod",
                 (
                     KmipServer("kms-prod-1", "kms-prod-1.example.net", cert_days=-2),
-                    KmipServer(
-                        "kms-prod-2", "kms-prod-2.example.net", client_trust_server=False
-                    ),
+                    KmipServer("kms-prod-2", "kms-prod-2.example.net", client_trust_server=False),
                 ),
                 default=True,
                 client_cert_days=-1,
