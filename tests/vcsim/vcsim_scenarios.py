@@ -659,6 +659,22 @@ KMS_SCENARIOS: dict[str, KmsScenario] = {
         vms=((0, "kp-prod"), (1, "kp-retired")),
         hosts=((1, "kp-retired"),),
     ),
+    "kms-provider-down": KmsScenario(
+        "kms-provider-down",
+        (
+            _PROD,
+            KeyProvider(
+                "kp-dr",
+                tuple(
+                    KmipServer(
+                        s.name, s.address, status="red", connection="KMIP server unreachable"
+                    )
+                    for s in _DR.servers
+                ),
+            ),
+        ),
+        vms=_ENCRYPTED,
+    ),
     "kms-not-supported": KmsScenario("kms-not-supported", fault="NotSupported"),
     "kms-no-crypto-manager": KmsScenario("kms-no-crypto-manager", crypto_manager=False),
 }
