@@ -111,7 +111,8 @@ def build_kms(raw: Mapping[str, Any], where: str, context: BuildContext) -> KmsS
         listed = ", ".join(sorted(known)) or "none"
         context.problem(
             f"{where}.vcenter",
-            f"vcenter {vcenter!r} is not in vcenters: (declared: {listed}); add it there first",
+            f"vcenter {vcenter!r} is not declared under vcenters: (declared: {listed}); "
+            "fix the name or add the vCenter there",
         )
     providers = _providers(raw.get("providers"), where, context)
     default = raw.get("default_provider")
