@@ -215,6 +215,7 @@ def _server_result(
 ) -> CheckResult:
     connected = server.status == HEALTHY_STATUS
     words = server.connection_status or "no connection status given"
+    reasons: tuple[str, ...]
     if connected:
         status, summary, reasons = Status.PASS, f"connected ({words})", ()
     elif server.status == "yellow":
