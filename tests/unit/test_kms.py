@@ -310,3 +310,53 @@ def test_valid_kms_entry_builds(tmp_path: Path) -> None:
     [site] = load_inventory(path).of(KmsSite)
     assert KmsSite("vc-a", (ExpectedProvider("kp", ("s1", "s2")),), None, site.expect) == site
     assert 3 == site.expect.min_servers
+
+
+def test_metrics_in_base_units_per_provider_and_server() -> None:
+    """Results render as holdtime_kms_* gauges: 0/1 per server, not-after as Unix seconds."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from holdtime.exporters.metrics import domain_families, render_text
+
+    status_ = (ProviderStatus("kp", (server("s1"), server("s2", "red")), cert(10)),)
+    obs = observation(statuses=status_, objects=(ProtectedObject("vm", "app1", "kp"),))
+    results = [
+        r
+        for check in (
+            ServersConnectedCheck(),
+            ClientCertificateCheck(),
+            ProtectedObjectsCheck(),
+            ProviderRedundantCheck(),
+            DefaultProviderCheck(),
+        )
+        for r in check.evaluate(target(), obs)
+    ]
+    text = render_text(domain_families((r, 0.0) for r in results)).decode()
+    samples = {
+        (
+            s.name,
+            tuple(sorted((k, v) for k, v in s.labels.items() if k in ("provider", "server"))),
+        ): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    assert {
+        ("holdtime_kms_server_connected", (("provider", "kp"), ("server", "s1"))): 1.0,
+        ("holdtime_kms_server_connected", (("provider", "kp"), ("server", "s2"))): 0.0,
+        ("holdtime_kms_client_certificate_not_after_timestamp_seconds", (("provider", "kp"),)): (
+            NOW + dt.timedelta(days=10)
+        ).timestamp(),
+        ("holdtime_kms_protected_objects", (("provider", "kp"),)): 1.0,
+        ("holdtime_kms_provider_usable", (("provider", "kp"),)): 1.0,
+        ("holdtime_kms_provider_servers", (("provider", "kp"),)): 2.0,
+        ("holdtime_kms_default_provider_set", ()): 1.0,
+    } == samples
+
+
+def test_describe_states_threshold_with_unit_and_default() -> None:
+    """`holdtime describe` reads class data: the warn horizon, its unit and default."""
+    description = ClientCertificateCheck().describe()
+    assert ("kms", [("client_certificate_warn_days", 30.0, "days")]) == (
+        description.probe,
+        [(t.name, t.default, t.unit) for t in description.thresholds],
+    )
