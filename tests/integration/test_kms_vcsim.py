@@ -107,9 +107,9 @@ def test_healthy_site_names_protected_objects_per_provider(healthy: list[CheckRe
 
 def test_default_provider_is_reported(healthy: list[CheckResult]) -> None:
     """useAsDefault of ListKmipServers names kp-prod."""
-    assert "kp-prod" == only(healthy, "kms.default_provider", "vc-site-a").observed[
-        "default_provider"
-    ]
+    assert (
+        "kp-prod" == only(healthy, "kms.default_provider", "vc-site-a").observed["default_provider"]
+    )
 
 
 def test_single_server_provider_fails_redundancy(vcsim_kms: Callable[[str], Any]) -> None:
@@ -233,6 +233,40 @@ def test_round_trips_are_constant(vcsim_kms: Callable[[str], Any]) -> None:
 def test_no_certificate_or_key_material_in_results(healthy: list[CheckResult]) -> None:
     """Results carry certificate metadata only: no PEM, no private key, no password."""
     text = repr(healthy)
-    assert not any(
-        marker in text for marker in ("BEGIN", "PRIVATE", scenarios.PASSWORD, "key-DC0")
+    assert not any(marker in text for marker in ("BEGIN", "PRIVATE", scenarios.PASSWORD, "key-DC0"))
+
+
+def test_cli_json_report_has_no_password_or_certificate(
+    vcsim_kms: Callable[[str], Any], tmp_path: Path
+) -> None:
+    """`holdtime check --format json` on a real vcsim: no password, no PEM, exit 1 on a FAIL."""
+    import os
+    import subprocess
+    import sys
+
+    sim = vcsim_kms("kms-removed-provider")
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(
+        "vcenters:\n"
+        f"  - {{name: vc-a, host: {sim.host}, port: {sim.port}, username: {scenarios.USERNAME},"
+        " password_env: HOLDTIME_TEST_KMS_PASSWORD, insecure: true}\n"
+        "kms:\n  - vcenter: vc-a\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "HOLDTIME_TEST_KMS_PASSWORD": scenarios.PASSWORD}
+    holdtime = Path(sys.executable).with_name("holdtime")
+    run = subprocess.run(
+        [str(holdtime), "check", "-i", str(inventory), "--only", "kms.*", "--format", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    output = run.stdout + run.stderr
+    assert (1, False, False, True) == (
+        run.returncode,
+        scenarios.PASSWORD in output,
+        "BEGIN CERTIFICATE" in output,
+        "kp-retired" in output,
     )

@@ -360,3 +360,17 @@ def test_describe_states_threshold_with_unit_and_default() -> None:
         description.probe,
         [(t.name, t.default, t.unit) for t in description.thresholds],
     )
+
+
+def test_cli_validate_bad_kms_entry_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`holdtime inventory validate` on an unknown vCenter reference: exit 2, file:line."""
+    from holdtime.cli import main
+
+    path = tmp_path / "inventory.yaml"
+    path.write_text(VCENTERS + "kms:\n  - vcenter: vc-typo\n", encoding="utf-8")
+    code = main(["inventory", "validate", str(path)])
+    lines = [line for line in capsys.readouterr().err.splitlines() if "kms[0]" in line]
+    assert (2, 1) == (code, len(lines))
+    assert lines[0].startswith(f"{path}:4:14: kms[0].vcenter: vcenter 'vc-typo'")
