@@ -23,6 +23,7 @@ from holdtime.checks.kms import (
 )
 from holdtime.inventory import Inventory
 from holdtime.models import CheckResult
+from holdtime.plugins import Target
 from holdtime.probes.kms import KmsProbe, collect_kms
 from holdtime.probes.kms_config import ExpectedProvider, KmsSite, KmsTarget
 from holdtime.runner import run_checks
@@ -270,3 +271,29 @@ def test_cli_json_report_has_no_password_or_certificate(
         "BEGIN CERTIFICATE" in output,
         "kp-retired" in output,
     )
+
+
+def test_status_task_that_never_ends_errors_at_the_deadline(
+    vcsim_kms: Callable[[str], Any],
+) -> None:
+    """A status task still queued at the deadline: status checks ERROR, the list is judged."""
+    sim = vcsim_kms("kms-status-hangs")
+    target = KmsTarget(site=KmsSite(vcenter="vc-site-a"), vcenter=vcenter_for(sim))
+    observation = collect_kms(target, 1.5)
+    assert (None, "RetrieveKmipServersStatus_Task did not finish within 1.5 s (state queued)") == (
+        observation.statuses,
+        observation.statuses_error,
+    )
+    results = [
+        r
+        for check in CHECKS.values()
+        for r in check.evaluate(Target("vc-site-a", "vc-site-a", target), observation)
+    ]
+    assert {
+        "kms.provider_redundant": {"pass"},
+        "kms.default_provider": {"pass"},
+        "kms.servers_connected": {"error"},
+        "kms.client_certificate": {"error"},
+        "kms.server_certificate": {"error"},
+        "kms.protected_objects": {"error"},
+    } == {name: {r.status.value for r in results if r.check == name} for name in CHECKS}

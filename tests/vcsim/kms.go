@@ -31,7 +31,8 @@ import (
 
 // kmsSpec is the JSON the scenario builder writes.
 type kmsSpec struct {
-	Fault     string             `json:"fault"` // "NotSupported": every crypto manager method faults
+	Fault     string             `json:"fault"`             // "NotSupported": every crypto manager method faults
+	Hang      bool               `json:"status_task_hangs"` // the status task stays queued
 	Providers []kmsProviderSpec  `json:"providers"`
 	VMs       []kmsProtectedSpec `json:"vms"`
 	Hosts     []kmsProtectedSpec `json:"hosts"`
@@ -81,6 +82,7 @@ type CryptoManagerKmip struct {
 	mo.CryptoManagerKmip
 
 	fault     string
+	hang      bool
 	providers map[string]*kmsProviderState
 }
 
@@ -163,6 +165,10 @@ func (m *CryptoManagerKmip) RetrieveKmipServersStatusTask(req *types.RetrieveKmi
 		}
 		return types.ArrayOfCryptoManagerKmipClusterStatus{CryptoManagerKmipClusterStatus: result}, nil
 	})
+	if m.hang { // a KMS that never answers: the task is created but never runs
+		body.Res = &types.RetrieveKmipServersStatus_TaskResponse{Returnval: task.Self}
+		return body
+	}
 	body.Res = &types.RetrieveKmipServersStatus_TaskResponse{Returnval: task.Run()}
 	return body
 }
@@ -283,7 +289,7 @@ func installKms(path string) error {
 	if err != nil {
 		return err
 	}
-	manager := &CryptoManagerKmip{fault: spec.Fault, providers: map[string]*kmsProviderState{}}
+	manager := &CryptoManagerKmip{fault: spec.Fault, hang: spec.Hang, providers: map[string]*kmsProviderState{}}
 	manager.Self = types.ManagedObjectReference{Type: "CryptoManagerKmip", Value: "CryptoManager"}
 	manager.Enabled = true
 	for _, provider := range spec.Providers {

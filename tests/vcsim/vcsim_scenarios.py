@@ -591,6 +591,7 @@ class KmsScenario:
     vms: tuple[tuple[int, str], ...] = ()
     hosts: tuple[tuple[int, str], ...] = ()
     fault: str = ""  # "NotSupported": every crypto manager method answers that fault
+    status_task_hangs: bool = False  # RetrieveKmipServersStatus_Task stays queued forever
     crypto_manager: bool = True  # False: the ServiceContent has no cryptoManager at all
     vms_per_host: int = 2
 
@@ -675,6 +676,9 @@ KMS_SCENARIOS: dict[str, KmsScenario] = {
         ),
         vms=_ENCRYPTED,
     ),
+    "kms-status-hangs": KmsScenario(
+        "kms-status-hangs", (_PROD, _DR), vms=_ENCRYPTED, status_task_hangs=True
+    ),
     "kms-not-supported": KmsScenario("kms-not-supported", fault="NotSupported"),
     "kms-no-crypto-manager": KmsScenario("kms-no-crypto-manager", crypto_manager=False),
 }
@@ -684,6 +688,7 @@ def kms_spec(scenario: KmsScenario) -> dict[str, Any]:
     """The JSON the launcher's -kms flag reads (tests/vcsim/kms.go, kmsSpec)."""
     return {
         "fault": scenario.fault,
+        "status_task_hangs": scenario.status_task_hangs,
         "providers": [
             {
                 "id": provider.id,
