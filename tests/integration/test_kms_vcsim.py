@@ -297,3 +297,22 @@ def test_status_task_that_never_ends_errors_at_the_deadline(
         "kms.server_certificate": {"error"},
         "kms.protected_objects": {"error"},
     } == {name: {r.status.value for r in results if r.check == name} for name in CHECKS}
+
+
+@pytest.mark.parametrize("report", ["table", "markdown", "junit", "html", "json"])
+def test_every_report_format_names_the_stranded_vm(
+    vcsim_kms: Callable[[str], Any], report: str
+) -> None:
+    """Each registered report renders the kms results: the stranded VM's name is in it."""
+    from importlib.metadata import entry_points
+
+    sim = vcsim_kms("kms-removed-provider")
+    vcenter = vcenter_for(sim)
+    inventory = Inventory(
+        path=Path("vcsim.yaml"),
+        sections={"vcenters": (vcenter,), "kms": (KmsSite(vcenter=vcenter.name),)},
+    )
+    run = run_checks(inventory, probes={"kms": KmsProbe()}, checks=CHECKS)
+    (entry,) = entry_points(group="holdtime.reports", name=report)
+    text = entry.load()(run)
+    assert (True, False) == (VMS[1] in text, "BEGIN CERTIFICATE" in text)
