@@ -374,3 +374,24 @@ def test_cli_validate_bad_kms_entry_exits_2_with_one_line(
     lines = [line for line in capsys.readouterr().err.splitlines() if "kms[0]" in line]
     assert (2, 1) == (code, len(lines))
     assert lines[0].startswith(f"{path}:4:14: kms[0].vcenter: vcenter 'vc-typo'")
+
+
+def test_protected_from_reads_pyvmomi_key_ids_with_and_without_provider() -> None:
+    """pyVmomi CryptoKeyIds: the provider id when set, None when the key names none."""
+    from pyVmomi import vim
+
+    from holdtime.probes.kms_model import ObjectRecord, protected_from
+
+    keyed = vim.encryption.CryptoKeyId(keyId="k1", providerId=vim.encryption.KeyProviderId(id="kp"))
+    records = [
+        ObjectRecord("VirtualMachine", {"name": "vm-b", "config.keyId": keyed}),
+        ObjectRecord("VirtualMachine", {"name": "vm-a"}),  # not encrypted
+        ObjectRecord(
+            "HostSystem",
+            {"name": "esx1", "runtime.cryptoKeyId": vim.encryption.CryptoKeyId(keyId="k2")},
+        ),
+    ]
+    assert (
+        ProtectedObject("host", "esx1", None),
+        ProtectedObject("vm", "vm-b", "kp"),
+    ) == protected_from(records)
