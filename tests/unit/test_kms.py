@@ -395,3 +395,42 @@ def test_protected_from_reads_pyvmomi_key_ids_with_and_without_provider() -> Non
         ProtectedObject("host", "esx1", None),
         ProtectedObject("vm", "vm-b", "kp"),
     ) == protected_from(records)
+
+
+def test_pytest_plugin_collects_one_item_per_provider_and_server(tmp_path: Path) -> None:
+    """`pytest --holdtime-inventory` makes kms items per provider and per KMIP server."""
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "inventory.yaml"
+    path.write_text(
+        VCENTERS + "kms:\n  - vcenter: vc-a\n    providers: [{name: kp, servers: [s1, s2]}]\n",
+        encoding="utf-8",
+    )
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q"]
+    run = subprocess.run(
+        [*command, "--holdtime-inventory", str(path), "--holdtime-only", "kms.*"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTEST_ADDOPTS": ""},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    items = sorted(line.split("::", 1)[1] for line in run.stdout.splitlines() if "::" in line)
+    assert [
+        "kms.client_certificate[vc-a/kp]",
+        "kms.client_certificate[vc-a]",
+        "kms.default_provider[vc-a]",
+        "kms.protected_objects[vc-a/kp]",
+        "kms.protected_objects[vc-a]",
+        "kms.provider_redundant[vc-a/kp]",
+        "kms.provider_redundant[vc-a]",
+        "kms.server_certificate[vc-a/kp/s1]",
+        "kms.server_certificate[vc-a/kp/s2]",
+        "kms.server_certificate[vc-a]",
+        "kms.servers_connected[vc-a/kp/s1]",
+        "kms.servers_connected[vc-a/kp/s2]",
+        "kms.servers_connected[vc-a]",
+    ] == items
