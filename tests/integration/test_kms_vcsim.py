@@ -13,14 +13,9 @@ from typing import Any
 import pytest
 from vcsim_fixtures import scenarios, vcenter_for, vcsim_binary, vcsim_kms  # noqa: F401
 
-from holdtime.checks.kms import (
-    ClientCertificateCheck,
-    DefaultProviderCheck,
-    ProtectedObjectsCheck,
-    ProviderRedundantCheck,
-    ServerCertificateCheck,
-    ServersConnectedCheck,
-)
+from holdtime.checks.kms import DefaultProviderCheck, ProviderRedundantCheck, ServersConnectedCheck
+from holdtime.checks.kms_certificates import ClientCertificateCheck, ServerCertificateCheck
+from holdtime.checks.kms_objects import ProtectedObjectsCheck
 from holdtime.inventory import Inventory
 from holdtime.models import CheckResult
 from holdtime.plugins import Target

@@ -8,14 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from holdtime.checks.kms import (
-    ClientCertificateCheck,
-    DefaultProviderCheck,
-    ProtectedObjectsCheck,
-    ProviderRedundantCheck,
-    ServerCertificateCheck,
-    ServersConnectedCheck,
-)
+from holdtime.checks.kms import DefaultProviderCheck, ProviderRedundantCheck, ServersConnectedCheck
+from holdtime.checks.kms_certificates import ClientCertificateCheck, ServerCertificateCheck
+from holdtime.checks.kms_objects import ProtectedObjectsCheck
 from holdtime.errors import ConfigError
 from holdtime.inventory import load_inventory
 from holdtime.models import CheckResult
