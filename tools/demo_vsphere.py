@@ -1,4 +1,4 @@
-"""`make demo` step: run holdtime's vSphere checks against vcsim with TLS verified; stop it after.
+"""`make demo` step: run holdtime's vSphere and kms checks against vcsim with TLS verified.
 
 Builds the vcsim launcher offline (tests/vcsim/build.sh), builds a small scenario with known
 problems (tests/vcsim/vcsim_scenarios.py), serves it on 127.0.0.1 with an openssl self-signed
@@ -6,6 +6,9 @@ certificate, writes a vcenter inventory that trusts exactly that certificate (``
 takes the password from an environment variable, then runs ``holdtime check`` on it: the table
 to stdout, HTML into the output folder. The scenario is built to FAIL/WARN; the exit status says
 whether the findings were the intended ones (0), differed (1), or a check errored (2).
+
+Then the same for the key providers (``kms.*``): a second vcsim with holdtime's crypto manager
+(tests/vcsim/kms.go), started after the first has stopped (the pidfile names the running one).
 
 Usage: python3 tools/demo_vsphere.py --out DIR --work DIR [--pidfile FILE]
 """
@@ -34,6 +37,13 @@ INTENDED: dict[tuple[str, str], str] = {
     ("nfs.multipath", f"{VCENTER}/ds:nfs41-single"): "fail",  # 4.1 with one server address
     ("sioc.enabled", f"{VCENTER}/ds:nfs41-single"): "warn",  # SIOC unsupported on NFS 4.1
     ("vds.iphash_teaming", f"{VCENTER}/dvs:dvs-prod"): "fail",  # IP hash vs the switch's LAG
+}
+
+KMS_INTENDED: dict[tuple[str, str], str] = {
+    ("kms.client_certificate", f"{VCENTER}/kp-prod"): "warn",  # expires in 10 days
+    ("kms.provider_redundant", f"{VCENTER}/kp-dr"): "fail",  # one KMIP server
+    ("kms.servers_connected", f"{VCENTER}/kp-prod/kms-prod-2"): "fail",  # refused, per vCenter
+    ("kms.protected_objects", f"{VCENTER}/kp-retired"): "fail",  # VM of a removed provider
 }
 
 
@@ -71,8 +81,40 @@ def demo_scenario(sc: ModuleType) -> Any:
     )
 
 
-def write_inventory(path: Path, host: str, port: int, username: str, ca_file: Path) -> None:
-    """A vcenters-only inventory: TLS verified against ca_file, password from PASSWORD_ENV."""
+def kms_scenario(sc: ModuleType) -> Any:
+    """Two providers, one default; the intended problems of KMS_INTENDED."""
+    prod = sc.KeyProvider(
+        "kp-prod",
+        (
+            sc.KmipServer("kms-prod-1", "kms-prod-1.example.net"),
+            sc.KmipServer(
+                "kms-prod-2",
+                "kms-prod-2.example.net",
+                status="red",
+                connection="Cannot establish connection with KMS: connection refused",
+            ),
+        ),
+        default=True,
+        client_cert_days=10,
+    )
+    dr = sc.KeyProvider("kp-dr", (sc.KmipServer("kms-dr-1", "kms-dr-1.example.net"),))
+    return sc.KmsScenario(
+        "kms-demo", (prod, dr), vms=((0, "kp-prod"), (1, "kp-retired")), hosts=((0, "kp-prod"),)
+    )
+
+
+def write_inventory(
+    path: Path, host: str, port: int, username: str, ca_file: Path, kms: bool = False
+) -> None:
+    """A vcenters inventory: TLS verified against ca_file, password from PASSWORD_ENV."""
+    kms_section = (
+        "kms:\n"
+        f"  - vcenter: {VCENTER}\n"
+        "    default_provider: kp-prod\n"
+        "    providers:\n"
+        "      - {name: kp-prod, servers: [kms-prod-1, kms-prod-2]}\n"
+        "      - {name: kp-dr, servers: [kms-dr-1]}\n"
+    )
     path.write_text(
         "# Written by tools/demo_vsphere.py for `make demo`: vcsim on loopback.\n"
         "vcenters:\n"
@@ -82,7 +124,7 @@ def write_inventory(path: Path, host: str, port: int, username: str, ca_file: Pa
         f"    username: {username}\n"
         f"    password_env: {PASSWORD_ENV}   # never the password itself\n"
         "    verify_tls: true\n"
-        f"    ca_file: {ca_file}\n",
+        f"    ca_file: {ca_file}\n" + (kms_section if kms else ""),
         encoding="utf-8",
     )
 
@@ -107,20 +149,60 @@ def print_reasons(results: list[dict[str, Any]]) -> None:
                 )
 
 
-def compare(results: list[dict[str, Any]]) -> list[str]:
-    """Differences between the run's statuses and INTENDED (empty: exactly as designed)."""
+def compare(
+    results: list[dict[str, Any]], intended: dict[tuple[str, str], str] = INTENDED
+) -> list[str]:
+    """Differences between the run's statuses and `intended` (empty: exactly as designed)."""
     seen = {(r["check"], r["target"]): r["status"] for r in results}
     problems = [
         f"{check} {target}: expected {status}, got {seen.get((check, target), 'no result')}"
-        for (check, target), status in INTENDED.items()
+        for (check, target), status in intended.items()
         if seen.get((check, target)) != status
     ]
     problems += [
         f"{check} {target}: unexpected {status}"
         for (check, target), status in sorted(seen.items())
-        if (check, target) not in INTENDED and status not in ("pass", "skip")
+        if (check, target) not in intended and status not in ("pass", "skip")
     ]
     return problems
+
+
+def run_kms(sc: ModuleType, args: argparse.Namespace, cert: Path, key: Path, ca: Path) -> int:
+    """The kms step: vcsim with a crypto manager, `holdtime check --only 'kms.*'`, compare."""
+    kms_args = sc.kms_args(kms_scenario(sc), args.work / "kms")
+    sim = sc.start((*kms_args, "-tlscert", str(cert), "-tlskey", str(key)))
+    try:
+        if args.pidfile is not None:
+            args.pidfile.write_text(f"{sim.process.pid}\n", encoding="utf-8")
+        print(f"\nvcsim {sim.url} with a crypto manager: 2 key providers, 3 KMIP servers")
+        inventory = args.out / "kms-inventory.yaml"
+        write_inventory(inventory, sim.host, sim.port, sc.USERNAME, ca.resolve(), kms=True)
+        env = {**os.environ, PASSWORD_ENV: sc.PASSWORD}
+        inv = str(inventory)
+        if holdtime("inventory", "validate", inv, env=env) != 0:
+            return 2
+        only = ("--only", "kms.*")
+        table = holdtime("check", "-i", inv, *only, env=env)
+        report_json = args.work / "kms.json"
+        quiet = ("check", "-i", inv, *only, "--quiet")
+        holdtime(*quiet, "--format", "html", "--output", str(args.out / "kms.html"), env=env)
+        holdtime(*quiet, "--format", "json", "--output", str(report_json), env=env)
+    finally:
+        sim.stop()
+        if args.pidfile is not None:
+            args.pidfile.unlink(missing_ok=True)
+    if table == 2 or not report_json.exists():
+        print("demo_vsphere: a kms check ERRORed (see the table above)", file=sys.stderr)
+        return 2
+    results = json.loads(report_json.read_text(encoding="utf-8"))["results"]
+    print_reasons(results)
+    problems = compare(results, KMS_INTENDED)
+    for problem in problems:
+        print(f"demo_vsphere: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    print(f"the {len(KMS_INTENDED)} intended kms findings are there, every other PASS/SKIP")
+    return 0
 
 
 def _terminate(signum: int, _frame: FrameType | None) -> None:
@@ -176,10 +258,10 @@ def main(argv: list[str] | None = None) -> int:
     problems = compare(results)
     for problem in problems:
         print(f"demo_vsphere: {problem}", file=sys.stderr)
-    if problems:
-        return 1
-    print(f"the {len(INTENDED)} intended findings are there, every other check PASS/SKIP")
-    return 0
+    if not problems:
+        print(f"the {len(INTENDED)} intended findings are there, every other check PASS/SKIP")
+    kms = run_kms(sc, args, cert, key, ca_file)
+    return max(1 if problems else 0, kms)
 
 
 if __name__ == "__main__":

@@ -93,3 +93,22 @@ def vcsim_tls(
     sim = scenarios.start(("-tlscert", str(cert), "-tlskey", str(key), "-pg", "0"))
     yield sim, cert
     sim.stop()
+
+
+@pytest.fixture(scope="session")
+def vcsim_kms(
+    vcsim_binary: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[str], Any]]:
+    """Factory: kms scenario name -> running vcsim with that crypto manager (one per name)."""
+    running: dict[str, Any] = {}
+    root = tmp_path_factory.mktemp("vcsim-kms")
+
+    def site(name: str) -> Any:
+        if name not in running:
+            scenario = scenarios.KMS_SCENARIOS[name]
+            running[name] = scenarios.start(scenarios.kms_args(scenario, root))
+        return running[name]
+
+    yield site
+    for sim in running.values():
+        sim.stop()

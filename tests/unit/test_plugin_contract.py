@@ -66,6 +66,8 @@ vcenters:
     host: 192.0.2.2
     username: holdtime
     password_env: HOLDTIME_TEST_VC_PASSWORD
+kms:
+  - {{vcenter: vc1, providers: [{{name: kp, servers: [kms1, kms2]}}]}}
 tcp:
   - {{name: ldaps, host: 192.0.2.3, port: 636}}
 dns:

@@ -13,12 +13,16 @@ if [ ! -d "$gopath/src/github.com/vmware/govmomi/simulator" ]; then
     echo "build.sh: govmomi not found under $gopath (apt-get install golang-github-vmware-govmomi-dev)" >&2
     exit 3
 fi
-if [ -x "$out" ] && [ "$out" -nt "$here/main.go" ]; then
+fresh=yes
+for source in "$here"/*.go; do
+    [ "$out" -nt "$source" ] || fresh=no
+done
+if [ -x "$out" ] && [ "$fresh" = yes ]; then
     exit 0
 fi
 mkdir -p "$here/build"
 # GOPATH mode: the Debian package is a GOPATH tree, no module proxy and no network needed.
 cache="${GOCACHE:-$here/build/gocache}"
 cd "$here"
-GO111MODULE=off GOPATH="$gopath" GOCACHE="$cache" GOFLAGS= go build -o "$out.tmp" ./main.go
+GO111MODULE=off GOPATH="$gopath" GOCACHE="$cache" GOFLAGS= go build -o "$out.tmp" ./main.go ./kms.go
 mv "$out.tmp" "$out"

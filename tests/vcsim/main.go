@@ -2,7 +2,8 @@
 //
 // Debian ships the simulator package (golang-github-vmware-govmomi-dev) but no vcsim main, so this
 // launcher wraps it: either a generated VPX model (-dc/-cluster/-host/-standalone-host/-ds/-pg/-vm)
-// or a saved inventory (-load DIR, one ObjectContent XML file per object). It prints
+// or a saved inventory (-load DIR, one ObjectContent XML file per object), optionally with a
+// crypto manager (-kms FILE: key providers, KMIP servers, certificates; see kms.go). It prints
 // "VCSIM_URL=<url>" once it listens and runs until SIGTERM/SIGINT or until stdin closes
 // (so a test that dies never leaves it behind).
 package main
@@ -29,6 +30,7 @@ func main() {
 	useTLS := flag.Bool("tls", true, "serve HTTPS")
 	certFile := flag.String("tlscert", "", "PEM certificate (default: the built-in localhost test certificate)")
 	keyFile := flag.String("tlskey", "", "PEM private key for -tlscert")
+	kmsFile := flag.String("kms", "", "JSON spec of the crypto manager's key providers (kms.go)")
 	watchStdin := flag.Bool("stdin-exit", true, "exit when stdin reaches EOF")
 	model := simulator.VPX()
 	flag.IntVar(&model.Datacenter, "dc", 1, "datacenters")
@@ -50,6 +52,11 @@ func main() {
 		log.Fatalf("vcsim-holdtime: model: %v", err)
 	}
 	defer model.Remove()
+	if *kmsFile != "" {
+		if err := installKms(*kmsFile); err != nil {
+			log.Fatalf("vcsim-holdtime: -kms: %v", err)
+		}
+	}
 
 	if *useTLS {
 		model.Service.TLS = new(tls.Config)

@@ -552,3 +552,188 @@ def environment_ready() -> str | None:
     if not Path("/usr/share/gocode/src/github.com/vmware/govmomi/simulator").is_dir():
         return "govmomi not installed (apt-get install golang-github-vmware-govmomi-dev)"
     return None
+
+
+# -- key providers (the crypto manager of tests/vcsim/kms.go) ------------------------------
+CONNECTED = "CONNECTED"  # the connectionStatus our simulator gives a healthy server
+
+
+@dataclass(frozen=True)
+class KmipServer:
+    """A KMIP server of a key provider as vCenter reports it (status: ManagedEntity.Status)."""
+
+    name: str
+    address: str
+    port: int = 5696
+    status: str = "green"
+    connection: str = CONNECTED
+    cert_days: float = 365.0  # server certificate not-after, days from start
+    client_trust_server: bool = True
+    server_trust_client: bool = True
+
+
+@dataclass(frozen=True)
+class KeyProvider:
+    """A key provider (KMS cluster): its servers and vCenter's client certificate."""
+
+    id: str
+    servers: tuple[KmipServer, ...]
+    default: bool = False
+    client_cert_days: float = 365.0
+
+
+@dataclass(frozen=True)
+class KmsScenario:
+    """A vCenter with a crypto manager; vms/hosts: (index sorted by name, provider id)."""
+
+    name: str
+    providers: tuple[KeyProvider, ...] = ()
+    vms: tuple[tuple[int, str], ...] = ()
+    hosts: tuple[tuple[int, str], ...] = ()
+    fault: str = ""  # "NotSupported": every crypto manager method answers that fault
+    status_task_hangs: bool = False  # RetrieveKmipServersStatus_Task stays queued forever
+    crypto_manager: bool = True  # False: the ServiceContent has no cryptoManager at all
+    vms_per_host: int = 2
+
+
+def _pair(prefix: str, **second: Any) -> tuple[KmipServer, ...]:
+    return (
+        KmipServer(f"{prefix}1", f"{prefix}1.example.net"),
+        KmipServer(f"{prefix}2", f"{prefix}2.example.net", **second),
+    )
+
+
+_PROD = KeyProvider("kp-prod", _pair("kms-prod-"), default=True)
+_DR = KeyProvider("kp-dr", _pair("kms-dr-"))
+_ENCRYPTED = ((0, "kp-prod"), (1, "kp-dr"))
+
+KMS_SCENARIOS: dict[str, KmsScenario] = {
+    "kms-healthy": KmsScenario(
+        "kms-healthy", (_PROD, _DR), vms=_ENCRYPTED, hosts=((0, "kp-prod"),)
+    ),
+    "kms-single-server": KmsScenario(
+        "kms-single-server",
+        (KeyProvider("kp-solo", (KmipServer("kms-solo", "kms-solo.example.net"),), default=True),),
+        vms=((0, "kp-solo"),),
+    ),
+    "kms-disconnected": KmsScenario(
+        "kms-disconnected",
+        (
+            KeyProvider(
+                "kp-prod",
+                _pair(
+                    "kms-prod-",
+                    status="red",
+                    connection="Cannot establish connection with KMS: connection refused",
+                ),
+                default=True,
+            ),
+            _DR,
+        ),
+        vms=_ENCRYPTED,
+    ),
+    "kms-client-cert-expiring": KmsScenario(
+        "kms-client-cert-expiring",
+        (KeyProvider("kp-prod", _PROD.servers, default=True, client_cert_days=10), _DR),
+        vms=_ENCRYPTED,
+    ),
+    "kms-server-cert-problems": KmsScenario(
+        "kms-server-cert-problems",
+        (
+            KeyProvider(
+                "kp-prod",
+                (
+                    KmipServer("kms-prod-1", "kms-prod-1.example.net", cert_days=-2),
+                    KmipServer("kms-prod-2", "kms-prod-2.example.net", client_trust_server=False),
+                ),
+                default=True,
+                client_cert_days=-1,
+            ),
+        ),
+    ),
+    "kms-no-default": KmsScenario(
+        "kms-no-default", (KeyProvider("kp-prod", _PROD.servers), _DR), vms=_ENCRYPTED
+    ),
+    "kms-removed-provider": KmsScenario(
+        "kms-removed-provider",
+        (_PROD, _DR),
+        vms=((0, "kp-prod"), (1, "kp-retired")),
+        hosts=((1, "kp-retired"),),
+    ),
+    "kms-provider-down": KmsScenario(
+        "kms-provider-down",
+        (
+            _PROD,
+            KeyProvider(
+                "kp-dr",
+                tuple(
+                    KmipServer(
+                        s.name, s.address, status="red", connection="KMIP server unreachable"
+                    )
+                    for s in _DR.servers
+                ),
+            ),
+        ),
+        vms=_ENCRYPTED,
+    ),
+    "kms-status-hangs": KmsScenario(
+        "kms-status-hangs", (_PROD, _DR), vms=_ENCRYPTED, status_task_hangs=True
+    ),
+    "kms-not-supported": KmsScenario("kms-not-supported", fault="NotSupported"),
+    "kms-no-crypto-manager": KmsScenario("kms-no-crypto-manager", crypto_manager=False),
+}
+
+
+def kms_spec(scenario: KmsScenario) -> dict[str, Any]:
+    """The JSON the launcher's -kms flag reads (tests/vcsim/kms.go, kmsSpec)."""
+    return {
+        "fault": scenario.fault,
+        "status_task_hangs": scenario.status_task_hangs,
+        "providers": [
+            {
+                "id": provider.id,
+                "default": provider.default,
+                "client_cert_days": provider.client_cert_days,
+                "servers": [
+                    {
+                        "name": s.name,
+                        "address": s.address,
+                        "port": s.port,
+                        "status": s.status,
+                        "connection": s.connection,
+                        "cert_days": s.cert_days,
+                        "client_trust_server": s.client_trust_server,
+                        "server_trust_client": s.server_trust_client,
+                    }
+                    for s in provider.servers
+                ],
+            }
+            for provider in scenario.providers
+        ],
+        "vms": [{"index": index, "provider": provider} for index, provider in scenario.vms],
+        "hosts": [{"index": index, "provider": provider} for index, provider in scenario.hosts],
+    }
+
+
+def kms_args(scenario: KmsScenario, out_dir: Path) -> tuple[str, ...]:
+    """Launcher arguments for a generated site (1 cluster, 3 hosts) with this crypto manager."""
+    import json
+
+    args: tuple[str, ...] = (
+        "-cluster",
+        "1",
+        "-host",
+        "3",
+        "-vm",
+        str(scenario.vms_per_host),
+        "-ds",
+        "1",
+        "-pg",
+        "0",
+    )
+    if not scenario.crypto_manager:
+        return args
+    out_dir.mkdir(parents=True, exist_ok=True)
+    spec = out_dir / f"{scenario.name}.json"
+    spec.write_text(json.dumps(kms_spec(scenario), indent=2), encoding="utf-8")
+    return (*args, "-kms", str(spec))
