@@ -95,10 +95,6 @@ class HandshakeCheck(BaseCheck[TlsEndpoint, TlsObservation]):
         ),
     )
 
-    def expected_targets(self, target: Target[TlsEndpoint]) -> Sequence[str]:
-        """One result per endpoint, under the target's own name."""
-        return [target.name]
-
     def evaluate(
         self, target: Target[TlsEndpoint], observation: TlsObservation
     ) -> Sequence[CheckResult]:
@@ -154,10 +150,6 @@ class ExpiryCheck(BaseCheck[TlsEndpoint, TlsObservation]):
             value="not_before_timestamp",
         ),
     )
-
-    def expected_targets(self, target: Target[TlsEndpoint]) -> Sequence[str]:
-        """One result per endpoint, under the target's own name."""
-        return [target.name]
 
     def evaluate(
         self, target: Target[TlsEndpoint], observation: TlsObservation
