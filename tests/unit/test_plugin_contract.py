@@ -69,7 +69,10 @@ vcenters:
 tcp:
   - {{name: ldaps, host: 192.0.2.3, port: 636}}
 ldaps:
-  - {{name: dc1, host: 192.0.2.4, bind_dn: "cn=svc,dc=lab", password_env: HOLDTIME_TEST_VC_PASSWORD}}
+  - name: dc1
+    host: 192.0.2.4
+    bind_dn: cn=svc,dc=lab
+    password_env: HOLDTIME_TEST_VC_PASSWORD
 tls:
   - {{name: vc1-tls, host: 192.0.2.2, port: 443}}
 """
