@@ -16,6 +16,7 @@ from __future__ import annotations
 import socket
 import ssl
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -159,7 +160,9 @@ def ca_file_problem(path: Path) -> str:
 def _context(ca_file: str, verify: bool) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     # Observe old servers instead of refusing them: the check judges the version.
-    context.minimum_version = ssl.TLSVersion.TLSv1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # "TLSv1 is deprecated": on purpose
+        context.minimum_version = ssl.TLSVersion.TLSv1
     context.set_ciphers("DEFAULT:@SECLEVEL=0")
     if verify:
         context.check_hostname = True
