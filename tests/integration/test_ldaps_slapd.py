@@ -2,7 +2,8 @@
 
 Controllers in namespace `hl-ldaps-XXXX` (addresses on its loopback, standard ports 389/636):
 dc1 healthy, dc2 expired certificate, dc3 certificate for another name, dc4 signed by another CA,
-dc5 slapd stopped, dc6 a TCP listener that accepts and never speaks TLS.
+dc5 slapd stopped, dc6 a TCP listener that accepts and never speaks TLS, dc7 a certificate not
+yet valid.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ CONTROLLERS = {  # name: (address, certificate variant)
     "dc3": ("10.79.0.3", "wrong_name"),
     "dc4": ("10.79.0.4", "other_ca"),
     "dc5": ("10.79.0.5", "good"),
+    "dc7": ("10.79.0.7", "not_yet_valid"),
 }
 HANGING = "10.79.0.6"
 
@@ -207,6 +209,15 @@ def test_unknown_ca_fails(run: tuple[int, dict, str]) -> None:  # type: ignore[t
     assert str(reason).startswith(
         "unknown CA: the certificate (issuer CN=holdtime other CA,O=holdtime lab) does not chain"
     )
+
+
+def test_not_yet_valid_certificate_fails(run: tuple[int, dict, str]) -> None:  # type: ignore[type-arg]
+    """dc7: notBefore tomorrow: handshake FAIL 'not yet valid', expiry FAIL naming the start."""
+    _, results, _ = run
+    (reason,) = results[("ldaps.handshake", "dc7")]["reasons"]  # type: ignore[misc]
+    assert str(reason).startswith("the certificate is not yet valid: not valid before ")
+    expiry = results[("ldaps.expiry", "dc7")]
+    assert ("fail", True) == (expiry["status"], "not yet valid" in str(expiry["summary"]))
 
 
 def test_stopped_slapd_is_error_and_alone(run: tuple[int, dict, str]) -> None:  # type: ignore[type-arg]
