@@ -19,7 +19,7 @@ from holdtime.checks.tls_kit import Verdict, expiry_verdict, handshake_verdict
 from holdtime.exporters.domain_metrics import GAUGE, MetricSpec
 from holdtime.models import CheckResult, Status
 from holdtime.plugins import Target, Threshold
-from holdtime.probes.ldaps import LdapsObservation
+from holdtime.probes.ldaps import LdapsObservation, RootDse
 from holdtime.probes.ldaps_config import LdapsController
 
 
@@ -166,6 +166,15 @@ class ExpiryCheck(_ControllerCheck):
         return _one(self.name, target, verdict, {"warn_before_days": warn})
 
 
+def _readable(rootdse: RootDse) -> bool | None:
+    """True read, False refused by the controller (a result code), None not evaluated."""
+    if rootdse.state == "read":
+        return True
+    if rootdse.state == "failed" and rootdse.result_code not in (None, 0):
+        return False
+    return None
+
+
 class RootDseCheck(_ControllerCheck):
     """PASS when the rootDSE reads anonymously over LDAPS (naming base_dn when configured)."""
 
@@ -199,9 +208,7 @@ class RootDseCheck(_ControllerCheck):
         base_dn = target.config.base_dn
         observed: dict[str, object] = {
             "state": rootdse.state,
-            "readable": {"read": True, "failed": False}.get(rootdse.state)
-            if rootdse.result_code is not None or rootdse.state == "read"
-            else None,
+            "readable": _readable(rootdse),
             "naming_contexts": list(rootdse.naming_contexts),
             "supported_ldap_versions": list(rootdse.supported_ldap_versions),
             "vendor": rootdse.vendor,
@@ -236,7 +243,7 @@ class RootDseCheck(_ControllerCheck):
                     expected=expected,
                 )
             ]
-        if rootdse.state == "failed" and rootdse.result_code not in (None, 0):
+        if _readable(rootdse) is False:
             reason = f"the controller refused the rootDSE read: {rootdse.detail}"
             status, summary = Status.FAIL, reason
         else:

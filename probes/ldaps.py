@@ -10,6 +10,7 @@ the password is never sent to a server whose certificate did not verify.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import socket
 from collections.abc import Callable, Sequence
@@ -270,7 +271,8 @@ def read_directory(
         if bind is not None and bind.state == "not_attempted":
             bind = BindOutcome(dn=entry.bind_dn, state="failed", detail=detail)
     finally:
-        connection.unbind()
+        with contextlib.suppress(LDAPException, OSError):
+            connection.unbind()
     return rootdse, bind
 
 
