@@ -4,11 +4,13 @@ One slapd per directory controller, run by hand as root (no systemd, never Debia
 instance): `start_slapd(state_dir, tls, netns=...)` writes a slapd.conf (`-f`, simpler to render
 than cn=config), loads the directory offline with slapadd (no wait for a server to add entries),
 starts slapd in the foreground inside the namespace (`ip netns exec NS slapd -d 0 ...`, so the pid
-is ours to stop) and returns once the LDAPS listener accepts. `stop_slapd(server)` ends it by pid.
+is ours to stop) and returns once the LDAP and LDAPS listeners accept. `stop_slapd(server)` ends
+it by pid. A caller that spawns and records its processes itself (the lab) uses the two halves:
+`prepare_slapd(...)` (config + slapadd, returns the argv) and `await_slapd(pid, ...)`.
 
 The directory: the base DN, `ou=services` and a service account (`cn=holdtime-svc`) whose
-password is given by the caller and stored as {SSHA}; the rootDSE is readable anonymously and the
-default access (read for all) lets a simple bind authenticate.
+password is given by the caller and stored as {SSHA}; the rootDSE and entries are readable
+anonymously, userPassword only usable to authenticate (a simple bind).
 """
 
 from __future__ import annotations
@@ -137,25 +139,21 @@ def _accepts(address: str, port: int, netns: str | None) -> bool:
     return True
 
 
-def start_slapd(
+def prepare_slapd(
     state_dir: Path,
     tls: SlapdTls,
     password: str,
     *,
-    netns: str | None = None,
     address: str | None = None,
     ldap_port: int = 389,
     ldaps_port: int = 636,
     base_dn: str = DEFAULT_BASE_DN,
-    ready_timeout_seconds: float = 10.0,
-) -> Slapd:
-    """Configure and start one slapd (in `netns`, or on the host for None); return when it serves.
+) -> list[str]:
+    """Write slapd.conf, load the directory (slapadd) and return slapd's argv (no netns prefix).
 
-    It listens on `address` (None: every address of the namespace) at `ldap_port` (StartTLS)
-    and `ldaps_port`.
-    `state_dir` is this instance's own (config, database, pid, log); an existing database there
-    is replaced. Raises PrerequisiteError when slapd is missing or does not come up, with the
-    last lines of its log.
+    For a caller that spawns and records processes itself (the lab's `_spawn`): run the argv
+    inside the namespace, then `await_slapd`. `state_dir` is this instance's own (config,
+    database, log); an existing database there is replaced.
     """
     for binary in (SLAPD, SLAPADD):
         if not Path(binary).exists():
@@ -178,21 +176,70 @@ def start_slapd(
     )
     if loaded.returncode != 0:
         raise PrerequisiteError(f"slapadd failed in {state_dir}: {loaded.stderr.strip()}")
-    log_path = state_dir / "slapd.log"
+    # -d 0: stay in the foreground (the pid is slapd's own), log nothing but errors.
+    return [SLAPD, "-d", "0", "-f", str(conf), "-h", _urls(address, ldap_port, ldaps_port)]
+
+
+def await_slapd(
+    pid: int,
+    *,
+    netns: str | None = None,
+    address: str | None = None,
+    ldap_port: int = 389,
+    ldaps_port: int = 636,
+    timeout_seconds: float = 10.0,
+) -> bool:
+    """Until both listeners accept (True), or slapd `pid` exits or the time is up (False)."""
     check_address = address or "127.0.0.1"
+    give_up = time.monotonic() + timeout_seconds
+    while time.monotonic() < give_up:
+        if not Path(f"/proc/{pid}").exists() or _zombie(pid):
+            return False
+        if _accepts(check_address, ldaps_port, netns) and _accepts(check_address, ldap_port, netns):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def start_slapd(
+    state_dir: Path,
+    tls: SlapdTls,
+    password: str,
+    *,
+    netns: str | None = None,
+    address: str | None = None,
+    ldap_port: int = 389,
+    ldaps_port: int = 636,
+    base_dn: str = DEFAULT_BASE_DN,
+    ready_timeout_seconds: float = 10.0,
+) -> Slapd:
+    """Configure and start one slapd (in `netns`, or on the host for None); return when it serves.
+
+    It listens on `address` (None: every address of the namespace) at `ldap_port` (StartTLS)
+    and `ldaps_port`. `state_dir` is this instance's own (config, database, pid, log).
+    Raises PrerequisiteError when slapd is missing or does not come up, with the last lines of
+    its log.
+    """
+    argv = prepare_slapd(
+        state_dir,
+        tls,
+        password,
+        address=address,
+        ldap_port=ldap_port,
+        ldaps_port=ldaps_port,
+        base_dn=base_dn,
+    )
+    log_path = state_dir / "slapd.log"
     with log_path.open("wb") as log:
-        # -d 0: stay in the foreground (the pid is slapd's own), log nothing but errors.
         process = subprocess.Popen(
-            [
-                *_netns_prefix(netns),
-                SLAPD,
-                "-d",
-                "0",
-                "-f",
-                str(conf),
-                "-h",
-                _urls(address, ldap_port, ldaps_port),
-            ],
+            [*_netns_prefix(netns), *argv],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -209,13 +256,16 @@ def start_slapd(
         service_dn=service_dn(base_dn),
         log_path=log_path,
     )
-    give_up = time.monotonic() + ready_timeout_seconds
-    while time.monotonic() < give_up:
-        if process.poll() is not None:
-            break
-        if _accepts(check_address, ldaps_port, netns) and _accepts(check_address, ldap_port, netns):
-            return server
-        time.sleep(0.02)
+    ready = await_slapd(
+        process.pid,
+        netns=netns,
+        address=address,
+        ldap_port=ldap_port,
+        ldaps_port=ldaps_port,
+        timeout_seconds=ready_timeout_seconds,
+    )
+    if ready:
+        return server
     stop_slapd(server)
     tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
     raise PrerequisiteError(

@@ -22,7 +22,14 @@ import pytest
 
 from holdtime import netns
 from holdtime.lab.lab_ca import LabCa, issue_server_variant
-from holdtime.lab.slapd import Slapd, SlapdTls, start_slapd, stop_slapd
+from holdtime.lab.slapd import (
+    Slapd,
+    SlapdTls,
+    await_slapd,
+    prepare_slapd,
+    start_slapd,
+    stop_slapd,
+)
 
 pytestmark = [
     pytest.mark.integration,
@@ -289,3 +296,23 @@ def test_pytest_items_per_controller(directory: Directory, tmp_path: Path) -> No
     devices = sorted([*CONTROLLERS, "dc6"])
     assert sorted(f"ldaps.{c}[{d}]" for c in checks for d in devices) == items
     assert PASSWORD not in done.stdout + done.stderr + junit.read_text()
+
+
+def test_prepare_and_await_for_a_caller_that_spawns(directory: Directory, tmp_path: Path) -> None:
+    """The lab's way: prepare_slapd's argv run by the caller in the netns, then await_slapd."""
+    issued = directory.ca.issue_server(tmp_path, "dc8.lab.example", dns_names=["dc8.lab.example"])
+    tls = SlapdTls(issued.cert_path, issued.key_path, issued.ca_path)
+    _ip("-n", directory.namespace, "addr", "add", "10.79.0.8/32", "dev", "lo")
+    argv = prepare_slapd(tmp_path / "slapd", tls, PASSWORD, address="10.79.0.8")
+    process = subprocess.Popen(
+        ["ip", "netns", "exec", directory.namespace, *argv],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        ready = await_slapd(process.pid, netns=directory.namespace, address="10.79.0.8")
+    finally:
+        process.terminate()
+        process.wait(10)
+    assert ready
