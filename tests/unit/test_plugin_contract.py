@@ -74,6 +74,13 @@ dns:
   - name: directory
     resolvers: [{{name: dc1, address: 192.0.2.4}}, {{name: dc2, address: 192.0.2.5}}]
     names: [{{name: vcenter.example.net}}]
+ldaps:
+  - name: dc1
+    host: 192.0.2.4
+    bind_dn: cn=svc,dc=lab
+    password_env: HOLDTIME_TEST_VC_PASSWORD
+tls:
+  - {{name: vc1-tls, host: 192.0.2.2, port: 443}}
 """
     )
     return load_inventory(path)
