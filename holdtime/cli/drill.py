@@ -112,11 +112,17 @@ def run_drill(args: argparse.Namespace) -> int:
             if plan.name in router_lines:
                 print(f"        on {plan.router.name}: {router_lines[plan.name]}")
         from holdtime.drill.deadman import dry_run_lines  # the dead man's switch
+        from holdtime.drill.observers import dry_run_predictions
 
         switch_lines = dry_run_lines(inventory, scenario)
         for line in switch_lines:
             print(f"  {line}")
-        probed = any(line.startswith("  probed ") for line in switch_lines)
+        predicted = dry_run_predictions(inventory, scenario, pings)
+        for line in predicted:
+            print(f"  {line}")
+        probed = any(line.startswith("  probed ") for line in switch_lines) or bool(
+            scenario.watch
+        )
         print("dry run: nothing was executed" + (" but the read-only probe above" * probed))
         return 0
     from holdtime.drill.preflight import preflight

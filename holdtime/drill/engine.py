@@ -19,7 +19,9 @@ from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TextIO, cast
 
+from holdtime.drill.events import ControlChange, explain, loss_windows
 from holdtime.drill.journal import Journal
+from holdtime.drill.prediction import PathPrediction, compare
 from holdtime.drill.result import DrillResult, PhaseOutage, TimelineEvent
 from holdtime.drill.scenario import Action, Scenario
 from holdtime.errors import HoldtimeError
@@ -64,6 +66,13 @@ class Observer(Protocol):
 
 SteadyState = Callable[[Sequence[str]], tuple[str, str]]
 """Runs the checks matching the patterns; returns (verdict 'pass'|'fail', one-line detail)."""
+
+Predict = Callable[[], Sequence[PathPrediction]]
+"""The predicted worst-case outage per ping path, from what the observers read (prediction.py)."""
+
+# After the trigger the watched routers are polled back to back (this pause between polls), so a
+# control-plane change is placed within one poll's duration instead of poll_interval_seconds.
+FAST_POLL_PAUSE_SECONDS = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +161,7 @@ class DrillEngine:
     clock: Callable[[], float] = time.monotonic
     out: TextIO = field(default_factory=lambda: sys.stderr)
     deadman: DeadmanSwitch | None = None  # armed before the trigger, disarmed after a restore
+    predict: Predict | None = None  # called just before the trigger
     _wake: threading.Event = field(default_factory=threading.Event)
     _stop: threading.Event = field(default_factory=threading.Event)
     _signal: str = ""
@@ -165,6 +175,10 @@ class DrillEngine:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _probers: dict[str, PingProber | RouterPinger] = field(default_factory=dict)
     _ended: dict[str, float] = field(default_factory=dict)  # path -> when its own limit ended it
+    _changes: list[ControlChange] = field(default_factory=list)  # polled changes, in order
+    _predictions: tuple[PathPrediction, ...] = ()
+    _fast: threading.Event = field(default_factory=threading.Event)  # set at the trigger
+    _poll_windows: list[float] = field(default_factory=list)  # change windows after the trigger
 
     # -- helpers -------------------------------------------------------------------------
     def _now(self) -> float:
@@ -392,29 +406,72 @@ class DrillEngine:
                 return
 
     def _poll_loop(self) -> None:
+        """Poll every observer; each change becomes an event placed between two polls.
+
+        A change first seen in a poll happened after the start of the previous poll of that
+        observer (which still showed the old value) and before the end of this one: the event
+        sits in the middle of that window (journalled as a ``change`` record with both ends).
+        """
         previous: dict[str, str] = {}
+        started_last: dict[str, float] = {}
         interval = self.scenario.timing.poll_interval_seconds
         while not self._stop.is_set():
             for observer in self.observers:
+                began = self._now()
                 try:
                     snapshot = dict(observer.poll())
                 except HoldtimeError as exc:
                     snapshot = {f"{observer.name} poll": f"error: {exc}"}
+                ended = self._now()
                 self.journal.write(
                     "sample",
-                    at_seconds=round(self._now(), 3),
+                    at_seconds=round(ended, 3),
+                    began_seconds=round(began, 3),
                     observer=observer.name,
                     state=snapshot,
                 )
+                earliest = started_last.get(observer.name, began)
+                started_last[observer.name] = began
                 for key, value in sorted(snapshot.items()):
-                    if previous.get(key) != value:
-                        before = previous.get(key)
-                        kind = key.split(" ")[1] if " " in key else "state"
-                        change = f"{key}: {before} -> {value}" if before else f"{key}: {value}"
-                        if before is not None or self._now() > 0:
-                            self._event(kind, change, observer.name)
-                        previous[key] = value
-            self._stop.wait(interval)
+                    if previous.get(key) == value:
+                        continue
+                    before = previous.get(key)
+                    previous[key] = value
+                    kind = key.split(" ")[1] if " " in key else "state"
+                    change = f"{key}: {before} -> {value}" if before else f"{key}: {value}"
+                    if before is None:
+                        if ended > 0:
+                            self._event(kind, change, observer.name, at=ended)
+                        continue
+                    self._change(ControlChange(key, before, value, earliest, ended, observer.name))
+                    self._event(kind, change, observer.name, at=(earliest + ended) / 2)
+            if self._fast.is_set():
+                self._stop.wait(FAST_POLL_PAUSE_SECONDS)
+            else:
+                self._stop.wait(interval)
+
+    def _change(self, change: ControlChange) -> None:
+        with self._lock:
+            self._changes.append(change)
+            if self._fast.is_set():
+                self._poll_windows.append(change.latest_seconds - change.earliest_seconds)
+        self.journal.write("change", **change.to_dict())
+
+    def _predict(self) -> None:
+        """The predicted outage per path, journalled and said before the trigger runs."""
+        if self.predict is None:
+            return
+        try:
+            self._predictions = tuple(self.predict())
+        except HoldtimeError as exc:  # a prediction never stops a drill
+            self._say(f"prediction: none ({exc})")
+            return
+        for prediction in self._predictions:
+            self.journal.write("prediction", **prediction.to_dict())
+            self._say(
+                f"prediction {prediction.path}: {prediction.headline()}; failure "
+                f"{prediction.failure} ({prediction.failure_why})"
+            )
 
     # -- the drill -----------------------------------------------------------------------
     def run(self) -> DrillResult:
@@ -462,6 +519,7 @@ class DrillEngine:
             description=scenario.description,
             restore=scenario.restore.instruction(),
             paths={plan.name: plan.interval_seconds for plan in self.pings},
+            clock_origin=self._t0,  # probe send times minus this: seconds since the start
             budget_seconds=scenario.budget.max_outage_seconds,
             budgets={plan.name: list(plan.budget(scenario)) for plan in self.pings},
         )
@@ -512,7 +570,9 @@ class DrillEngine:
             if self.deadman is not None and not (self._abort or self._signal):
                 self._abort = self.deadman.arm(self._event)
             if not (self._abort or self._signal):
+                self._predict()
                 triggered = True
+                self._fast.set()
                 trigger_at = self._now()
                 if not self._run_action("trigger", self.scenario.trigger):
                     self._abort = self._abort or "the trigger action failed"
@@ -722,6 +782,7 @@ class DrillEngine:
                     )
             if trigger_at is not None and plan.name in self._ended:
                 phases = self._cut_short(phases, plan, trigger_at, restore_at)
+        convergence, explained = self._explain(phases, trigger_at, restore_at)
         aborted = self._abort or (f"interrupted by {self._signal}" if self._signal else "")
         passed = (
             not aborted
@@ -743,9 +804,84 @@ class DrillEngine:
             rtt_samples=samples,
             restored=None if trigger_at is None else not self._restore_failed,
             restore_failed=self._restore_failed,
+            predictions=self._predictions,
+            convergence=convergence,
+            explained=explained,
+            poll_resolution_seconds=_poll_resolution(self._poll_windows),
         )
         self.journal.write("result", result=result.to_dict())
         return result
+
+    def _explain(
+        self, phases: Sequence[PhaseOutage], trigger_at: float | None, restore_at: float | None
+    ) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """The convergence events on the trigger's axis, and each loss episode with its events."""
+        if trigger_at is None:
+            return (), ()
+        actions = {a["role"]: a["action"] for a in self._actions_run}
+        with self._lock:
+            changes = list(self._changes)
+        return explain_phases(
+            phases,
+            changes,
+            self._predictions,
+            trigger_at,
+            restore_at,
+            origin=self._t0,
+            trigger_detail=str(actions.get("trigger", "")),
+            restore_detail=str(actions.get("restore", "")),
+        )
+
+
+def explain_phases(
+    phases: Sequence[PhaseOutage],
+    changes: Sequence[ControlChange],
+    predictions: Sequence[PathPrediction],
+    trigger_at: float,
+    restore_at: float | None,
+    *,
+    origin: float,
+    trigger_detail: str = "",
+    restore_detail: str = "",
+) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """holdtime.drill.events.explain over the phases' episodes, each failover episode set
+    beside its path's prediction (also used for a killed drill's journal)."""
+    import dataclasses
+
+    windows = [
+        window
+        for p in phases
+        if not p.not_measured
+        for window in loss_windows(p.path, p.phase, p.interval_seconds, p.episodes, origin)
+    ]
+    timeline, episodes = explain(
+        trigger_at,
+        restore_at,
+        changes,
+        windows,
+        trigger_detail=trigger_detail,
+        restore_detail=restore_detail,
+    )
+    by_path = {p.path: p for p in predictions}
+    compared = []
+    for episode in episodes:
+        prediction = by_path.get(episode.path)
+        phase = next(
+            (p for p in phases if p.path == episode.path and p.phase == episode.phase), None
+        )
+        if episode.phase != "failover" or prediction is None or phase is None:
+            compared.append(episode)
+            continue
+        comparison = compare(prediction, phase.loss_derived_outage_seconds, phase.interval_seconds)
+        compared.append(
+            dataclasses.replace(episode, comparison=comparison.text, verdict=comparison.verdict)
+        )
+    return timeline, tuple(compared)
+
+
+def _poll_resolution(windows: Sequence[float]) -> float | None:
+    """± of the control-plane events after the trigger: half the widest change window."""
+    return round(max(windows) / 2, 3) if windows else None
 
 
 def _phase_starts(trigger_at: float, restore_at: float | None) -> dict[str, float]:
