@@ -19,9 +19,10 @@ from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TextIO, cast
 
-from holdtime.drill.events import ControlChange, explain, loss_windows
+from holdtime.drill.events import ControlChange, ConvergenceEvent, ExplainedEpisode
+from holdtime.drill.explain import explain_phases
 from holdtime.drill.journal import Journal
-from holdtime.drill.prediction import PathPrediction, compare
+from holdtime.drill.prediction import PathPrediction
 from holdtime.drill.result import DrillResult, PhaseOutage, TimelineEvent
 from holdtime.drill.scenario import Action, Scenario
 from holdtime.errors import HoldtimeError
@@ -814,7 +815,7 @@ class DrillEngine:
 
     def _explain(
         self, phases: Sequence[PhaseOutage], trigger_at: float | None, restore_at: float | None
-    ) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    ) -> tuple[tuple[ConvergenceEvent, ...], tuple[ExplainedEpisode, ...]]:
         """The convergence events on the trigger's axis, and each loss episode with its events."""
         if trigger_at is None:
             return (), ()
@@ -831,52 +832,6 @@ class DrillEngine:
             trigger_detail=str(actions.get("trigger", "")),
             restore_detail=str(actions.get("restore", "")),
         )
-
-
-def explain_phases(
-    phases: Sequence[PhaseOutage],
-    changes: Sequence[ControlChange],
-    predictions: Sequence[PathPrediction],
-    trigger_at: float,
-    restore_at: float | None,
-    *,
-    origin: float,
-    trigger_detail: str = "",
-    restore_detail: str = "",
-) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
-    """holdtime.drill.events.explain over the phases' episodes, each failover episode set
-    beside its path's prediction (also used for a killed drill's journal)."""
-    import dataclasses
-
-    windows = [
-        window
-        for p in phases
-        if not p.not_measured
-        for window in loss_windows(p.path, p.phase, p.interval_seconds, p.episodes, origin)
-    ]
-    timeline, episodes = explain(
-        trigger_at,
-        restore_at,
-        changes,
-        windows,
-        trigger_detail=trigger_detail,
-        restore_detail=restore_detail,
-    )
-    by_path = {p.path: p for p in predictions}
-    compared = []
-    for episode in episodes:
-        prediction = by_path.get(episode.path)
-        phase = next(
-            (p for p in phases if p.path == episode.path and p.phase == episode.phase), None
-        )
-        if episode.phase != "failover" or prediction is None or phase is None:
-            compared.append(episode)
-            continue
-        comparison = compare(prediction, phase.loss_derived_outage_seconds, phase.interval_seconds)
-        compared.append(
-            dataclasses.replace(episode, comparison=comparison.text, verdict=comparison.verdict)
-        )
-    return timeline, tuple(compared)
 
 
 def _poll_resolution(windows: Sequence[float]) -> float | None:
