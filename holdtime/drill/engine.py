@@ -74,6 +74,9 @@ Predict = Callable[[], Sequence[PathPrediction]]
 # After the trigger the watched routers are polled back to back (this pause between polls), so a
 # control-plane change is placed within one poll's duration instead of poll_interval_seconds.
 FAST_POLL_PAUSE_SECONDS = 0.02
+# How long the trigger waits for the first full poll of the watched routers (SSH connect, a
+# first read): a prediction and a "before" state need it.
+FIRST_POLL_WAIT_SECONDS = 20.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +182,7 @@ class DrillEngine:
     _changes: list[ControlChange] = field(default_factory=list)  # polled changes, in order
     _predictions: tuple[PathPrediction, ...] = ()
     _fast: threading.Event = field(default_factory=threading.Event)  # set at the trigger
+    _polled: threading.Event = field(default_factory=threading.Event)  # a full poll round done
     _poll_windows: list[float] = field(default_factory=list)  # change windows after the trigger
 
     # -- helpers -------------------------------------------------------------------------
@@ -385,6 +389,19 @@ class DrillEngine:
                 return
             self._wake.wait(0.05)
 
+    def _await_first_poll(self, limit: float = FIRST_POLL_WAIT_SECONDS) -> None:
+        """The trigger waits for one full poll of the watched routers (at most `limit`): the
+        prediction and the state before the trigger come from it."""
+        if not self.observers:
+            return
+        deadline = self.clock() + limit
+        while self.clock() < deadline and not (self._abort or self._signal):
+            if self._polled.is_set():
+                return
+            self._wake.wait(0.05)
+        if not self._polled.is_set():
+            self._say(f"the watched routers answered no full poll within {limit:g} s")
+
     def _stream_probes(self) -> None:
         """Once a second, journal the probes whose fate is known, so a killed drill keeps them.
 
@@ -446,6 +463,7 @@ class DrillEngine:
                         continue
                     self._change(ControlChange(key, before, value, earliest, ended, observer.name))
                     self._event(kind, change, observer.name, at=(earliest + ended) / 2)
+            self._polled.set()
             if self._fast.is_set():
                 self._stop.wait(FAST_POLL_PAUSE_SECONDS)
             else:
@@ -539,14 +557,15 @@ class DrillEngine:
         self, poller: threading.Thread, streamer: threading.Thread
     ) -> tuple[list[threading.Thread], dict[str, list[Any]]]:
         """Start every path and the observers, then require settle_seconds of clean traffic."""
+        if self.observers:  # first: its SSH connections open while the probes start
+            poller.start()
         threads, outputs = self._start_pings()
         streamer.start()
         self._await_first_probes(threads)
-        if self.observers:
-            poller.start()
         settle = self.scenario.timing.settle_seconds
         self._event("settle", f"{settle} s of clean traffic required")
         self._wait(settle)
+        self._await_first_poll()
         failed = [
             f"{name}: {sink[0]}"
             for name, sink in sorted(outputs.items())

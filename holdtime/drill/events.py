@@ -22,9 +22,12 @@ by polling: it happened after the start of the last poll that still showed the o
 before the end of the first poll that showed the new one, so its offset is the middle of that
 window and its resolution half its width. A data-plane event's resolution is the probe interval.
 
-Kinds, in their causal order (used to order events of equal offset):
-``trigger``, ``last_keepalive``, ``bfd_state``, ``bgp_state``, ``best_path``, ``ipsec_sa``,
-``last_reply`` (data plane), ``first_reply`` (data plane), ``restore``.
+Kinds, in their causal order: ``trigger`` and ``restore`` (actions), ``last_keepalive``,
+``last_reply`` (data plane), ``bfd_state``, ``bgp_state``, ``best_path``, ``ipsec_sa``,
+``first_reply`` (data plane). Events are ordered by offset; two events whose windows overlap
+(neither is known to come first) are listed in causal order (BFD down before the BGP session
+drops, the best path moves before the first reply comes back). The actions are exact and keep
+their place.
 """
 
 from __future__ import annotations
@@ -35,16 +38,16 @@ from typing import Any
 
 KINDS = (
     "trigger",
+    "restore",
     "last_keepalive",
+    "last_reply",
     "bfd_state",
     "bgp_state",
     "best_path",
     "ipsec_sa",
-    "last_reply",
     "first_reply",
-    "restore",
 )
-_RANK = {kind: rank for rank, kind in enumerate(KINDS)}
+_RANK = {kind: rank for rank, kind in enumerate(KINDS)} | {"restore": 0}
 # Observer snapshot keys are "ROUTER WHAT SUBJECT" (holdtime.drill.observers): WHAT -> kind.
 _KEY_KINDS = {"bgp": "bgp_state", "bfd": "bfd_state", "best_path": "best_path", "ipsec": "ipsec_sa"}
 _LABELS = {
@@ -238,8 +241,25 @@ def data_events(window: LossWindow, trigger_at: float) -> list[ConvergenceEvent]
 
 
 def ordered(events: Sequence[ConvergenceEvent]) -> list[ConvergenceEvent]:
-    """By offset, then by causal rank (a trigger before what it causes at the same instant)."""
-    return sorted(events, key=lambda e: (e.offset_seconds, _RANK.get(e.kind, len(KINDS))))
+    """By offset; events whose windows overlap in causal order (see the module docstring)."""
+    found = sorted(events, key=lambda e: (e.offset_seconds, _rank(e)))
+    swapped = True
+    while swapped:  # each swap removes one causal inversion: this ends
+        swapped = False
+        for i in range(len(found) - 1):
+            first, second = found[i], found[i + 1]
+            if "action" in (first.plane, second.plane) or _rank(second) >= _rank(first):
+                continue
+            if second.offset_seconds - second.resolution_seconds <= (
+                first.offset_seconds + first.resolution_seconds
+            ):
+                found[i], found[i + 1] = second, first
+                swapped = True
+    return found
+
+
+def _rank(event: ConvergenceEvent) -> int:
+    return _RANK.get(event.kind, len(KINDS))
 
 
 def explain(

@@ -28,10 +28,12 @@ import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from holdtime.drill.scenario import Action
 from holdtime.probes.bgp_model import BgpNeighbor, BgpState
+
+if TYPE_CHECKING:  # a check (checks/bgp.py) imports this module: keep it light
+    from holdtime.drill.scenario import Action
 
 FAILURE_KINDS = ("silent", "clean")
 # BGP best-path selection plus zebra's route install: about 0.5 s measured on the lab (a BFD
@@ -201,8 +203,27 @@ def _bound_text(prediction: PathPrediction) -> str:
     return f"~{worst:.1f} s"
 
 
-def _silent(active: ActivePath) -> tuple[float | None, str, str]:
-    """(worst case, basis, detected_by) of a silent failure of `active`."""
+def neighbor_path(router: str, neighbor: BgpNeighbor) -> ActivePath:
+    """A neighbor's timers as an ActivePath (no prefix): what bgp.timers judges."""
+    return ActivePath(
+        router=router,
+        prefix="",
+        neighbor=neighbor.address,
+        hold_time_seconds=neighbor.hold_time_seconds,
+        keepalive_seconds=neighbor.keepalive_seconds,
+        bfd_status=neighbor.bfd_status,
+        bfd_detect_multiplier=neighbor.bfd_detect_multiplier,
+        bfd_receive_interval_ms=neighbor.bfd_rx_interval_ms,
+    )
+
+
+def silent_failure(active: ActivePath) -> tuple[float | None, str, str]:
+    """(worst case, basis, detected_by) of a silent failure of `active`: BFD's detection time
+    when BFD is Up with its timers read, else the hold time; (None, "", "") without a hold time.
+
+    ``hold time 9 s, no BFD: up to 9 s + route install``; ``BFD 300 ms x 3: about 0.9 s +
+    route install``. bgp.timers (checks/bgp.py) says the same words in its WARN.
+    """
     bfd = active.bfd_detect_seconds
     hold = active.hold_time_seconds
     if bfd is not None:
@@ -256,7 +277,7 @@ def predict(
     [active] = active_paths(router, state, [prefix]) or [None]
     if active is None:
         return none(f"{router} shows no best path for {prefix}", router=router, prefix=prefix)
-    silent_worst, silent_basis, silent_by = _silent(active)
+    silent_worst, silent_basis, silent_by = silent_failure(active)
     where = {"router": router, "prefix": prefix, "neighbor": active.neighbor}
     if silent_worst is None:
         return none(
