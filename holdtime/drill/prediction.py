@@ -257,9 +257,17 @@ def predict(
     """
     failure = failure_kind(trigger)
 
-    def none(reason: str, **where: str) -> PathPrediction:
-        basis = f"no prediction: {reason}"
-        return PathPrediction(path, failure.kind, failure.why, None, basis, **where)
+    def none(reason: str, router: str = "", prefix: str = "", neighbor: str = "") -> PathPrediction:
+        return PathPrediction(
+            path,
+            failure.kind,
+            failure.why,
+            None,
+            f"no prediction: {reason}",
+            router=router,
+            prefix=prefix,
+            neighbor=neighbor,
+        )
 
     if not states:
         return none("the drill watches no router (`watch:`), so no timers were read")
@@ -274,16 +282,18 @@ def predict(
     state = states.get(router)
     if not isinstance(state, BgpState):
         return none(f"timers not read from {router} ({state or 'not polled'})", router=router)
-    [active] = active_paths(router, state, [prefix]) or [None]
-    if active is None:
+    found = active_paths(router, state, [prefix])
+    if not found:
         return none(f"{router} shows no best path for {prefix}", router=router, prefix=prefix)
+    active = found[0]
     silent_worst, silent_basis, silent_by = silent_failure(active)
-    where = {"router": router, "prefix": prefix, "neighbor": active.neighbor}
     if silent_worst is None:
         return none(
             f"timers not read from {router} (no hold time for {active.neighbor} in the "
             "neighbor details)",
-            **where,
+            router,
+            prefix,
+            active.neighbor,
         )
     if failure.kind == "clean":
         worst, by = 0.0, "notification"
@@ -299,7 +309,9 @@ def predict(
         detected_by=by,
         clean_worst_case_seconds=0.0,
         silent_worst_case_seconds=silent_worst,
-        **where,
+        router=router,
+        prefix=prefix,
+        neighbor=active.neighbor,
     )
 
 

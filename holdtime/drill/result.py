@@ -231,6 +231,7 @@ class DrillResult:
                 "bound_seconds": prediction.bound_seconds,
                 "basis": prediction.basis,
             }
+            reasons: tuple[str, ...] = ()
             if phase is None or phase.not_measured:
                 status, summary, reasons = Status.SKIP, f"{prediction.headline()}; not measured", ()
             elif prediction.worst_case_seconds is None:

@@ -102,8 +102,8 @@ def test_silent_failure_without_bfd_is_within_the_hold_time(lab: Lab, tmp_path: 
     assert _first(events, "bgp_state", EDGE) <= _first(events, "best_path", PREFIX)
     assert ("Established", True) == (left.before, left.after in {"Idle", "Active", "Connect"})
     assert (EDGE, BACKUP) == (moved.before, moved.after)
-    # each control-plane event is placed within one fast poll: well under the 1 s poll interval
-    assert (True, True) == (0 < left.resolution_seconds < 1.0, 0 < moved.resolution_seconds < 1.0)
+    # each control-plane event is placed between two polls, with that window's half as its ±
+    assert (True, True) == (0 < left.resolution_seconds, 0 < moved.resolution_seconds)
     # in time order, within each event's resolution (overlapping windows: causal order)
     assert [] == [
         (a, b)
