@@ -47,6 +47,8 @@ def event_text(event: Mapping[str, Any]) -> str:
     kind = str(event.get("kind", ""))
     what = _LABELS.get(kind, kind)
     plane = event.get("plane")
+    if kind == "last_keepalive":  # any BGP message read from the peer, to the second
+        return f"{what} from {event.get('subject', '')} on {event.get('source', '')}"
     if plane == "control":
         return (
             f"{what} {event.get('subject', '')} on {event.get('source', '')}: "
@@ -94,16 +96,18 @@ def stories(drill: Mapping[str, Any]) -> list[Story]:
             f"{'never (the drill ended inside it)' if first is None else f'{float(first):+.2f} s'}"
         )
         convergence = episode.get("control_plane_convergence_seconds")
+        indexes = [i for i in episode.get("event_indexes") or () if 0 <= i < len(timeline)]
+        moves = [timeline[i] for i in indexes if timeline[i].get("kind") == "best_path"]
+        plus = f" ±{float(moves[-1].get('resolution_seconds', 0.0)):.2f} s" if moves else ""
         notes.append(
             f"data-plane outage {float(episode.get('data_plane_outage_seconds', 0.0)):.2f} s "
             f"({span}, ±{float(episode.get('resolution_seconds', 0.0)):.2f} s); "
             + (
-                f"control-plane convergence {float(convergence):.2f} s (best path changed)"
+                f"control-plane convergence {float(convergence):.2f} s{plus} (best path changed)"
                 if convergence is not None
                 else "control-plane convergence: no best-path change seen"
             )
         )
-        indexes = [i for i in episode.get("event_indexes") or () if 0 <= i < len(timeline)]
         comparison = str(episode.get("comparison") or "")
         heading = f"{path} {phase}: " + (
             comparison or f"{episode.get('data_plane_outage_seconds')} s lost"

@@ -120,10 +120,13 @@ def run_drill(args: argparse.Namespace) -> int:
         predicted = dry_run_predictions(inventory, scenario, pings)
         for line in predicted:
             print(f"  {line}")
-        probed = any(line.startswith("  probed ") for line in switch_lines) or bool(
-            scenario.watch
-        )
-        print("dry run: nothing was executed" + (" but the read-only probe above" * probed))
+        probed = any(line.startswith("  probed ") for line in switch_lines)
+        but = ""
+        if scenario.watch:  # the watched routers were read for the prediction
+            but = " but the read-only reads above"
+        elif probed:
+            but = " but the read-only probe above"
+        print(f"dry run: nothing was executed{but}")
         return 0
     from holdtime.drill.preflight import preflight
     from holdtime.drill.wiring import run_inventory_drill

@@ -144,6 +144,16 @@ class _PathStop(threading.Event):
 
 
 @dataclass
+class _Seen:
+    """What the polls so far showed: values per key, each observer's last poll start, and the
+    peers' "heard" ages ("R heard ADDR" -> (poll began, poll ended, seconds))."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    started: dict[str, float] = field(default_factory=dict)
+    heard: dict[str, tuple[float, float, str]] = field(default_factory=dict)
+
+
+@dataclass
 class _FlowWatch:
     """Latest live progress of one path (for abort and clean-traffic decisions)."""
 
@@ -430,8 +440,7 @@ class DrillEngine:
         observer (which still showed the old value) and before the end of this one: the event
         sits in the middle of that window (journalled as a ``change`` record with both ends).
         """
-        previous: dict[str, str] = {}
-        started_last: dict[str, float] = {}
+        seen = _Seen()
         interval = self.scenario.timing.poll_interval_seconds
         while not self._stop.is_set():
             for observer in self.observers:
@@ -448,26 +457,71 @@ class DrillEngine:
                     observer=observer.name,
                     state=snapshot,
                 )
-                earliest = started_last.get(observer.name, began)
-                started_last[observer.name] = began
-                for key, value in sorted(snapshot.items()):
-                    if previous.get(key) == value:
-                        continue
-                    before = previous.get(key)
-                    previous[key] = value
-                    kind = key.split(" ")[1] if " " in key else "state"
-                    change = f"{key}: {before} -> {value}" if before else f"{key}: {value}"
-                    if before is None:
-                        if ended > 0:
-                            self._event(kind, change, observer.name, at=ended)
-                        continue
-                    self._change(ControlChange(key, before, value, earliest, ended, observer.name))
-                    self._event(kind, change, observer.name, at=(earliest + ended) / 2)
+                earliest = seen.started.get(observer.name, began)
+                seen.started[observer.name] = began
+                self._diff(observer.name, snapshot, seen, earliest, (began, ended))
             self._polled.set()
             if self._fast.is_set():
                 self._stop.wait(FAST_POLL_PAUSE_SECONDS)
             else:
                 self._stop.wait(interval)
+
+    def _diff(
+        self,
+        source: str,
+        snapshot: Mapping[str, str],
+        seen: _Seen,
+        earliest: float,
+        poll: tuple[float, float],
+    ) -> None:
+        """The events of one poll against what the polls before it showed."""
+        began, ended = poll
+        for key, value in sorted(snapshot.items()):
+            kind = key.split(" ")[1] if " " in key else "state"
+            if kind == "heard":  # seconds since the peer's last message: no event
+                seen.heard[key] = (began, ended, value)
+                continue
+            if seen.values.get(key) == value:
+                continue
+            before = seen.values.get(key)
+            seen.values[key] = value
+            if kind == "bgp" and before == "Established":
+                self._last_keepalive(key, seen.heard, source)
+            change = f"{key}: {before} -> {value}" if before else f"{key}: {value}"
+            if before is None:
+                if ended > 0:
+                    self._event(kind, change, source, at=ended)
+                continue
+            self._change(ControlChange(key, before, value, earliest, ended, source))
+            self._event(kind, change, source, at=(earliest + ended) / 2)
+
+    def _last_keepalive(
+        self, key: str, heard: Mapping[str, tuple[float, float, str]], source: str
+    ) -> None:
+        """The session `key` ("R bgp ADDR") left Established: when was the peer last heard?
+
+        From the last poll that showed it Established: the peer's last message came `age`
+        seconds before that poll's read (FRR truncates to the second, so up to a second more).
+        """
+        router, _, address = key.split(" ", 2)
+        reading = heard.get(f"{router} heard {address}")
+        if reading is None:
+            return
+        began, ended, age_text = reading
+        try:
+            age = float(age_text)
+        except ValueError:
+            return
+        self._change(
+            ControlChange(
+                f"{router} last_keepalive {address}",
+                "",
+                f"{age:g} s before a poll",
+                began - age - 1.0,
+                ended - age,
+                source,
+            )
+        )
 
     def _change(self, change: ControlChange) -> None:
         with self._lock:

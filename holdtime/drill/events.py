@@ -49,7 +49,13 @@ KINDS = (
 )
 _RANK = {kind: rank for rank, kind in enumerate(KINDS)} | {"restore": 0}
 # Observer snapshot keys are "ROUTER WHAT SUBJECT" (holdtime.drill.observers): WHAT -> kind.
-_KEY_KINDS = {"bgp": "bgp_state", "bfd": "bfd_state", "best_path": "best_path", "ipsec": "ipsec_sa"}
+_KEY_KINDS = {
+    "bgp": "bgp_state",
+    "bfd": "bfd_state",
+    "best_path": "best_path",
+    "ipsec": "ipsec_sa",
+    "last_keepalive": "last_keepalive",
+}
 _LABELS = {
     "trigger": "trigger sent",
     "last_keepalive": "last keepalive seen",
@@ -84,6 +90,8 @@ class ConvergenceEvent:
     def describe(self) -> str:
         """``BGP session 10.10.10.2 on vpc-router-1: Established -> Idle``."""
         what = _LABELS.get(self.kind, self.kind)
+        if self.kind == "last_keepalive":
+            return f"{what} from {self.subject} on {self.source}"
         if self.plane == "control":
             return f"{what} {self.subject} on {self.source}: {self.before or '?'} -> {self.after}"
         if self.plane == "data":
@@ -301,11 +309,12 @@ def explain(
         high = end if end is not None else max((e.offset_seconds for e in timeline), default=0.0)
         if window.phase == "failover":
             low = min(low, 0.0)  # the trigger belongs to the failover episode's story
-        indexes = tuple(
+        inside = [
             i
             for i, e in enumerate(timeline)
             if _meets(e, low, high) and (e.plane != "data" or e.source == window.path)
-        )
+        ]
+        indexes = tuple(sorted({*inside, *_heard_before(timeline, inside)}))
         episodes.append(
             ExplainedEpisode(
                 path=window.path,
@@ -321,6 +330,21 @@ def explain(
             )
         )
     return timeline, tuple(episodes)
+
+
+def _heard_before(timeline: Sequence[ConvergenceEvent], inside: Sequence[int]) -> list[int]:
+    """The "last keepalive seen" of each session that dropped inside an episode: it explains
+    the drop (hold timer = last keepalive + hold time) although it came before the outage."""
+    dropped = {
+        (timeline[i].source, timeline[i].subject)
+        for i in inside
+        if timeline[i].kind == "bgp_state" and timeline[i].before == "Established"
+    }
+    return [
+        i
+        for i, e in enumerate(timeline)
+        if e.kind == "last_keepalive" and (e.source, e.subject) in dropped
+    ]
 
 
 def _meets(event: ConvergenceEvent, low: float, high: float) -> bool:

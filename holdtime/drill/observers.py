@@ -98,6 +98,12 @@ class RouterObserver:
         if "bgp.neighbors" in reader.errors:
             self.bgp_error = f"neighbor details: {reader.errors['bgp.neighbors']}"
         snapshot = {f"{self.name} bgp {peer.address}": peer.state for peer in state.peers}
+        # Seconds since the peer's last message (FRR: to the second): not a state, the engine
+        # keeps it to place "last keepalive seen" when the session drops.
+        for neighbor in state.neighbors:
+            if neighbor.established and neighbor.last_read_seconds is not None:
+                age = f"{neighbor.last_read_seconds:g}"
+                snapshot[f"{self.name} heard {neighbor.address}"] = age
         if state.bfd_peers is not None:
             snapshot.update({f"{self.name} bfd {b.peer}": b.status for b in state.bfd_peers})
         elif "bfd" in reader.errors and any(n.bfd_status for n in state.neighbors):
