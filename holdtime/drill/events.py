@@ -25,9 +25,9 @@ window and its resolution half its width. A data-plane event's resolution is the
 Kinds, in their causal order: ``trigger`` and ``restore`` (actions), ``last_keepalive``,
 ``last_reply`` (data plane), ``bfd_state``, ``bgp_state``, ``best_path``, ``ipsec_sa``,
 ``first_reply`` (data plane). Events are ordered by offset; two events whose windows overlap
-(neither is known to come first) are listed in causal order (BFD down before the BGP session
-drops, the best path moves before the first reply comes back). The actions are exact and keep
-their place.
+(neither is known to come first) are listed cause first: BFD down before the BGP session
+drops, a session leaving (or reaching) Established before the best path moves, the best path
+before the first reply comes back. Other events keep their time order; actions are exact.
 """
 
 from __future__ import annotations
@@ -248,15 +248,32 @@ def data_events(window: LossWindow, trigger_at: float) -> list[ConvergenceEvent]
     return found
 
 
+# What can cause what: an event listed after one it may have caused, their windows
+# overlapping, moves before it. Anything else keeps its time order.
+_CAUSES = {
+    "bgp_state": {"last_keepalive", "bfd_state"},
+    "best_path": {"bfd_state", "bgp_state"},
+    "first_reply": {"bfd_state", "bgp_state", "best_path"},
+}
+
+
+def _may_cause(cause: ConvergenceEvent, effect: ConvergenceEvent) -> bool:
+    """True when `cause` may have caused `effect`: a BGP change only when it enters or leaves
+    Established (a session drop or recovery moves routes; Idle -> Connect does not)."""
+    if cause.kind not in _CAUSES.get(effect.kind, set()):
+        return False
+    return cause.kind != "bgp_state" or "Established" in (cause.before, cause.after)
+
+
 def ordered(events: Sequence[ConvergenceEvent]) -> list[ConvergenceEvent]:
     """By offset; events whose windows overlap in causal order (see the module docstring)."""
     found = sorted(events, key=lambda e: (e.offset_seconds, _rank(e)))
     swapped = True
-    while swapped:  # each swap removes one causal inversion: this ends
+    while swapped:  # each swap puts a cause before its effect, never back: this ends
         swapped = False
         for i in range(len(found) - 1):
             first, second = found[i], found[i + 1]
-            if "action" in (first.plane, second.plane) or _rank(second) >= _rank(first):
+            if not _may_cause(second, first) or _may_cause(first, second):
                 continue
             if second.offset_seconds - second.resolution_seconds <= (
                 first.offset_seconds + first.resolution_seconds

@@ -78,7 +78,8 @@ def _first(events: list[ConvergenceEvent], kind: str, subject: str = "") -> int:
 
 def test_silent_failure_without_bfd_is_within_the_hold_time(lab: Lab, tmp_path: Path) -> None:
     """Timers 3/9: predicted <= 9 s from the read hold time; measured within; the events in
-    order: trigger, the session to esg1 leaves Established, best path to esg2, first reply."""
+    order: trigger, esg1 last heard, its session leaves Established, best path to esg2, first
+    reply."""
     journal = tmp_path / "silent.jsonl"
     result = _silent_failure(lab, journal)
     [prediction] = result.predictions
@@ -95,12 +96,16 @@ def test_silent_failure_without_bfd_is_within_the_hold_time(lab: Lab, tmp_path: 
         prediction.neighbor,
     )
     assert ("within", True) == (episode.verdict, 5.0 <= episode.data_plane_outage_seconds)
-    # the last reply may come just after the trigger started (nft takes a moment to apply)
-    assert {"last_reply", "trigger"} == set(kinds[:2])
+    # esg1 was last heard before the trigger; the last reply may come just after the trigger
+    # started (nft takes a moment to apply)
+    assert {"last_keepalive", "last_reply", "trigger"} == set(kinds[:3])
     assert "first_reply" == kinds[-1]
     assert _first(events, "trigger") < _first(events, "bgp_state", EDGE)
     assert _first(events, "bgp_state", EDGE) <= _first(events, "best_path", PREFIX)
     assert ("Established", True) == (left.before, left.after in {"Idle", "Active", "Connect"})
+    # the peer was last heard before the trigger; its hold timer ran out after that
+    heard = events[_first(events, "last_keepalive", EDGE)]
+    assert (True, True) == (heard.offset_seconds < left.offset_seconds, heard.offset_seconds < 1)
     assert (EDGE, BACKUP) == (moved.before, moved.after)
     # each control-plane event is placed between two polls, with that window's half as its ±
     assert (True, True) == (0 < left.resolution_seconds, 0 < moved.resolution_seconds)

@@ -60,13 +60,29 @@ def test_overlapping_windows_are_listed_in_causal_order() -> None:
     change seen in the same poll; actions keep their place."""
     best = ConvergenceEvent(8.04, 0.5, "best_path", "control", "r", "172.16.1.0/24", "a", "b")
     reply = ConvergenceEvent(8.01, 0.2, "first_reply", "data", "app-to-db")
-    bgp = ConvergenceEvent(1.06, 0.37, "bgp_state", "control", "r", "10.10.10.2", "E", "I")
+    bgp = ConvergenceEvent(
+        1.06, 0.37, "bgp_state", "control", "r", "10.10.10.2", "Established", "Idle"
+    )
     bfd = ConvergenceEvent(1.06, 0.37, "bfd_state", "control", "r", "10.10.10.2", "up", "down")
     trigger = ConvergenceEvent(0.0, 0.0, "trigger", "action", "")
     late_reply = ConvergenceEvent(0.23, 0.2, "last_reply", "data", "app-to-db")
     assert [trigger, late_reply, bfd, bgp, best, reply] == ordered(
         [reply, best, bgp, bfd, late_reply, trigger]
     )
+
+
+def test_only_a_possible_cause_moves_before_its_effect() -> None:
+    """Idle -> Connect causes no route change: it stays after the best path and the first reply
+    even when the windows overlap (a slow poll); a drop from Established moves before them."""
+    drop = ConvergenceEvent(
+        4.97, 2.55, "bgp_state", "control", "r", "10.10.10.2", "Established", "Idle"
+    )
+    best = ConvergenceEvent(4.97, 2.55, "best_path", "control", "r", "172.16.1.0/24", "a", "b")
+    reply = ConvergenceEvent(6.54, 0.2, "first_reply", "data", "app-to-db")
+    retry = ConvergenceEvent(
+        6.58, 2.58, "bgp_state", "control", "r", "10.10.10.2", "Idle", "Connect"
+    )
+    assert [drop, best, reply, retry] == ordered([retry, reply, best, drop])
 
 
 def test_far_apart_events_keep_their_time_order_whatever_the_kind() -> None:
