@@ -185,8 +185,7 @@ def test_untuned_timers_without_bfd_warn_with_the_failover_time() -> None:
         "fails over in up to 180 s + route install"
     ) == results[1].summary
     assert (
-        "predicted outage of a silent failure: hold time 180 s, no BFD: up to 180 s + route "
-        "install"
+        "predicted outage of a silent failure: hold time 180 s, no BFD: up to 180 s + route install"
     ) == results[1].reasons[1]
     assert {"hold_time_seconds": 180.0, "keepalive_seconds": 60.0, "bfd_status": None,
             "negotiated": True} == dict(results[1].observed)  # fmt: skip
