@@ -142,24 +142,27 @@ def test_recorded_drills_tell_the_story_in_order(
     case: str, detected_by: str, first_control: str
 ) -> None:
     """Real lab drills: the prediction was made from the read timers, the outage is within it,
-    the first control-plane change is the detection (BGP hold timer, or BFD), then the best path
-    moves to esg2, and the first reply ends the episode."""
+    the peer was last heard before the trigger, the first control-plane change is the detection
+    (BGP hold timer, or BFD), then the best path moves to esg2, and the first reply follows."""
     result = _replayed(case)
     [prediction] = result.predictions
     [episode] = [e for e in result.explained if e.phase == "failover"]
     events = [result.convergence[i] for i in episode.event_indexes]
-    control = [e for e in events if e.plane == "control"]
+    control = [e for e in events if e.plane == "control" and e.kind != "last_keepalive"]
     assert (detected_by, "within") == (prediction.detected_by, episode.verdict)
+    assert "last_keepalive" == events[0].kind  # the peer last heard, before the trigger
     assert first_control == control[0].kind
-    assert ("best_path", "10.10.10.6") == (control[-1].kind, control[-1].after)
-    assert "first_reply" == events[-1].kind
+    moved = next(i for i, e in enumerate(events) if e.kind == "best_path")
+    assert "10.10.10.6" == events[moved].after
+    assert "first_reply" in [e.kind for e in events[moved + 1 :]]
     assert all(e.resolution_seconds > 0 for e in control)
 
 
 @pytest.mark.parametrize("case", ["silent-3-9", "silent-bfd"])
 def test_each_change_is_bracketed_by_the_journalled_polls(case: str) -> None:
     """A change's window runs from the start of the previous poll of that router to the end of
-    the poll that first showed it: both are in the journal's observer samples."""
+    the poll that first showed it: both are in the journal's observer samples; the peer's last
+    keepalive is its age before one of those polls."""
     path = JOURNALS / case / "journal.jsonl"
     records = [r for _n, r in numbered_records(path)]
     polls = [
@@ -167,14 +170,19 @@ def test_each_change_is_bracketed_by_the_journalled_polls(case: str) -> None:
         for r in records
         if r["type"] == "sample" and "observer" in r
     ]
-    changes = [r for r in records if r["type"] == "change"]
+    changes = [r for r in records if r["type"] == "change" and " last_keepalive " not in r["key"]]
+    heard = [r for r in records if r["type"] == "change" and " last_keepalive " in r["key"]]
     pairs = {(round(a[0], 3), round(b[1], 3)) for a, b in itertools.pairwise(polls)}
-    assert changes
+    assert (True, 1) == (bool(changes), len(heard))
     assert [] == [
         c
         for c in changes
         if (round(c["earliest_seconds"], 3), round(c["latest_seconds"], 3)) not in pairs
     ]
+    # last heard: `age` (FRR, whole seconds) before a poll's read, so up to a second earlier
+    age = float(heard[0]["after"].split(" s before a poll")[0])
+    windows = {(round(b - age - 1.0, 3), round(e - age, 3)) for b, e in polls}
+    assert (round(heard[0]["earliest_seconds"], 3), round(heard[0]["latest_seconds"], 3)) in windows
 
 
 @pytest.mark.parametrize("case", ["silent-3-9", "silent-bfd"])
