@@ -72,6 +72,28 @@ def _prediction_notes(prediction: Mapping[str, Any] | None) -> list[str]:
     return notes
 
 
+def _hold_timer_note(
+    prediction: Mapping[str, Any] | None, events: Sequence[Mapping[str, Any]]
+) -> list[str]:
+    """When the hold timer decides: it expires one hold time after the peer was last heard."""
+    if not prediction or prediction.get("detected_by") != "hold_timer":
+        return []
+    heard = [
+        e
+        for e in events
+        if e.get("kind") == "last_keepalive" and e.get("subject") == prediction.get("neighbor")
+    ]
+    if not heard or prediction.get("worst_case_seconds") is None:
+        return []
+    hold = float(prediction["worst_case_seconds"])
+    at = float(heard[-1].get("offset_seconds", 0.0))
+    plus = float(heard[-1].get("resolution_seconds", 0.0))
+    return [
+        f"hold timer: {prediction.get('neighbor')} last heard at {at:+.2f} s, so its {hold:g} s "
+        f"hold timer expires at {at + hold:+.2f} s ±{plus:.2f} s"
+    ]
+
+
 def _rows(events: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, str, str], ...]:
     return tuple((offset_text(e), str(e.get("plane", "")), event_text(e)) for e in events)
 
@@ -108,6 +130,8 @@ def stories(drill: Mapping[str, Any]) -> list[Story]:
                 else "control-plane convergence: no best-path change seen"
             )
         )
+        if phase == "failover":
+            notes += _hold_timer_note(predictions.get(path), [timeline[i] for i in indexes])
         comparison = str(episode.get("comparison") or "")
         heading = f"{path} {phase}: " + (
             comparison or f"{episode.get('data_plane_outage_seconds')} s lost"

@@ -211,3 +211,11 @@ def test_recorded_journal_result_round_trips() -> None:
         again.convergence,
         again.explained,
     )
+
+
+def test_story_says_when_the_hold_timer_expires() -> None:
+    """Without BFD the story adds: last heard at T, so the hold timer expires at T + hold."""
+    lines = text_lines(_replayed("silent-3-9").to_dict())
+    [note] = [line for line in lines if line.startswith("  hold timer: ")]
+    assert note.startswith("  hold timer: 10.10.10.2 last heard at -")
+    assert ", so its 9 s hold timer expires at +" in note
