@@ -193,6 +193,7 @@ class DrillEngine:
     _predictions: tuple[PathPrediction, ...] = ()
     _fast: threading.Event = field(default_factory=threading.Event)  # set at the trigger
     _polled: threading.Event = field(default_factory=threading.Event)  # a full poll round done
+    _trigger_at: float | None = None  # seconds since the start, once the trigger was sent
     _poll_windows: list[float] = field(default_factory=list)  # change windows after the trigger
 
     # -- helpers -------------------------------------------------------------------------
@@ -492,8 +493,13 @@ class DrillEngine:
                 if ended > 0:
                     self._event(kind, change, source, at=ended)
                 continue
-            self._change(ControlChange(key, before, value, earliest, ended, source))
-            self._event(kind, change, source, at=(earliest + ended) / 2)
+            # Nothing changed before the trigger (the settle period saw a steady state): a
+            # window the trigger falls into starts at the trigger.
+            start = earliest
+            if self._trigger_at is not None and earliest < self._trigger_at <= ended:
+                start = self._trigger_at
+            self._change(ControlChange(key, before, value, start, ended, source))
+            self._event(kind, change, source, at=(start + ended) / 2)
 
     def _last_keepalive(
         self, key: str, heard: Mapping[str, tuple[float, float, str]], source: str
@@ -647,7 +653,7 @@ class DrillEngine:
                 self._predict()
                 triggered = True
                 self._fast.set()
-                trigger_at = self._now()
+                trigger_at = self._trigger_at = self._now()
                 if not self._run_action("trigger", self.scenario.trigger):
                     self._abort = self._abort or "the trigger action failed"
                 else:

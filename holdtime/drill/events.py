@@ -20,7 +20,9 @@ One event::
 event happened within ``offset_seconds ± resolution_seconds``. A control-plane change is seen
 by polling: it happened after the start of the last poll that still showed the old state and
 before the end of the first poll that showed the new one, so its offset is the middle of that
-window and its resolution half its width. A data-plane event's resolution is the probe interval.
+window and its resolution half its width. A window the trigger falls into starts at the
+trigger (the settle period before it saw a steady state). A data-plane event's resolution is
+the probe interval.
 
 Kinds, in their causal order: ``trigger`` and ``restore`` (actions), ``last_keepalive``,
 ``last_reply`` (data plane), ``bfd_state``, ``bgp_state``, ``best_path``, ``ipsec_sa``,
