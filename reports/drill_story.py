@@ -161,8 +161,8 @@ def stories(drill: Mapping[str, Any]) -> list[Story]:
             heading = f"{path} failover: {lost} probes lost so far (no per-probe records)"
         elif prediction and prediction.get("worst_case_seconds") is not None:
             worst = float(prediction["worst_case_seconds"])
-            bound = "<=" if prediction.get("detected_by") == "hold_timer" else "~"
-            heading += f", predicted {bound} {worst:.1f} s: within"
+            bound = "<= " if prediction.get("detected_by") == "hold_timer" else "~"
+            heading += f", predicted {bound}{worst:.1f} s: within"
         events = [
             e
             for e in timeline
