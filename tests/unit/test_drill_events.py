@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -219,3 +220,23 @@ def test_story_says_when_the_hold_timer_expires() -> None:
     [note] = [line for line in lines if line.startswith("  hold timer: ")]
     assert note.startswith("  hold timer: 10.10.10.2 last heard at -")
     assert ", so its 9 s hold timer expires at +" in note
+
+
+def test_clean_shutdown_loses_nothing_and_still_tells_the_convergence() -> None:
+    """A recorded `neighbor shutdown` drill: predicted about 0 s (clean, inferred), no probe
+    lost, and the failover's events still listed: trigger, session drop, best path to esg2."""
+    result = _replayed("clean-shutdown")
+    [prediction] = result.predictions
+    lines = text_lines(result.to_dict())
+    events = [re.split(r"\s{2,}", line.strip())[-1] for line in lines if line.startswith("    ")]
+    assert ("clean", 0.0, False) == (
+        prediction.failure,
+        prediction.worst_case_seconds,
+        any(e.phase == "failover" for e in result.explained),
+    )
+    assert lines[0].endswith("failover: no probe lost (resolution 0.2 s), predicted ~0.0 s: within")
+    assert [True, True, True] == [
+        events[0].startswith("trigger sent: ssh esg1: "),
+        events[1] == "BGP session 10.10.10.2 on vpc-router-1: Established -> Idle",
+        events[2] == "best path 172.16.1.0/24 on vpc-router-1: 10.10.10.2 -> 10.10.10.6",
+    ]
