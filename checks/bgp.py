@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from holdtime.checks.kit import default_of, no_data, result, seconds_text, subtarget
 from holdtime.checks.router_kit import RouterCheck, section_error, section_or_results
+from holdtime.drill.prediction import neighbor_path, silent_failure
 from holdtime.errors import ParseError
 from holdtime.models import CheckResult, Status, error_result
 from holdtime.plugins import Target, Threshold
@@ -463,8 +464,8 @@ class TimersCheck(_BgpCheck):
     )
     statuses = {
         "pass": "hold time within the threshold, or BFD Up on the session",
-        "warn": "hold time above the threshold and no working BFD: failover takes up to "
-        "the hold time",
+        "warn": "hold time above the threshold and no working BFD: a silent failure fails over "
+        "in up to the hold time + route install (the drill's prediction)",
         "error": "neighbor details unavailable (no JSON, or the command failed)",
     }
 
@@ -545,17 +546,20 @@ class TimersCheck(_BgpCheck):
             if neighbor.bfd_status is None
             else f"BFD configured but {neighbor.bfd_status}"
         )
+        # The drill's prediction says the same number (holdtime.drill.prediction).
+        _worst, basis, _by = silent_failure(neighbor_path(target.device, neighbor))
         return result(
             self.name,
             target,
             neighbor.address,
             Status.WARN,
-            f"{label}: hold time {hold:g} s > {limit:g} s and {bfd_note}: failover after a "
-            f"silent failure will take up to {hold:g} s",
+            f"{label}: hold time {hold:g} s > {limit:g} s and {bfd_note}: a silent failure "
+            f"fails over in up to {hold:g} s + route install",
             observed=observed,
             expected=expected,
             reasons=(
                 f"{timers}; {bfd_note}",
+                f"predicted outage of a silent failure: {basis}",
                 "a peer that dies silently (no NOTIFICATION/FIN) is declared down only when "
                 f"the hold timer ({hold:g} s) expires",
                 "tune `timers bgp 3 9` (or lower) or enable BFD (`neighbor X bfd`)",

@@ -59,6 +59,9 @@ class BgpNeighbor:
     last_reset_reason: str = ""
     description: str = ""
     hostname: str = ""
+    # since the last BGP message (a keepalive, at the least) read from the peer; FRR shows it to
+    # the second (bgpTimerLastRead). The drill places "last keepalive seen" with it.
+    last_read_seconds: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -507,6 +507,9 @@ def _neighbor(vrf: str, address: str, raw: object) -> BgpNeighbor:
         last_reset_reason=_str(item.get("lastResetDueTo"), f"{where}.lastResetDueTo"),
         description=_str(item.get("nbrDesc"), f"{where}.nbrDesc"),
         hostname=_str(item.get("hostname"), f"{where}.hostname"),
+        last_read_seconds=_seconds_from_ms(
+            item.get("bgpTimerLastRead"), f"{where}.bgpTimerLastRead"
+        ),
     )
 
 

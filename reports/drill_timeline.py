@@ -10,6 +10,8 @@ import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from holdtime.reports.drill_story import stories
+
 WIDTH, HEIGHT = 960, 260
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 20, 70
 PATH_COLOURS = ("#1f6feb", "#8250df", "#1a7f37", "#bf8700")
@@ -145,6 +147,27 @@ def _budget_from(phase: Mapping[str, Any]) -> str:
     return f" <small>({html.escape(str(source))})</small>" if source else ""
 
 
+def render_stories(drill: Mapping[str, Any]) -> str:
+    """Per outage episode: predicted vs measured, then its convergence events in a table."""
+    parts = []
+    for story in stories(drill):
+        notes = "".join(f"<li>{html.escape(note)}</li>" for note in story.notes)
+        finding = (
+            f'<p class="alarm"><b>{html.escape(story.finding)}</b></p>' if story.finding else ""
+        )
+        rows = "".join(
+            f"<tr><td><code>{html.escape(offset)}</code></td><td>{html.escape(plane)}</td>"
+            f"<td>{html.escape(what)}</td></tr>"
+            for offset, plane, what in story.events
+        )
+        parts.append(
+            f'<div class="story"><h3>{html.escape(story.heading)}</h3><ul>{notes}</ul>{finding}'
+            "<table><thead><tr><th>offset from trigger</th><th>plane</th><th>event</th></tr>"
+            f"</thead><tbody>{rows}</tbody></table></div>"
+        )
+    return "".join(parts)
+
+
 def render_section(drill: Mapping[str, Any]) -> str:
     """One drill as an HTML <section>: verdict, outage table, timeline, event list."""
     verdict = "PASSED" if drill.get("passed") else "FAILED"
@@ -170,6 +193,7 @@ def render_section(drill: Mapping[str, Any]) -> str:
     return (
         f'<section class="drill"><h2>Drill {html.escape(str(drill.get("name", "")))}: '
         f"{verdict}</h2>"
+        + render_stories(drill)
         + (
             f'<p class="alarm"><b>{html.escape(str(drill["restore_failed"]))}</b></p>'
             if drill.get("restore_failed")

@@ -13,6 +13,7 @@ from typing import Any
 
 from holdtime.models import CheckResult, RunResult, Status
 from holdtime.reports.drill_alarm import alarm_lines
+from holdtime.reports.drill_story import stories
 from holdtime.reports.table import ordered, summary_line
 
 # Backslash-escape the punctuation that would otherwise become markup: table pipes, emphasis,
@@ -119,7 +120,16 @@ def _drill(drill: Mapping[str, Any]) -> list[str]:
         "budget",
         "verdict",
     ]
-    return [*lines, *_table(headers, rows), ""]
+    lines = [*lines, *_table(headers, rows), ""]
+    for story in stories(drill):
+        lines += [f"#### {md_escape(story.heading)}", ""]
+        lines += [f"- {md_escape(note)}" for note in story.notes]
+        if story.finding:
+            lines.append(f"- **{md_escape(story.finding)}**")
+        lines.append("")
+        event_rows = [[md_escape(a), md_escape(b), md_escape(c)] for a, b, c in story.events]
+        lines += [*_table(["offset from trigger", "plane", "event"], event_rows), ""]
+    return lines
 
 
 def render(run: RunResult) -> str:

@@ -13,6 +13,7 @@ from tabulate import tabulate
 
 from holdtime.models import CheckResult, RunResult, Status
 from holdtime.reports.drill_alarm import alarm_lines
+from holdtime.reports.drill_story import text_lines
 
 # Worst first: what needs attention sits at the top of a long report.
 STATUS_ORDER = (Status.ERROR, Status.FAIL, Status.WARN, Status.PASS, Status.SKIP)
@@ -89,10 +90,18 @@ def render_table(run: RunResult, *, color: bool = False, verbose: bool = False) 
         worst = max((r.status for r in run.results), key=lambda s: s.severity, default=None)
         if worst in (Status.ERROR, Status.FAIL, Status.WARN):
             footer = f"{_ANSI[worst]}{footer}{_RESET}"
+    drills = run.extras.get("drills", [])
+    told = [
+        _clean(line)
+        for drill in (drills if isinstance(drills, list) else [])
+        if isinstance(drill, dict)
+        for line in text_lines(drill)
+    ]
+    story = "\n".join(told) + "\n\n" if told else ""
     if not rows:
-        return alarms + footer + "\n"
+        return alarms + story + footer + "\n"
     table = tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
-    return f"{alarms}{table}\n\n{footer}\n"
+    return f"{alarms}{table}\n\n{story}{footer}\n"
 
 
 def render(run: RunResult) -> str:

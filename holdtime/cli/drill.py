@@ -112,12 +112,21 @@ def run_drill(args: argparse.Namespace) -> int:
             if plan.name in router_lines:
                 print(f"        on {plan.router.name}: {router_lines[plan.name]}")
         from holdtime.drill.deadman import dry_run_lines  # the dead man's switch
+        from holdtime.drill.observers import dry_run_predictions
 
         switch_lines = dry_run_lines(inventory, scenario)
         for line in switch_lines:
             print(f"  {line}")
+        predicted = dry_run_predictions(inventory, scenario, pings)
+        for line in predicted:
+            print(f"  {line}")
         probed = any(line.startswith("  probed ") for line in switch_lines)
-        print("dry run: nothing was executed" + (" but the read-only probe above" * probed))
+        but = ""
+        if scenario.watch:  # the watched routers were read for the prediction
+            but = " but the read-only reads above"
+        elif probed:
+            but = " but the read-only probe above"
+        print(f"dry run: nothing was executed{but}")
         return 0
     from holdtime.drill.preflight import preflight
     from holdtime.drill.wiring import run_inventory_drill

@@ -19,7 +19,10 @@ from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TextIO, cast
 
+from holdtime.drill.events import ControlChange, ConvergenceEvent, ExplainedEpisode
+from holdtime.drill.explain import explain_phases
 from holdtime.drill.journal import Journal
+from holdtime.drill.prediction import PathPrediction
 from holdtime.drill.result import DrillResult, PhaseOutage, TimelineEvent
 from holdtime.drill.scenario import Action, Scenario
 from holdtime.errors import HoldtimeError
@@ -64,6 +67,16 @@ class Observer(Protocol):
 
 SteadyState = Callable[[Sequence[str]], tuple[str, str]]
 """Runs the checks matching the patterns; returns (verdict 'pass'|'fail', one-line detail)."""
+
+Predict = Callable[[], Sequence[PathPrediction]]
+"""The predicted worst-case outage per ping path, from what the observers read (prediction.py)."""
+
+# After the trigger the watched routers are polled back to back (this pause between polls), so a
+# control-plane change is placed within one poll's duration instead of poll_interval_seconds.
+FAST_POLL_PAUSE_SECONDS = 0.02
+# How long the trigger waits for the first full poll of the watched routers (SSH connect, a
+# first read): a prediction and a "before" state need it.
+FIRST_POLL_WAIT_SECONDS = 20.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +144,16 @@ class _PathStop(threading.Event):
 
 
 @dataclass
+class _Seen:
+    """What the polls so far showed: values per key, each observer's last poll start, and the
+    peers' "heard" ages ("R heard ADDR" -> (poll began, poll ended, seconds))."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    started: dict[str, float] = field(default_factory=dict)
+    heard: dict[str, tuple[float, float, str]] = field(default_factory=dict)
+
+
+@dataclass
 class _FlowWatch:
     """Latest live progress of one path (for abort and clean-traffic decisions)."""
 
@@ -152,6 +175,7 @@ class DrillEngine:
     clock: Callable[[], float] = time.monotonic
     out: TextIO = field(default_factory=lambda: sys.stderr)
     deadman: DeadmanSwitch | None = None  # armed before the trigger, disarmed after a restore
+    predict: Predict | None = None  # called just before the trigger
     _wake: threading.Event = field(default_factory=threading.Event)
     _stop: threading.Event = field(default_factory=threading.Event)
     _signal: str = ""
@@ -165,6 +189,12 @@ class DrillEngine:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _probers: dict[str, PingProber | RouterPinger] = field(default_factory=dict)
     _ended: dict[str, float] = field(default_factory=dict)  # path -> when its own limit ended it
+    _changes: list[ControlChange] = field(default_factory=list)  # polled changes, in order
+    _predictions: tuple[PathPrediction, ...] = ()
+    _fast: threading.Event = field(default_factory=threading.Event)  # set at the trigger
+    _polled: threading.Event = field(default_factory=threading.Event)  # a full poll round done
+    _trigger_at: float | None = None  # seconds since the start, once the trigger was sent
+    _poll_windows: list[float] = field(default_factory=list)  # change windows after the trigger
 
     # -- helpers -------------------------------------------------------------------------
     def _now(self) -> float:
@@ -370,6 +400,19 @@ class DrillEngine:
                 return
             self._wake.wait(0.05)
 
+    def _await_first_poll(self, limit: float = FIRST_POLL_WAIT_SECONDS) -> None:
+        """The trigger waits for one full poll of the watched routers (at most `limit`): the
+        prediction and the state before the trigger come from it."""
+        if not self.observers:
+            return
+        deadline = self.clock() + limit
+        while self.clock() < deadline and not (self._abort or self._signal):
+            if self._polled.is_set():
+                return
+            self._wake.wait(0.05)
+        if not self._polled.is_set():
+            self._say(f"the watched routers answered no full poll within {limit:g} s")
+
     def _stream_probes(self) -> None:
         """Once a second, journal the probes whose fate is known, so a killed drill keeps them.
 
@@ -392,29 +435,122 @@ class DrillEngine:
                 return
 
     def _poll_loop(self) -> None:
-        previous: dict[str, str] = {}
+        """Poll every observer; each change becomes an event placed between two polls.
+
+        A change first seen in a poll happened after the start of the previous poll of that
+        observer (which still showed the old value) and before the end of this one: the event
+        sits in the middle of that window (journalled as a ``change`` record with both ends).
+        """
+        seen = _Seen()
         interval = self.scenario.timing.poll_interval_seconds
         while not self._stop.is_set():
             for observer in self.observers:
+                began = self._now()
                 try:
                     snapshot = dict(observer.poll())
                 except HoldtimeError as exc:
                     snapshot = {f"{observer.name} poll": f"error: {exc}"}
+                ended = self._now()
                 self.journal.write(
                     "sample",
-                    at_seconds=round(self._now(), 3),
+                    at_seconds=round(ended, 3),
+                    began_seconds=round(began, 3),
                     observer=observer.name,
                     state=snapshot,
                 )
-                for key, value in sorted(snapshot.items()):
-                    if previous.get(key) != value:
-                        before = previous.get(key)
-                        kind = key.split(" ")[1] if " " in key else "state"
-                        change = f"{key}: {before} -> {value}" if before else f"{key}: {value}"
-                        if before is not None or self._now() > 0:
-                            self._event(kind, change, observer.name)
-                        previous[key] = value
-            self._stop.wait(interval)
+                earliest = seen.started.get(observer.name, began)
+                seen.started[observer.name] = began
+                self._diff(observer.name, snapshot, seen, earliest, (began, ended))
+            self._polled.set()
+            if self._fast.is_set():
+                self._stop.wait(FAST_POLL_PAUSE_SECONDS)
+            else:
+                self._stop.wait(interval)
+
+    def _diff(
+        self,
+        source: str,
+        snapshot: Mapping[str, str],
+        seen: _Seen,
+        earliest: float,
+        poll: tuple[float, float],
+    ) -> None:
+        """The events of one poll against what the polls before it showed."""
+        began, ended = poll
+        for key, value in sorted(snapshot.items()):
+            kind = key.split(" ")[1] if " " in key else "state"
+            if kind == "heard":  # seconds since the peer's last message: no event
+                seen.heard[key] = (began, ended, value)
+                continue
+            if seen.values.get(key) == value:
+                continue
+            before = seen.values.get(key)
+            seen.values[key] = value
+            if kind == "bgp" and before == "Established":
+                self._last_keepalive(key, seen.heard, source)
+            change = f"{key}: {before} -> {value}" if before else f"{key}: {value}"
+            if before is None:
+                if ended > 0:
+                    self._event(kind, change, source, at=ended)
+                continue
+            # Nothing changed before the trigger (the settle period saw a steady state): a
+            # window the trigger falls into starts at the trigger.
+            start = earliest
+            if self._trigger_at is not None and earliest < self._trigger_at <= ended:
+                start = self._trigger_at
+            self._change(ControlChange(key, before, value, start, ended, source))
+            self._event(kind, change, source, at=(start + ended) / 2)
+
+    def _last_keepalive(
+        self, key: str, heard: Mapping[str, tuple[float, float, str]], source: str
+    ) -> None:
+        """The session `key` ("R bgp ADDR") left Established: when was the peer last heard?
+
+        From the last poll that showed it Established: the peer's last message came `age`
+        seconds before that poll's read (FRR truncates to the second, so up to a second more).
+        """
+        router, _, address = key.split(" ", 2)
+        reading = heard.get(f"{router} heard {address}")
+        if reading is None:
+            return
+        began, ended, age_text = reading
+        try:
+            age = float(age_text)
+        except ValueError:
+            return
+        self._change(
+            ControlChange(
+                f"{router} last_keepalive {address}",
+                "",
+                f"{age:g} s before a poll",
+                began - age - 1.0,
+                ended - age,
+                source,
+            )
+        )
+
+    def _change(self, change: ControlChange) -> None:
+        with self._lock:
+            self._changes.append(change)
+            if self._fast.is_set():
+                self._poll_windows.append(change.latest_seconds - change.earliest_seconds)
+        self.journal.write("change", **change.to_dict())
+
+    def _predict(self) -> None:
+        """The predicted outage per path, journalled and said before the trigger runs."""
+        if self.predict is None:
+            return
+        try:
+            self._predictions = tuple(self.predict())
+        except HoldtimeError as exc:  # a prediction never stops a drill
+            self._say(f"prediction: none ({exc})")
+            return
+        for prediction in self._predictions:
+            self.journal.write("prediction", **prediction.to_dict())
+            self._say(
+                f"prediction {prediction.path}: {prediction.headline()}; failure "
+                f"{prediction.failure} ({prediction.failure_why})"
+            )
 
     # -- the drill -----------------------------------------------------------------------
     def run(self) -> DrillResult:
@@ -462,6 +598,7 @@ class DrillEngine:
             description=scenario.description,
             restore=scenario.restore.instruction(),
             paths={plan.name: plan.interval_seconds for plan in self.pings},
+            clock_origin=self._t0,  # probe send times minus this: seconds since the start
             budget_seconds=scenario.budget.max_outage_seconds,
             budgets={plan.name: list(plan.budget(scenario)) for plan in self.pings},
         )
@@ -480,14 +617,15 @@ class DrillEngine:
         self, poller: threading.Thread, streamer: threading.Thread
     ) -> tuple[list[threading.Thread], dict[str, list[Any]]]:
         """Start every path and the observers, then require settle_seconds of clean traffic."""
+        if self.observers:  # first: its SSH connections open while the probes start
+            poller.start()
         threads, outputs = self._start_pings()
         streamer.start()
         self._await_first_probes(threads)
-        if self.observers:
-            poller.start()
         settle = self.scenario.timing.settle_seconds
         self._event("settle", f"{settle} s of clean traffic required")
         self._wait(settle)
+        self._await_first_poll()
         failed = [
             f"{name}: {sink[0]}"
             for name, sink in sorted(outputs.items())
@@ -512,8 +650,10 @@ class DrillEngine:
             if self.deadman is not None and not (self._abort or self._signal):
                 self._abort = self.deadman.arm(self._event)
             if not (self._abort or self._signal):
+                self._predict()
                 triggered = True
-                trigger_at = self._now()
+                self._fast.set()
+                trigger_at = self._trigger_at = self._now()
                 if not self._run_action("trigger", self.scenario.trigger):
                     self._abort = self._abort or "the trigger action failed"
                 else:
@@ -722,6 +862,7 @@ class DrillEngine:
                     )
             if trigger_at is not None and plan.name in self._ended:
                 phases = self._cut_short(phases, plan, trigger_at, restore_at)
+        convergence, explained = self._explain(phases, trigger_at, restore_at)
         aborted = self._abort or (f"interrupted by {self._signal}" if self._signal else "")
         passed = (
             not aborted
@@ -743,9 +884,38 @@ class DrillEngine:
             rtt_samples=samples,
             restored=None if trigger_at is None else not self._restore_failed,
             restore_failed=self._restore_failed,
+            predictions=self._predictions,
+            convergence=convergence,
+            explained=explained,
+            poll_resolution_seconds=_poll_resolution(self._poll_windows),
         )
         self.journal.write("result", result=result.to_dict())
         return result
+
+    def _explain(
+        self, phases: Sequence[PhaseOutage], trigger_at: float | None, restore_at: float | None
+    ) -> tuple[tuple[ConvergenceEvent, ...], tuple[ExplainedEpisode, ...]]:
+        """The convergence events on the trigger's axis, and each loss episode with its events."""
+        if trigger_at is None:
+            return (), ()
+        actions = {a["role"]: a["action"] for a in self._actions_run}
+        with self._lock:
+            changes = list(self._changes)
+        return explain_phases(
+            phases,
+            changes,
+            self._predictions,
+            trigger_at,
+            restore_at,
+            origin=self._t0,
+            trigger_detail=str(actions.get("trigger", "")),
+            restore_detail=str(actions.get("restore", "")),
+        )
+
+
+def _poll_resolution(windows: Sequence[float]) -> float | None:
+    """± of the control-plane events after the trigger: half the widest change window."""
+    return round(max(windows) / 2, 3) if windows else None
 
 
 def _phase_starts(trigger_at: float, restore_at: float | None) -> dict[str, float]:

@@ -7,8 +7,10 @@ and fsynced at most once a second (a host losing power loses at most the last se
 Record types: ``start`` (scenario, plan, restore instruction, paths), ``event`` (trigger,
 restore, BGP/IPsec changes, loss and recovery), ``sample`` (ping progress, control-plane state),
 ``action`` (what ran, how it ended), ``probes`` (per-probe events of a ping path, local or on
-a router, whose fate is known, streamed once a second), ``flow`` (all probe events of a ping
-path, at the end), ``result`` (the drill result, at the end).
+a router, whose fate is known, streamed once a second), ``prediction`` (a path's predicted
+outage, just before the trigger: holdtime.drill.prediction), ``change`` (a polled control-plane
+change with the window it happened in: holdtime.drill.events), ``flow`` (all probe events of a
+ping path, at the end), ``result`` (the drill result, at the end).
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
 """Control-plane observers and SSH actions for drills, over the routers' verified SSH transport.
 
 A RouterObserver keeps one SSH session to a watched router and, at each poll, reads the BGP
-summary and the best path of every expected prefix (its routing platform's reader) and the SAs
-of every IPsec platform (theirs), as registered in probes/platforms.py. The engine diffs
-consecutive snapshots into timeline events such as
-``vpc-router-1 bgp 10.10.10.2: Established -> Idle``.
+summary, the neighbor details (timers, BFD), the BFD sessions and the best path of every
+expected prefix (its routing platform's reader) and the SAs of every IPsec platform (theirs),
+as registered in probes/platforms.py. The engine diffs consecutive snapshots into timeline
+events such as ``vpc-router-1 bgp 10.10.10.2: Established -> Idle`` or
+``vpc-router-1 bfd 10.10.10.2: up -> down``; the last BGP reading also feeds the prediction
+(holdtime.drill.prediction) made just before the trigger.
 """
 
 from __future__ import annotations
@@ -17,7 +19,11 @@ from holdtime.errors import HoldtimeError, ParseError
 from holdtime.probes.router_config import Router
 
 if TYPE_CHECKING:
+    from holdtime.drill.engine import PingPlan
+    from holdtime.drill.prediction import PathPrediction
+    from holdtime.drill.scenario import Scenario
     from holdtime.inventory import Inventory
+    from holdtime.probes.bgp_model import BgpState
     from holdtime.probes.command_reader import CommandReader
     from holdtime.probes.router_config import Router
     from holdtime.probes.ssh import CommandOutput
@@ -53,6 +59,9 @@ class RouterObserver:
         self._session_factory = session_factory or _ssh_session
         self._session: ObservedSession | None = None
         self._command_reader: CommandReader | None = None
+        # The last BGP reading (timers, BFD, best paths) or why there is none: the prediction.
+        self.bgp_state: BgpState | None = None
+        self.bgp_error = "not polled yet"
 
     def _reader(self) -> CommandReader:
         from holdtime.probes.command_reader import CommandReader
@@ -80,11 +89,25 @@ class RouterObserver:
         from holdtime.probes.router import read_bgp
 
         try:
-            # The summary and the expected prefixes' routes: no neighbor details, no BFD.
-            state = read_bgp(reader, self.router, detail=False)
+            # Summary, neighbor details (timers), the expected prefixes' routes and BFD.
+            state = read_bgp(reader, self.router, detail=True)
         except ParseError as exc:
-            return {f"{self.name} bgp": f"error: {_first_line(exc)}"}
+            self.bgp_error = _first_line(exc)
+            return {f"{self.name} bgp": f"error: {self.bgp_error}"}
+        self.bgp_state, self.bgp_error = state, ""
+        if "bgp.neighbors" in reader.errors:
+            self.bgp_error = f"neighbor details: {reader.errors['bgp.neighbors']}"
         snapshot = {f"{self.name} bgp {peer.address}": peer.state for peer in state.peers}
+        # Seconds since the peer's last message (FRR: to the second): not a state, the engine
+        # keeps it to place "last keepalive seen" when the session drops.
+        for neighbor in state.neighbors:
+            if neighbor.established and neighbor.last_read_seconds is not None:
+                age = f"{neighbor.last_read_seconds:g}"
+                snapshot[f"{self.name} heard {neighbor.address}"] = age
+        if state.bfd_peers is not None:
+            snapshot.update({f"{self.name} bfd {b.peer}": b.status for b in state.bfd_peers})
+        elif "bfd" in reader.errors and any(n.bfd_status for n in state.neighbors):
+            snapshot[f"{self.name} bfd"] = f"error: {reader.errors['bfd']}"
         for best in self.router.expect.bgp.best_paths:
             key = f"{self.name} best_path {best.prefix}"
             route = state.routes.get(best.prefix)
@@ -132,6 +155,65 @@ def _first_line(exc: BaseException) -> str:
 def router_observers(inventory: Inventory, names: Sequence[str]) -> list[RouterObserver]:
     """Observers for the scenario's `watch:` routers."""
     return [RouterObserver(inventory.named(Router, name)) for name in names]
+
+
+def predictor(
+    scenario: Scenario, pings: Sequence[PingPlan], observers: Sequence[RouterObserver]
+) -> Callable[[], list[PathPrediction]]:
+    """Predict each path's outage from the observers' last BGP reading (no read of its own)."""
+
+    def predict() -> list[PathPrediction]:
+        return predict_paths(scenario, pings, observers)
+
+    return predict
+
+
+def predict_paths(
+    scenario: Scenario, pings: Sequence[PingPlan], observers: Sequence[RouterObserver]
+) -> list[PathPrediction]:
+    """One prediction per ping path from what `observers` last read (see :func:`predictor`)."""
+    from holdtime.drill.prediction import predict
+
+    states: dict[str, BgpState | str] = {}
+    for observer in observers:
+        if observer.bgp_state is not None and not observer.bgp_error:
+            states[observer.name] = observer.bgp_state
+        else:
+            states[observer.name] = observer.bgp_error or "not read"
+    prefixes = {o.name: [b.prefix for b in o.router.expect.bgp.best_paths] for o in observers}
+    return [
+        predict(plan.name, plan.destination, scenario.trigger, states, prefixes) for plan in pings
+    ]
+
+
+def dry_run_predictions(
+    inventory: Inventory, scenario: Scenario, pings: Sequence[PingPlan]
+) -> list[str]:
+    """For --dry-run: one read-only poll of each watched router, then each path's prediction."""
+    observers = router_observers(inventory, scenario.watch)
+    lines = []
+    try:
+        for observer in observers:
+            try:
+                observer.poll()
+            except HoldtimeError as exc:
+                observer.bgp_error = _first_line(exc)
+            lines.append(
+                f"read {observer.name} (read-only): "
+                + (observer.bgp_error or "BGP timers, BFD and best paths")
+            )
+        for prediction in predict_paths(scenario, pings, observers):
+            lines.append(f"predict {prediction.path}: {prediction.headline()}")
+            lines.append(f"        failure {prediction.failure} ({prediction.failure_why})")
+            if prediction.worst_case_seconds is not None:
+                lines.append(
+                    "        a silent failure of this path: "
+                    f"{prediction.silent_worst_case_seconds:.1f} s; a clean shutdown: about 0 s"
+                )
+    finally:
+        for observer in observers:
+            observer.close()
+    return lines
 
 
 def ssh_command(inventory: Inventory) -> SshCommand:

@@ -3,7 +3,8 @@
 The journal holds every record written up to the end: the trigger and restore events, the
 actions, the ping progress samples (four a second) and, for local paths, the per-probe records
 streamed once a second. From those this module rebuilds the outage measured so far (exactly from
-the probes where they were streamed) and, above all, whether the restore ever ran.
+the probes where they were streamed) and, above all, whether the restore ever ran; from the
+``prediction`` and ``change`` records, the prediction and the convergence events so far.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from holdtime.drill.events import ControlChange
+from holdtime.drill.prediction import PathPrediction
 from holdtime.drill.result import DrillResult, PhaseOutage, TimelineEvent
 from holdtime.errors import ParseError
 
@@ -147,6 +150,39 @@ def _phases_from_probes(
     return phases
 
 
+def _predictions(
+    numbered: Sequence[tuple[int, Mapping[str, Any]]], path: Path
+) -> tuple[PathPrediction, ...]:
+    found = []
+    for number, record in numbered:
+        if record["type"] != "prediction":
+            continue
+        try:
+            found.append(PathPrediction.from_dict({k: v for k, v in record.items() if k != "type"}))
+        except TypeError:
+            raise ParseError(f"{path}:{number}: prediction record with unknown fields") from None
+    return tuple(found)
+
+
+def _changes(numbered: Sequence[tuple[int, Mapping[str, Any]]], path: Path) -> list[ControlChange]:
+    found = []
+    for number, record in numbered:
+        if record["type"] != "change":
+            continue
+        where = f"{path}:{number}"
+        found.append(
+            ControlChange(
+                key=_text(record, "key", where),
+                before=_text(record, "before", where),
+                after=_text(record, "after", where),
+                earliest_seconds=_number(record, "earliest_seconds", where),
+                latest_seconds=_number(record, "latest_seconds", where),
+                source=_text(record, "source", where),
+            )
+        )
+    return found
+
+
 def partial_result(numbered: Sequence[tuple[int, Mapping[str, Any]]], path: Path) -> DrillResult:
     """A DrillResult (never passed) for a journal without a result record."""
     starts = [(n, r) for n, r in numbered if r["type"] == "start"]
@@ -189,10 +225,32 @@ def partial_result(numbered: Sequence[tuple[int, Mapping[str, Any]]], path: Path
             restore_failed = f"trigger ran at {trigger_at:.1f} s, restore never ran: {instruction}"
         elif not ran_ok:
             restore_failed = f"restore failed: the trigger is still in effect; {instruction}"
+    predictions = _predictions(numbered, path)
+    convergence: tuple[Any, ...] = ()
+    explained: tuple[Any, ...] = ()
+    origin = start.get("clock_origin")
+    if trigger_at is not None and isinstance(origin, int | float):
+        from holdtime.drill.explain import explain_phases
+
+        restore_at = next((e.at_seconds for e in events if e.kind == "restore"), None)
+        roles = {str(a.get("role")): str(a.get("action", "")) for a in actions}
+        convergence, explained = explain_phases(
+            phases,
+            _changes(numbered, path),
+            predictions,
+            trigger_at,
+            restore_at,
+            origin=float(origin),
+            trigger_detail=roles.get("trigger", ""),
+            restore_detail=roles.get("restore", ""),
+        )
     return DrillResult(
         name=name,
         started_at=started,
         finished_at=started + dt.timedelta(seconds=last),
+        predictions=predictions,
+        convergence=convergence,
+        explained=explained,
         passed=False,
         phases=tuple(phases),
         events=tuple(sorted(events, key=lambda e: e.at_seconds)),

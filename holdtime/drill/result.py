@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from holdtime.drill.events import ConvergenceEvent, ExplainedEpisode
+from holdtime.drill.prediction import PathPrediction
 from holdtime.models import CheckResult, Status
 
 
@@ -61,6 +63,11 @@ class DrillResult:
     )  # path -> (seconds since start, rtt seconds or None when lost), for the timeline
     restored: bool | None = None  # None: the trigger never ran, so there was nothing to restore
     restore_failed: str = ""  # "restore failed: ...; run `CMD` on DEVICE", "" when restored
+    # -- why the outage lasted as long as it did (holdtime.drill.prediction, .events) --
+    predictions: tuple[PathPrediction, ...] = ()  # per ping path, made before the trigger
+    convergence: tuple[ConvergenceEvent, ...] = ()  # every event, ordered, offsets from trigger
+    explained: tuple[ExplainedEpisode, ...] = ()  # per loss episode: its events, vs prediction
+    poll_resolution_seconds: float | None = None  # the slowest poll after the trigger (±)
 
     @property
     def exit_code(self) -> int:
@@ -96,6 +103,10 @@ class DrillResult:
             "actions": [dict(a) for a in self.actions],
             "steady_state": dict(self.steady_state),
             "rtt_samples": {k: [list(s) for s in v] for k, v in self.rtt_samples.items()},
+            "predictions": [p.to_dict() for p in self.predictions],
+            "convergence": [e.to_dict() for e in self.convergence],
+            "explained": [e.to_dict() for e in self.explained],
+            "poll_resolution_seconds": self.poll_resolution_seconds,
         }
 
     @classmethod
@@ -122,6 +133,10 @@ class DrillResult:
                 k: tuple((float(t), None if r is None else float(r)) for t, r in v)
                 for k, v in data.get("rtt_samples", {}).items()
             },
+            predictions=tuple(PathPrediction.from_dict(p) for p in data.get("predictions", ())),
+            convergence=tuple(ConvergenceEvent(**e) for e in data.get("convergence", ())),
+            explained=tuple(ExplainedEpisode.from_dict(e) for e in data.get("explained", ())),
+            poll_resolution_seconds=data.get("poll_resolution_seconds"),
         )
 
     def check_results(self) -> list[CheckResult]:
@@ -178,6 +193,7 @@ class DrillResult:
                     ),
                 )
             )
+        results += self._prediction_results()
         for when, verdict in self.steady_state.items():
             results.append(
                 CheckResult(
@@ -186,6 +202,70 @@ class DrillResult:
                     device=self.name,
                     status=Status.PASS if verdict == "pass" else Status.FAIL,
                     summary=f"steady state {when} the drill: {verdict}",
+                )
+            )
+        return results
+
+    def prediction_of(self, path: str) -> PathPrediction | None:
+        """The prediction made for `path`, if any."""
+        return next((p for p in self.predictions if p.path == path), None)
+
+    def _prediction_results(self) -> list[CheckResult]:
+        """drill.prediction per path: PASS within, WARN above (the finding), SKIP none made."""
+        results = []
+        for prediction in self.predictions:
+            episodes = [
+                e for e in self.explained if e.path == prediction.path and e.phase == "failover"
+            ]
+            phase = next(
+                (p for p in self.phases if p.path == prediction.path and p.phase == "failover"),
+                None,
+            )
+            target = f"{self.name}/{prediction.path}/failover"
+            observed: dict[str, object] = {
+                "failure": prediction.failure,
+                "failure_why": prediction.failure_why,
+            }
+            expected = {
+                "worst_case_seconds": prediction.worst_case_seconds,
+                "bound_seconds": prediction.bound_seconds,
+                "basis": prediction.basis,
+            }
+            reasons: tuple[str, ...] = ()
+            if phase is None or phase.not_measured:
+                status, summary, reasons = Status.SKIP, f"{prediction.headline()}; not measured", ()
+            elif prediction.worst_case_seconds is None:
+                status, summary, reasons = Status.SKIP, prediction.basis, ()
+            else:
+                from holdtime.drill.prediction import compare
+
+                comparison = compare(
+                    prediction, phase.loss_derived_outage_seconds, phase.interval_seconds
+                )
+                observed["loss_derived_outage_seconds"] = phase.loss_derived_outage_seconds
+                observed["verdict"] = comparison.verdict
+                status = Status.PASS if comparison.verdict == "within" else Status.WARN
+                summary = f"{comparison.text} ({prediction.failure} failure; {prediction.basis})"
+                reasons = (comparison.finding,) if comparison.finding else ()
+                if comparison.verdict == "above":
+                    reasons = (f"the outage is above what the timers allow ({prediction.basis})",)
+                if phase.so_far:  # a killed drill: an outage so far proves nothing within
+                    summary += " (so far: the drill did not finish)"
+                    status = Status.SKIP if not reasons else status
+            if episodes and episodes[0].control_plane_convergence_seconds is not None:
+                observed["control_plane_convergence_seconds"] = episodes[
+                    0
+                ].control_plane_convergence_seconds
+            results.append(
+                CheckResult(
+                    check="drill.prediction",
+                    target=target,
+                    device=self.name,
+                    status=status,
+                    summary=summary,
+                    observed=observed,
+                    expected=expected,
+                    reasons=reasons,
                 )
             )
         return results

@@ -64,6 +64,7 @@ class Action:
     signal: str = ""  # signal: the name without SIG (STOP, CONT, TERM, KILL, ...)
     process: str = ""  # signal: the process name (/proc/PID/comm), exactly
     verify: tuple[str, ...] = ()  # ssh: (command,) on the same router; exec: argv, same netns
+    failure: str = ""  # trigger only: silent | clean as declared; "" infer (drill/prediction.py)
 
     def verify_action(self) -> Action | None:
         """The declared verify step as an action of its own, or None when none is declared."""
@@ -236,6 +237,7 @@ def _action(raw: dict[str, Any], node: yaml.Node, walker: Walker, where: str) ->
         walker.problem(node, where, "needs exactly one of ssh, exec, signal, manual")
         return Action(kind="manual")
     kind, timeout = kinds[0], _given(raw["timeout_seconds"], 60.0)
+    failure = raw.get("failure") or ""
     verify: tuple[str, ...] = tuple(raw.get("verify") or ())
     if "verify" in raw and kind not in ("ssh", "exec"):
         walker.problem_at(
@@ -252,6 +254,7 @@ def _action(raw: dict[str, Any], node: yaml.Node, walker: Walker, where: str) ->
             command=raw.get("command") or "",
             timeout_seconds=timeout,
             verify=verify,
+            failure=failure,
         )
     if kind == "exec":
         return Action(
@@ -260,6 +263,7 @@ def _action(raw: dict[str, Any], node: yaml.Node, walker: Walker, where: str) ->
             netns=raw.get("netns"),
             timeout_seconds=timeout,
             verify=verify,
+            failure=failure,
         )
     if kind == "signal":
         if "process" not in raw:
@@ -270,8 +274,11 @@ def _action(raw: dict[str, Any], node: yaml.Node, walker: Walker, where: str) ->
             process=raw.get("process") or "",
             netns=raw.get("netns"),
             timeout_seconds=timeout,
+            failure=failure,
         )
-    return Action(kind="manual", prompt=raw["manual"] or "", timeout_seconds=timeout)
+    return Action(
+        kind="manual", prompt=raw["manual"] or "", timeout_seconds=timeout, failure=failure
+    )
 
 
 def _given(value: float | None, default: float) -> float:
@@ -328,6 +335,12 @@ def _scenario(raw: dict[str, Any], node: yaml.Node, walker: Walker, where: str) 
             f"must be longer than timing.observe_seconds ({timing.observe_seconds:g} s), or the "
             "switch restores in the middle of every drill",
         )
+    restore = raw.get("restore")
+    if restore is not None and restore.failure:
+        walker.problem_at(
+            f"{where}.restore.failure",
+            "only the trigger says how it fails the path (move `failure:` to the trigger)",
+        )
     return Scenario(
         name="",
         description=raw.get("description") or "",
@@ -369,6 +382,8 @@ ACTION = Field(
         "manual": Field("str", shape="say what the operator has to do"),
         "timeout_seconds": _seconds(1, 3600, 60.0),
         "verify": _ARGV,  # ssh: one command line on the same router; exec: argv, same netns
+        # how the trigger fails the active path (holdtime.drill.prediction); inferred if absent
+        "failure": Field("str", choices=("silent", "clean")),
     },
     shape="{ssh: ROUTER, command: ...}, {exec: [...]}, {signal: STOP, process: NAME, netns: NS} "
     "or {manual: '...'}",

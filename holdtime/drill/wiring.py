@@ -51,17 +51,20 @@ def run_inventory_drill(
     from holdtime.drill.actions import DrillActionRunner
     from holdtime.drill.deadman import prepare_switch
     from holdtime.drill.journal import Journal
-    from holdtime.drill.observers import router_observers, ssh_command
+    from holdtime.drill.observers import predictor, router_observers, ssh_command
 
     deadman = prepare_switch(inventory, scenario)  # probes the restore's device before anything
     with Journal(journal_path, overwrite=overwrite_journal) as journal:
         deadman.journal = journal
+        pings = [*ping_plans(inventory, scenario.probes), *extra_pings]
+        observers = router_observers(inventory, scenario.watch)
         engine = DrillEngine(
             scenario=scenario,
-            pings=[*ping_plans(inventory, scenario.probes), *extra_pings],
+            pings=pings,
             actions=DrillActionRunner(ssh=ssh_command(inventory)),
             journal=journal,
-            observers=router_observers(inventory, scenario.watch),
+            observers=observers,
+            predict=predictor(scenario, pings, observers),
             steady_state=steady_state_checker(inventory) if steady_state else None,
             deadman=deadman,
         )

@@ -97,7 +97,11 @@ def render(lab: Lab) -> str:
                 "failover waits for the hold timer (or BFD).",
                 "probes": ["app-to-db"],
                 "watch": ["vpc-router-1"],
-                "trigger": {"exec": ["nft", "-f", str(nft_file)], "netns": lab.netns("esg1")},
+                "trigger": {
+                    "exec": ["nft", "-f", str(nft_file)],
+                    "netns": lab.netns("esg1"),
+                    "failure": "silent",
+                },
                 "restore": {
                     "exec": ["nft", "delete", "table", "inet", "holdtime_drill"],
                     "netns": lab.netns("esg1"),
@@ -106,9 +110,12 @@ def render(lab: Lab) -> str:
                     "max_outage_seconds": max(5, lab.timers[1] + 2),
                     "abort_outage_seconds": 300,
                 },
+                # BFD (300 ms x 3) detects it within a second; without, the hold timer decides.
+                # The failback waits for no timer: BGP reconnects (connect retry 3 s) at once.
                 "timing": {
                     "settle_seconds": 3,
-                    "observe_seconds": lab.timers[1] + 8,
+                    "observe_seconds": 6 if lab.bfd else lab.timers[1] + 8,
+                    "failback_observe_seconds": 10,
                     "clean_seconds": 3,
                 },
             },

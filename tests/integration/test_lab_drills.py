@@ -141,9 +141,10 @@ def test_bgp_shutdown_drill_via_cli(lab: Lab, tmp_path: Path) -> None:
     failover = _phase(result, "app-to-db", "failover")
     failback = _phase(result, "app-to-db", "failback")
     moved = _between(result, "best_path", "172.16.1.0/24: 10.10.10.2 -> 10.10.10.6")
-    assert {"start", "event", "sample", "probes", "action", "flow", "result", "deadman"} == {
-        r["type"] for r in records
-    }
+    assert {
+        *("start", "event", "sample", "probes", "action", "flow", "result", "deadman"),
+        *("prediction", "change"),  # the predicted outage, the polled control-plane changes
+    } == {r["type"] for r in records}
     assert (True, "", {"before": "pass", "after": "pass"}) == (
         result.passed,
         result.aborted,
@@ -240,7 +241,11 @@ def test_path_budget_fails_a_drill_its_own_budget_passes(lab: Lab, tmp_path: Pat
     failover = _phase(result, "app-to-db", "failover")
     short = _phase(result, "app-to-db-5s", "failback")
     [stopped] = [e for e in result.events if e.kind == "path_stopped"]
-    [verdict] = [r for r in result.check_results() if r.target.endswith("/app-to-db/failover")]
+    [verdict] = [
+        r
+        for r in result.check_results()
+        if r.target.endswith("/app-to-db/failover") and r.check == "drill.outage"
+    ]
     assert ("", False) == (result.aborted, result.passed)
     # The hold timer's 6-12 s outage: over the path's 3 s, within the drill's 30 s.
     assert (3.0, "ping_paths[app-to-db].expect.max_outage_seconds", False, True) == (

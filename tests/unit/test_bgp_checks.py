@@ -175,15 +175,18 @@ def test_healthy_best_path_goes_via_the_weight_2_edge() -> None:
 
 
 def test_untuned_timers_without_bfd_warn_with_the_failover_time() -> None:
-    """esg2 at FRR's default 60/180 and no BFD: WARN saying failover takes up to 180 s."""
+    """esg2 at FRR's default 60/180 and no BFD: WARN with the drill prediction's number."""
     results = TimersCheck().evaluate(target(), observation("esg2-default-timers"))
     assert [("vpc-router-1/10.10.10.2", "pass"), ("vpc-router-1/10.10.10.6", "warn")] == verdicts(
         results
     )
     assert (
-        "10.10.10.6 (esg2): hold time 180 s > 30 s and no BFD configured: failover after a "
-        "silent failure will take up to 180 s"
+        "10.10.10.6 (esg2): hold time 180 s > 30 s and no BFD configured: a silent failure "
+        "fails over in up to 180 s + route install"
     ) == results[1].summary
+    assert (
+        "predicted outage of a silent failure: hold time 180 s, no BFD: up to 180 s + route install"
+    ) == results[1].reasons[1]
     assert {"hold_time_seconds": 180.0, "keepalive_seconds": 60.0, "bfd_status": None,
             "negotiated": True} == dict(results[1].observed)  # fmt: skip
 

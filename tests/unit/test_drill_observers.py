@@ -187,8 +187,20 @@ def test_sudo_router_is_polled_under_sudo_n() -> None:
     assert snapshots[0] == snapshots[1]
 
 
-def test_bgp_poll_reads_no_neighbor_details_and_no_bfd() -> None:
-    """A poll reads the summary and the best paths only: no neighbors, no BFD (one a second)."""
-    session = ReplaySession(HEALTHY_FRR)
-    RouterObserver(_router(("frr",)), session_factory=lambda _router: session).poll()
-    assert [] == [line for line in session.lines if "neighbors" in line or "bfd" in line]
+def test_bgp_poll_reads_timers_and_bfd_and_keeps_them_for_the_prediction() -> None:
+    """A poll reads neighbor details and BFD: each BFD session is in the snapshot, the timers
+    are kept (bgp_state) for the prediction made before the trigger."""
+    answers = {
+        **HEALTHY_FRR,
+        "show bgp vrf all neighbors json": _recorded(
+            "frr/show-bgp-vrf-all-neighbors-json/both-established"
+        ),
+        "show bfd peers json": _recorded("frr/show-bfd-peers-json/esg1-silent-drop-bfd-down"),
+    }
+    session = ReplaySession(answers)
+    observer = RouterObserver(_router(("frr",)), session_factory=lambda _router: session)
+    snapshot = observer.poll()
+    state = observer.bgp_state
+    assert ("down", "") == (snapshot["vpc-router-1 bfd 10.10.10.2"], observer.bgp_error)
+    assert state is not None
+    assert [9.0, 9.0] == [n.hold_time_seconds for n in state.neighbors]  # negotiated

@@ -100,6 +100,12 @@ def test_drills(written: tuple[Lab, Path], tmp_path: Path) -> None:
         silent.trigger.netns,
     )
     assert True is nft_file.read_text().startswith("table inet holdtime_drill")
+    # declared silent (the prediction reads it); observed for the hold time + 8 s, failback 10 s
+    assert ("silent", 17.0, 10.0) == (
+        silent.trigger.failure,
+        silent.timing.observe_seconds,
+        silent.timing.failback_observe,
+    )
 
 
 @pytest.mark.parametrize(
