@@ -311,7 +311,7 @@ def _private_key(path: Path, device: str) -> paramiko.PKey:
             f"{device}: key file {path} is encrypted and holdtime does not prompt for "
             "passphrases (use ssh-agent)"
         ) from None
-    except (paramiko.SSHException, paramiko.UnknownKeyType, ValueError) as exc:
+    except (paramiko.SSHException, paramiko.pkey.UnknownKeyType, ValueError) as exc:
         raise AuthError(
             f"{device}: key file {path} is not a private key holdtime can use "
             f"(OpenSSH or PEM RSA, ECDSA, Ed25519): {exc or type(exc).__name__}"
