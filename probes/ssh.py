@@ -28,6 +28,7 @@ from __future__ import annotations
 import atexit
 import base64
 import contextlib
+import functools
 import hashlib
 import logging
 import select
@@ -404,15 +405,24 @@ def _known_hosts_name(hop: Hop) -> str:
 
 def _policy(params: SshParams) -> paramiko.MissingHostKeyPolicy:
     """The missing-host-key policy for one hop (known but changed keys always fail)."""
+    return _policy_class()(params)
+
+
+@functools.cache
+def _policy_class() -> Callable[[SshParams], paramiko.MissingHostKeyPolicy]:
+    """The policy class, built once (a class per connection cost CPU at 1000 routers)."""
     import paramiko
 
-    device, policy = params.device, params.host_key_policy
-    where = ", ".join(str(p) for p in params.known_hosts) or "no known_hosts file"
-
     class _Policy(paramiko.MissingHostKeyPolicy):
+        def __init__(self, params: SshParams) -> None:
+            self.params = params
+
         def missing_host_key(
             self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
         ) -> None:
+            params = self.params
+            device, policy = params.device, params.host_key_policy
+            where = ", ".join(str(p) for p in params.known_hosts) or "no known_hosts file"
             what = f"{key.get_name()} {fingerprint(key)}"
             if policy == "reject":
                 raise HostKeyError(
@@ -439,7 +449,7 @@ def _policy(params: SshParams) -> paramiko.MissingHostKeyPolicy:
                     policy,
                 )
 
-    return _Policy()
+    return _Policy
 
 
 def _append_known_host(path: Path, hostname: str, key: paramiko.PKey) -> None:
