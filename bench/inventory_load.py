@@ -36,6 +36,32 @@ IN_PROCESS = (
     "print(sorted(runs)[2])"
 )
 
+# The probe classes an inventory load imports (their `section`): CPU time, so that a loaded
+# machine does not hide the difference, and how many modules come with them.
+PROBE_CLASSES = (
+    "import sys, time\n"
+    "import holdtime.inventory\n"
+    "from holdtime import plugins\n"
+    "before = set(sys.modules); began = time.process_time()\n"
+    "plugins.probe_sections()\n"
+    "print(time.process_time() - began, len(set(sys.modules) - before))"
+)
+
+
+def probe_classes(runs: int, cwd: str) -> tuple[float, int]:
+    """Median CPU seconds of importing every registered probe class, and the modules it adds."""
+    samples = []
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, "-c", PROBE_CLASSES],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+        ).stdout.split()
+        samples.append((float(out[0]), int(out[1])))
+    return statistics.median(s[0] for s in samples), samples[0][1]
+
 
 def routers_inventory(count: int, folder: Path) -> Path:
     """An inventory of `count` routers with two expected neighbors each."""
@@ -88,6 +114,7 @@ def main() -> int:
                 cwd=tmp,
             ).stdout
         )
+        classes_cpu, classes_modules = probe_classes(runs, tmp)
         in_process = float(
             subprocess.run(
                 [sys.executable, "-c", IN_PROCESS, big],
@@ -98,6 +125,10 @@ def main() -> int:
             ).stdout
         )
     heavy = [m for m in HEAVY if m in loaded]
+    print(
+        f"probe classes (the sections): median {classes_cpu * 1000:.1f} ms CPU to import, "
+        f"{classes_modules} modules"
+    )
     print(f"inventory validate, 1 router: median {small_ms:.0f} ms ({runs} runs)")
     print(f"inventory validate, 1000 routers: median {big_ms:.0f} ms")
     print(f"load_inventory(), 1000 routers, in process: median {in_process * 1000:.0f} ms")

@@ -8,12 +8,15 @@ not a plugin group.
 
 Data flow: ``Probe.targets(inventory)`` names what to look at, ``Probe.collect(target, timeout)``
 returns one observation per target (I/O happens only here), and every ``Check`` whose ``probe``
-equals the probe's name turns that observation into CheckResults (no I/O).
+equals the probe's name turns that observation into CheckResults (no I/O). A probe may also
+offer ``begin`` (:class:`DeferringProbe`): the runner then lets a collection that has to wait
+(the router probe's traffic sample) give its worker back and resume later (:class:`Deferred`).
 """
 
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -90,6 +93,56 @@ class Probe(Protocol[C]):
     def collect(self, target: Target[C], timeout_seconds: float) -> object:
         """Collect one observation; raise a HoldtimeError subclass when it cannot."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """A collection that must wait (a traffic sample) and gives its worker back meanwhile.
+
+    What it needs to go on (an open SSH session) lives in ``resume`` and ``close``. The runner
+    calls ``resume()`` in a worker once ``time.monotonic()`` reaches ``resume_at``, within the
+    target's deadline; ``resume`` returns the observation (or another Deferred) and releases what
+    it holds on every path. ``close()`` releases it without resuming (deadline passed, run
+    interrupted); it must be safe to call more than once and from any thread.
+    """
+
+    resume_at: float  # time.monotonic() value
+    resume: Callable[[], object]
+    close: Callable[[], None]
+
+
+@runtime_checkable
+class DeferringProbe(Probe[C], Protocol[C]):
+    """A probe whose collection may wait without holding a worker (optional, for the runner).
+
+    ``begin`` does what ``collect`` does up to the first wait and returns either the observation
+    or a :class:`Deferred`; ``collect`` stays the blocking form every other caller uses
+    (:func:`complete` turns one into the other). A probe without ``begin`` is collected with
+    ``collect``, as before.
+    """
+
+    def begin(self, target: Target[C], timeout_seconds: float) -> object:
+        """The observation, or a Deferred to resume later; HoldtimeError when it cannot."""
+        ...
+
+
+def complete(
+    outcome: object,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> object:
+    """Wait out every Deferred in this thread and return the observation (``collect``'s way)."""
+    while isinstance(outcome, Deferred):
+        try:
+            remaining = outcome.resume_at - clock()
+            if remaining > 0:
+                sleep(remaining)
+        except BaseException:
+            outcome.close()
+            raise
+        outcome = outcome.resume()
+    return outcome
 
 
 C_contra = TypeVar("C_contra", contravariant=True)

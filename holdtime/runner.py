@@ -6,22 +6,32 @@ yields ERROR results for its checks and the run moves on: Python cannot kill a t
 hung worker is abandoned (daemon thread) and its late answer is ignored. An exception from one
 target becomes ERROR results for that target only. Results stream to ``on_result`` as they
 complete, in the calling thread.
+
+A probe that offers ``begin`` (holdtime.plugins.DeferringProbe) may answer with a
+:class:`~holdtime.plugins.Deferred` instead of waiting in its worker (the router probe's 4 s
+IPsec traffic sample): the worker is freed, the continuation waits in a heap ordered by its
+``resume_at`` and runs in a worker again when due, before any job not started yet, still under
+the target's own deadline. A continuation whose deadline passes while it waits is closed
+(its SSH session ends) and its checks are ERROR; every waiting continuation is closed when the
+run ends in any way (an exception, KeyboardInterrupt).
 """
 
 from __future__ import annotations
 
 import fnmatch
+import heapq
+import itertools
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from holdtime.defaults import DEFAULT_WORKERS
 from holdtime.errors import CommandTimeout
 from holdtime.models import CheckResult, RunResult, error_result, utc_now
-from holdtime.plugins import Check, Probe, Target
+from holdtime.plugins import Check, Deferred, DeferringProbe, Probe, Target
 
 if TYPE_CHECKING:
     from holdtime.inventory import Inventory
@@ -48,6 +58,10 @@ class _Running:
     deadline: float
     started: float
     abandoned: bool = False
+    deferred: Deferred | None = None  # set when the worker resumes a continuation
+
+
+Outcome: TypeAlias = list[CheckResult] | Deferred
 
 
 def matches(patterns: Sequence[str], check: str, target: Target[Any]) -> bool:
@@ -150,16 +164,20 @@ def execute(
         on_result=on_result,
         clock=clock,
     )
-    while pool.pending or pool.running:
-        pool.start_ready()
-        if pool.running:
-            pool.wait_for_one()
+    try:
+        while pool.pending or pool.running or pool.waiting:
+            pool.start_ready()
+            if pool.running or pool.waiting:
+                pool.wait_for_one()
+    finally:
+        pool.close_waiting()
     return pool.results
 
 
 @dataclass
 class _Pool:
-    """The jobs not started yet, the ones running (each with its deadline), the results."""
+    """The jobs not started yet, the ones running (each with its deadline), the continuations
+    waiting for their time, the results."""
 
     pending: list[Job]
     max_workers: int
@@ -167,8 +185,13 @@ class _Pool:
     on_result: ResultCallback | None
     clock: Callable[[], float]
     running: list[_Running] = field(default_factory=list)
+    # (resume_at, tie-breaker, slot, continuation), earliest first
+    waiting: list[tuple[float, int, _Running, Deferred]] = field(default_factory=list)
     results: list[CheckResult] = field(default_factory=list)
-    finished: queue.Queue[tuple[_Running, list[CheckResult]]] = field(default_factory=queue.Queue)
+    finished: queue.Queue[tuple[_Running, Outcome]] = field(default_factory=queue.Queue)
+    closed: bool = False  # the run is over: a continuation arriving now is closed at once
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _order: itertools.count[int] = field(default_factory=itertools.count)
 
     def emit(self, batch: list[CheckResult]) -> None:
         """Keep results and stream them, in the order they complete."""
@@ -178,9 +201,19 @@ class _Pool:
                 self.on_result(result)
 
     def start_ready(self) -> None:
-        """Start jobs while workers are free; past the run deadline a job is an ERROR at once."""
+        """Start due continuations, then jobs, while workers are free.
+
+        Past the run deadline a job is an ERROR at once.
+        """
         now = self.clock()
-        while self.pending and len(self.running) < self.max_workers:
+        while len(self.running) < self.max_workers:
+            if self.waiting and self.waiting[0][0] <= now:
+                _, _, slot, deferred = heapq.heappop(self.waiting)
+                slot.deferred = deferred
+                self._start(slot)
+                continue
+            if not self.pending:
+                return
             job = self.pending.pop()
             if self.run_deadline is not None and now >= self.run_deadline:
                 reason = CommandTimeout("run deadline reached before it started")
@@ -189,44 +222,101 @@ class _Pool:
             deadline = now + job.target.timeout_seconds
             if self.run_deadline is not None:
                 deadline = min(deadline, self.run_deadline)
-            slot = _Running(job=job, deadline=deadline, started=now)
-            self.running.append(slot)
-            threading.Thread(
-                target=self._work, args=(slot,), name=f"holdtime-{job.key}", daemon=True
-            ).start()
+            self._start(_Running(job=job, deadline=deadline, started=now))
+
+    def _start(self, slot: _Running) -> None:
+        self.running.append(slot)
+        threading.Thread(
+            target=self._work, args=(slot,), name=f"holdtime-{slot.job.key}", daemon=True
+        ).start()
 
     def _work(self, slot: _Running) -> None:
-        began = self.clock()
+        outcome: Outcome
         try:
-            target = slot.job.target
-            observation = slot.job.probe.collect(target, target.timeout_seconds)
-            batch = evaluate_job(slot.job, observation, self.clock() - began)
+            target, probe = slot.job.target, slot.job.probe
+            if slot.deferred is not None:
+                observation = slot.deferred.resume()
+            elif isinstance(probe, DeferringProbe):
+                observation = probe.begin(target, target.timeout_seconds)
+            else:
+                observation = probe.collect(target, target.timeout_seconds)
+            if isinstance(observation, Deferred):
+                outcome = observation
+            else:
+                outcome = evaluate_job(slot.job, observation, self.clock() - slot.started)
         except Exception as exc:
-            batch = errors_for(slot.job, exc, self.clock() - began)
-        self.finished.put((slot, batch))
+            outcome = errors_for(slot.job, exc, self.clock() - slot.started)
+        with self._lock:
+            if not self.closed:
+                self.finished.put((slot, outcome))
+                return
+        if isinstance(outcome, Deferred):
+            outcome.close()
 
     def wait_for_one(self) -> None:
         """Take one finished job, or at the earliest deadline turn the late ones into ERRORs."""
-        wait = max(0.0, min(s.deadline for s in self.running) - self.clock())
+        times = [s.deadline for s in self.running] + [w[2].deadline for w in self.waiting]
+        if self.waiting and len(self.running) < self.max_workers:
+            times.append(self.waiting[0][0])  # a free worker for the next continuation
+        wait = max(0.0, min(times) - self.clock())
         try:
-            slot, batch = self.finished.get(timeout=wait)
+            slot, outcome = self.finished.get(timeout=wait)
         except queue.Empty:
             self._expire_late()
             return
-        if slot.abandoned:
-            return  # its ERROR was already reported at the deadline
+        if slot.abandoned:  # its ERROR was already reported at the deadline
+            if isinstance(outcome, Deferred):
+                outcome.close()
+            return
         self.running.remove(slot)
-        self.emit(batch)
+        if isinstance(outcome, Deferred):
+            slot.deferred = None
+            heapq.heappush(self.waiting, (outcome.resume_at, next(self._order), slot, outcome))
+            return
+        self.emit(outcome)
 
     def _expire_late(self) -> None:
         now = self.clock()
         for late in [s for s in self.running if now >= s.deadline]:
             late.abandoned = True
             self.running.remove(late)
-            elapsed = now - late.started
-            device = late.job.target.device
-            reason = CommandTimeout(f"{device}: no answer within {elapsed:.1f} s (target deadline)")
-            self.emit(errors_for(late.job, reason, elapsed))
+            self._late(late, now)
+        if any(now >= w[2].deadline for w in self.waiting):
+            expired = [w for w in self.waiting if now >= w[2].deadline]
+            self.waiting = [w for w in self.waiting if now < w[2].deadline]
+            heapq.heapify(self.waiting)
+            for _, _, slot, deferred in expired:
+                # closing a session may wait for its transport thread: not in the run's loop
+                threading.Thread(target=_close_quietly, args=(deferred,), daemon=True).start()
+                self._late(slot, now)
+
+    def _late(self, slot: _Running, now: float) -> None:
+        elapsed = now - slot.started
+        device = slot.job.target.device
+        reason = CommandTimeout(f"{device}: no answer within {elapsed:.1f} s (target deadline)")
+        self.emit(errors_for(slot.job, reason, elapsed))
+
+    def close_waiting(self) -> None:
+        """End of the run: close every continuation that will not be resumed (idempotent)."""
+        with self._lock:
+            self.closed = True
+        waiting, self.waiting = self.waiting, []
+        for _, _, _, deferred in waiting:
+            _close_quietly(deferred)
+        while True:
+            try:
+                _, outcome = self.finished.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(outcome, Deferred):
+                _close_quietly(outcome)
+
+
+def _close_quietly(deferred: Deferred) -> None:
+    try:
+        deferred.close()
+    except Exception:  # closing must never mask how the run ended
+        return
 
 
 def run_checks(

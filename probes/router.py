@@ -20,24 +20,27 @@ variable ``HOLDTIME_TRAFFIC_SAMPLE_SECONDS``; 0 turns the second read off and
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from holdtime.errors import ConfigError
-from holdtime.plugins import Target
+from holdtime.plugins import Deferred, Target, complete
 from holdtime.probes import platforms
 from holdtime.probes.bgp_model import BgpState
-from holdtime.probes.command_reader import CommandReader
 from holdtime.probes.ipsec_model import IpsecStatus, merge
 from holdtime.probes.router_config import ROUTERS, Router
-from holdtime.probes.ssh import SshParams, SshSession
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the SSH transport is imported when a router is read, not on inventory load
     from holdtime.inventory import Inventory
+    from holdtime.probes.command_reader import CommandReader
+    from holdtime.probes.ssh import SshParams, SshSession
 
 
 READS = frozenset({"bgp", "ipsec", "ipsec.traffic", "system"})
@@ -86,7 +89,7 @@ class RouterProbe:
         self,
         traffic_sample_seconds: float | None = None,
         *,
-        session_factory: Callable[[SshParams], SshSession] = SshSession,
+        session_factory: Callable[[SshParams], SshSession] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.traffic_sample_seconds = (
@@ -121,7 +124,23 @@ class RouterProbe:
         return targets
 
     def collect(self, target: Target[Router], timeout_seconds: float) -> RouterObservation:
-        """Read what the selected checks need of the router's platforms over one SSH connection."""
+        """Read what the selected checks need of the router's platforms over one SSH connection.
+
+        Blocking: the traffic sample waits in this thread (see :meth:`begin` for the runner's).
+        """
+        return cast(
+            "RouterObservation", complete(self.begin(target, timeout_seconds), sleep=self._sleep)
+        )
+
+    def begin(self, target: Target[Router], timeout_seconds: float) -> RouterObservation | Deferred:
+        """Every read up to the traffic sample; then a Deferred holding the open session.
+
+        The Deferred's ``resume`` reads the SAs the second time and closes the session; its
+        ``close`` only closes it. Without a sample the observation comes back at once.
+        A subclass (or a test) that replaces :meth:`collect` is honoured: begin calls it.
+        """
+        if type(self).collect is not _BLOCKING_COLLECT:
+            return self.collect(target, timeout_seconds)
         router = target.config
         device = target.device or target.name
         reads = target.reads or READS
@@ -135,11 +154,13 @@ class RouterProbe:
             platforms.of_kind(router.platforms, "ipsec")
         )
         wants_bgp = "bgp" in reads and bool(platforms.of_kind(router.platforms, "routing"))
-        with self._session_factory(SshParams.from_router(router)) as session:
+        from holdtime.probes.command_reader import CommandReader
+        from holdtime.probes.ssh import SshParams
+
+        with contextlib.ExitStack() as stack:
+            session = stack.enter_context(self._factory()(SshParams.from_router(router)))
             reader = CommandReader(session, router, device)
             first: IpsecStatus | None = None
-            later: IpsecStatus | None = None
-            interval = 0.0
             # IPsec is read first so the BGP and sysctl reads fill the traffic sample interval
             # instead of adding to it.
             if wants_ipsec:
@@ -151,27 +172,75 @@ class RouterProbe:
                 if "system" in reads
                 else None
             )
-            traffic = "ipsec.traffic" in reads
-            if first is not None and traffic and self.traffic_sample_seconds > 0:
-                remaining = self.traffic_sample_seconds - (time.monotonic() - began)
-                if remaining > 0:
-                    self._sleep(remaining)
-                later = reader.section(
-                    "ipsec.later", lambda: read_ipsec(reader, router, again=True)
-                )
-                interval = time.monotonic() - began
+            read = _Read(device, router, reader, first, bgp, forward)
+            if first is None or "ipsec.traffic" not in reads or self.traffic_sample_seconds <= 0:
+                return read.observation()
+            held = stack.pop_all()  # the session stays open for the second read
+        return Deferred(
+            resume_at=began + self.traffic_sample_seconds,
+            resume=functools.partial(_second_read, read, held, began),
+            close=_Closer(held).close,
+        )
+
+    def _factory(self) -> Callable[[SshParams], SshSession]:
+        if self._session_factory is not None:
+            return self._session_factory
+        from holdtime.probes.ssh import SshSession
+
+        return SshSession
+
+
+_BLOCKING_COLLECT = RouterProbe.collect
+
+
+@dataclass(slots=True)
+class _Read:
+    """What one collection read so far (the second SA read comes later)."""
+
+    device: str
+    router: Router
+    reader: CommandReader
+    first: IpsecStatus | None
+    bgp: BgpState | None
+    forward: bool | None
+
+    def observation(
+        self, later: IpsecStatus | None = None, interval: float = 0.0
+    ) -> RouterObservation:
         return RouterObservation(
-            device=device,
-            platforms=router.platforms,
+            device=self.device,
+            platforms=self.router.platforms,
             collected_at=dt.datetime.now(dt.UTC),
-            bgp=bgp,
-            ipsec=first,
+            bgp=self.bgp,
+            ipsec=self.first,
             ipsec_later=later,
             sample_interval_seconds=interval,
-            ip_forward=forward,
-            errors=dict(reader.errors),
-            commands_run=reader.count,
+            ip_forward=self.forward,
+            errors=dict(self.reader.errors),
+            commands_run=self.reader.count,
         )
+
+
+class _Closer:
+    """Close the held session once, from whichever thread gets there first."""
+
+    def __init__(self, held: contextlib.ExitStack) -> None:
+        self._held: contextlib.ExitStack | None = held
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            held, self._held = self._held, None
+        if held is not None:
+            held.close()
+
+
+def _second_read(read: _Read, held: contextlib.ExitStack, began: float) -> RouterObservation:
+    """The traffic sample's second SA read, on the session the first reads used, then close it."""
+    with held:
+        reader, router = read.reader, read.router
+        later = reader.section("ipsec.later", lambda: read_ipsec(reader, router, again=True))
+        return read.observation(later, time.monotonic() - began)
 
 
 # -- one router's sections, each through its platforms' registered readers ------------------

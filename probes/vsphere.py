@@ -18,24 +18,21 @@ import dataclasses
 import importlib
 import os
 import socket
-import ssl
 from collections.abc import Callable, Sequence
-from http.client import HTTPException
 from typing import TYPE_CHECKING, Any
-from xml.parsers.expat import ExpatError
 
 from holdtime import redaction
 from holdtime.errors import AuthError, ConfigError, ConnectError, TransportError
 from holdtime.plugins import Target
 from holdtime.probes.vsphere_config import VCENTERS, VCenter
-from holdtime.probes.vsphere_model import (
-    VsphereObservation,
-    build_observation,
-    records_from_contents,
-)
 
-if TYPE_CHECKING:
+if (
+    TYPE_CHECKING
+):  # TLS, HTTP, XML and the model load when a vCenter is read, not with the inventory
+    import ssl
+
     from holdtime.inventory import Inventory
+    from holdtime.probes.vsphere_model import VsphereObservation
 
 
 API_VERSION = "vim.version.version11"  # vSphere API 6.5: understood by vCenter 6.5 to 8.x and vcsim
@@ -78,6 +75,8 @@ def resolve_password(vcenter: VCenter) -> str:
 
 def tls_context(vcenter: VCenter) -> ssl.SSLContext:
     """Verifying context (system CAs or ca_file) unless the inventory said insecure."""
+    import ssl
+
     if not vcenter.verify_tls:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         context.check_hostname = False
@@ -115,12 +114,25 @@ def _counting_stub(host: str, port: int, context: ssl.SSLContext, timeout_second
     )
 
 
+def _wire_errors() -> tuple[type[BaseException], ...]:
+    """What a broken or foreign peer raises under pyVmomi: socket, HTTP and XML errors.
+
+    Imported here (evaluated only when an exception is matched), not with the inventory.
+    """
+    from http.client import HTTPException
+    from xml.parsers.expat import ExpatError
+
+    return (OSError, HTTPException, ExpatError)
+
+
 def _where(vcenter: VCenter) -> str:
     return f"vcenter {vcenter.name} ({vcenter.host}:{vcenter.port})"
 
 
 def _map_transport_error(vcenter: VCenter, exc: BaseException) -> TransportError:
     """Turn a socket/TLS/HTTP failure into ConnectError with a one-line reason."""
+    import ssl
+
     where = _where(vcenter)
     if isinstance(exc, ssl.SSLCertVerificationError):
         return ConnectError(f"{where}: {TLS_UNTRUSTED} ({exc.verify_message})")
@@ -157,7 +169,7 @@ class Session:
         try:
             instance = vim.ServiceInstance("ServiceInstance", self.stub)
             self.content = instance.RetrieveContent()
-        except (OSError, HTTPException, ExpatError) as exc:
+        except _wire_errors() as exc:
             raise _map_transport_error(self.vcenter, exc) from exc
         except vmodl.MethodFault as exc:
             raise ConnectError(f"{_where(self.vcenter)}: not a vCenter ({exc.msg})") from exc
@@ -174,7 +186,7 @@ class Session:
                 f"{_where(self.vcenter)}: login as {self.vcenter.username} rejected "
                 "(wrong user name or password)"
             ) from exc
-        except (OSError, HTTPException, ExpatError) as exc:
+        except _wire_errors() as exc:
             raise _map_transport_error(self.vcenter, exc) from exc
         except vmodl.MethodFault as exc:
             raise AuthError(f"{_where(self.vcenter)}: login failed ({exc.msg})") from exc
@@ -229,12 +241,14 @@ def observe(session: Session) -> VsphereObservation:
 
     ``round_trips`` counts the SOAP requests of this pass only.
     """
+    from holdtime.probes.vsphere_model import build_observation, records_from_contents
+
     vcenter = session.vcenter
     vmodl = _pyvmomi().vmodl
     before = session.round_trips
     try:
         contents = session.retrieve(PROPERTIES)
-    except (OSError, HTTPException, ExpatError) as exc:
+    except _wire_errors() as exc:
         raise _map_transport_error(vcenter, exc) from exc
     except vmodl.MethodFault as exc:
         raise TransportError(f"{_where(vcenter)}: property collection failed ({exc.msg})") from exc

@@ -310,6 +310,48 @@ def test_wrong_key_is_auth_error(sshlab: SshLab) -> None:
     assert str(caught.value).startswith("lab-bastion: authentication as 'root' on 10.99.1.2 failed")
 
 
+@pytest.mark.parametrize(
+    ("kind", "bits"), [("ed25519", ""), ("rsa", "2048"), ("ecdsa", "256"), ("ecdsa", "384")]
+)
+def test_key_files_of_every_type_log_in_or_are_refused_as_such(
+    sshlab: SshLab, kind: str, bits: str
+) -> None:
+    """ssh-keygen keys against OpenSSH: authorized -> a session; not authorized -> AuthError.
+
+    Before keys were loaded by their type, a refused RSA or ECDSA key surfaced as paramiko's
+    "encountered EC key, expected OPENSSH key".
+    """
+    key = sshlab.root / f"typed_{kind}{bits}"
+    if not key.exists():
+        _run(
+            "ssh-keygen",
+            "-q",
+            "-t",
+            kind,
+            *(["-b", bits] if bits else []),
+            "-N",
+            "",
+            "-f",
+            str(key),
+        )
+    router = _direct_to_bastion(sshlab, auth=SshAuth(key_file=key))
+    with pytest.raises(AuthError) as caught:
+        SshSession(SshParams.from_router(router)).connect()
+    refused = str(caught.value)
+    authorized = Path(f"{sshlab.key}.pub")
+    before = authorized.read_text()
+    authorized.write_text(before + Path(f"{key}.pub").read_text())
+    try:
+        with SshSession(SshParams.from_router(router)) as session:
+            status = session.run("true").exit_status
+    finally:
+        authorized.write_text(before)
+    assert refused.startswith(
+        "lab-bastion: authentication as 'root' on 10.99.1.2 failed (key file)"
+    )
+    assert 0 == status
+
+
 def test_wrong_password_is_auth_error(sshlab: SshLab) -> None:
     """Password authentication that the server rejects gives AuthError (method named)."""
     router = _direct_to_bastion(sshlab, auth=SshAuth(password_env="X", password="not-it"))

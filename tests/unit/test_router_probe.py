@@ -15,7 +15,7 @@ from types import TracebackType
 import pytest
 
 from holdtime.errors import ConfigError
-from holdtime.plugins import Target
+from holdtime.plugins import Deferred, Target
 from holdtime.probes.router import RouterObservation, RouterProbe
 from holdtime.probes.router_config import BestPathExpect, BgpExpect, Router, RouterExpect, SshAuth
 from holdtime.probes.ssh import CommandOutput, SshParams
@@ -206,3 +206,54 @@ def test_a_read_the_probe_does_not_offer_is_a_config_error() -> None:
         "vpc-router-1: the selected checks read bpg, which the router probe does not offer "
         "(bgp, ipsec, ipsec.traffic, system)"
     ) == str(caught.value)
+
+
+class ClosingSession(ReplaySession):
+    """A ReplaySession that records when the probe leaves it (the session's close)."""
+
+    exits = 0
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.exits += 1
+
+
+def _begin(reads: frozenset[str] = frozenset()) -> tuple[object, ClosingSession]:
+    session = ClosingSession(ANSWERS)
+    probe = RouterProbe(4.0, session_factory=lambda _params: session)  # type: ignore[arg-type,return-value]
+    router = _router(("frr", "strongswan"))
+    target = Target(name=router.name, device=router.name, config=router, reads=reads)
+    return probe.begin(target, 30), session
+
+
+def test_begin_hands_the_traffic_sample_back_with_the_session_open() -> None:
+    """begin: every read but the second SA read, then a Deferred 4 s on; resume reads, closes."""
+    deferred, session = _begin()
+    assert isinstance(deferred, Deferred)
+    read_before = session.logical()
+    assert (0, "swanctl --list-sas") == (session.exits, read_before[0])
+    observation = deferred.resume()
+    assert isinstance(observation, RouterObservation)
+    assert (1, ["swanctl --list-sas"], True) == (
+        session.exits,
+        session.logical()[len(read_before) :],
+        observation.ipsec_later is not None,
+    )
+    deferred.close()  # after resume: nothing left to close
+    assert 1 == session.exits
+
+
+def test_a_closed_deferred_closes_the_session_once() -> None:
+    """close() without resume (deadline, Ctrl-C) ends the session; twice is harmless."""
+    deferred, session = _begin()
+    assert isinstance(deferred, Deferred)
+    deferred.close()
+    deferred.close()
+    assert 1 == session.exits
+
+
+def test_begin_without_the_traffic_sample_answers_at_once() -> None:
+    """No `ipsec.traffic` among the reads: the observation, the session already closed."""
+    observation, session = _begin(frozenset({"ipsec", "bgp", "system"}))
+    assert (True, 1) == (isinstance(observation, RouterObservation), session.exits)

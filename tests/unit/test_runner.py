@@ -243,3 +243,145 @@ def test_registered_router_checks_declare_the_sections_they_read(
     checks = {n: c for n, c in plugins.checks().items() if c.probe == "router"}
     [job] = plan_jobs(None, {"router": OneRouterProbe()}, checks, only)  # type: ignore[arg-type]
     assert frozenset(reads) == job.target.reads
+
+
+# -- continuations: a collection that waits gives its worker back -----------------------------
+@dataclass
+class WaitingProbe:
+    """begin() answers with a Deferred `wait` seconds later; resume can be held (silent device).
+
+    ``events`` is what happened, in order: ("begin", name), ("resume", name), ("close", name).
+    """
+
+    waits: dict[str, float]
+    name: str = "scripted"
+    section: None = None
+    timeout_seconds: float = 5.0
+    hold: threading.Event | None = None  # resume waits for it (a device silent in the 2nd read)
+    events: list[tuple[str, str]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def targets(self, inventory: Any) -> Sequence[Target]:
+        return [
+            Target(name=n, device=n, config=None, timeout_seconds=self.timeout_seconds)
+            for n in self.waits
+        ]
+
+    def note(self, what: str, name: str) -> None:
+        with self.lock:
+            self.events.append((what, name))
+
+    def collect(self, target: Target, timeout_seconds: float) -> object:
+        return plugins.complete(self.begin(target, timeout_seconds))
+
+    def begin(self, target: Target, timeout_seconds: float) -> object:
+        import time
+
+        name = target.name
+        self.note("begin", name)
+        closed = threading.Event()
+
+        def resume() -> object:
+            try:
+                self.note("resume", name)
+                if self.hold is not None:
+                    self.hold.wait(30)
+                return "ok"
+            finally:
+                close()
+
+        def close() -> None:
+            if not closed.is_set():
+                closed.set()
+                self.note("close", name)
+
+        return plugins.Deferred(time.monotonic() + self.waits[name], resume, close)
+
+    def of(self, what: str) -> list[str]:
+        with self.lock:
+            return [name for kind, name in self.events if kind == what]
+
+
+def _waiting_jobs(probe: WaitingProbe) -> list[Job]:
+    return plan_jobs(None, {"scripted": probe}, {"scripted.echo": EchoCheck()})  # type: ignore[arg-type]
+
+
+def test_a_waiting_collection_frees_its_worker_for_the_next_target() -> None:
+    """One worker, three 0.5 s samples: all three begin before the first resumes."""
+    probe = WaitingProbe({"r1": 0.5, "r2": 0.5, "r3": 0.5})
+    results = execute(_waiting_jobs(probe), max_workers=1)
+    assert ["begin"] * 3 + ["resume", "close"] * 3 == [kind for kind, _ in probe.events]
+    assert {Status.PASS} == {r.status for r in results}
+    assert 3 == len(results)
+
+
+def test_a_due_continuation_runs_before_a_job_not_started() -> None:
+    """With one worker, r1's continuation (due at once) goes before r2 and r3 begin."""
+    probe = WaitingProbe({"r1": 0.0, "r2": 0.0, "r3": 0.0})
+    execute(_waiting_jobs(probe), max_workers=1)
+    assert [
+        ("begin", "r1"),
+        ("resume", "r1"),
+        ("close", "r1"),
+        ("begin", "r2"),
+        ("resume", "r2"),
+        ("close", "r2"),
+        ("begin", "r3"),
+        ("resume", "r3"),
+        ("close", "r3"),
+    ] == probe.events
+
+
+def test_silent_in_the_second_read_is_error_at_the_target_deadline() -> None:
+    """The resumed read never answers: ERROR at the deadline; the session closes when it ends."""
+    hold = threading.Event()
+    probe = WaitingProbe({"quiet": 0.05}, timeout_seconds=0.4, hold=hold)
+    [result] = execute(_waiting_jobs(probe), max_workers=4)
+    assert (Status.ERROR, "quiet: no answer within") == (result.status, result.summary[:23])
+    assert [] == probe.of("close")  # still inside its read, as a hung device keeps it
+    hold.set()
+    for _ in range(100):
+        if probe.of("close"):
+            break
+        threading.Event().wait(0.05)
+    assert ["quiet"] == probe.of("close")
+
+
+def test_a_continuation_past_its_deadline_is_closed_unresumed() -> None:
+    """Resume time beyond the deadline: ERROR at the deadline, closed, never resumed."""
+    probe = WaitingProbe({"late": 30.0, "ok": 0.0}, timeout_seconds=0.3)
+    results = {r.target: r for r in execute(_waiting_jobs(probe), max_workers=2)}
+    for _ in range(100):  # the close runs in its own thread
+        if probe.of("close") == ["ok", "late"]:
+            break
+        threading.Event().wait(0.05)
+    assert (Status.ERROR, Status.PASS) == (results["late"].status, results["ok"].status)
+    assert (["ok"], ["ok", "late"]) == (probe.of("resume"), probe.of("close"))
+
+
+def test_an_interrupted_run_closes_every_waiting_continuation() -> None:
+    """KeyboardInterrupt while samples wait: every session held for them is closed."""
+    probe = WaitingProbe({"now": 0.0, "w1": 30.0, "w2": 30.0})
+
+    def interrupt(result: CheckResult) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        execute(_waiting_jobs(probe), max_workers=3, on_result=interrupt)
+    for _ in range(100):  # a worker still in begin() closes its own on arrival
+        if len(probe.of("close")) == 3:
+            break
+        threading.Event().wait(0.05)
+    assert (["now"], ["now", "w1", "w2"]) == (probe.of("resume"), sorted(probe.of("close")))
+
+
+def test_a_probe_without_begin_is_collected_as_before() -> None:
+    """Third-party probes implement only collect: the runner calls it, nothing else changes."""
+    probe = ScriptedProbe({"a": "ok"})
+    assert not isinstance(probe, plugins.DeferringProbe)
+    assert isinstance(WaitingProbe({}), plugins.DeferringProbe)
+    results = execute(
+        plan_jobs(None, {"scripted": probe}, {"scripted.echo": EchoCheck()}),  # type: ignore[arg-type]
+        max_workers=1,
+    )
+    assert [Status.PASS] == [r.status for r in results]
