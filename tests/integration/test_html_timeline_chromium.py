@@ -136,9 +136,7 @@ def test_report_screenshot_is_a_png(case: str, tmp_path: Path) -> None:
     """`--screenshot` of the report writes a non-empty PNG of the requested size."""
     page = _report(case, tmp_path)
     shot = tmp_path / f"{case}.png"
-    run = _chromium(
-        page, tmp_path / "profile", "--window-size=1100,1600", f"--screenshot={shot}"
-    )
+    run = _chromium(page, tmp_path / "profile", "--window-size=1100,1600", f"--screenshot={shot}")
     assert 0 == run.returncode, run.stderr[-2000:]
     data = shot.read_bytes()
     assert b"\x89PNG\r\n\x1a\n" == data[:8]

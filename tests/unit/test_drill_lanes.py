@@ -6,6 +6,7 @@ with BFD 300 ms x 3 (5 lost), each rendered as `holdtime report` does.
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 from typing import Any
@@ -71,7 +72,7 @@ def test_bgp_band_shows_only_what_the_polls_read() -> None:
     assert pytest.approx(6.206 - 0.827, abs=1e-3) == segments[2][0]
     assert pytest.approx(6.206 + 0.827, abs=1e-3) == segments[2][1]
     # The bands tile the lane: each starts where the previous one ends.
-    assert all(a[1] == pytest.approx(b[0]) for a, b in zip(segments, segments[1:], strict=False))
+    assert all(a[1] == pytest.approx(b[0]) for a, b in itertools.pairwise(segments))
 
 
 def test_untouched_neighbor_is_one_established_band() -> None:
@@ -91,8 +92,9 @@ def test_best_path_band_moves_to_the_backup_and_back() -> None:
 def test_bfd_lanes_appear_with_bfd() -> None:
     """The BFD journal has a BFD lane per peer; its peer to esg1 went down and came back."""
     drill = _drill("silent-bfd")
+    segments = _lane(drill, "vpc-router-1 bfd 10.10.10.2")
     assert ["up", CHANGING, "down", CHANGING, CHANGING, "up"] == [
-        state for _, _, state, _ in _lane(drill, "vpc-router-1 bfd 10.10.10.2") if state != NOT_POLLED
+        state for _, _, state, _ in segments if state != NOT_POLLED
     ]
 
 
@@ -146,4 +148,5 @@ def test_html_page_draws_lanes_not_the_dashed_picture() -> None:
     page = html_page.render(run)
     assert render_lanes(drill, 0) in page
     assert render_events_table(drill) in page
-    assert 'class="timeline"' in page and "stroke-dasharray=\"3,2\"" not in page
+    assert 'class="timeline"' in page
+    assert 'stroke-dasharray="3,2"' not in page
