@@ -312,7 +312,7 @@ def render_lanes(drill: Mapping[str, Any], index: int = 0) -> str:
         tops[lane.key] = (y, BAND_HEIGHT)
         y += BAND_HEIGHT + GAP
     bottom = y
-    height = bottom + 62
+    height = bottom + 40
     name = _e(drill.get("name", ""))
     parts = [
         f'<svg class="lanes" viewBox="0 0 {WIDTH} {height:.0f}" width="100%" role="img" '
@@ -516,12 +516,17 @@ def _markers(
     return "".join(parts)
 
 
+def _where(event: ConvergenceEvent) -> str:
+    """The router or path; for an action where it ran (``local (netns he-esg1)``)."""
+    return event.source or event.detail.partition(": ")[0]
+
+
 def render_events_table(drill: Mapping[str, Any]) -> str:
     """The numbered events under the picture: offset ± resolution, plane, what, where."""
     rows = "".join(
         f'<tr class="event-row"><td class="num">{n.number}</td>'
         f'<td class="num"><code>{_e(n.event.label())}</code></td><td>{_e(n.event.plane)}</td>'
-        f"<td>{_e(n.event.describe())}</td><td>{_e(n.event.source or n.event.detail)}</td></tr>"
+        f"<td>{_e(n.event.describe())}</td><td>{_e(_where(n.event))}</td></tr>"
         for n in numbered_events(drill)
     )
     if not rows:

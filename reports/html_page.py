@@ -216,7 +216,8 @@ def drill_section(drill: Mapping[str, Any], index: int = 0) -> str:
         for e in drill.get("events", ())
     )
     return (
-        f'<section class="drill"><h2>Drill {_e(drill.get("name", ""))}: {verdict}</h2>'
+        f'<section class="drill" id="drill-{index}">'
+        f"<h2>Drill {_e(drill.get('name', ''))}: {verdict}</h2>"
         + render_stories(drill)
         + (
             f'<p class="alarm"><b>{_e(drill["restore_failed"])}</b></p>'
