@@ -86,6 +86,11 @@ def trigger_seconds(drill: Mapping[str, Any]) -> float:
     return 0.0
 
 
+def triggered(drill: Mapping[str, Any]) -> bool:
+    """True when the trigger ran (else the axis counts from the drill's start)."""
+    return any(event.get("kind") == "trigger" for event in drill.get("events", ()))
+
+
 def end_seconds(drill: Mapping[str, Any]) -> float:
     """The end of the record, seconds from the trigger: the probes and the polls stop together."""
     times = [float(e["at_seconds"]) for e in drill.get("events", ())]
@@ -331,8 +336,9 @@ def render_lanes(drill: Mapping[str, Any], index: int = 0) -> str:
     )
     for lane in lanes:
         parts.append(_state_lane(lane, axis, tops[lane.key], hops, pattern))
-    parts.append(_time_axis(axis, bottom))
-    parts.append(_actions(events, axis, bottom))
+    origin = "the trigger" if triggered(drill) else "the drill's start"
+    parts.append(_time_axis(axis, bottom, origin))
+    parts.append(_actions(drill, axis, bottom))
     parts.append(_markers(events, axis, tops, bottom))
     parts.append("</svg>")
     return "".join(parts)
@@ -350,7 +356,8 @@ def _description(
         for a, b, n in loss_intervals(drill, path)
     )
     return (
-        f"Seconds from the trigger. Ping paths: {', '.join(paths) or 'none'}"
+        f"Seconds from {'the trigger' if triggered(drill) else 'the start'}. "
+        f"Ping paths: {', '.join(paths) or 'none'}"
         f"{'; ' + lost if lost else '; no probe lost'}. "
         f"State lanes: {', '.join(lane.title for lane in lanes) or 'none'}. "
         f"{len(events)} numbered events, listed in the table below."
@@ -446,7 +453,7 @@ def _state_lane(
     return "".join(parts)
 
 
-def _time_axis(axis: _Axis, bottom: float) -> str:
+def _time_axis(axis: _Axis, bottom: float, origin: str) -> str:
     parts = ['<g class="axis">']
     for tick in _ticks(axis.low, axis.high):
         x = axis.x(tick)
@@ -457,26 +464,58 @@ def _time_axis(axis: _Axis, bottom: float) -> str:
         )
     parts.append(
         f'<text x="{(LEFT + WIDTH - RIGHT) / 2:.0f}" y="{bottom + 30:.1f}" text-anchor="middle" '
-        'fill="#57606a">seconds from the trigger</text></g>'
+        f'fill="#57606a">seconds from {origin}</text></g>'
     )
     return "".join(parts)
 
 
-def _actions(events: Sequence[NumberedEvent], axis: _Axis, bottom: float) -> str:
+@dataclass(frozen=True, slots=True)
+class ActionLine:
+    """A vertical line through every lane: trigger, restore (numbered events), abort, signal."""
+
+    offset_seconds: float
+    kind: str
+    number: int | None  # its number in the events table; None: a journal event, not in it
+    title: str
+
+
+def action_lines(drill: Mapping[str, Any]) -> list[ActionLine]:
+    """The trigger and restore of the convergence list, else of the journal events (a record
+    without convergence events); an abort or a signal from the journal events in any case."""
+    lines = [
+        ActionLine(
+            n.event.offset_seconds,
+            n.event.kind,
+            n.number,
+            f"{n.number}. {n.event.describe()} at {n.event.label()}",
+        )
+        for n in numbered_events(drill)
+        if n.event.plane == "action"
+    ]
+    drawn = {line.kind for line in lines}
+    trigger = trigger_seconds(drill)
+    for event in drill.get("events", ()):
+        kind = str(event.get("kind", ""))
+        if kind in {"abort", "signal"} or (kind in {"trigger", "restore"} and kind not in drawn):
+            offset = round(float(event["at_seconds"]) - trigger, 3)
+            lines.append(ActionLine(offset, kind, None, f"{kind}: {event.get('detail', '')}"))
+    return sorted(lines, key=lambda line: line.offset_seconds)
+
+
+def _actions(drill: Mapping[str, Any], axis: _Axis, bottom: float) -> str:
     parts = []
-    for numbered in events:
-        event = numbered.event
-        if event.plane != "action":
-            continue
-        x = axis.x(event.offset_seconds)
-        colour = "#1f2328" if event.kind == "trigger" else "#0072b2"
-        name = "trigger" if event.kind == "trigger" else event.kind
+    colours = {"trigger": "#1f2328", "restore": "#0072b2"}
+    for line in action_lines(drill):
+        x = axis.x(line.offset_seconds)
+        colour = colours.get(line.kind, "#d55e00")
+        number = f"({line.number}) " if line.number is not None else ""
+        group = "action" if line.number is not None else "mark"
         parts.append(
-            f'<g class="action {event.kind}"><line x1="{x:.1f}" x2="{x:.1f}" y1="{TOP - 14}" '
-            f'y2="{bottom}" stroke="{colour}" stroke-width="2"/>'
+            f'<g class="{group} {_e(line.kind)}"><line x1="{x:.1f}" x2="{x:.1f}" '
+            f'y1="{TOP - 14}" y2="{bottom}" stroke="{colour}" stroke-width="2"/>'
             f'<text x="{x + 4:.1f}" y="{TOP - 4}" fill="{colour}" font-weight="700">'
-            f"({numbered.number}) {_e(name)} {event.offset_seconds:+.2f} s</text>"
-            f"<title>{numbered.number}. {_e(event.describe())} at {_e(event.label())}</title></g>"
+            f"{number}{_e(line.kind)} {line.offset_seconds:+.2f} s</text>"
+            f"<title>{_e(line.title)}</title></g>"
         )
     return "".join(parts)
 
@@ -530,7 +569,8 @@ def render_events_table(drill: Mapping[str, Any]) -> str:
         for n in numbered_events(drill)
     )
     if not rows:
-        return "<p>No convergence events recorded (the trigger never ran).</p>"
+        why = "this record has none" if triggered(drill) else "the trigger never ran"
+        return f"<p>No convergence events recorded ({why}).</p>"
     return (
         '<table class="events"><caption>Events on the timeline (offset from the trigger, '
         "± the polling or probe resolution)</caption><thead><tr><th>#</th><th>offset</th>"

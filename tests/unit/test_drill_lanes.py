@@ -7,6 +7,7 @@ with BFD 300 ms x 3 (5 lost), each rendered as `holdtime report` does.
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from holdtime.reports import html_page
 from holdtime.reports.drill_lanes import (
     CHANGING,
     NOT_POLLED,
+    action_lines,
     loss_intervals,
     numbered_events,
     render_events_table,
@@ -150,3 +152,52 @@ def test_html_page_draws_lanes_not_the_dashed_picture() -> None:
     assert render_events_table(drill) in page
     assert 'class="timeline"' in page
     assert 'stroke-dasharray="3,2"' not in page
+
+
+def _sample_drill() -> dict[str, Any]:
+    """The report golden files' sample drill: a record with journal events, no convergence."""
+    sample = JOURNALS.parent / "reports" / "sample_run.json"
+    run = RunResult.from_dict(json.loads(sample.read_text(encoding="utf-8")))
+    drills = run.extras["drills"]
+    assert isinstance(drills, list)
+    return dict(drills[0])
+
+
+def test_record_without_convergence_still_draws_trigger_and_restore() -> None:
+    """No convergence events: trigger and restore come from the journal events, unnumbered."""
+    lines = action_lines(_sample_drill())
+    assert [("trigger", None), ("restore", None)] == [(line.kind, line.number) for line in lines]
+    assert 0.0 == lines[0].offset_seconds
+    assert "this record has none" in render_events_table(_sample_drill())
+
+
+def test_failed_read_is_drawn_as_not_read() -> None:
+    """A poll that failed (`error: ...`) is hatched as not read, never as a state."""
+    drill = {
+        "events": [
+            {"at_seconds": 1.0, "kind": "trigger", "detail": "", "source": ""},
+            {
+                "at_seconds": 0.5,
+                "kind": "bgp",
+                "detail": "r1 bgp 10.0.0.1: Established",
+                "source": "r1",
+            },
+            {
+                "at_seconds": 3.0,
+                "kind": "bgp",
+                "detail": "r1 bgp 10.0.0.1: Established -> error: timed out",
+                "source": "r1",
+            },
+        ],
+        "rtt_samples": {"p": [[0.0, 0.001], [5.0, 0.001]]},
+        "poll_resolution_seconds": 0.5,
+    }
+    (lane,) = state_lanes(drill)
+    assert [
+        (NOT_POLLED, False),
+        ("Established", True),
+        (CHANGING, False),
+        ("error: timed out", False),
+    ] == [(s.state, s.known) for s in lane.segments]
+    assert "not read: timed out" == lane.segments[-1].label
+    assert (1.5, 2.5) == (lane.segments[2].start, lane.segments[2].end)  # 2.0 s ± 0.5 s
