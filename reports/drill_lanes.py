@@ -7,9 +7,10 @@ SA. Trigger and restore are vertical lines across every lane; each convergence e
 ``<title>``, no script) and a row of the events table under the picture.
 
 A state band shows only what a poll read: before the first poll the lane is "not polled yet"
-(hatched), and between the last poll that showed the old state and the first that showed the
-new one it is "changing" (hatched, labelled ``old -> new``): the change happened somewhere in
-there. A read that failed (``error: ...``) is drawn hatched as "not read", never as a state.
+(hatched), after the polls stopped "polls stopped" (hatched), and between the last poll that
+showed the old state and the first that showed the new one it is "changing" (hatched, labelled
+``old -> new``): the change happened somewhere in there. A read that failed (``error: ...``)
+is drawn hatched as "not read", never as a state.
 
 Input is the JSON form of a DrillResult (``RunResult.extras["drills"][i]``), so a report
 rendered later from a journal draws the same picture. The geometry is pure functions
@@ -40,6 +41,7 @@ _LANE_TITLES = {"bgp": "BGP", "bfd": "BFD", "best_path": "best path", "ipsec": "
 NOT_POLLED = "not polled yet"
 CHANGING = "changing"
 NOT_READ = "not read"
+POLLS_STOPPED = "polls stopped"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,13 @@ def end_seconds(drill: Mapping[str, Any]) -> float:
     return max(times, default=0.0) - trigger_seconds(drill)
 
 
+def polled_until_seconds(drill: Mapping[str, Any]) -> float:
+    """Until when the polls ran, seconds from the trigger: the last probe sample (the engine
+    stops probes and polls together; the steady-state check after them comes later)."""
+    times = [float(t) for samples in drill.get("rtt_samples", {}).values() for t, _ in samples]
+    return max(times) - trigger_seconds(drill) if times else end_seconds(drill)
+
+
 def start_seconds(drill: Mapping[str, Any]) -> float:
     """The start of the record, seconds from the trigger (the drill's start: negative)."""
     return -trigger_seconds(drill)
@@ -154,7 +163,6 @@ def state_lanes(drill: Mapping[str, Any]) -> list[StateLane]:
     comes from the matching convergence event (else the drill's poll resolution).
     """
     trigger = trigger_seconds(drill)
-    start, end = start_seconds(drill), end_seconds(drill)
     fallback = float(drill.get("poll_resolution_seconds") or 0.0)
     first: dict[str, tuple[float, str]] = {}
     changes: dict[str, list[_Change]] = {}
@@ -172,28 +180,43 @@ def state_lanes(drill: Mapping[str, Any]) -> list[StateLane]:
         changes.setdefault(key, []).append(
             _Change(at, fallback if resolution is None else resolution, before, after)
         )
-    lanes = []
-    for key in sorted(set(first) | set(changes), key=_lane_order):
-        router, what, subject = _split_key(key)
-        segments: list[Segment] = []
-        if key in first:
-            cursor, state = first[key]
-        else:  # first seen as a change: the state before it was read, but not when
-            cursor, state = changes[key][0].at, changes[key][0].before
-        if cursor > start:
-            segments.append(Segment(start, cursor, NOT_POLLED, False, NOT_POLLED))
-        for change in sorted(changes.get(key, ()), key=lambda c: c.at):
-            low = max(change.at - change.resolution, cursor)
-            high = max(change.at + change.resolution, low)
-            if low > cursor:
-                segments.append(_state_segment(what, cursor, low, state))
-            label = f"{CHANGING}: {change.before} -> {change.after}"
-            segments.append(Segment(low, high, CHANGING, False, label))
-            cursor, state = high, change.after
-        if end > cursor:
-            segments.append(_state_segment(what, cursor, end, state))
-        lanes.append(StateLane(key, what, router, subject, tuple(segments)))
-    return lanes
+    span = (start_seconds(drill), polled_until_seconds(drill), end_seconds(drill))
+    return [
+        _lane(key, first.get(key), changes.get(key, []), span)
+        for key in sorted(set(first) | set(changes), key=_lane_order)
+    ]
+
+
+def _lane(
+    key: str,
+    first: tuple[float, str] | None,
+    changes: Sequence[_Change],
+    span: tuple[float, float, float],
+) -> StateLane:
+    """One lane's segments; `span` is (record start, polls stopped, record end)."""
+    start, polled_until, end = span
+    router, what, subject = _split_key(key)
+    segments: list[Segment] = []
+    if first is not None:
+        cursor, state = first
+    else:  # first seen as a change: the state before it was read, but not when
+        cursor, state = changes[0].at, changes[0].before
+    if cursor > start:
+        segments.append(Segment(start, cursor, NOT_POLLED, False, NOT_POLLED))
+    for change in sorted(changes, key=lambda c: c.at):
+        low = max(change.at - change.resolution, cursor)
+        high = max(change.at + change.resolution, low)
+        if low > cursor:
+            segments.append(_state_segment(what, cursor, low, state))
+        label = f"{CHANGING}: {change.before} -> {change.after}"
+        segments.append(Segment(low, high, CHANGING, False, label))
+        cursor, state = high, change.after
+    if polled_until > cursor:
+        segments.append(_state_segment(what, cursor, polled_until, state))
+    stopped = max(cursor, polled_until)
+    if end > stopped:
+        segments.append(Segment(stopped, end, POLLS_STOPPED, False, POLLS_STOPPED))
+    return StateLane(key, what, router, subject, tuple(segments))
 
 
 def _state_segment(kind: str, start: float, end: float, state: str) -> Segment:

@@ -20,6 +20,7 @@ from holdtime.reports import html_page
 from holdtime.reports.drill_lanes import (
     CHANGING,
     NOT_POLLED,
+    POLLS_STOPPED,
     action_lines,
     loss_intervals,
     numbered_events,
@@ -201,3 +202,21 @@ def test_failed_read_is_drawn_as_not_read() -> None:
     ] == [(s.state, s.known) for s in lane.segments]
     assert "not read: timed out" == lane.segments[-1].label
     assert (1.5, 2.5) == (lane.segments[2].start, lane.segments[2].end)  # 2.0 s ± 0.5 s
+
+
+def test_band_ends_where_the_polls_stopped() -> None:
+    """After the last probe sample (probes and polls stop together) a lane is hatched."""
+    drill = {
+        "events": [
+            {"at_seconds": 1.0, "kind": "trigger", "detail": "", "source": ""},
+            {"at_seconds": 0.5, "kind": "bgp", "detail": "r1 bgp 10.0.0.1: Established"},
+            {"at_seconds": 9.0, "kind": "steady_state", "detail": "after: pass", "source": ""},
+        ],
+        "rtt_samples": {"p": [[0.0, 0.001], [5.0, 0.001]]},
+    }
+    (lane,) = state_lanes(drill)
+    assert [
+        (-1.0, -0.5, NOT_POLLED),
+        (-0.5, 4.0, "Established"),
+        (4.0, 8.0, POLLS_STOPPED),
+    ] == [(s.start, s.end, s.state) for s in lane.segments]
