@@ -17,7 +17,8 @@ from typing import Any
 
 from holdtime.models import CheckResult, RunResult, Status
 from holdtime.reports.drill_alarm import alarm_lines
-from holdtime.reports.drill_timeline import render_section
+from holdtime.reports.drill_lanes import render_events_table, render_lanes
+from holdtime.reports.drill_timeline import render_stories
 from holdtime.reports.table import STATUS_ORDER, ordered, summary_line
 
 _COLOURS = {
@@ -63,6 +64,12 @@ CSS = (
     "section.drill{border-top:1px solid #d0d7de;margin-top:24px}"
     "section.drill svg{display:block;margin:8px 0;border:1px solid #d0d7de;border-radius:6px}"
     "section.drill ul{padding-left:20px}"
+    "figure.timeline{margin:8px 0}"
+    "table.events caption{text-align:left;font-weight:600;padding:4px 0}"
+    "ul.legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:6px 16px;"
+    "font-size:12.5px;margin:0 0 8px}"
+    ".swatch{display:inline-block;width:14px;height:10px;border:1px solid #57606a;"
+    "margin-right:4px;vertical-align:middle}"
     "p.alarm{background:#cf222e;color:#fff;padding:8px 12px;border-radius:6px}"
     "tr.hidden{display:none}"
     "footer{color:#57606a;font-size:12px;margin-top:24px}" + _STATUS_CSS
@@ -155,6 +162,79 @@ def _counters(run: RunResult) -> str:
     return f'<div class="counters">{buttons}</div>'
 
 
+_LEGEND = (
+    '<ul class="legend" aria-label="legend">'
+    '<li><span class="swatch" style="background:#009e73"></span>Established / up / SA installed'
+    "</li>"
+    '<li><span class="swatch" style="background:#e69f00"></span>Connect, Active, OpenSent ...</li>'
+    '<li><span class="swatch" style="background:#d55e00"></span>Idle / down / no route</li>'
+    '<li><span class="swatch" style="background:#56b4e9"></span>best path: one colour per next hop'
+    "</li>"
+    '<li><span class="swatch" style="background:repeating-linear-gradient(45deg,#8c959f 0 2px,'
+    '#eaeef2 2px 5px)"></span>not observed: not polled yet, changing between two polls, '
+    "or not read</li>"
+    '<li><span class="swatch" style="background:#fbd9c4;border-style:dashed"></span>lost probes'
+    "</li>"
+    "<li>(n) numbered event: the bar is its &plusmn; window; hover for its label</li></ul>"
+)
+
+
+def _seconds(value: Any) -> str:
+    return "" if value is None else f"{float(value):.2f} s"
+
+
+def _phase_verdict(phase: Mapping[str, Any]) -> str:
+    if phase.get("not_measured"):
+        return f"not measured ({_e(phase['not_measured'])})"
+    return "ok" if phase.get("within_budget") else "OVER"
+
+
+def _outage_rows(drill: Mapping[str, Any]) -> str:
+    return "".join(
+        "<tr>"
+        f"<td>{_e(p['path'])}</td><td>{_e(p['phase'])}</td>"
+        f"<td>{p['lost']} / {p['sent']}</td>"
+        f"<td>{float(p['loss_derived_outage_seconds']):.2f} s</td>"
+        f"<td>{_seconds(p.get('gap_derived_outage_seconds'))}</td>"
+        f"<td>{p['interval_seconds']} s</td><td>{p['budget_seconds']} s"
+        + (f" <small>({_e(p['budget_from'])})</small>" if p.get("budget_from") else "")
+        + f"</td><td>{_phase_verdict(p)}</td></tr>"
+        for p in drill.get("phases", ())
+    )
+
+
+def drill_section(drill: Mapping[str, Any], index: int = 0) -> str:
+    """One drill: verdict, the story per episode, outages, the lanes and their events table."""
+    verdict = "PASSED" if drill.get("passed") else "FAILED"
+    if drill.get("restore_failed"):
+        verdict = "RESTORE FAILED"
+    aborted = drill.get("aborted")
+    raw_events = "".join(
+        f"<li><code>{float(e['at_seconds']):8.2f} s</code> <b>{_e(e['kind'])}</b> "
+        f"{_e(e.get('detail', ''))}"
+        f"{' (' + _e(e['source']) + ')' if e.get('source') else ''}</li>"
+        for e in drill.get("events", ())
+    )
+    return (
+        f'<section class="drill" id="drill-{index}">'
+        f"<h2>Drill {_e(drill.get('name', ''))}: {verdict}</h2>"
+        + render_stories(drill)
+        + (
+            f'<p class="alarm"><b>{_e(drill["restore_failed"])}</b></p>'
+            if drill.get("restore_failed")
+            else ""
+        )
+        + (f"<p><b>Aborted:</b> {_e(aborted)}</p>" if aborted else "")
+        + "<table><thead><tr><th>path</th><th>phase</th><th>lost / sent</th>"
+        "<th>loss-derived outage</th><th>gap-derived outage</th><th>resolution</th>"
+        f"<th>budget</th><th></th></tr></thead><tbody>{_outage_rows(drill)}</tbody></table>"
+        + f'<figure class="timeline">{render_lanes(drill, index)}{_LEGEND}</figure>'
+        + render_events_table(drill)
+        + "<details><summary>journal events (seconds since the drill's start)</summary>"
+        f"<ul>{raw_events}</ul></details></section>"
+    )
+
+
 def render(run: RunResult) -> str:
     """The run as one HTML document."""
     worst = max((r.status for r in run.results), key=lambda s: s.severity, default=Status.SKIP)
@@ -170,7 +250,7 @@ def render(run: RunResult) -> str:
     rows = "".join(_row(r) for r in ordered(run.results))
     drills: Any = run.extras.get("drills", [])
     drill_sections = (
-        "".join(render_section(d) for d in drills if isinstance(d, Mapping))
+        "".join(drill_section(d, i) for i, d in enumerate(drills) if isinstance(d, Mapping))
         if isinstance(drills, list)
         else ""
     )
