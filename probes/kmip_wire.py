@@ -33,6 +33,11 @@ class KmipProtocolError(Exception):
     """The bytes from the server are not a KMIP answer holdtime could read."""
 
 
+def load_codec() -> None:
+    """Import PyKMIP's message classes now (slow: `kmip/__init__` imports kmip.pie, SQLAlchemy)."""
+    from kmip.core.messages import messages  # noqa: F401
+
+
 def discover_versions_request(protocol_version: tuple[int, int] = (1, 2)) -> bytes:
     """The encoded request message: one DiscoverVersions batch item, no credential."""
     from kmip.core import enums
