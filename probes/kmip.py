@@ -12,6 +12,7 @@ The whole exchange shares one budget, the entry's `timeout_seconds`.
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import ssl
 import time
@@ -163,12 +164,13 @@ def probe_server(
     from holdtime.probes import kmip_wire
 
     budget = _Budget(server.timeout_seconds, clock)
-    base = {
-        "endpoint": f"{server.host}:{server.port}",
-        "verify_name": server.verify_name,
-        "checked_at": wall_clock(),
-        "timeout_seconds": server.timeout_seconds,
-    }
+    base = KmipObservation(
+        endpoint=f"{server.host}:{server.port}",
+        verify_name=server.verify_name,
+        checked_at=wall_clock(),
+        timeout_seconds=server.timeout_seconds,
+        tls_state="error",
+    )
     context = tls_context(server)
     request = kmip_wire.discover_versions_request()
     raw = _connect(server, budget)
@@ -182,8 +184,8 @@ def probe_server(
         certificate, why = (None, "")
         if state == "untrusted":
             certificate, why = _peek_certificate(server, budget)
-        return KmipObservation(
-            **base,
+        return dataclasses.replace(
+            base,
             tls_state=state,
             tls_detail=detail,
             handshake_seconds=clock() - began,
@@ -195,8 +197,8 @@ def probe_server(
     except (TimeoutError, OSError) as exc:
         raw.close()
         timed_out = isinstance(exc, TimeoutError)
-        return KmipObservation(
-            **base,
+        return dataclasses.replace(
+            base,
             tls_state="timeout" if timed_out else "closed",
             tls_detail=exc.strerror or str(exc) or type(exc).__name__,
             handshake_seconds=clock() - began,
@@ -215,8 +217,8 @@ def probe_server(
             # TLS 1.3: the server judges our certificate after the client's handshake is done,
             # so its refusal arrives as an alert on the first read.
             state, detail = tls_failure(exc)
-            return KmipObservation(
-                **base,
+            return dataclasses.replace(
+                base,
                 tls_state=state,
                 tls_detail=detail,
                 tls_version=tls_version,
@@ -229,8 +231,8 @@ def probe_server(
                 EOFError: "closed",
                 kmip_wire.KmipProtocolError: "unreadable",
             }.get(type(exc), "closed")
-            return KmipObservation(
-                **base,
+            return dataclasses.replace(
+                base,
                 tls_state="ok",
                 tls_version=tls_version,
                 handshake_seconds=handshake_seconds,
@@ -239,8 +241,8 @@ def probe_server(
                 kmip_detail=str(exc) or type(exc).__name__,
                 latency_seconds=clock() - sent,
             )
-        return KmipObservation(
-            **base,
+        return dataclasses.replace(
+            base,
             tls_state="ok",
             tls_version=tls_version,
             handshake_seconds=handshake_seconds,

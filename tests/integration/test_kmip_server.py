@@ -11,10 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from holdtime.lab.lab_ca import Issued, LabCa
-
-sys.path.insert(0, str(Path(__file__).parent))
 from kmip_server import (
     HOST,
     SERVER_NAME,
@@ -23,6 +19,8 @@ from kmip_server import (
     issue_server_certificate,
     start_kmip_server,
 )
+
+from holdtime.lab.lab_ca import Issued, LabCa
 
 pytestmark = pytest.mark.integration
 
