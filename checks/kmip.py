@@ -57,7 +57,7 @@ def _no_session(
         "",
         Status.ERROR,
         f"{observation.endpoint}: no KMIP session (TLS {observation.tls_state})",
-        observed=_tls_observed(observation),
+        observed={**_tls_observed(observation), "up": False},
         reasons=(
             f"could not evaluate: the TLS session failed ({observation.tls_detail}); "
             "see kmip.handshake",
