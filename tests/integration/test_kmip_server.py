@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -233,3 +234,46 @@ def test_client_certificate_from_another_ca_is_refused_with_the_servers_reason(
     assert "unknown ca" in str(handshake["summary"])
     assert "refused the TLS session" in str(handshake["reasons"])
     _assert_no_key_material(output, stranger.key_path, rogue.key_path)
+
+
+def test_pytest_items_per_server(
+    tmp_path: Path, healthy: KmipServerProcess, client: Issued, ca: LabCa
+) -> None:
+    """`pytest --holdtime-inventory`: three items per server, the stopped server's are errors."""
+    stopped = start_kmip_server(tmp_path / "stopped", ca)
+    stopped.stop()
+    inventory = tmp_path / "inventory.yaml"
+    entries = [
+        _entry("kms1", healthy.port, client, ca.cert_path),
+        _entry("kms-stopped", stopped.port, client, ca.cert_path),
+    ]
+    inventory.write_text(json.dumps({"kmip": entries}))
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-rA",
+            "-q",
+            f"--holdtime-inventory={inventory}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    outcomes = {
+        line.split(" ")[1]: line.split(" ")[0]
+        for line in done.stdout.splitlines()
+        if line.startswith(("PASSED ", "ERROR ", "FAILED ")) and "::" in line
+    }
+    checks = ("kmip.handshake", "kmip.responds", "kmip.server_certificate")
+    expected = {f"{c}[kms1]": "PASSED" for c in checks} | {
+        f"{c}[kms-stopped]": "ERROR" for c in checks
+    }
+    by_device = {re.sub(r"/[^]]*]$", "]", k.rpartition("::")[2]): v for k, v in outcomes.items()}
+    assert expected == by_device, done.stdout
+    _assert_no_key_material(done.stdout + done.stderr, client.key_path)
