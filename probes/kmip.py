@@ -216,14 +216,26 @@ def probe_server(
         except ssl.SSLError as exc:
             # TLS 1.3: the server judges our certificate after the client's handshake is done,
             # so its refusal arrives as an alert on the first read.
+            # Any other TLS error here (EOF, bad record) is the session dying under KMIP.
             state, detail = tls_failure(exc)
+            if state == "rejected":
+                return dataclasses.replace(
+                    base,
+                    tls_state=state,
+                    tls_detail=detail,
+                    tls_version=tls_version,
+                    handshake_seconds=handshake_seconds,
+                    certificate=certificate,
+                )
             return dataclasses.replace(
                 base,
-                tls_state=state,
-                tls_detail=detail,
+                tls_state="ok",
                 tls_version=tls_version,
                 handshake_seconds=handshake_seconds,
                 certificate=certificate,
+                kmip_state="closed",
+                kmip_detail=detail,
+                latency_seconds=clock() - sent,
             )
         except (TimeoutError, EOFError, OSError, kmip_wire.KmipProtocolError) as exc:
             kmip_state = {

@@ -15,6 +15,7 @@ import argparse
 import datetime
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import threading
@@ -123,9 +124,14 @@ def start_kmip_server(
 
 
 class HangingTlsServer:
-    """A TLS listener that completes mutual TLS and then reads nothing and answers nothing."""
+    """A TLS listener that completes mutual TLS and then reads nothing and answers nothing.
 
-    def __init__(self, issued: Issued, ca: LabCa) -> None:
+    With `reset=True` it instead resets the connection (RST, SO_LINGER 0) right after the
+    handshake: a KMIP service that crashes on every request.
+    """
+
+    def __init__(self, issued: Issued, ca: LabCa, *, reset: bool = False) -> None:
+        self.reset = reset
         self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(ca.cert_path))
         self.context.verify_mode = ssl.CERT_REQUIRED
         self.context.load_cert_chain(str(issued.cert_path), str(issued.key_path))
@@ -143,8 +149,13 @@ class HangingTlsServer:
             except OSError:
                 return  # closed by stop()
             try:
-                self.held.append(self.context.wrap_socket(raw, server_side=True))
+                tls = self.context.wrap_socket(raw, server_side=True)
                 self.handshakes += 1
+                if self.reset:
+                    tls.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    tls.close()
+                else:
+                    self.held.append(tls)
             except OSError:
                 raw.close()
 

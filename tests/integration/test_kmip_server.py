@@ -277,3 +277,24 @@ def test_pytest_items_per_server(
     by_device = {re.sub(r"/[^]]*]$", "]", k.rpartition("::")[2]): v for k, v in outcomes.items()}
     assert expected == by_device, done.stdout
     _assert_no_key_material(done.stdout + done.stderr, client.key_path)
+
+
+def test_server_resetting_after_handshake_is_error(
+    tmp_path: Path, client: Issued, ca: LabCa
+) -> None:
+    """TLS completes, then the server resets: kmip.responds ERROR (closed), never PASS/FAIL."""
+    issued = issue_server_certificate(ca, tmp_path / "reset")
+    resetting = HangingTlsServer(issued, ca, reset=True)
+    try:
+        code, results, _ = _check(
+            tmp_path, [_entry("kms-reset", resetting.port, client, ca.cert_path)]
+        )
+    finally:
+        resetting.stop()
+    responds = results["kmip.responds@kms-reset"]
+    observed = responds["observed"]
+    assert isinstance(observed, dict)
+    assert (2, "error", "closed") == (code, responds["status"], observed.get("kmip_state")), (
+        responds["summary"],
+        responds["reasons"],
+    )
