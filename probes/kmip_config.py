@@ -163,5 +163,5 @@ KMIP = Section(
     build=build_kmip,
     label="KMIP servers",
     defaults={"kmip": Field("map", fields={"timeout_seconds": seconds(0.1, 120)})},
-    order=50,
+    order=55,
 )
