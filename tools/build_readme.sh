@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 {
   cat docs/_overview.md
-  for part in demo inventory lab replay router-probes vsphere kms dns ldaps tls drills gap supported-outputs reports pytest exporter; do
+  for part in demo inventory lab replay router-probes vsphere kms kmip dns ldaps tls drills gap supported-outputs reports pytest exporter; do
     [ -f "docs/$part.md" ] && { echo; cat "docs/$part.md"; }
   done
   echo

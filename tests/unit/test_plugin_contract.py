@@ -45,6 +45,8 @@ def _inventory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Inventory:
     monkeypatch.setenv("HOLDTIME_TEST_VC_PASSWORD", "not used: nothing connects")
     (tmp_path / "key").write_text("not used: nothing connects\n")
     (tmp_path / "known_hosts").write_text("")
+    (tmp_path / "kmip.pem").write_text("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n")
+    (tmp_path / "kmip.key").write_text("-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n")
     path = tmp_path / "inventory.yaml"
     path.write_text(
         f"""
@@ -81,6 +83,11 @@ ldaps:
     password_env: HOLDTIME_TEST_VC_PASSWORD
 tls:
   - {{name: vc1-tls, host: 192.0.2.2, port: 443}}
+kmip:
+  - name: kms1
+    host: 192.0.2.4
+    client_certificate: {tmp_path / "kmip.pem"}
+    client_key: {tmp_path / "kmip.key"}
 """
     )
     return load_inventory(path)

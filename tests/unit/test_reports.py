@@ -28,7 +28,6 @@ from hypothesis import strategies as st
 from holdtime.models import CheckResult, RunResult, Status
 from holdtime.plugins import report_formats
 from holdtime.reports import html_page, json_report, junit, markdown, table
-from holdtime.reports.drill_timeline import render_section
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "reports"
 T0 = dt.datetime(2024, 5, 17, 9, 30, tzinfo=dt.UTC)
@@ -391,10 +390,10 @@ def test_html_counters_and_rows_per_status() -> None:
 
 
 def test_html_includes_each_drill_section() -> None:
-    """The drill in extras is rendered by drill_timeline.render_section, verbatim."""
+    """The drill in extras is rendered by html_page.drill_section, verbatim."""
     run = _sample()
     drill = run.extras["drills"][0]  # type: ignore[index]
-    assert render_section(drill) in html_page.render(run)
+    assert html_page.drill_section(drill, 0) in html_page.render(run)
 
 
 def test_html_of_an_empty_run_still_renders() -> None:
