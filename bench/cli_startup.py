@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-HEAVY = ("scapy", "paramiko", "pyVmomi", "prometheus_client")
+HEAVY = ("scapy", "paramiko", "pyVmomi", "prometheus_client", "dns", "ldap3", "kmip", "sqlalchemy")
 PROBE = (
     "import sys, json, runpy; sys.argv=['holdtime','--help'];\n"
     "from holdtime.cli import main\n"

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-HEAVY = ("scapy", "paramiko", "pyVmomi", "prometheus_client")
+HEAVY = ("scapy", "paramiko", "pyVmomi", "prometheus_client", "dns", "ldap3", "kmip", "sqlalchemy")
 PROBE = (
     "import sys, json\n"
     "from holdtime.inventory import load_inventory\n"

@@ -86,8 +86,8 @@ step "6/$steps predicted vs measured"
 python3 "$here/demo_story.py" "$out/drill.json" "$out/drill-bfd.json" "$here/../docs/drills.md" \
     || status=$?
 
-step "7/$steps vSphere checks against vcsim (TLS verified with a private CA). The scenario is built" \
-    "broken ON PURPOSE: the 3 FAILs and 1 WARN below are the intended findings"
+step "7/$steps vSphere and key-provider (kms.*) checks against vcsim (TLS verified with a private CA). Both" \
+    "scenarios are built broken ON PURPOSE: 3 FAILs + 1 WARN (vSphere), then 3 FAILs + 1 WARN (kms) are the intended findings"
 # Exit 0 when exactly the intended findings appear; anything else (an ERROR, a finding missing
 # or extra) fails the demo.
 python3 "$here/demo_vsphere.py" --out "$out" --work "$work/vsphere" --pidfile "$vcsim_pidfile" \
