@@ -865,7 +865,7 @@ class DrillEngine:
                         if episode.start_at is not None:
                             self._event(
                                 "loss",
-                                f"{episode.lost_count} probes lost "
+                                f"{episode.lost_count} {'queries' if plan.dns else 'probes'} lost "
                                 f"(seq {episode.first_lost_seq}-{episode.last_lost_seq})",
                                 plan.name,
                                 at=episode.start_at - self._t0,
