@@ -27,7 +27,7 @@ from holdtime.models import RunResult
 from holdtime.probes.dns import SocketSupply
 from holdtime.probes.dns_config import Resolver
 from holdtime.probes.dns_path_config import DnsPathConfig
-from holdtime.reports import json_report, junit, markdown, table
+from holdtime.reports import html_page, json_report, junit, markdown, table
 
 PATHS = """\
 ping_paths:
@@ -245,3 +245,4 @@ def test_every_report_tells_the_dns_outage(drilled: DrillResult) -> None:
         if prop.get("name") == "observed.outcomes"
     ]
     assert dict(failover.outcomes) == outcomes
+    assert summary in html_page.render(run)  # the HTML page lists the drill.outage results too
