@@ -5,7 +5,8 @@ problem as ``file:line:col: where: message`` (its ``problems`` attribute holds t
 This module keeps only what is the inventory's own: ``version``, ``defaults``, ``drills`` and
 the YAML safety audit. Every other top-level key is a family's :class:`~holdtime.sections.Section`
 (``routers:`` from probes/router_config.py, ``vcenters:``, ``tcp:``, a third party's ``kmip:``),
-found through the probes registered as entry points, plus the drills' ``ping_paths:``.
+found through the probes registered as entry points, plus the drills' ``ping_paths:`` and
+``dns_paths:``.
 Secrets come from environment variables; the resolved values are kept out of repr, errors and
 any dict form.
 """
@@ -131,11 +132,13 @@ def _version(value: int, node: yaml.Node, walker: Walker, where: str) -> int | N
 
 
 def registered_sections() -> tuple[Section[Any], ...]:
-    """Every inventory section: the registered probes' own, then the drills' `ping_paths`."""
+    """Every inventory section: the registered probes' own, then the drills' paths (`ping_paths`,
+    `dns_paths`)."""
     from holdtime.plugins import probe_sections
+    from holdtime.probes.dns_path_config import DNS_PATHS  # no dnspython import: the prober's own
     from holdtime.probes.ping_config import PING_PATHS
 
-    found = [*probe_sections(), PING_PATHS]
+    found = [*probe_sections(), PING_PATHS, DNS_PATHS]
     return tuple(sorted(found, key=lambda section: (section.order, section.name)))
 
 

@@ -4,6 +4,9 @@ Input is the JSON form of a DrillResult (``RunResult.extras["drills"][i]``): its
 ``predictions``, ``convergence`` (events on the trigger's time axis, holdtime.drill.events) and
 ``explained`` (per loss episode, the events inside it and the comparison with the prediction).
 The table and Markdown reports print these rows; the HTML page puts them in a table.
+
+A DNS path (a phase with ``kind: dns``) tells its outage the same way, in queries: its first
+failed query, its first answer again, how many queries were lost and how they ended.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from holdtime.drill.result import outcomes_text
 
 _LABELS = {
     "trigger": "trigger sent",
@@ -94,6 +99,31 @@ def _hold_timer_note(
     ]
 
 
+def _dns_note(
+    phase: Mapping[str, Any] | None, episodes: Sequence[Mapping[str, Any]] = ()
+) -> list[str]:
+    """A DNS path's phase in its own words: first failure, first answer again, queries lost."""
+    if not phase or phase.get("kind") != "dns":
+        return []
+    interval = float(phase.get("interval_seconds") or 0.0)
+    spans = []
+    for episode in episodes:
+        last, first = (
+            episode.get("last_reply_offset_seconds"),
+            episode.get("first_reply_offset_seconds"),
+        )
+        failed = "?" if last is None else f"{float(last) + interval:+.2f} s"
+        again = "never (the drill ended inside it)" if first is None else f"{float(first):+.2f} s"
+        spans.append(f"first failed query {failed}, first answer again {again}")
+    outcomes = phase.get("outcomes") or {}
+    return [
+        f"DNS queries: {phase.get('lost', 0)} of {phase.get('sent', 0)} lost in the "
+        f"{phase.get('phase', '')}"
+        + (f" ({outcomes_text(outcomes)})" if outcomes else "")
+        + (f"; {'; '.join(spans)}" if spans else "")
+    ]
+
+
 def _rows(events: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, str, str], ...]:
     return tuple((offset_text(e), str(e.get("plane", "")), event_text(e)) for e in events)
 
@@ -105,6 +135,7 @@ def stories(drill: Mapping[str, Any]) -> list[Story]:
         return []
     predictions = {str(p.get("path")): p for p in drill.get("predictions") or ()}
     explained: Sequence[Mapping[str, Any]] = drill.get("explained") or ()
+    phases = {(str(p.get("path")), str(p.get("phase"))): p for p in drill.get("phases") or ()}
     found = []
     for episode in explained:
         path, phase = str(episode.get("path", "")), str(episode.get("phase", ""))
@@ -132,6 +163,7 @@ def stories(drill: Mapping[str, Any]) -> list[Story]:
         )
         if phase == "failover":
             notes += _hold_timer_note(predictions.get(path), [timeline[i] for i in indexes])
+        notes += _dns_note(phases.get((path, phase)), [episode])
         comparison = str(episode.get("comparison") or "")
         heading = f"{path} {phase}: " + (
             comparison or f"{episode.get('data_plane_outage_seconds')} s lost"
@@ -156,9 +188,10 @@ def stories(drill: Mapping[str, Any]) -> list[Story]:
         path = str(phase.get("path", ""))
         prediction = predictions.get(path)
         lost = int(phase.get("lost") or 0)
-        heading = f"{path} failover: no probe lost (resolution {phase.get('interval_seconds')} s)"
+        one, many = ("query", "queries") if phase.get("kind") == "dns" else ("probe", "probes")
+        heading = f"{path} failover: no {one} lost (resolution {phase.get('interval_seconds')} s)"
         if lost:  # a killed drill's path without per-probe records: a count, no episodes
-            heading = f"{path} failover: {lost} probes lost so far (no per-probe records)"
+            heading = f"{path} failover: {lost} {many} lost so far (no per-probe records)"
         elif prediction and prediction.get("worst_case_seconds") is not None:
             worst = float(prediction["worst_case_seconds"])
             bound = "<= " if prediction.get("detected_by") == "hold_timer" else "~"
@@ -170,7 +203,8 @@ def stories(drill: Mapping[str, Any]) -> list[Story]:
             and float(e.get("offset_seconds", 0.0)) >= 0
             and (e.get("plane") != "data" or e.get("source") == path)
         ]
-        found.append(Story(heading, tuple(_prediction_notes(prediction)), _rows(events)))
+        notes = [*_prediction_notes(prediction), *_dns_note(phase)]
+        found.append(Story(heading, tuple(notes), _rows(events)))
     return found
 
 

@@ -27,6 +27,7 @@ from holdtime.drill.result import DrillResult, PhaseOutage, TimelineEvent
 from holdtime.drill.scenario import Action, Scenario
 from holdtime.errors import HoldtimeError
 from holdtime.models import utc_now
+from holdtime.probes.dns_path_config import DnsPathConfig
 from holdtime.probes.ping_config import PingPath
 from holdtime.probes.router_config import Router
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
     from holdtime.drill.deadman import DeadmanSwitch
     from holdtime.inventory import Inventory
+    from holdtime.probes.dns_prober import DnsProber
     from holdtime.probes.ping import PingProber
     from holdtime.probes.router_ping import RouterPinger
 
@@ -69,7 +71,7 @@ SteadyState = Callable[[Sequence[str]], tuple[str, str]]
 """Runs the checks matching the patterns; returns (verdict 'pass'|'fail', one-line detail)."""
 
 Predict = Callable[[], Sequence[PathPrediction]]
-"""The predicted worst-case outage per ping path, from what the observers read (prediction.py)."""
+"""The predicted worst-case outage per path (ping or DNS), from what the observers read."""
 
 # After the trigger the watched routers are polled back to back (this pause between polls), so a
 # control-plane change is placed within one poll's duration instead of poll_interval_seconds.
@@ -81,7 +83,8 @@ FIRST_POLL_WAIT_SECONDS = 20.0
 
 @dataclass(frozen=True, slots=True)
 class PingPlan:
-    """One ping path to run throughout the drill: from this host, a netns, or a router."""
+    """One path to run throughout the drill: pings from this host, a netns, or a router, or
+    DNS queries to a resolver (``dns``: a `dns_paths:` entry; destination is its address)."""
 
     name: str
     destination: str
@@ -92,11 +95,22 @@ class PingPlan:
     max_outage_seconds: float | None = None  # the path's own budget; None: the drill's
     count: int | None = None  # the path stops after this many probes (ping_paths[].count)
     duration_seconds: float | None = None  # ... or after this long; None: as long as the drill
+    dns: DnsPathConfig | None = None  # a DNS path: queries to dns.resolver instead of pings
+
+    @property
+    def kind(self) -> str:
+        """``ping`` or ``dns``: what the path's attempts are."""
+        return "ping" if self.dns is None else "dns"
+
+    @property
+    def section(self) -> str:
+        """The inventory section the path comes from (`ping_paths` or `dns_paths`)."""
+        return f"{self.kind}_paths"
 
     def budget(self, scenario: Scenario) -> tuple[float, str]:
         """The outage budget of this path in `scenario`, and the inventory key it comes from."""
         if self.max_outage_seconds is not None:
-            return self.max_outage_seconds, f"ping_paths[{self.name}].expect.max_outage_seconds"
+            return self.max_outage_seconds, f"{self.section}[{self.name}].expect.max_outage_seconds"
         return (
             scenario.budget.max_outage_seconds,
             f"drills.{scenario.name}.budget.max_outage_seconds",
@@ -119,7 +133,15 @@ class PingPlan:
 
     def describe(self) -> str:
         """Where the probes start, and what ends them early, for --dry-run."""
-        if self.router is not None:
+        if self.dns is not None:
+            dns = self.dns
+            where = (
+                f"DNS {dns.rdtype} {dns.query} over {dns.transport} to {dns.resolver.name} "
+                f"({dns.resolver.address} port {dns.resolver.port}), lost after "
+                f"{dns.timeout_seconds:g} s, from "
+                + (f"netns {dns.netns}" if dns.netns else "this host")
+            )
+        elif self.router is not None:
             where = f"router {self.router.name} (its own ping, over SSH)"
         else:
             where = f"netns {self.netns}" if self.netns else "this host"
@@ -187,7 +209,7 @@ class DrillEngine:
     _actions_run: list[Mapping[str, Any]] = field(default_factory=list)
     _watch: dict[str, _FlowWatch] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _probers: dict[str, PingProber | RouterPinger] = field(default_factory=dict)
+    _probers: dict[str, PingProber | RouterPinger | DnsProber] = field(default_factory=dict)
     _ended: dict[str, float] = field(default_factory=dict)  # path -> when its own limit ended it
     _changes: list[ControlChange] = field(default_factory=list)  # polled changes, in order
     _predictions: tuple[PathPrediction, ...] = ()
@@ -315,9 +337,14 @@ class DrillEngine:
 
         return update
 
-    def _prober(self, plan: PingPlan) -> PingProber | RouterPinger:
-        """The local scapy prober, or the router's own ping over SSH for a router source."""
+    def _prober(self, plan: PingPlan) -> PingProber | RouterPinger | DnsProber:
+        """The local scapy prober, the router's own ping over SSH for a router source, or the
+        DNS prober of a `dns_paths:` entry."""
         every = min(0.25, max(plan.interval_seconds, 0.05))
+        if plan.dns is not None:
+            prober = plan.dns.prober(progress=self._progress(plan.name))
+            prober.progress_every_seconds, prober.clock = every, self.clock
+            return prober
         if plan.router is not None:
             from holdtime.probes.router_ping import RouterPinger
 
@@ -355,7 +382,7 @@ class DrillEngine:
             self._probers[plan.name] = prober
 
             def work(
-                prober: PingProber | RouterPinger = prober,
+                prober: PingProber | RouterPinger | DnsProber = prober,
                 sink: list[Any] = outputs[plan.name],
                 plan: PingPlan = plan,
             ) -> None:
@@ -369,15 +396,15 @@ class DrillEngine:
             threads.append(thread)
         return threads, outputs
 
-    def _probe(self, prober: PingProber | RouterPinger, plan: PingPlan) -> list[Any]:
+    def _probe(self, prober: PingProber | RouterPinger | DnsProber, plan: PingPlan) -> list[Any]:
         """Run one path until the drill stops it, or until its own count/duration is over."""
         limit = plan.limit_seconds()
         if limit is None:
             return list(prober.run(stop=self._stop))
         if plan.router is not None:  # the router's own ping runs until stopped: stop at the limit
             flows = prober.run(stop=_PathStop(self._stop, self.clock, limit))
-        else:  # a local path (_prober made a PingProber for it) counts and times itself
-            flows = cast("PingProber", prober).run(
+        else:  # a local path (a PingProber or a DnsProber) counts and times itself
+            flows = cast("PingProber | DnsProber", prober).run(
                 count=plan.count, duration_seconds=plan.duration_seconds, stop=self._stop
             )
         if not self._stop.is_set():
@@ -385,7 +412,7 @@ class DrillEngine:
             self._ended[plan.name] = at
             self._event(
                 "path_stopped",
-                f"{plan.name} stopped by its own {plan.limit} (ping_paths[]) at +{at:.1f} s; "
+                f"{plan.name} stopped by its own {plan.limit} ({plan.section}[]) at +{at:.1f} s; "
                 "what comes after is not measured on this path",
                 plan.name,
             )
@@ -601,6 +628,7 @@ class DrillEngine:
             clock_origin=self._t0,  # probe send times minus this: seconds since the start
             budget_seconds=scenario.budget.max_outage_seconds,
             budgets={plan.name: list(plan.budget(scenario)) for plan in self.pings},
+            kinds={plan.name: plan.kind for plan in self.pings},  # ping | dns
         )
 
     def _steady_before(self, steady: dict[str, str]) -> None:
@@ -634,9 +662,9 @@ class DrillEngine:
         silent = [p.name for p in self.pings if p.name not in self._watch]
         dirty = [p for p, w in self._watch.items() if w.lost or w.current_gap_seconds]
         if failed and not self._abort:
-            self._abort = f"ping path failed before the trigger: {'; '.join(failed)}"
+            self._abort = f"path failed before the trigger: {'; '.join(failed)}"
         elif silent and not self._abort:
-            self._abort = f"ping path never started: {', '.join(silent)}"
+            self._abort = f"path never started: {', '.join(silent)}"
         elif dirty and not self._abort:
             self._abort = f"path not clean before the trigger: {', '.join(sorted(dirty))}"
         return threads, outputs
@@ -814,15 +842,16 @@ class DrillEngine:
             for item in outputs.get(plan.name, []):
                 if isinstance(item, Exception):
                     self._event("probe_error", str(item), plan.name)
-                    self._abort = self._abort or f"ping path {plan.name} failed: {item}"
+                    self._abort = self._abort or f"{plan.kind} path {plan.name} failed: {item}"
                     continue
                 self.journal.write(
                     "flow",
                     path=plan.name,
                     interval_seconds=item.interval_seconds,
                     sent=item.sent,
-                    send_errors=item.send_errors,
+                    send_errors=getattr(item, "send_errors", 0),  # a DnsPathResult has outcomes
                     events=[[e.seq, e.sent_at, e.received_at, e.replied] for e in item.events],
+                    **({"outcomes": item.outcomes} if plan.dns is not None else {}),
                 )
                 samples[plan.name] = _rtt_samples(item.events, self._t0)
                 if trigger_at is None:
@@ -836,7 +865,7 @@ class DrillEngine:
                         if episode.start_at is not None:
                             self._event(
                                 "loss",
-                                f"{episode.lost_count} probes lost "
+                                f"{episode.lost_count} {'queries' if plan.dns else 'probes'} lost "
                                 f"(seq {episode.first_lost_seq}-{episode.last_lost_seq})",
                                 plan.name,
                                 at=episode.start_at - self._t0,
@@ -858,6 +887,8 @@ class DrillEngine:
                             not_measured="restore failed"
                             if phase == "failback" and self._restore_failed
                             else "",
+                            kind=plan.kind,
+                            outcomes=_outcomes(item, events) if plan.dns is not None else {},
                         )
                     )
             if trigger_at is not None and plan.name in self._ended:
@@ -913,6 +944,16 @@ class DrillEngine:
         )
 
 
+def _outcomes(item: Any, events: Sequence[Any]) -> dict[str, int]:
+    """How the DNS attempts of one phase (its events' seqs) ended: {"answer": 40, "timeout": 9}."""
+    seqs = {e.seq for e in events}
+    counts: dict[str, int] = {}
+    for attempt in item.attempts:
+        if attempt.seq in seqs:
+            counts[attempt.outcome] = counts.get(attempt.outcome, 0) + 1
+    return dict(sorted(counts.items()))
+
+
 def _poll_resolution(windows: Sequence[float]) -> float | None:
     """± of the control-plane events after the trigger: half the widest change window."""
     return round(max(windows) / 2, 3) if windows else None
@@ -960,7 +1001,7 @@ def _rtt_samples(events: Sequence[Any], t0: float) -> tuple[tuple[float, float |
 
 
 def ping_plans(inventory: Inventory, names: Sequence[str]) -> list[PingPlan]:
-    """The scenario's ping paths from the inventory."""
+    """The scenario's paths from the inventory: its ping paths, then its DNS paths."""
     plans = []
     for path in inventory.of(PingPath):
         if path.name not in names:
@@ -981,6 +1022,17 @@ def ping_plans(inventory: Inventory, names: Sequence[str]) -> list[PingPlan]:
                 duration_seconds=path.duration_seconds,
             )
         )
+    for dns in inventory.of(DnsPathConfig):
+        if dns.name in names:
+            plans.append(
+                PingPlan(
+                    name=dns.name,
+                    destination=dns.resolver.address,  # what the prediction routes
+                    interval_seconds=dns.interval_seconds,
+                    netns=dns.netns,
+                    dns=dns,
+                )
+            )
     return plans
 
 

@@ -90,9 +90,17 @@ def _phases_so_far(
                 episodes=(),
                 **_budget(start, name),
                 so_far=True,
+                kind=_kind(start, name),
             )
         )
     return phases
+
+
+def _kind(start: Mapping[str, Any], name: str) -> str:
+    """ping or dns, as the start record journalled it (ping in a journal from before)."""
+    kinds = start.get("kinds")
+    kind = kinds.get(name) if isinstance(kinds, Mapping) else None
+    return kind if kind in ("ping", "dns") else "ping"
 
 
 def _budget(start: Mapping[str, Any], name: str) -> dict[str, Any]:
@@ -146,6 +154,7 @@ def _phases_from_probes(
             episodes=tuple(e.to_dict() for e in gap.episodes),
             **_budget(start, name),
             so_far=True,
+            kind=_kind(start, name),
         )
     return phases
 

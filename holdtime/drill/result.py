@@ -24,7 +24,11 @@ class TimelineEvent:
 
 @dataclass(frozen=True, slots=True)
 class PhaseOutage:
-    """What one ping path saw in one phase (failover: trigger..restore, failback: after)."""
+    """What one path saw in one phase (failover: trigger..restore, failback: after).
+
+    A DNS path (``kind="dns"``) counts its queries as probes: a query without records of the
+    asked type in time is lost, and ``outcomes`` says how its attempts ended.
+    """
 
     path: str
     phase: str  # failover | failback
@@ -38,6 +42,13 @@ class PhaseOutage:
     not_measured: str = ""  # why these probes are no measurement of the phase ("restore failed")
     so_far: bool = False  # the drill never finished: the outage up to its last journal record
     budget_from: str = ""  # the inventory key of the budget: the path's own, else the drill's
+    kind: str = "ping"  # ping | dns (a `dns_paths:` entry: DNS queries)
+    outcomes: Mapping[str, int] = field(default_factory=dict)  # dns: {"answer": 40, "timeout": 9}
+
+    @property
+    def attempts_noun(self) -> str:
+        """What the path's attempts are called in a report: probes, or queries."""
+        return "queries" if self.kind == "dns" else "probes"
 
     @property
     def within_budget(self) -> bool:
@@ -94,6 +105,7 @@ class DrillResult:
             "phases": [
                 {
                     **asdict(p),
+                    "outcomes": dict(p.outcomes),
                     "episodes": [dict(e) for e in p.episodes],
                     "within_budget": p.within_budget,
                 }
@@ -162,7 +174,9 @@ class DrillResult:
                 status = Status.SKIP
             summary = (
                 f"{phase.phase}{' so far (the drill did not finish)' if phase.so_far else ''}: "
-                f"{phase.lost} of {phase.sent} probes lost, loss-derived outage "
+                f"{phase.lost} of {phase.sent} {phase.attempts_noun} lost"
+                + (f" ({outcomes_text(phase.outcomes)})" if phase.outcomes else "")
+                + ", loss-derived outage "
                 f"{phase.loss_derived_outage_seconds:.2f} s{gap_text} "
                 f"(resolution {phase.interval_seconds} s, budget {phase.budget_seconds} s"
                 f"{_from(phase)})"
@@ -180,6 +194,7 @@ class DrillResult:
                         "lost": phase.lost,
                         "sent": phase.sent,
                         "resolution_seconds": phase.interval_seconds,
+                        **({"outcomes": dict(phase.outcomes)} if phase.kind == "dns" else {}),
                     },
                     expected={
                         "max_outage_seconds": phase.budget_seconds,
@@ -303,6 +318,12 @@ class DrillResult:
             summary=f"drill aborted: {self.aborted}",
             reasons=(self.aborted,),
         )
+
+
+def outcomes_text(outcomes: Mapping[str, Any]) -> str:
+    """``answer 191, timeout 9``: how a DNS path's attempts ended, answers first."""
+    order = sorted(outcomes, key=lambda outcome: (outcome != "answer", outcome))
+    return ", ".join(f"{outcome} {outcomes[outcome]}" for outcome in order)
 
 
 def _from(phase: PhaseOutage) -> str:

@@ -6,7 +6,7 @@
       esg1-bgp-shutdown:
         description: Shut BGP on the active edge; traffic must move to esg2.
         steady_state: [bgp.*, ipsec.*]       # checks that must pass before and after
-        probes: [app-to-db]                  # ping paths that run throughout
+        probes: [app-to-db, dc1-vcenter]     # ping_paths / dns_paths that run throughout
         watch: [vpc-router-1]                # routers whose BGP/IPsec state is polled
         trigger: {ssh: esg1, command: "vtysh -c 'conf t' -c 'router bgp 65010' ..."}
         restore: {ssh: esg1, command: "vtysh -c 'conf t' -c 'router bgp 65010' ..."}
@@ -39,6 +39,7 @@ import yaml
 
 from holdtime.drill.deadman import CHOICES, DeadmanSettings, fire_after_seconds
 from holdtime.errors import ConfigError
+from holdtime.probes.dns_path_config import DnsPathConfig
 from holdtime.probes.ping_config import PingPath
 from holdtime.probes.router_config import Router
 from holdtime.yaml_schema import Field, Walker
@@ -437,19 +438,30 @@ DRILLS = Field("table", item=SCENARIO, shape="drill name -> scenario", check=_na
 
 # -- cross-references: what the schema alone cannot know -------------------------------------
 def check_references(inventory: Inventory, problem: Problem) -> None:
-    """Drills naming routers or ping paths the inventory lacks, or budgets that cannot hold.
+    """Drills naming routers or paths the inventory lacks, or budgets that cannot hold.
 
-    ``problem(where, message, at)`` records a line at the mark of `at` (or `where`).
+    A drill's ``probes:`` name `ping_paths:` or `dns_paths:` entries; a name declared in both is
+    ambiguous, so it is an error there. ``problem(where, message, at)`` records a line at the
+    mark of `at` (or `where`).
     """
     paths = {p.name: p for p in inventory.of(PingPath)}
+    dns_paths = _dns_path_names(inventory, set(paths), problem)
+    known = ", ".join(
+        [f"{n} (ping)" for n in sorted(paths)] + [f"{n} (dns)" for n in sorted(dns_paths)]
+    )
     routers = [r.name for r in inventory.of(Router)]
     for name, drill in inventory.drills.items():
         where = f"drills.{name}"
         for index, probe in enumerate(drill.probes):
+            if probe in dns_paths:
+                continue  # a DNS path has no budget of its own to check
             if probe not in paths:
+                close = difflib.get_close_matches(probe, [*paths, *dns_paths], n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
                 problem(
                     f"{where}.probes",
-                    f"no ping path named {probe!r} in the inventory",
+                    f"no ping path named {probe!r} in the inventory, nor a dns path{hint}; "
+                    f"paths: {known or 'none'}",
                     f"{where}.probes[{index}]",
                 )
                 continue
@@ -478,6 +490,21 @@ def check_references(inventory: Inventory, problem: Problem) -> None:
                     f"no router named {action.device!r} in the inventory{hint}",
                     "",
                 )
+
+
+def _dns_path_names(inventory: Inventory, ping_names: set[str], problem: Problem) -> set[str]:
+    """The `dns_paths:` names; one also in `ping_paths:` is an error (probes would be ambiguous)."""
+    names = [p.name for p in inventory.of(DnsPathConfig)]
+    for index, name in enumerate(names):
+        if name in ping_names:
+            where = f"dns_paths[{index}].name"
+            problem(
+                where,
+                f"{name!r} is also a ping_paths name: a drill's probes could mean either; "
+                "rename one",
+                where,
+            )
+    return set(names)
 
 
 def scenario(inventory: Inventory, name: str) -> Scenario:

@@ -81,6 +81,7 @@ def render(lab: Lab) -> str:
             }
         ],
         "dns": dns_section(lab),
+        "dns_paths": dns_paths_section(lab),
         "drills": {
             "esg1-bgp-shutdown": {
                 "description": "Shut BGP on the active edge: traffic moves to esg2 and back.",
@@ -150,6 +151,24 @@ def dns_section(lab: Lab) -> list[dict[str, object]]:
 
 
 # -- end issue 15 ---------------------------------------------------------------------------
+
+
+# -- issue 15, during drills: a DNS query path (`dns_paths:`) a drill's probes can name -------
+def dns_paths_section(lab: Lab) -> list[dict[str, object]]:
+    """`dc1-db`: ask dc1 for db's name every 200 ms from app, across the tunnels."""
+    return [
+        {
+            "name": "dc1-db",
+            "resolver": {"name": "dc1", "address": DOMAIN_CONTROLLERS["dc1"]},
+            "query": f"db.{DNS_ZONE}",
+            "interval_seconds": 0.2,
+            "timeout_seconds": 1,
+            "netns": lab.netns("app"),
+        }
+    ]
+
+
+# -- end dns_paths ----------------------------------------------------------------------------
 
 
 NFT_DROP_TUNNEL = """table inet holdtime_drill {

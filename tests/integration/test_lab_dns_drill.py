@@ -1,0 +1,107 @@
+"""A DNS drill path on the lab: dc1's named asked for db's name every 200 ms through a failover.
+
+The lab inventory declares `dc1-db` under `dns_paths:`; these tests add it to a drill's probes
+next to the `app-to-db` ping path and run the drill as `holdtime drill` wires it. A silent
+failure (tunnel traffic dropped on esg1) loses queries like pings until the hold timer moves
+the route; a clean BGP shutdown loses none.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+import yaml
+
+from holdtime.drill.result import DrillResult, PhaseOutage
+from holdtime.drill.scenario import scenario
+from holdtime.drill.wiring import run_inventory_drill
+from holdtime.inventory import load_inventory
+from holdtime.lab import Lab
+from holdtime.models import RunResult
+from holdtime.reports import markdown, table
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.lab,
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root for the lab"),
+]
+
+DNS_PATH = "dc1-db"
+
+
+def _inventory_with_dns_path(
+    lab: Lab, tmp_path: Path, drill: str, timing: Mapping[str, float]
+) -> Path:
+    """The lab inventory with `drill` probing app-to-db and dc1-db, its timing shortened."""
+    document = yaml.safe_load(lab.inventory_path.read_text())
+    assert [DNS_PATH] == [p["name"] for p in document["dns_paths"]]
+    declared = document["drills"][drill]
+    declared["probes"] = ["app-to-db", DNS_PATH]
+    declared["timing"] = {"clean_seconds": 2, **timing}
+    path = tmp_path / "lab.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
+def _run(path: Path, drill: str, journal: Path) -> DrillResult:
+    inventory = load_inventory(path)
+    return run_inventory_drill(inventory, scenario(inventory, drill), journal, steady_state=False)
+
+
+def _phase(result: DrillResult, path: str, phase: str) -> PhaseOutage:
+    [found] = [p for p in result.phases if p.path == path and p.phase == phase]
+    return found
+
+
+def _report(result: DrillResult) -> RunResult:
+    return RunResult(
+        results=tuple(result.check_results()),
+        started_at=result.started_at,
+        finished_at=result.finished_at,
+        extras={"drills": [result.to_dict()]},
+    )
+
+
+def test_silent_failure_loses_dns_queries_like_pings(lab: Lab, tmp_path: Path) -> None:
+    """Tunnel drop on esg1: both paths see one outage; the DNS one counts its lost queries."""
+    timing = {"settle_seconds": 2, "observe_seconds": 13, "failback_observe_seconds": 6}
+    path = _inventory_with_dns_path(lab, tmp_path, "esg1-silent-failure", timing)
+    try:
+        result = _run(path, "esg1-silent-failure", tmp_path / "silent.jsonl")
+    finally:
+        lab.exec("esg1", ["nft", "delete", "table", "inet", "holdtime_drill"], check=False)
+        lab.wait_ready()
+    ping, dns = _phase(result, "app-to-db", "failover"), _phase(result, DNS_PATH, "failover")
+    assert "" == result.aborted
+    assert ("ping", "dns") == (ping.kind, dns.kind)
+    assert (True, True) == (ping.lost > 0, dns.lost > 0), (ping, dns)
+    assert (1, 1) == (len(ping.episodes), len(dns.episodes))
+    # Every attempt is accounted for: answers plus failures (here: timeouts) are all it sent.
+    assert dns.sent == sum(dns.outcomes.values()), dns.outcomes
+    assert (dns.sent - dns.lost, True) == (dns.outcomes.get("answer"), dns.outcomes["timeout"] > 0)
+    # Both paths ride the same route: the same outage within a couple of intervals.
+    assert abs(ping.loss_derived_outage_seconds - dns.loss_derived_outage_seconds) <= 1.0
+    [prediction] = [p for p in result.predictions if p.path == DNS_PATH]
+    assert prediction.worst_case_seconds is not None, prediction.basis
+    [story] = [line for line in table.render(_report(result)).splitlines() if "DNS queries" in line]
+    assert (True, True) == ("first failed query +" in story, "first answer again +" in story), story
+    assert f"{dns.lost} of {dns.sent} lost in the failover" in story
+    assert "DNS queries (answer" in markdown.render(_report(result))
+
+
+def test_clean_shutdown_loses_no_dns_query(lab: Lab, tmp_path: Path) -> None:
+    """`neighbor shutdown` on esg1 sends a NOTIFICATION: the queries move with the route."""
+    timing = {"settle_seconds": 2, "observe_seconds": 6, "failback_observe_seconds": 6}
+    path = _inventory_with_dns_path(lab, tmp_path, "esg1-bgp-shutdown", timing)
+    try:
+        result = _run(path, "esg1-bgp-shutdown", tmp_path / "clean.jsonl")
+    finally:
+        lab.vtysh("esg1", "conf t", "router bgp 65010", "no neighbor 10.10.10.1 shutdown")
+        lab.wait_ready()
+    failover, failback = _phase(result, DNS_PATH, "failover"), _phase(result, DNS_PATH, "failback")
+    assert ("", True, True) == (result.aborted, failover.sent > 20, failback.sent > 20)
+    assert (0, 0) == (failover.lost, failback.lost), (failover.outcomes, failback.outcomes)
+    assert {"answer": failover.sent} == dict(failover.outcomes)
