@@ -106,7 +106,8 @@ def run_drill(args: argparse.Namespace) -> int:
             print(f"  {number:2}. {step}")
         for plan in pings:
             print(
-                f"      ping {plan.name}: {plan.describe()} -> {plan.destination} every "
+                f"      {plan.kind} {plan.name}: {plan.describe()}"
+                f" -> {plan.destination} every "
                 f"{plan.interval_seconds} s"
             )
             if plan.name in router_lines:

@@ -246,3 +246,17 @@ def test_every_report_tells_the_dns_outage(drilled: DrillResult) -> None:
     ]
     assert dict(failover.outcomes) == outcomes
     assert summary in html_page.render(run)  # the HTML page lists the drill.outage results too
+
+
+def test_the_dry_run_names_each_path_by_its_kind(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`holdtime drill --dry-run` prints `ping app-to-db: ...` and `dns dc1-db: ...`."""
+    from holdtime.cli import main
+
+    path = tmp_path / "inv.yaml"
+    path.write_text(PATHS + _drill("[app-to-db, dc1-db]"))
+    main(["drill", "-i", str(path), "d", "--dry-run"])
+    lines = [line.strip() for line in capsys.readouterr().out.splitlines()]
+    assert any(line.startswith("ping app-to-db: ") for line in lines), lines
+    assert any(line.startswith("dns dc1-db: DNS A db.lab.holdtime.test") for line in lines), lines
