@@ -723,8 +723,10 @@ class Lab:
         return self.root / node / "slapd"
 
     def start_slapd(self, node: str, wait: bool = True) -> int:
-        """Start slapd on a directory controller (its directory loaded anew); with `wait`, until
-        LDAP and LDAPS accept. Returns its pid."""
+        """Start slapd on a directory controller (its directory loaded anew); return its pid.
+
+        With `wait`, return once it accepts on 389 and 636 (PrerequisiteError if it does not).
+        """
         if node not in DOMAIN_CONTROLLERS:
             raise ConfigError(f"no directory controller {node!r}: {', '.join(DOMAIN_CONTROLLERS)}")
         self._load_state()  # _spawn records the pid in the state file: never over an empty one
