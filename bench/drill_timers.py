@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 import tempfile
 import time
@@ -63,6 +64,8 @@ def run_config(config: Config, prefix: str, workdir: Path) -> str:
     began = time.monotonic()
     try:
         lab.up(timeout_seconds=120)
+        # the lab inventory declares the directory password by its variable
+        os.environ.setdefault("HOLDTIME_LAB_LDAP_PASSWORD", lab.ldap_password())
         inventory = load_inventory(lab.inventory_path)
         drill = scenario(inventory, "esg1-silent-failure")
         # The lab observes failover for hold + 8 s; failback needs no hold timer: 10 s.

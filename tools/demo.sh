@@ -51,6 +51,7 @@ status=0
 step "1/$steps building the lab ($prefix*): app, router (FRR AS 64555), 2 IPsec tunnels, esg1/esg2 (AS 65010), dr, db"
 holdtime lab up --prefix "$prefix"
 inventory=$(holdtime lab inventory --prefix "$prefix" --path)
+export HOLDTIME_LAB_LDAP_PASSWORD="$(cat "$(dirname "$inventory")/ldap-password")"
 
 step "2/$steps validating the lab inventory ($inventory)"
 holdtime inventory validate "$inventory"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shutil
 import subprocess
@@ -80,6 +81,8 @@ def main() -> int:
     args = parser.parse_args()
     lab = Lab(prefix=args.prefix)
     lab.up(timeout_seconds=90)
+    # the lab inventory declares the directory password by its variable
+    os.environ.setdefault("HOLDTIME_LAB_LDAP_PASSWORD", lab.ldap_password())
     lab.wait_ready(timeout_seconds=60)
     _case(lab, args.out, "lab-healthy", "`holdtime lab up`, BGP Established, then recorded")
     lab.vtysh("esg1", *SHUT)

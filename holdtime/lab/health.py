@@ -33,6 +33,7 @@ def expected_daemons(bfd: bool) -> list[str]:
         names.append(f"{node}-bgpd")
     names += [f"{node}-sshd" for node in SSH_NODES]
     names += [f"{node}-named" for node in DOMAIN_CONTROLLERS]
+    names += [f"{node}-slapd" for node in DOMAIN_CONTROLLERS]
     return names
 
 

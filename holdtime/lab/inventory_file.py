@@ -6,10 +6,13 @@ from typing import TYPE_CHECKING
 
 import yaml
 
+from holdtime.lab.slapd import service_dn
 from holdtime.lab.topology import (
     DNS_RECORDS,
     DNS_ZONE,
     DOMAIN_CONTROLLERS,
+    LDAP_BASE_DN,
+    LDAP_PASSWORD_ENV,
     MGMT_ADDRESSES,
     SSH_NODES,
     TUNNELS,
@@ -82,6 +85,8 @@ def render(lab: Lab) -> str:
         ],
         "dns": dns_section(lab),
         "dns_paths": dns_paths_section(lab),
+        "ldaps": ldaps_section(lab),
+        "tls": tls_section(lab),
         "drills": {
             "esg1-bgp-shutdown": {
                 "description": "Shut BGP on the active edge: traffic moves to esg2 and back.",
@@ -127,6 +132,8 @@ def render(lab: Lab) -> str:
         "# SSH sockets open inside the lab's mgmt namespace (netns:); host keys are verified\n"
         "# against the lab's own known_hosts. The router runs one charon per tunnel, so each\n"
         "# tunnel's SAs are read through its own vici socket (swanctl_uris).\n"
+        "# The ldaps entries bind with the lab's service account: before loading this file,\n"
+        f"# export {LDAP_PASSWORD_ENV}=$(cat {lab.ldap_password_path})\n"
     )
     return header + yaml.safe_dump(document, sort_keys=False, width=100)
 
@@ -147,6 +154,39 @@ def dns_section(lab: Lab) -> list[dict[str, object]]:
             "timeout_seconds": 2,
             "netns": lab.netns("app"),
         }
+    ]
+
+
+def ldaps_section(lab: Lab) -> list[dict[str, object]]:
+    """The `ldaps:` entries: each controller's LDAPS, bind and StartTLS, from the app side."""
+    return [
+        {
+            "name": node,
+            "host": address,
+            "server_name": f"{node}.{DNS_ZONE}",
+            "ca_file": str(lab.ca_path),
+            "netns": lab.netns("app"),
+            "base_dn": LDAP_BASE_DN,
+            "bind_dn": service_dn(LDAP_BASE_DN),
+            "password_env": LDAP_PASSWORD_ENV,
+            "starttls_port": 389,
+        }
+        for node, address in DOMAIN_CONTROLLERS.items()
+    ]
+
+
+def tls_section(lab: Lab) -> list[dict[str, object]]:
+    """The `tls:` entries: each controller's certificate on 636, from the app side."""
+    return [
+        {
+            "name": f"{node}-ldaps",
+            "host": address,
+            "port": 636,
+            "server_name": f"{node}.{DNS_ZONE}",
+            "ca_file": str(lab.ca_path),
+            "netns": lab.netns("app"),
+        }
+        for node, address in DOMAIN_CONTROLLERS.items()
     ]
 
 

@@ -1,4 +1,4 @@
-"""Bring the lab up and down: namespaces, veths, charons, FRR, sshd, inventory.
+"""Bring the lab up and down: namespaces, veths, charons, FRR, sshd, named, slapd, inventory.
 
 Every FRR node gets a *holder*: a `sleep` process in the node's network namespace and in a
 private mount namespace where /run/frr is bound to the node's own state folder, so each node's
@@ -9,6 +9,9 @@ Everything the lab starts is tracked in `state.json` (in `/run/holdtime-lab/<pre
 exact prefix); `down` kills every process left in the lab's namespaces (found with `ip netns pids`,
 so it also cleans up after a crash) and deletes them. `up` and `down` of one prefix take turns on
 a lock (`holdtime.lab.lock`); `up` rebuilds a lab whose pieces do not add up (a killed `up`).
+The directory controllers' slapd serve certificates of the lab's own CA (`ca/` in the state
+folder) and a service account whose password `up` generates once per lab (or takes from
+HOLDTIME_LAB_LDAP_PASSWORD when that is set) and keeps 0600 in `ldap-password`.
 """
 
 from __future__ import annotations
@@ -26,7 +29,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from holdtime.errors import ConfigError, PrerequisiteError
-from holdtime.lab import dns_server, frr, health, inventory_file, processes, sshd, strongswan
+from holdtime.lab import (
+    dns_server,
+    frr,
+    health,
+    inventory_file,
+    lab_ca,
+    processes,
+    slapd,
+    sshd,
+    strongswan,
+)
 from holdtime.lab.lock import Holder, Lock, busy
 from holdtime.lab.prereqs import check_prerequisites
 from holdtime.lab.topology import (
@@ -34,6 +47,8 @@ from holdtime.lab.topology import (
     DNS_ZONE,
     DOMAIN_CONTROLLERS,
     FRR_NODES,
+    LDAP_BASE_DN,
+    LDAP_PASSWORD_ENV,
     LINKS,
     MGMT_ADDRESSES,
     NODES,
@@ -103,6 +118,26 @@ class Lab:
     def known_hosts_path(self) -> Path:
         """known_hosts with the lab's generated host keys."""
         return self.root / "known_hosts"
+
+    @property
+    def ca_path(self) -> Path:
+        """The lab CA's certificate: what verifies the controllers' LDAPS (`ca_file`)."""
+        return self.root / "ca" / "ca.pem"
+
+    @property
+    def ldap_password_path(self) -> Path:
+        """The service account's password (0600): `export HOLDTIME_LAB_LDAP_PASSWORD=$(cat ...)`."""
+        return self.root / "ldap-password"
+
+    def ldap_password(self) -> str:
+        """The service account's password of this lab (ConfigError when the lab has none)."""
+        try:
+            return self.ldap_password_path.read_text().rstrip("\n")
+        except FileNotFoundError:
+            raise ConfigError(
+                f"lab {self.prefix} has no {self.ldap_password_path}: "
+                f"`holdtime lab up --prefix {self.prefix}`"
+            ) from None
 
     def netns(self, node: str) -> str:
         """Namespace name of a node."""
@@ -245,7 +280,14 @@ class Lab:
             self._stage("sshd")
             self._sshd()
             self._stage("dns")
-            self._dns()
+            named = self._dns()
+            self._stage("ldaps")
+            ldap = self._slapd()
+            # all four start at once: wait for them together
+            for node, pid in named.items():
+                self._await_named(node, pid)
+            for node, pid in ldap.items():
+                self._await_slapd(node, pid)
             self._stage("inventory")
             inventory_file.write(self)
             self._stage("built")
@@ -614,7 +656,8 @@ class Lab:
             lines.append(f"{MGMT_ADDRESSES[node]} {public[0]} {public[1]}")
         self.known_hosts_path.write_text("\n".join(lines) + "\n")
 
-    def _dns(self) -> None:
+    def _dns(self) -> dict[str, int]:
+        """Start named on every controller (not awaited: `_up` waits for all servers at once)."""
         self.say("DNS: named on " + ", ".join(DOMAIN_CONTROLLERS))
         started = {}
         for node, address in DOMAIN_CONTROLLERS.items():
@@ -624,8 +667,7 @@ class Lab:
                 (folder / name).write_text(text)
             (folder / "named.conf").write_text(dns_server.named_conf(str(folder), address))
             started[node] = self.start_named(node, wait=False)
-        for node, pid in started.items():  # both start at once: wait for them together
-            self._await_named(node, pid)
+        return started
 
     def named_folder(self, node: str) -> Path:
         """Config, zones, journals, log and pid file of a controller's named."""
@@ -660,6 +702,57 @@ class Lab:
     def stop_named(self, node: str) -> None:
         """Stop a controller's named (SIGTERM, then SIGKILL after the grace period)."""
         pid = _recorded(self._load_state(), "pids").get(f"{node}-named")
+        if pid is not None and self._running(pid, node):
+            processes.terminate({pid})
+
+    def _slapd(self) -> dict[str, int]:
+        """The lab CA, a certificate per controller, slapd on each (not awaited, as `_dns`)."""
+        self.say("LDAPS: slapd on " + ", ".join(DOMAIN_CONTROLLERS) + " (lab CA certificates)")
+        ca = lab_ca.LabCa.load_or_create(self.root / "ca")
+        if not self.ldap_password_path.exists():
+            chosen = os.environ.get(LDAP_PASSWORD_ENV) or secrets.token_urlsafe(24)
+            lab_ca.write_private(self.ldap_password_path, chosen.encode())
+        for node, address in DOMAIN_CONTROLLERS.items():
+            lab_ca.issue_server_variant(
+                ca, self.root / node / "tls", "good", f"{node}.{DNS_ZONE}", ips=[address]
+            )
+        return {node: self.start_slapd(node, wait=False) for node in DOMAIN_CONTROLLERS}
+
+    def slapd_folder(self, node: str) -> Path:
+        """Config, database and log of a controller's slapd."""
+        return self.root / node / "slapd"
+
+    def start_slapd(self, node: str, wait: bool = True) -> int:
+        """Start slapd on a directory controller (its directory loaded anew); return its pid.
+
+        With `wait`, return once it accepts on 389 and 636 (PrerequisiteError if it does not).
+        """
+        if node not in DOMAIN_CONTROLLERS:
+            raise ConfigError(f"no directory controller {node!r}: {', '.join(DOMAIN_CONTROLLERS)}")
+        self._load_state()  # _spawn records the pid in the state file: never over an empty one
+        folder, tls = self.slapd_folder(node), self.root / node / "tls"
+        argv = slapd.prepare_slapd(
+            folder,
+            slapd.SlapdTls(tls / "server.pem", tls / "server.key", self.ca_path),
+            self.ldap_password(),
+            base_dn=LDAP_BASE_DN,
+        )
+        pid = self._spawn(f"{node}-slapd", node, argv, folder / "slapd.log")
+        if wait:
+            self._await_slapd(node, pid)
+        return pid
+
+    def _await_slapd(self, node: str, pid: int, timeout_seconds: float = 10.0) -> None:
+        """Until slapd on `node` accepts on 389 and 636 inside its namespace (its health check)."""
+        if not slapd.await_slapd(pid, netns=self.netns(node), timeout_seconds=timeout_seconds):
+            raise PrerequisiteError(
+                f"lab {node}: slapd did not accept on 389 and 636 in {timeout_seconds:g} s "
+                f"(see {self.slapd_folder(node) / 'slapd.log'})"
+            )
+
+    def stop_slapd(self, node: str) -> None:
+        """Stop a controller's slapd (SIGTERM, then SIGKILL after the grace period)."""
+        pid = _recorded(self._load_state(), "pids").get(f"{node}-slapd")
         if pid is not None and self._running(pid, node):
             processes.terminate({pid})
 

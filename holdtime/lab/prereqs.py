@@ -27,6 +27,8 @@ REQUIRED_FILES = {
     "/usr/sbin/named": "bind9",  # the directory controllers' DNS (dc1, dc2)
     "/usr/bin/dig": "bind9-dnsutils",  # named's health check in `lab up`
     "/usr/bin/nsupdate": "bind9-dnsutils",  # Lab.dns_update (the tests' drift on one controller)
+    "/usr/sbin/slapd": "slapd",  # the directory controllers' LDAPS (dc1, dc2)
+    "/usr/sbin/slapadd": "slapd",  # loads their directory offline before slapd starts
 }
 TUN_DEVICE = "/dev/net/tun"
 

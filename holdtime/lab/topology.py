@@ -18,7 +18,8 @@ distributed router: the app side reaches them only across the IPsec tunnels, thr
 edge carries the segment, so a tunnel failover is also the directory's failover. (Putting dc1
 behind esg1 only and dc2 behind esg2 only would need a prefix per edge and change the BGP
 picture every other test relies on.) Each runs bind9's named, authoritative for DNS_ZONE and
-its reverse zones.
+its reverse zones, and OpenLDAP's slapd (LDAPS on 636, StartTLS on 389) serving LDAP_BASE_DN
+with a certificate from the lab's CA for `<dc>.DNS_ZONE` and its address.
 
 All addresses live only inside the lab's namespaces; the root namespace is not connected.
 """
@@ -75,6 +76,10 @@ DEFAULT_ROUTES = {
 # -- DNS of the directory controllers (holdtime.lab.dns_server) -----------------------------
 DNS_ZONE = "lab.holdtime.test"  # .test: reserved (RFC 6761), never leaks to a real resolver
 DOMAIN_CONTROLLERS = {"dc1": "172.16.1.11", "dc2": "172.16.1.12"}
+# The directory slapd serves on both controllers (holdtime.lab.slapd), and the variable the lab
+# inventory names for the service account's password (`password_env`).
+LDAP_BASE_DN = "dc=lab,dc=holdtime,dc=test"
+LDAP_PASSWORD_ENV = "HOLDTIME_LAB_LDAP_PASSWORD"  # noqa: S105 - a variable name, not a password
 # Every lab node's name in DNS_ZONE and the address it answers on from the app side (the
 # router's inside address; the edges' and mgmt's management addresses).
 DNS_RECORDS = {

@@ -17,6 +17,8 @@ from holdtime.errors import ConfigError
 from holdtime.inventory import load_inventory, registered_sections
 from holdtime.json_schema import inventory_schema
 from holdtime.lab import Lab, inventory_file
+from holdtime.lab.lab_ca import LabCa
+from holdtime.lab.topology import LDAP_PASSWORD_ENV
 from holdtime.sections import Section
 from holdtime.yaml_schema import Field
 
@@ -101,12 +103,14 @@ def test_examples_validate_against_the_schema(
 
 
 def test_the_lab_inventory_validates_against_the_schema(
-    validator: jsonschema.Draft202012Validator, tmp_path: Path
+    validator: jsonschema.Draft202012Validator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The inventory `holdtime lab up` writes (with its drills) passes the schema."""
     lab = Lab(prefix="htschema-", state_dir=tmp_path)
     for name in ("client_key", "known_hosts"):
         (tmp_path / name).write_text("")
+    LabCa.create(tmp_path / "ca")  # what its ldaps/tls entries verify with, and their password
+    monkeypatch.setenv(LDAP_PASSWORD_ENV, "schema-secret")
     inventory_file.write(lab)
     data = yaml.safe_load(lab.inventory_path.read_text())
     assert data["drills"]

@@ -22,9 +22,9 @@ UP = Findings(
 
 
 def test_expected_daemons_follow_bfd() -> None:
-    """15 daemons without BFD; bfdd on router, esg1, esg2 (not dr) with it."""
+    """19 daemons without BFD; bfdd on router, esg1, esg2 (not dr) with it."""
     plain, with_bfd = expected_daemons(False), expected_daemons(True)
-    assert (17, ["router-bfdd", "esg1-bfdd", "esg2-bfdd"]) == (
+    assert (19, ["router-bfdd", "esg1-bfdd", "esg2-bfdd"]) == (
         len(plain),
         [name for name in with_bfd if name not in plain],
     )

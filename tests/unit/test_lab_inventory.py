@@ -9,20 +9,24 @@ import pytest
 from holdtime.drill.scenario import Budget, Timing
 from holdtime.errors import ConfigError
 from holdtime.inventory import load_inventory
-from holdtime.lab import Lab, inventory_file
-from holdtime.lab.topology import DNS_RECORDS, DNS_ZONE
+from holdtime.lab import Lab, inventory_file, lab_ca
+from holdtime.lab.topology import DNS_RECORDS, DNS_ZONE, LDAP_PASSWORD_ENV
 from holdtime.probes.dns_config import DnsGroup
+from holdtime.probes.ldaps_config import LdapsController
 from holdtime.probes.ping_config import PingPath
 from holdtime.probes.router_config import Router
 from holdtime.probes.tcp_config import TcpTarget
+from holdtime.probes.tls_config import TlsEndpoint
 
 
 @pytest.fixture
-def written(tmp_path: Path) -> tuple[Lab, Path]:
+def written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Lab, Path]:
     """A lab object (never started) whose inventory is written into tmp_path."""
     lab = Lab(prefix="htunit-", state_dir=tmp_path)
     for name in ("client_key", "known_hosts"):  # `up` generates these before the inventory
         (tmp_path / name).write_text("")
+    lab_ca.LabCa.create(tmp_path / "ca")  # and the CA the ldaps and tls entries verify with
+    monkeypatch.setenv(LDAP_PASSWORD_ENV, "unit-secret")
     inventory_file.write(lab)
     return lab, lab.inventory_path
 
@@ -149,3 +153,57 @@ def test_dns_group_asks_both_controllers_for_every_node(written: tuple[Lab, Path
         {n.name: n.addresses for n in group.names},
         group.netns,
     )
+
+
+def test_ldaps_entries_bind_to_both_controllers_from_app(written: tuple[Lab, Path]) -> None:
+    """dc1 and dc2 over LDAPS from the app side: their names, the lab CA, bind and StartTLS."""
+    lab, path = written
+    assert [
+        (
+            node,
+            address,
+            f"{node}.{DNS_ZONE}",
+            lab.ca_path,
+            lab.netns("app"),
+            "dc=lab,dc=holdtime,dc=test",
+            "cn=holdtime-svc,ou=services,dc=lab,dc=holdtime,dc=test",
+            "unit-secret",
+            389,
+        )
+        for node, address in (("dc1", "172.16.1.11"), ("dc2", "172.16.1.12"))
+    ] == [
+        (
+            c.name,
+            c.host,
+            c.verify_name,
+            c.ca_file,
+            c.netns,
+            c.base_dn,
+            c.bind_dn,
+            c.password,
+            c.starttls_port,
+        )
+        for c in load_inventory(path).of(LdapsController)
+    ]
+
+
+def test_tls_entries_are_the_controllers_ldaps_ports(written: tuple[Lab, Path]) -> None:
+    """dc1-ldaps and dc2-ldaps: port 636, verified by name against the lab CA, from app."""
+    lab, path = written
+    assert [
+        ("dc1-ldaps", "172.16.1.11", 636, "dc1.lab.holdtime.test", lab.ca_path, lab.netns("app")),
+        ("dc2-ldaps", "172.16.1.12", 636, "dc2.lab.holdtime.test", lab.ca_path, lab.netns("app")),
+    ] == [
+        (t.name, t.host, t.port, t.verify_name, t.ca_file, t.netns)
+        for t in load_inventory(path).of(TlsEndpoint)
+    ]
+
+
+def test_unset_password_variable_is_named(
+    written: tuple[Lab, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the variable the lab inventory does not load, and the message names it."""
+    _, path = written
+    monkeypatch.delenv(LDAP_PASSWORD_ENV)
+    with pytest.raises(ConfigError, match=f"environment variable {LDAP_PASSWORD_ENV} is not set"):
+        load_inventory(path)

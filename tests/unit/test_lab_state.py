@@ -68,5 +68,6 @@ def test_half_built_state_names_stage_and_processes(tmp_path: Path) -> None:
         "hlbu-dc1, hlbu-dc2",
         "processes namespace holder on router, esg1, esg2, dr; charon-router on esg1, esg2; "
         "charon-esg1 on router; charon-esg2 on router; zebra on router, esg1, esg2, dr; "
-        "bgpd on router, esg1, esg2, dr; sshd on router, esg1, esg2; named on dc1, dc2",
+        "bgpd on router, esg1, esg2, dr; sshd on router, esg1, esg2; named on dc1, dc2; "
+        "slapd on dc1, dc2",
     ] == build_problems(found)
