@@ -50,6 +50,9 @@ needs_chromium = pytest.mark.skipif(
     "APT_PACKAGES has it)",
 )
 
+HOLDTIME = str(Path(sys.executable).with_name("holdtime"))  # the installed console script:
+# `python -m holdtime` from the checkout would import its source folder, not the install
+
 
 def _chromium(page: Path, profile: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     """One headless chromium run on `page` with a fresh profile (no network is needed)."""
@@ -67,9 +70,7 @@ def _report(case: str, out: Path) -> Path:
     page = out / f"{case}.html"
     subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "holdtime",
+            HOLDTIME,
             "report",
             str(JOURNALS / case / "journal.jsonl"),
             "--format",
