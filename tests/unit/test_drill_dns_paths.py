@@ -101,7 +101,9 @@ def test_inventory_loading_does_not_import_dnspython(tmp_path: Path) -> None:
         "import sys; from holdtime.inventory import load_inventory; "
         f"load_inventory({str(path)!r}); print('dns' in sys.modules)"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    done = subprocess.run(  # cwd: not the checkout, whose holdtime/ folder would shadow the install
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
     assert "False" == done.stdout.strip()
 
 

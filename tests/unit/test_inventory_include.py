@@ -539,5 +539,7 @@ def test_an_inventory_without_include_loads_no_ansible_machinery(tmp_path: Path)
         f"load_inventory({str(path)!r})\n"
         "print(sorted(m for m in ('holdtime.ansible_import',) if m in sys.modules))"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    done = subprocess.run(  # cwd: not the checkout, whose holdtime/ folder would shadow the install
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
     assert "[]\n" == done.stdout
