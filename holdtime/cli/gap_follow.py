@@ -12,7 +12,8 @@ one `holdtime gap` gives for the same lines.
   so. FILE is followed until Ctrl-C; a FIFO, like standard input, until its writer closes it.
 - `-` reads standard input, typically `ping -D -O HOST | holdtime gap --follow -`. Ctrl-C in a
   terminal reaches ping too, which then prints its summary: holdtime keeps reading for up to
-  STOP_GRACE_SECONDS for it (a second Ctrl-C stops at once).
+  STOP_GRACE_SECONDS for it (a second Ctrl-C stops at once). A Ctrl-C that lands after ping
+  closed the pipe, while the report is written, is that request too: exit 0, not 130.
 - With --format json the live lines go to standard error and the JSON report alone to
   standard output.
 """
@@ -230,22 +231,26 @@ def follow(
         live=True,
     )
     stop = _Stop()
+    # Kept until the report is written: a Ctrl-C that lands after the input ended (ping, hit by
+    # the same Ctrl-C, may close the pipe first) asks for the report that is being written.
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    follower = _Follower(fd, source, stop)
     try:
-        for lines in follower.batches():
-            if lines:
-                analysis.feed_lines(lines)
-            printer.tick(analysis)
-    except OSError as exc:
-        raise ConfigError(f"{args.file}: cannot read: {exc.strerror or exc}") from None
+        follower = _Follower(fd, source, stop)
+        try:
+            for lines in follower.batches():
+                if lines:
+                    analysis.feed_lines(lines)
+                printer.tick(analysis)
+        except OSError as exc:
+            raise ConfigError(f"{args.file}: cannot read: {exc.strerror or exc}") from None
+        finally:
+            if opened:
+                os.close(fd)
+            printer.close()
+        if follower.stopped_because:
+            printer.say(f"holdtime gap: {follower.stopped_because}")
+        write_report(analysis.finish(), source, args.format, out)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        if opened:
-            os.close(fd)
-        printer.close()
-    if follower.stopped_because:
-        printer.say(f"holdtime gap: {follower.stopped_because}")
-    write_report(analysis.finish(), source, args.format, out)
     return 0

@@ -228,12 +228,22 @@ def _nft(netns: str, *args: str) -> None:
 def test_follow_live_ping_through_a_real_drop(loopback_netns: str) -> None:
     """Real `ping -D -O -i 0.2 127.0.0.1 | holdtime gap --follow -`: the drop's episode is
     printed live, and after SIGINT (to both, as Ctrl-C does) the report has ping's summary."""
+    # Both in one process group, as a shell pipeline in a terminal: Ctrl-C is one killpg that
+    # reaches ping and holdtime at once (two kill() calls let ping end before holdtime is hit).
     ping = subprocess.Popen(
         ["ip", "netns", "exec", loopback_netns, "ping", "-D", "-O", "-i", "0.2", "127.0.0.1"],
         stdout=subprocess.PIPE,
+        process_group=0,
     )
     assert ping.stdout is not None
-    process = _start("--format", "json", "--status-every", "0.5", "-", stdin=ping.stdout)
+    process = subprocess.Popen(
+        [HOLDTIME, "gap", "--follow", "--format", "json", "--status-every", "0.5", "-"],
+        stdin=ping.stdout,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        process_group=ping.pid,
+    )
     ping.stdout.close()  # holdtime holds the pipe now
     err = Lines(process.stderr)  # type: ignore[arg-type]
     try:
@@ -248,8 +258,7 @@ def test_follow_live_ping_through_a_real_drop(loopback_netns: str) -> None:
         time.sleep(1.0)
         _nft(loopback_netns, "delete", "table", "inet", "hgapf")
         episode = err.wait_for(lambda line: line.startswith("loss episode #1 ended"), "ep. 1")
-        ping.send_signal(signal.SIGINT)
-        process.send_signal(signal.SIGINT)
+        os.killpg(ping.pid, signal.SIGINT)
         ping.wait(DEADLINE_SECONDS)
         out = process.communicate(timeout=DEADLINE_SECONDS)[0]
         assert 0 == process.returncode
