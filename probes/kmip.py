@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from holdtime import netns
 from holdtime.errors import ConnectError
 from holdtime.plugins import Target
 from holdtime.probes.kmip_config import KMIP, KmipServer
@@ -127,7 +128,7 @@ def tls_failure(exc: ssl.SSLError) -> tuple[str, str]:
 
 def _connect(server: KmipServer, budget: _Budget) -> socket.socket:
     try:
-        return socket.create_connection((server.host, server.port), timeout=budget.left())
+        return netns.create_connection((server.host, server.port), budget.left(), server.netns)
     except OSError as exc:
         state = classify(exc)
         detail = exc.strerror or str(exc) or type(exc).__name__

@@ -41,6 +41,7 @@ class KmipServer:
     timeout_seconds: float = 5.0  # whole exchange: connect, TLS, DiscoverVersions
     client_key_password: str | None = field(default=None, repr=False)
     expect: KmipExpect = field(default_factory=KmipExpect)
+    netns: str | None = None  # network namespace the TCP connection starts in (the lab's app)
 
     @property
     def verify_name(self) -> str:
@@ -62,6 +63,7 @@ KMIP_FIELD = Field(
         "client_key": Field("str", required=True),
         "client_key_password_env": Field("str"),
         "timeout_seconds": seconds(0.1, 120),
+        "netns": Field("name"),
         "expect": Field(
             "map",
             fields={
@@ -154,6 +156,7 @@ def build_kmip(raw: Mapping[str, Any], where: str, context: BuildContext) -> Kmi
             "timeout_seconds", defaults.get("timeout_seconds", _DEFAULT.timeout_seconds)
         ),
         expect=expect,
+        netns=raw.get("netns"),
     )
 
 
