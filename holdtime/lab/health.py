@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from holdtime.lab.topology import (
     DOMAIN_CONTROLLERS,
     FRR_NODES,
+    KMS_NODE,
     SSH_NODES,
     STRETCHED_PREFIX,
     TUNNELS,
@@ -34,6 +35,7 @@ def expected_daemons(bfd: bool) -> list[str]:
     names += [f"{node}-sshd" for node in SSH_NODES]
     names += [f"{node}-named" for node in DOMAIN_CONTROLLERS]
     names += [f"{node}-slapd" for node in DOMAIN_CONTROLLERS]
+    names.append(f"{KMS_NODE}-pykmip")
     return names
 
 

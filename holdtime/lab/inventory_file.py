@@ -11,6 +11,10 @@ from holdtime.lab.topology import (
     DNS_RECORDS,
     DNS_ZONE,
     DOMAIN_CONTROLLERS,
+    KMS_ADDRESS,
+    KMS_NODE,
+    KMS_PORT,
+    KMS_SERVER_NAME,
     LDAP_BASE_DN,
     LDAP_PASSWORD_ENV,
     MGMT_ADDRESSES,
@@ -81,12 +85,14 @@ def render(lab: Lab) -> str:
                 "source": {"netns": lab.netns("app")},
                 "destination": "172.16.1.10",
                 "interval_seconds": 0.2,
-            }
+            },
+            kms_ping_path(lab),
         ],
         "dns": dns_section(lab),
         "dns_paths": dns_paths_section(lab),
         "ldaps": ldaps_section(lab),
         "tls": tls_section(lab),
+        "kmip": kmip_section(lab),
         "drills": {
             "esg1-bgp-shutdown": {
                 "description": "Shut BGP on the active edge: traffic moves to esg2 and back.",
@@ -134,6 +140,9 @@ def render(lab: Lab) -> str:
         "# tunnel's SAs are read through its own vici socket (swanctl_uris).\n"
         "# The ldaps entries bind with the lab's service account: before loading this file,\n"
         f"# export {LDAP_PASSWORD_ENV}=$(cat {lab.ldap_password_path})\n"
+        "# The kmip entry authenticates to the key server on kms with the client certificate the\n"
+        "# lab CA issued for holdtime (kmip-client/); a drill can probe the key server's\n"
+        "# reachability across the failover with the app-to-kms ping path.\n"
     )
     return header + yaml.safe_dump(document, sort_keys=False, width=100)
 
@@ -209,6 +218,38 @@ def dns_paths_section(lab: Lab) -> list[dict[str, object]]:
 
 
 # -- end dns_paths ----------------------------------------------------------------------------
+
+
+# -- issue 16: the key server on kms, from the app side across the tunnels ---------------------
+def kmip_section(lab: Lab) -> list[dict[str, object]]:
+    """The `kmip:` entry: kms on 5696, mutual TLS with the lab CA and holdtime's client cert."""
+    return [
+        {
+            "name": KMS_NODE,
+            "host": KMS_ADDRESS,
+            "port": KMS_PORT,
+            "server_name": KMS_SERVER_NAME,
+            "ca_file": str(lab.ca_path),
+            "client_certificate": str(lab.kmip_client_dir / "client.pem"),
+            "client_key": str(lab.kmip_client_dir / "client.key"),
+            # a lab round trip takes milliseconds: 2 s keeps a dropped port's ERROR quick
+            "timeout_seconds": 2,
+            "netns": lab.netns("app"),
+        }
+    ]
+
+
+def kms_ping_path(lab: Lab) -> dict[str, object]:
+    """`app-to-kms`: the key server's reachability every 200 ms, for a drill's `probes:`."""
+    return {
+        "name": "app-to-kms",
+        "source": {"netns": lab.netns("app")},
+        "destination": KMS_ADDRESS,
+        "interval_seconds": 0.2,
+    }
+
+
+# -- end issue 16 -----------------------------------------------------------------------------
 
 
 NFT_DROP_TUNNEL = """table inet holdtime_drill {

@@ -1,4 +1,4 @@
-"""Bring the lab up and down: namespaces, veths, charons, FRR, sshd, named, slapd, inventory.
+"""Bring the lab up: namespaces, veths, charons, FRR, sshd, named, slapd, PyKMIP, inventory.
 
 Every FRR node gets a *holder*: a `sleep` process in the node's network namespace and in a
 private mount namespace where /run/frr is bound to the node's own state folder, so each node's
@@ -12,6 +12,8 @@ a lock (`holdtime.lab.lock`); `up` rebuilds a lab whose pieces do not add up (a 
 The directory controllers' slapd serve certificates of the lab's own CA (`ca/` in the state
 folder) and a service account whose password `up` generates once per lab (or takes from
 HOLDTIME_LAB_LDAP_PASSWORD when that is set) and keeps 0600 in `ldap-password`.
+The key server on kms (PyKMIP, `holdtime.lab.kms`) serves an RSA certificate of the same CA and
+accepts only client certificates it issued; `up` issues holdtime's own (`kmip-client/`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from holdtime.lab import (
     frr,
     health,
     inventory_file,
+    kms,
     lab_ca,
     processes,
     slapd,
@@ -47,6 +50,10 @@ from holdtime.lab.topology import (
     DNS_ZONE,
     DOMAIN_CONTROLLERS,
     FRR_NODES,
+    KMS_ADDRESS,
+    KMS_NODE,
+    KMS_PORT,
+    KMS_SERVER_NAME,
     LDAP_BASE_DN,
     LDAP_PASSWORD_ENV,
     LINKS,
@@ -128,6 +135,11 @@ class Lab:
     def ldap_password_path(self) -> Path:
         """The service account's password (0600): `export HOLDTIME_LAB_LDAP_PASSWORD=$(cat ...)`."""
         return self.root / "ldap-password"
+
+    @property
+    def kmip_client_dir(self) -> Path:
+        """holdtime's KMIP client certificate (client.pem) and key (client.key, 0600)."""
+        return self.root / "kmip-client"
 
     def ldap_password(self) -> str:
         """The service account's password of this lab (ConfigError when the lab has none)."""
@@ -273,6 +285,9 @@ class Lab:
             self._network()
             self._stage("holders")
             self._holders()
+            # PyKMIP takes seconds to import: it starts first and is awaited last
+            self._stage("kms")
+            key_server = self._kms()
             self._stage("ipsec")
             self._ipsec()
             self._stage("frr")
@@ -288,6 +303,7 @@ class Lab:
                 self._await_named(node, pid)
             for node, pid in ldap.items():
                 self._await_slapd(node, pid)
+            self._await_kms(key_server)
             self._stage("inventory")
             inventory_file.write(self)
             self._stage("built")
@@ -760,6 +776,56 @@ class Lab:
         """Send a dynamic update to one controller only (nsupdate inside its namespace)."""
         script = "server 127.0.0.1 53\n" + "".join(f"{c}\n" for c in commands) + "send\n"
         self.exec(node, ["nsupdate", "-t", "5"], input_text=script)
+
+    def _kms(self) -> int:
+        """The lab CA issues the key server's and holdtime's certificates; PyKMIP starts."""
+        self.say(f"KMIP: PyKMIP on {KMS_NODE} {KMS_ADDRESS}:{KMS_PORT} (client certificates)")
+        ca = lab_ca.LabCa.load_or_create(self.root / "ca")
+        ca.issue_server(
+            self.root / KMS_NODE / "tls",
+            KMS_SERVER_NAME,
+            dns_names=[KMS_SERVER_NAME],
+            ips=[KMS_ADDRESS],
+            key_type="rsa",
+        )
+        ca.issue_client(self.kmip_client_dir, "holdtime")
+        return self.start_kms(wait=False)
+
+    def kms_folder(self) -> Path:
+        """PyKMIP's server.conf, SQLite database, policy folder and log on the kms node."""
+        return self.root / KMS_NODE / "pykmip"
+
+    def start_kms(self, wait: bool = True) -> int:
+        """Start PyKMIP's server on kms; with `wait`, return once it accepts on 5696 (its pid)."""
+        self._load_state()  # _spawn records the pid in the state file: never over an empty one
+        folder, tls = self.kms_folder(), self.root / KMS_NODE / "tls"
+        argv = kms.prepare_kms(
+            folder,
+            kms.KmsTls(tls / "server.pem", tls / "server.key", self.ca_path),
+            KMS_ADDRESS,
+            KMS_PORT,
+        )
+        pid = self._spawn(f"{KMS_NODE}-pykmip", KMS_NODE, argv, folder / "stdout.log")
+        if wait:
+            self._await_kms(pid)
+        return pid
+
+    def _await_kms(self, pid: int, timeout_seconds: float = 30.0) -> None:
+        """Until PyKMIP accepts on 5696 inside the kms namespace (its health check)."""
+        if not kms.await_kms(
+            pid, KMS_ADDRESS, KMS_PORT, self.netns(KMS_NODE), timeout_seconds=timeout_seconds
+        ):
+            folder = self.kms_folder()
+            raise PrerequisiteError(
+                f"lab {KMS_NODE}: PyKMIP did not accept on {KMS_ADDRESS}:{KMS_PORT} in "
+                f"{timeout_seconds:g} s (see {folder / 'server.log'} and {folder / 'stdout.log'})"
+            )
+
+    def stop_kms(self) -> None:
+        """Stop the key server (SIGTERM, then SIGKILL after the grace period)."""
+        pid = _recorded(self._load_state(), "pids").get(f"{KMS_NODE}-pykmip")
+        if pid is not None and self._running(pid, KMS_NODE):
+            processes.terminate({pid})
 
     # -- readiness and status ------------------------------------------------------------
     def bgp_states(self) -> dict[str, str]:

@@ -10,7 +10,8 @@
                             ===IPsec=== esg2 ------------/
                              10.10.10.5/.6  AS 65010  172.31.2.0/30
                              (over 100.64.2.0/30)            |-- dc1 172.16.1.11
-                                                                   `-- dc2 172.16.1.12
+                                                                   |-- dc2 172.16.1.12
+                                                                   `-- kms 172.16.1.13
 
 The directory controllers dc1 and dc2 sit on the stretched segment 172.16.1.0/24 next to db (a
 bridge `seg0` on dr holds 172.16.1.1), the way AD controllers sit on an NSX segment behind the
@@ -21,6 +22,11 @@ picture every other test relies on.) Each runs bind9's named, authoritative for 
 its reverse zones, and OpenLDAP's slapd (LDAPS on 636, StartTLS on 389) serving LDAP_BASE_DN
 with a certificate from the lab's CA for `<dc>.DNS_ZONE` and its address.
 
+The key server kms sits on the same segment the same way, as a KMIP cluster member sits next
+to vCenter's management network behind the edges: PyKMIP's server on 5696 (holdtime.lab.kms)
+with an RSA certificate of the lab's CA for `kms.DNS_ZONE` and its address, and client
+certificate authentication (the lab CA issues holdtime's client certificate).
+
 All addresses live only inside the lab's namespaces; the root namespace is not connected.
 """
 
@@ -28,7 +34,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-NODES = ("mgmt", "app", "router", "esg1", "esg2", "dr", "db", "dc1", "dc2")
+NODES = ("mgmt", "app", "router", "esg1", "esg2", "dr", "db", "dc1", "dc2", "kms")
 FRR_NODES = ("router", "esg1", "esg2", "dr")
 SSH_NODES = ("router", "esg1", "esg2")
 MGMT_ADDRESSES = {
@@ -64,6 +70,7 @@ LINKS = (
     Link("dr", "db0", "", "db", "eth0", "172.16.1.10/24"),
     Link("dr", "dc10", "", "dc1", "eth0", "172.16.1.11/24"),
     Link("dr", "dc20", "", "dc2", "eth0", "172.16.1.12/24"),
+    Link("dr", "kms0", "", "kms", "eth0", "172.16.1.13/24"),
 )
 SEGMENT_BRIDGE = ("dr", "seg0", "172.16.1.1/24")  # node, bridge, gateway address of the segment
 DEFAULT_ROUTES = {
@@ -71,6 +78,7 @@ DEFAULT_ROUTES = {
     "db": "172.16.1.1",
     "dc1": "172.16.1.1",
     "dc2": "172.16.1.1",
+    "kms": "172.16.1.1",
 }
 
 # -- DNS of the directory controllers (holdtime.lab.dns_server) -----------------------------
@@ -80,6 +88,11 @@ DOMAIN_CONTROLLERS = {"dc1": "172.16.1.11", "dc2": "172.16.1.12"}
 # inventory names for the service account's password (`password_env`).
 LDAP_BASE_DN = "dc=lab,dc=holdtime,dc=test"
 LDAP_PASSWORD_ENV = "HOLDTIME_LAB_LDAP_PASSWORD"  # noqa: S105 - a variable name, not a password
+# The key server (holdtime.lab.kms): PyKMIP's server, the name its certificate carries.
+KMS_NODE = "kms"
+KMS_ADDRESS = "172.16.1.13"
+KMS_PORT = 5696
+KMS_SERVER_NAME = f"kms.{DNS_ZONE}"
 # Every lab node's name in DNS_ZONE and the address it answers on from the app side (the
 # router's inside address; the edges' and mgmt's management addresses).
 DNS_RECORDS = {
