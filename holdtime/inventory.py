@@ -272,7 +272,7 @@ def _build(
     )
     built: dict[str, tuple[object, ...]] = {}
     for section in sections:
-        _unique(items[section.name], section.name, context)
+        _unique(items[section.name], section, context)
         entries = (
             section.build(raw, f"{section.name}[{index}]", context)
             for index, raw in enumerate(data.get(section.name) or [])
@@ -310,17 +310,20 @@ def _include(
     return tuple((include.label, len(include.routers)) for include in found)
 
 
-def _unique(items: list[dict[str, Any]], section: str, context: Context) -> None:
-    seen: dict[str, int] = {}
+def _unique(items: list[dict[str, Any]], section: Section[Any], context: Context) -> None:
+    """A second entry with the same `unique_by` value: one line at it, naming the first's line."""
+    key = section.unique_by
+    seen: dict[str | int, int] = {}
+    hint = f"; {section.duplicate_hint}" if section.duplicate_hint else ""
     for index, item in enumerate(items):
-        name = item.get("name")
-        if name is None:
-            continue
+        name = item.get(key)
+        if name is None or not isinstance(name, str | int):
+            continue  # missing or malformed: the walker reports it
         if name in seen:
-            first = context.walker.marks.get(f"{section}[{seen[name]}].name", (0, 0))[0]
+            first = context.walker.marks.get(f"{section.name}[{seen[name]}].{key}", (0, 0))[0]
             context.problem(
-                f"{section}[{index}].name",
-                f"duplicate name {name!r} (first used on line {first})",
+                f"{section.name}[{index}].{key}",
+                f"duplicate {key} {name!r} (first used on line {first}){hint}",
             )
         else:
             seen[name] = index

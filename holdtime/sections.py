@@ -56,11 +56,13 @@ class Section(Generic[C]):
     """One top-level inventory key holding a list of entries of one family."""
 
     name: str  # the top-level key, e.g. "routers"
-    item: Field  # schema of one entry (a "map" Field; entries are unique by their `name`)
+    item: Field  # schema of one entry (a "map" Field; entries are unique by `unique_by`)
     build: Builder[C]
     label: str = ""  # how `inventory validate` counts them ("tcp targets"); default: the name
     defaults: Mapping[str, Field] = field(default_factory=dict)  # keys under `defaults:`
     order: int = 100  # position among the sections in messages (built-ins first)
+    unique_by: str = "name"  # the key no two entries may share (`kms:` is keyed by its vcenter)
+    duplicate_hint: str = ""  # what to do instead, appended to the duplicate's message
 
     @property
     def counted_as(self) -> str:

@@ -139,4 +139,14 @@ def build_kms(raw: Mapping[str, Any], where: str, context: BuildContext) -> KmsS
     )
 
 
-KMS = Section(name="kms", item=KMS_FIELD, build=build_kms, label="key provider sites", order=25)
+KMS = Section(
+    name="kms",
+    item=KMS_FIELD,
+    build=build_kms,
+    label="key provider sites",
+    order=25,
+    # Two entries for one vCenter would expect its providers (and its default) twice, and
+    # their checks would report on the same provider under the same target name.
+    unique_by="vcenter",
+    duplicate_hint="one kms entry per vCenter: list all its key providers in the first",
+)

@@ -109,7 +109,8 @@ def test_the_lab_inventory_validates_against_the_schema(
     lab = Lab(prefix="htschema-", state_dir=tmp_path)
     for name in ("client_key", "known_hosts"):
         (tmp_path / name).write_text("")
-    LabCa.create(tmp_path / "ca")  # what its ldaps/tls entries verify with, and their password
+    ca = LabCa.create(tmp_path / "ca")  # what its ldaps/tls entries verify with, and their password
+    ca.issue_client(lab.kmip_client_dir, "holdtime")  # the kmip entry's client certificate
     monkeypatch.setenv(LDAP_PASSWORD_ENV, "schema-secret")
     inventory_file.write(lab)
     data = yaml.safe_load(lab.inventory_path.read_text())

@@ -11,6 +11,7 @@ import pytest
 from holdtime.checks.kms import DefaultProviderCheck, ProviderRedundantCheck, ServersConnectedCheck
 from holdtime.checks.kms_certificates import ClientCertificateCheck, ServerCertificateCheck
 from holdtime.checks.kms_objects import ProtectedObjectsCheck
+from holdtime.cli import main
 from holdtime.errors import ConfigError
 from holdtime.inventory import load_inventory
 from holdtime.models import CheckResult
@@ -291,6 +292,51 @@ def test_default_provider_not_listed_is_one_line(tmp_path: Path) -> None:
         f"{tmp_path / 'inventory.yaml'}:6:23: kms[0].default_provider: "
         "provider 'kp-b' is not in this entry's providers (kp-a)"
     ) in message.splitlines()
+
+
+def test_second_entry_for_one_vcenter_is_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same key provider declared again for vc-a in a second entry: exit 2, one line."""
+    path = tmp_path / "inventory.yaml"
+    path.write_text(
+        VCENTERS
+        + "kms:\n"
+        + "  - vcenter: vc-a\n    providers: [{name: kp, servers: [s1, s2]}]\n"
+        + "  - vcenter: vc-a\n    providers: [{name: kp, servers: [s3]}]\n",
+        encoding="utf-8",
+    )
+    assert 2 == main(["inventory", "validate", str(path)])
+    assert [
+        f"{path}:6:14: kms[1].vcenter: duplicate vcenter 'vc-a' (first used on line 4); "
+        "one kms entry per vCenter: list all its key providers in the first",
+        f"{path}: 1 problem",
+    ] == capsys.readouterr().err.splitlines()
+
+
+def test_entries_for_two_vcenters_are_not_duplicates(tmp_path: Path) -> None:
+    """One entry per vCenter, the same provider name on each: both load."""
+    path = tmp_path / "inventory.yaml"
+    path.write_text(
+        VCENTERS
+        + "  - {name: vc-b, host: vc-b.example, username: u, password_env: HOME}\n"
+        + "kms:\n  - vcenter: vc-a\n    providers: [{name: kp}]\n"
+        + "  - vcenter: vc-b\n    providers: [{name: kp}]\n",
+        encoding="utf-8",
+    )
+    assert ["vc-a", "vc-b"] == [site.vcenter for site in load_inventory(path).of(KmsSite)]
+
+
+def test_provider_listed_twice_in_one_entry_is_one_line(tmp_path: Path) -> None:
+    """The same provider twice under one vCenter's entry: file:line of the second."""
+    message = _load(
+        tmp_path,
+        VCENTERS + "kms:\n  - vcenter: vc-a\n    providers:\n      - {name: kp}\n"
+        "      - {name: kp}\n",
+    )
+    assert [
+        f"{tmp_path / 'inventory.yaml'}:7:16: kms[0].providers[1].name: provider 'kp' listed twice"
+    ] == message.splitlines()
 
 
 def test_valid_kms_entry_builds(tmp_path: Path) -> None:

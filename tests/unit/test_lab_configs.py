@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from holdtime.lab import frr, sshd, strongswan
+from pathlib import Path
+
+from holdtime.lab import frr, kms, sshd, strongswan
 from holdtime.lab.topology import TUNNELS
 
 
@@ -119,3 +121,34 @@ def test_sshd_key_only_and_high_startups() -> None:
         "MaxStartups 400:30:800",
     ):
         assert [wanted] == [line for line in lines if line == wanted]
+
+
+def test_kms_server_conf_is_pykmips_own_format(tmp_path: Path) -> None:
+    """server.conf as PyKMIP reads it: client auth on, database and policies in the folder."""
+    from kmip.services.server.config import KmipServerConfig
+
+    tls = kms.KmsTls(tmp_path / "server.pem", tmp_path / "server.key", tmp_path / "ca.pem")
+    for path in (tls.cert_path, tls.key_path, tls.ca_path):
+        path.write_text("")  # PyKMIP's parser checks only that the files exist
+    argv = kms.prepare_kms(tmp_path, tls, "172.16.1.13", 5696)
+    config = KmipServerConfig()
+    config.load_settings(str(tmp_path / "server.conf"))
+    settings = config.settings
+    assert (
+        "172.16.1.13",
+        5696,
+        str(tls.cert_path),
+        True,
+        str(tmp_path / "pykmip.sqlite"),
+        str(tmp_path / "policies"),
+        True,
+    ) == (
+        settings["hostname"],
+        settings["port"],
+        settings["certificate_path"],
+        settings["enable_tls_client_auth"],
+        settings["database_path"],
+        settings["policy_path"],
+        (tmp_path / "policies").is_dir(),
+    )
+    assert ["-m", "holdtime.lab.kms", str(tmp_path / "server.conf")] == argv[4:7]

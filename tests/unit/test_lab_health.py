@@ -22,9 +22,9 @@ UP = Findings(
 
 
 def test_expected_daemons_follow_bfd() -> None:
-    """19 daemons without BFD; bfdd on router, esg1, esg2 (not dr) with it."""
+    """20 daemons without BFD (PyKMIP on kms included); bfdd on router, esg1, esg2 with it."""
     plain, with_bfd = expected_daemons(False), expected_daemons(True)
-    assert (19, ["router-bfdd", "esg1-bfdd", "esg2-bfdd"]) == (
+    assert (20, ["router-bfdd", "esg1-bfdd", "esg2-bfdd"]) == (
         len(plain),
         [name for name in with_bfd if name not in plain],
     )

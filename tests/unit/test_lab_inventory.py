@@ -12,6 +12,7 @@ from holdtime.inventory import load_inventory
 from holdtime.lab import Lab, inventory_file, lab_ca
 from holdtime.lab.topology import DNS_RECORDS, DNS_ZONE, LDAP_PASSWORD_ENV
 from holdtime.probes.dns_config import DnsGroup
+from holdtime.probes.kmip_config import KmipServer
 from holdtime.probes.ldaps_config import LdapsController
 from holdtime.probes.ping_config import PingPath
 from holdtime.probes.router_config import Router
@@ -25,7 +26,8 @@ def written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Lab, Path]
     lab = Lab(prefix="htunit-", state_dir=tmp_path)
     for name in ("client_key", "known_hosts"):  # `up` generates these before the inventory
         (tmp_path / name).write_text("")
-    lab_ca.LabCa.create(tmp_path / "ca")  # and the CA the ldaps and tls entries verify with
+    ca = lab_ca.LabCa.create(tmp_path / "ca")  # and the CA the ldaps and tls entries verify with
+    ca.issue_client(lab.kmip_client_dir, "holdtime")  # and holdtime's KMIP client certificate
     monkeypatch.setenv(LDAP_PASSWORD_ENV, "unit-secret")
     inventory_file.write(lab)
     return lab, lab.inventory_path
@@ -207,3 +209,45 @@ def test_unset_password_variable_is_named(
     monkeypatch.delenv(LDAP_PASSWORD_ENV)
     with pytest.raises(ConfigError, match=f"environment variable {LDAP_PASSWORD_ENV} is not set"):
         load_inventory(path)
+
+
+def test_kmip_entry_is_the_key_server_with_the_labs_client_certificate(
+    written: tuple[Lab, Path],
+) -> None:
+    """kms on 5696 from app: verified as kms.lab.holdtime.test against the lab CA, client cert."""
+    lab, path = written
+    [server] = load_inventory(path).of(KmipServer)
+    assert (
+        "kms",
+        "172.16.1.13",
+        5696,
+        "kms.lab.holdtime.test",
+        lab.ca_path,
+        lab.kmip_client_dir / "client.pem",
+        lab.kmip_client_dir / "client.key",
+        lab.netns("app"),
+        2.0,
+    ) == (
+        server.name,
+        server.host,
+        server.port,
+        server.verify_name,
+        server.ca_file,
+        server.client_certificate,
+        server.client_key,
+        server.netns,
+        server.timeout_seconds,
+    )
+
+
+def test_app_to_kms_ping_path_for_drills(written: tuple[Lab, Path]) -> None:
+    """app-to-kms pings the key server from app every 200 ms: a drill's `probes:` can name it."""
+    lab, path = written
+    paths = {p.name: p for p in load_inventory(path).of(PingPath)}
+    kms = paths["app-to-kms"]
+    assert (["app-to-db", "app-to-kms"], lab.netns("app"), "172.16.1.13", 0.2) == (
+        list(paths),
+        kms.source.netns,
+        kms.destination,
+        kms.interval_seconds,
+    )

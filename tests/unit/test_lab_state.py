@@ -65,9 +65,9 @@ def test_half_built_state_names_stage_and_processes(tmp_path: Path) -> None:
     assert [
         "a finished `holdtime lab up` (it stopped during: frr)",
         "namespaces hlbu-mgmt, hlbu-app, hlbu-router, hlbu-esg1, hlbu-esg2, hlbu-dr, hlbu-db, "
-        "hlbu-dc1, hlbu-dc2",
+        "hlbu-dc1, hlbu-dc2, hlbu-kms",
         "processes namespace holder on router, esg1, esg2, dr; charon-router on esg1, esg2; "
         "charon-esg1 on router; charon-esg2 on router; zebra on router, esg1, esg2, dr; "
         "bgpd on router, esg1, esg2, dr; sshd on router, esg1, esg2; named on dc1, dc2; "
-        "slapd on dc1, dc2",
+        "slapd on dc1, dc2; pykmip on kms",
     ] == build_problems(found)
