@@ -130,12 +130,14 @@ class HangingTlsServer:
     handshake: a KMIP service that crashes on every request.
     """
 
-    def __init__(self, issued: Issued, ca: LabCa, *, reset: bool = False) -> None:
+    def __init__(
+        self, issued: Issued, ca: LabCa, *, reset: bool = False, host: str = HOST, port: int = 0
+    ) -> None:
         self.reset = reset
         self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(ca.cert_path))
         self.context.verify_mode = ssl.CERT_REQUIRED
         self.context.load_cert_chain(str(issued.cert_path), str(issued.key_path))
-        self.listener = socket.create_server((HOST, 0))
+        self.listener = socket.create_server((host, port))
         self.port: int = self.listener.getsockname()[1]
         self.held: list[socket.socket] = []
         self.handshakes = 0
