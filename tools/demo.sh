@@ -12,7 +12,7 @@ out=$(cd "$out" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/holdtime-demo.XXXXXX")
 vcsim_pidfile=$work/vcsim.pid
 serve_pid=
-steps=9
+steps=10
 
 # Each step says when it started (seconds since the demo began): the demo must stay under 3 min.
 step() { printf '\n\033[1m== %s\033[0m  [+%d s]\n' "$*" "$SECONDS"; }
@@ -117,7 +117,30 @@ promtool check metrics <"$out/metrics.txt" && echo "  no problems" || status=$?
 stop_serve
 echo "exporter stopped (SIGTERM)"
 
-step "9/$steps reports in $out"
+# -- issue 16: the lab's key server (a self-contained block) ---------------------------------
+step "9/$steps KMIP: the lab's key server on kms (PyKMIP, mutual TLS with the lab CA's client" \
+    "certificate) from app: PASS; then 5696 refused inside kms ON PURPOSE: kmip.* ERROR; then restored"
+holdtime check -i "$inventory" --only 'kmip.*' || status=$?
+kms_ns="${prefix}kms"
+# A TCP reset rather than a drop keeps the step short: the ERROR comes at once, not when the
+# entry's 2 s budget is spent (tests/integration/test_lab_kmip.py covers the hang).
+ip netns exec "$kms_ns" nft -f - <<'NFT'
+table inet holdtime_demo_kms {
+  chain input { type filter hook input priority -10; tcp dport 5696 reject with tcp reset; }
+}
+NFT
+kmip_exit=0
+holdtime check -i "$inventory" --only 'kmip.*' || kmip_exit=$?
+ip netns exec "$kms_ns" nft delete table inet holdtime_demo_kms
+if [ "$kmip_exit" -ne 2 ]; then
+    echo "expected kmip.* ERROR (exit 2) while 5696 was refused, got exit $kmip_exit"
+    status=1
+fi
+echo "rule removed: the key server again"
+holdtime check -i "$inventory" --only 'kmip.*' || status=$?
+# -- end issue 16 ----------------------------------------------------------------------------
+
+step "10/$steps reports in $out"
 ls -l "$out"
 echo "open $out/check.html, $out/vsphere.html, $out/drill.html and $out/drill-bfd.html (drill timelines) in a browser"
 echo "the demo took $SECONDS s"
