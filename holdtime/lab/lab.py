@@ -1,4 +1,4 @@
-"""Bring the lab up: namespaces, veths, charons, FRR, sshd, named, slapd, PyKMIP, inventory.
+"""Bring the lab up and down: namespaces, veths, charons, FRR, sshd, named, slapd, PyKMIP.
 
 Every FRR node gets a *holder*: a `sleep` process in the node's network namespace and in a
 private mount namespace where /run/frr is bound to the node's own state folder, so each node's

@@ -10,14 +10,12 @@ the app-to-kms ping path shows the key server's reachability through the edge fa
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from kmip_server import HangingTlsServer
+from lab_check import Results, check_lab, statuses
 
 from holdtime import netns
 from holdtime.drill.scenario import scenario
@@ -29,29 +27,14 @@ from holdtime.lab.topology import KMS_ADDRESS, KMS_PORT, KMS_SERVER_NAME
 
 pytestmark = [pytest.mark.integration, pytest.mark.lab]
 
-_HOLDTIME = str(Path(sys.executable).parent / "holdtime")
 KMIP_CHECKS = ("kmip.handshake", "kmip.responds", "kmip.server_certificate")
-ONLY = ("--only", "kmip.*", "--only", "tls.*")
+ONLY = ("kmip.*", "tls.*")
 TLS_PASS = {"tls.handshake": "pass", "tls.expiry": "pass"}
-Results = dict[tuple[str, str], dict[str, object]]
 
 
 def _check(lab: Lab) -> tuple[int, Results, str]:
     """`holdtime check --only 'kmip.*' --only 'tls.*'` of the lab inventory, as JSON."""
-    done = subprocess.run(
-        [_HOLDTIME, "check", "-i", str(lab.inventory_path), "--format", "json", "-q", *ONLY],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    report = json.loads(done.stdout)
-    results = {(r["check"], r["device"]): r for r in report["results"]}
-    return done.returncode, results, done.stdout + done.stderr
-
-
-def _statuses(results: Results, device: str) -> dict[str, str]:
-    return {check: str(r["status"]) for (check, name), r in results.items() if name == device}
+    return check_lab(lab, ONLY)
 
 
 def _key_body(path: Path) -> str:
@@ -64,9 +47,9 @@ def test_every_kmip_check_passes_across_the_tunnels(lab: Lab) -> None:
     exit_code, results, output = _check(lab)
     assert (0, dict.fromkeys(KMIP_CHECKS, "pass"), TLS_PASS, TLS_PASS) == (
         exit_code,
-        _statuses(results, "kms"),
-        _statuses(results, "dc1-ldaps"),
-        _statuses(results, "dc2-ldaps"),
+        statuses(results, "kms"),
+        statuses(results, "dc1-ldaps"),
+        statuses(results, "dc2-ldaps"),
     ), output
     assert f"CN={KMS_SERVER_NAME}" in str(results[("kmip.server_certificate", "kms")]["summary"])
     for key in (lab.kmip_client_dir / "client.key", lab.root / "kms" / "tls" / "server.key"):
@@ -84,9 +67,9 @@ def test_key_server_stopped_errors_kms_only(lab: Lab) -> None:
         lab.start_kms()
     assert (2, dict.fromkeys(KMIP_CHECKS, "error"), TLS_PASS, TLS_PASS) == (
         exit_code,
-        _statuses(results, "kms"),
-        _statuses(results, "dc1-ldaps"),
-        _statuses(results, "dc2-ldaps"),
+        statuses(results, "kms"),
+        statuses(results, "dc1-ldaps"),
+        statuses(results, "dc2-ldaps"),
     ), output
     summary = str(results[("kmip.handshake", "kms")]["summary"])
     assert f"kms: {KMS_ADDRESS}:{KMS_PORT} refused" in summary, summary
@@ -117,9 +100,9 @@ def test_key_server_hanging_after_the_handshake_errors_at_the_deadline(
     assert (2, 1, "pass", "error", TLS_PASS) == (
         exit_code,
         hanging.handshakes,
-        _statuses(results, "kms")["kmip.handshake"],
-        _statuses(results, "kms")["kmip.responds"],
-        _statuses(results, "dc1-ldaps"),
+        statuses(results, "kms")["kmip.handshake"],
+        statuses(results, "kms")["kmip.responds"],
+        statuses(results, "dc1-ldaps"),
     ), output
     assert "timeout" in str(results[("kmip.responds", "kms")]["summary"]).lower(), output
 

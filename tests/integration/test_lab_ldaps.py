@@ -7,42 +7,24 @@ app namespace and crosses the IPsec tunnels to the stretched segment.
 
 from __future__ import annotations
 
-import json
 import os
 import stat
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from lab_check import Results, check_lab, statuses
 
 from holdtime.lab import Lab
 from holdtime.lab.topology import LDAP_PASSWORD_ENV
 
 pytestmark = [pytest.mark.integration, pytest.mark.lab]
 
-_HOLDTIME = str(Path(sys.executable).parent / "holdtime")
 LDAPS_CHECKS = ("handshake", "expiry", "rootdse", "bind", "starttls")
-ONLY = ("--only", "ldaps.*", "--only", "tls.*")
-Results = dict[tuple[str, str], dict[str, object]]
+ONLY = ("ldaps.*", "tls.*")
 
 
 def _check(lab: Lab) -> tuple[int, Results, str]:
     """`holdtime check --only 'ldaps.*' --only 'tls.*'` of the lab inventory, as JSON."""
-    done = subprocess.run(
-        [_HOLDTIME, "check", "-i", str(lab.inventory_path), "--format", "json", "-q", *ONLY],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    report = json.loads(done.stdout)
-    results = {(r["check"], r["device"]): r for r in report["results"]}
-    return done.returncode, results, done.stdout + done.stderr
-
-
-def _statuses(results: Results, device: str) -> dict[str, str]:
-    return {check: str(r["status"]) for (check, name), r in results.items() if name == device}
+    return check_lab(lab, ONLY)
 
 
 def _healthy(device: str) -> dict[str, str]:
@@ -63,7 +45,7 @@ def test_every_ldaps_and_tls_check_passes_across_the_tunnels(lab: Lab) -> None:
     devices = ("dc1", "dc2", "dc1-ldaps", "dc2-ldaps")
     assert (0, {d: _healthy(d) for d in devices}) == (
         exit_code,
-        {d: _statuses(results, d) for d in devices},
+        {d: statuses(results, d) for d in devices},
     ), output
     assert lab.ldap_password() not in output
 
@@ -85,10 +67,10 @@ def test_slapd_stopped_on_dc2_errors_only_dc2(lab: Lab) -> None:
         {"tls.handshake": "error", "tls.expiry": "error"},
     ) == (
         exit_code,
-        _statuses(results, "dc1"),
-        _statuses(results, "dc1-ldaps"),
-        _statuses(results, "dc2"),
-        _statuses(results, "dc2-ldaps"),
+        statuses(results, "dc1"),
+        statuses(results, "dc1-ldaps"),
+        statuses(results, "dc2"),
+        statuses(results, "dc2-ldaps"),
     ), output
     assert "TCP connect refused" in str(results[("ldaps.handshake", "dc2")]["summary"])
 
