@@ -3,7 +3,8 @@
 The lab inventory declares `dc1-db` under `dns_paths:`; these tests add it to a drill's probes
 next to the `app-to-db` ping path and run the drill as `holdtime drill` wires it. A silent
 failure (tunnel traffic dropped on esg1) loses queries like pings until the hold timer moves
-the route; a clean BGP shutdown loses none.
+the route; a clean BGP shutdown loses at most the query or two in flight as the route moves
+(the ping path beside it loses the same probe: see docs/lab.md's drill table).
 """
 
 from __future__ import annotations
@@ -92,8 +93,13 @@ def test_silent_failure_loses_dns_queries_like_pings(lab: Lab, tmp_path: Path) -
     assert "DNS queries (answer" in markdown.render(_report(result))
 
 
-def test_clean_shutdown_loses_no_dns_query(lab: Lab, tmp_path: Path) -> None:
-    """`neighbor shutdown` on esg1 sends a NOTIFICATION: the queries move with the route."""
+def test_clean_shutdown_loses_at_most_the_queries_in_flight(lab: Lab, tmp_path: Path) -> None:
+    """`neighbor shutdown` on esg1 sends a NOTIFICATION: the queries move with the route.
+
+    As the route is replaced, the query (and the ping) in flight at that moment can be lost: in
+    the lab about one run in two loses one of each, at the same instant. Anything more than two,
+    or any outcome but an answer or a timeout, is a regression.
+    """
     timing = {"settle_seconds": 2, "observe_seconds": 6, "failback_observe_seconds": 6}
     path = _inventory_with_dns_path(lab, tmp_path, "esg1-bgp-shutdown", timing)
     try:
@@ -103,5 +109,16 @@ def test_clean_shutdown_loses_no_dns_query(lab: Lab, tmp_path: Path) -> None:
         lab.wait_ready()
     failover, failback = _phase(result, DNS_PATH, "failover"), _phase(result, DNS_PATH, "failback")
     assert ("", True, True) == (result.aborted, failover.sent > 20, failback.sent > 20)
-    assert (0, 0) == (failover.lost, failback.lost), (failover.outcomes, failback.outcomes)
-    assert {"answer": failover.sent} == dict(failover.outcomes)
+    # The same bound as the ping path's in test_lab_drills: a probe or two in the failover.
+    assert (True, True) == (failover.lost <= 2, failback.lost <= 1), (
+        failover.outcomes,
+        failback.outcomes,
+    )
+    for phase in (failover, failback):
+        outcomes = dict(phase.outcomes)
+        assert {"answer", "timeout"} >= set(outcomes), outcomes
+        assert (phase.sent - phase.lost, phase.lost) == (
+            outcomes.get("answer"),
+            outcomes.get("timeout", 0),
+        ), outcomes
+        assert len(phase.episodes) <= 1, phase.episodes
