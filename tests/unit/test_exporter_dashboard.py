@@ -62,16 +62,5 @@ def test_every_exported_family_is_used_somewhere_or_listed() -> None:
         "holdtime_bgp_peer_info",
         "holdtime_ipsec_ike_sa_established",
         "holdtime_ipsec_ike_sa_established_timestamp_seconds",
-        # the directory, DNS and key-management families (issues 15, 16): alerted on their
-        # verdict metrics; these detail series have no dashboard panel yet
-        "holdtime_dns_answer_seconds",
-        "holdtime_kms_default_provider_set",
-        "holdtime_kms_server_certificate_trusted",
-        "holdtime_ldaps_certificate_not_before_timestamp_seconds",
-        "holdtime_ldaps_handshake_duration_seconds",
-        "holdtime_tls_certificate_not_before_timestamp_seconds",
-        "holdtime_tls_handshake_duration_seconds",
-        "holdtime_tls_version_info",
-        "holdtime_kmip_round_trip_seconds",
     }
     assert set() == _exported() - used - not_shown
