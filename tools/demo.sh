@@ -12,7 +12,7 @@ out=$(cd "$out" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/holdtime-demo.XXXXXX")
 vcsim_pidfile=$work/vcsim.pid
 serve_pid=
-steps=10
+steps=11
 
 # Each step says when it started (seconds since the demo began): the demo must stay under 3 min.
 step() { printf '\n\033[1m== %s\033[0m  [+%d s]\n' "$*" "$SECONDS"; }
@@ -40,6 +40,8 @@ cleanup() {
         pid=$(cat "$vcsim_pidfile")
         if grep -qa vcsim-holdtime "/proc/$pid/cmdline" 2>/dev/null; then kill -TERM "$pid"; fi
     fi
+    # The fault steps' nftables tables: removing the namespaces removes them too, this says so.
+    ip netns exec "${prefix}dc1" nft delete table inet holdtime_demo_dns 2>/dev/null
     holdtime lab down --prefix "$prefix"
     rm -rf "$work"
 }
@@ -140,7 +142,43 @@ echo "rule removed: the key server again"
 holdtime check -i "$inventory" --only 'kmip.*' || status=$?
 # -- end issue 16 ----------------------------------------------------------------------------
 
-step "10/$steps reports in $out"
+# -- issue 15: DNS and LDAPS of the directory controllers (a self-contained block) ------------
+step "10/$steps DNS and LDAPS of the directory controllers dc1, dc2 from app across the tunnels:" \
+    "PASS; then UDP 53 dropped inside dc1 ON PURPOSE: dns.transport FAILs for dc1 while TCP answers; then restored"
+# The whole table has 57 rows in the lab: show its header, every row that is not PASS, the transport rows,
+# dc1's answer for db (which transport it came over) and the count line.
+directory_checks() {
+    local rc=0
+    rm -f "$work/directory.txt"
+    holdtime check -i "$inventory" --only 'dns.*' --only 'ldaps.*' --quiet --output "$work/directory.txt" \
+        >/dev/null || rc=$?
+    grep -E '^(status |-----|(FAIL|ERROR|WARN|SKIP) )|dns\.transport|dns\.resolves +lab-directory/dc1/db\.' \
+        "$work/directory.txt" || true
+    tail -n 1 "$work/directory.txt"
+    return "$rc"
+}
+directory_checks || status=$?
+# A drop, as tests/integration/test_lab_dns.py does: UDP queries time out, TCP still answers.
+ip netns exec "${prefix}dc1" nft -f - <<'NFT'
+table inet holdtime_demo_dns {
+  chain input { type filter hook input priority -10; udp dport 53 drop; }
+}
+NFT
+dns_exit=0
+directory_checks || dns_exit=$?
+ip netns exec "${prefix}dc1" nft delete table inet holdtime_demo_dns
+not_passed=$(grep -cE '^(FAIL|ERROR|WARN|SKIP) ' "$work/directory.txt" || true)
+if [ "$dns_exit" -ne 1 ] || [ "$not_passed" -ne 1 ] \
+    || ! grep -qE '^FAIL +dns\.transport +lab-directory/dc1 +TCP answers, UDP 53' "$work/directory.txt"; then
+    echo "expected only dns.transport of dc1 to FAIL (exit 1) while UDP 53 was dropped, got exit" \
+        "$dns_exit and $not_passed result(s) not PASS"
+    status=1
+fi
+echo "rule removed: dc1 answers over UDP again"
+directory_checks || status=$?
+# -- end issue 15 ----------------------------------------------------------------------------
+
+step "$steps/$steps reports in $out"
 ls -l "$out"
 echo "open $out/check.html, $out/vsphere.html, $out/drill.html and $out/drill-bfd.html (drill timelines) in a browser"
 echo "the demo took $SECONDS s"
