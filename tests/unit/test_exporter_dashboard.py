@@ -64,3 +64,21 @@ def test_every_exported_family_is_used_somewhere_or_listed() -> None:
         "holdtime_ipsec_ike_sa_established_timestamp_seconds",
     }
     assert set() == _exported() - used - not_shown
+
+
+def test_dashboard_panels_have_unique_ids_and_do_not_overlap() -> None:
+    """Grafana keys panels by id and stacks overlapping grid boxes: every panel has its own."""
+    panels = json.loads((SHIPPED / "dashboard.json").read_text())["panels"]
+    cells = [
+        (p["id"], x, y)
+        for p in panels
+        for x in range(p["gridPos"]["x"], p["gridPos"]["x"] + p["gridPos"]["w"])
+        for y in range(p["gridPos"]["y"], p["gridPos"]["y"] + p["gridPos"]["h"])
+    ]
+    taken: dict[tuple[int, int], int] = {}
+    overlaps = {(taken.setdefault((x, y), pid), pid) for pid, x, y in cells} - {
+        (pid, pid) for pid, _, _ in cells
+    }
+    ids = [p["id"] for p in panels]
+    assert (len(ids), set()) == (len(set(ids)), overlaps)
+    assert all(p["gridPos"]["x"] + p["gridPos"]["w"] <= 24 for p in panels)
