@@ -131,13 +131,13 @@ def read_lines(stream: BinaryIO | TextIO) -> Iterator[list[str]]:
             return
 
 
-def read_blocks(stream: BinaryIO) -> Iterator[bytes]:
+def read_blocks(stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
     """A binary stream in blocks of whole lines (the last one as it ends), for feed_block."""
     from holdtime.probes.pinglog_block import cut_block
 
     pending = b""
     while True:
-        chunk = stream.read(CHUNK_BYTES)
+        chunk = stream.read(chunk_bytes)
         if not chunk:
             if pending:
                 yield pending
