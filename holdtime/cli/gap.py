@@ -14,7 +14,7 @@ import json
 import math
 import sys
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, BinaryIO, TextIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from holdtime.defaults import (
     DEFAULT_INTERVAL_SECONDS,
@@ -177,7 +177,7 @@ def run_gap(args: argparse.Namespace, out: TextIO | None = None) -> int:
     binary, source = open_log(args.file)
     analysis = LogStream(args.tool, source, args.target, given_interval, late_after)
     try:
-        if isinstance(binary, io.TextIOBase):  # a replaced sys.stdin
+        if not isinstance(binary, io.BufferedIOBase | io.RawIOBase):  # a replaced sys.stdin
             for lines in read_lines(binary):
                 analysis.feed_lines(lines)
         else:
@@ -186,7 +186,7 @@ def run_gap(args: argparse.Namespace, out: TextIO | None = None) -> int:
             collecting = gc.isenabled()
             gc.disable()
             try:
-                for block in read_blocks(cast("BinaryIO", binary)):
+                for block in read_blocks(binary):
                     analysis.feed_block(block)
             finally:
                 if collecting:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -251,3 +254,22 @@ def test_sequence_conflict_names_the_same_line() -> None:
 def test_cut_block_ends_at_whole_lines(data: bytes, cut: int) -> None:
     """A block ends after the last LF or a lone CR that cannot be half of a CR LF."""
     assert cut == cut_block(data)
+
+
+def test_cli_reads_a_pipe_as_a_file(tmp_path: Path) -> None:
+    """`holdtime gap -` on a pipe (byte blocks from stdin) reports what `holdtime gap FILE` does."""
+    holdtime = Path(sys.executable).with_name("holdtime")
+    command = [str(holdtime), "gap", "--format", "json"]
+    by_file = subprocess.run(
+        [*command, str(TWO_EPISODES)], cwd=tmp_path, capture_output=True, check=True
+    )
+    by_pipe = subprocess.run(
+        [*command, "-"],
+        cwd=tmp_path,
+        input=TWO_EPISODES.read_bytes(),
+        capture_output=True,
+        check=True,
+    )
+    document = json.loads(by_pipe.stdout)
+    assert ("<stdin>", 15) == (document.pop("source"), document["lost"])
+    assert {**json.loads(by_file.stdout), "source": None} == {**document, "source": None}
