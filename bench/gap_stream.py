@@ -1,7 +1,7 @@
 """`holdtime gap` on a 24-hour `ping -D -O` log at 10 ms, against awk and jc's streaming parser.
 
 Run: .venv/bin/python bench/gap_stream.py [--lines N] [--batch-lines N] [--keep DIR]
-     (targets: 8.64 million lines in under 20 s and under 100 MB RSS)
+     (targets: 8.64 million lines in under 20 s of CPU and under 100 MB RSS)
 
 The log is GENERATED, not recorded: its lines take their exact format from the recorded
 `ping -D -O -i 0.2` fixture tests/fixtures/ping/iputils/two-episodes (iputils 20221126: header,
@@ -163,7 +163,10 @@ TIME = shutil.which("time") or "/usr/bin/time"
 
 
 def measure(name: str, lines: int, command: list[str], stdin_path: Path | None = None) -> Run:
-    """Run `command` under /usr/bin/time (its own peak RSS, not this process's)."""
+    """Run `command` under /usr/bin/time (its own peak RSS, not this process's).
+
+    From outside the checkout, so `python -c` imports the installed holdtime, not the source.
+    """
     with tempfile.TemporaryFile() as out, tempfile.NamedTemporaryFile("r") as timing:
         stdin = stdin_path.open("rb") if stdin_path else None
         try:
@@ -174,6 +177,7 @@ def measure(name: str, lines: int, command: list[str], stdin_path: Path | None =
                 stdout=out,
                 stderr=subprocess.PIPE,
                 check=False,
+                cwd=tempfile.gettempdir(),
             )
             wall = time.perf_counter() - began
         finally:
@@ -220,7 +224,9 @@ def main() -> int:
     exe = str(Path(sys.executable).with_name("holdtime"))
     awk = shutil.which("mawk") or shutil.which("awk")
     jc = shutil.which("jc") or str(Path(sys.executable).with_name("jc"))
-    directory = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="gap-bench-"))
+    directory = (
+        Path(args.keep).resolve() if args.keep else Path(tempfile.mkdtemp(prefix="gap-bench-"))
+    )
     directory.mkdir(parents=True, exist_ok=True)
     log = directory / "ping-24h.log"
     try:
@@ -284,11 +290,12 @@ def main() -> int:
             f"load average after the run: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}"
             f" on {os.cpu_count()} cores (wall times grow with it, CPU times much less)"
         )
-        met = holdtime.wall_seconds < 20 and holdtime.max_rss_mb < 100
+        # Judged on CPU time (issue 18): on this shared VM the wall time follows the load.
+        met = holdtime.cpu_seconds < 20 and holdtime.max_rss_mb < 100
         verdict = ("met" if met else "NOT met") if args.lines >= 8_640_000 else "not judged"
         print(
-            f"target (8.64 M lines in < 20 s, < 100 MB): {verdict} here"
-            f" ({holdtime.wall_seconds:.1f} s wall, {holdtime.cpu_seconds:.1f} s CPU,"
+            f"target (8.64 M lines in < 20 s CPU, < 100 MB): {verdict} here"
+            f" ({holdtime.cpu_seconds:.1f} s CPU, {holdtime.wall_seconds:.1f} s wall,"
             f" {holdtime.max_rss_mb:.0f} MB for {args.lines} lines)"
         )
         return 0 if found == (lost, episodes) else 1

@@ -95,6 +95,14 @@ class LogStream:
         assert self._parser is not None
         self._parser.feed_lines(lines)
 
+    def feed_block(self, block: bytes) -> None:
+        """The next whole lines of the log as raw bytes (see PingLineParser.feed_block)."""
+        if self._pending is not None:  # auto-detection reads lines
+            self.feed_lines(block.decode("utf-8", errors="replace").splitlines())
+            return
+        assert self._parser is not None
+        self._parser.feed_block(block)
+
     def _decide(self) -> None:
         pending = self._pending or []
         self._pending = None

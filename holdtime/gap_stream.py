@@ -23,7 +23,7 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from holdtime.defaults import SEQ_MODULO
@@ -319,19 +319,20 @@ class GapStream:
             return
         self._reply_general(raw, sent_at, received_at, rtt_seconds)
 
-    def stamped_replies(self, items: list[tuple[int, float, float]]) -> None:
-        """Replies with printed seq, receive time and RTT, in order: reply() for each of them.
+    def stamped_replies(
+        self, seqs: Iterable[int], stamps: Iterable[float], rtts: Iterable[float]
+    ) -> None:
+        """Replies as columns (printed seq, receive time, RTT), in order: reply() for each of them.
 
+        At least one reply (columns of equal length; iterators are fine, they are read once).
         The steady state runs here on local variables (a `ping -D` log is almost all such
         lines); anything else is handed to reply() one at a time.
         """
-        if not items:
-            return
         self.stamped = True
         late_limit, raw_mode = self._late_limit, self._raw_mode
         bins, scale, fast_dt, budget = self._bins, self._scale, self._fast_dt, self._fast_budget
         fast_raw, tail_send, tail_recv, hi, steps, count, total, low, high = self._fast_state()
-        for offset, (raw, stamp, rtt) in enumerate(items):
+        for offset, (raw, stamp, rtt) in enumerate(zip(seqs, stamps, rtts, strict=True)):
             sent = stamp - rtt
             wraps = False
             if raw == fast_raw and rtt <= late_limit:

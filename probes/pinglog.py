@@ -24,14 +24,15 @@ from __future__ import annotations
 import itertools
 import re
 import statistics
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import AnyStr, Protocol
 
 from holdtime.defaults import SEQ_MODULO, SHOWN_SKIPPED
 from holdtime.errors import ParseError
 from holdtime.gap import ProbeEvent, unwrap_sequence
 from holdtime.gap_stream import SeqRanges
+from holdtime.probes.pinglog_block import block_segments
 
 TOOLS = ("iputils", "busybox", "bsd", "fping")
 _MS = 1e-3
@@ -74,7 +75,9 @@ class ProbeSink(Protocol):
 
     def lost(self, raw: int, sent_at: float | None = None) -> None: ...
 
-    def stamped_replies(self, items: list[tuple[int, float, float]]) -> None: ...
+    def stamped_replies(
+        self, seqs: Iterable[int], stamps: Iterable[float], rtts: Iterable[float]
+    ) -> None: ...
 
     def span(self) -> tuple[int, int] | None: ...
 
@@ -786,41 +789,74 @@ class PingLineParser:
 
     def feed_lines(self, lines: Iterable[str]) -> None:
         """The next lines of the log, numbered on from the last one fed."""
+        if self.tool != "iputils":
+            self._feed_rules(lines)
+            return
+        fast = _IPUTILS_STAMPED_REPLY.fullmatch
+        replies: list[tuple[str, str, str]] = []
+        rest: list[str] = []
+        for line in lines:
+            match = fast(line)
+            if match is None:
+                rest.append(line)
+                continue
+            if rest:
+                self._feed_replies(replies)
+                replies = []
+                self._feed_rules(rest)
+                rest = []
+            replies.append(match.groups())  # type: ignore[arg-type]
+        self._feed_replies(replies)
+        self._feed_rules(rest)
+
+    def feed_block(self, block: bytes) -> None:
+        """The next whole lines of the log as raw bytes (the last block may end without a newline).
+
+        The same as feed_lines(block decoded as UTF-8 with replacement, split by splitlines), but
+        an iputils log's timestamped replies are found all at once (holdtime.probes.pinglog_block).
+        """
+        if self.tool != "iputils":
+            self._feed_rules(block.decode("utf-8", errors="replace").splitlines())
+            return
+        for segment in block_segments(block):
+            if isinstance(segment, str):
+                self._feed_rules(segment.splitlines())
+            else:
+                self._feed_replies(segment)
+
+    def _feed_replies(self, replies: Sequence[tuple[AnyStr, AnyStr, AnyStr]]) -> None:
+        """Timestamped replies as printed (epoch, seq, RTT in ms), one line each, in order."""
+        if not replies:
+            return
+        first = self.lines + 1
+        stamps, seqs, rtts = zip(*replies, strict=True)
+        try:
+            # float(rtt) * 1e-3, as _Builder.reply converts it (1e-3 * x is the same float)
+            self._sink.stamped_replies(
+                map(int, seqs), map(float, stamps), map(_MS.__mul__, map(float, rtts))
+            )
+        except ValueError as exc:  # holdtime.gap_stream.SequenceConflict
+            offset = getattr(exc, "offset", 0)
+            self.lines = first + offset
+            self._reader.understood += offset
+            self._builder.events_seen += offset
+            raise self._builder.error(first + offset, str(exc)) from None
+        self.lines += len(replies)
+        self._reader.understood += len(replies)
+        self._builder.events_seen += len(replies)
+
+    def _feed_rules(self, lines: Iterable[str]) -> None:
+        """Lines through the tool's full rules, numbered on from the last one fed."""
         lineno = self.lines
         reader = self._reader
-        fast = _IPUTILS_STAMPED_REPLY.fullmatch if self.tool == "iputils" else None
-        replies: list[tuple[int, float, float]] = []
-        flush = self._sink.stamped_replies
-        fast_count = 0
-        milli = _MS
         try:
             for line in lines:
                 lineno += 1
-                if fast is not None:
-                    match = fast(line)
-                    if match is not None:
-                        stamp, seq, rtt = match.groups()
-                        replies.append((int(seq), float(stamp), float(rtt) * milli))
-                        continue
-                if replies:
-                    first, lineno = lineno - len(replies), lineno - 1
-                    flush(replies)
-                    fast_count += len(replies)
-                    replies = []
-                    lineno += 1
                 reader.feed(lineno, line)
-            first = lineno - len(replies) + 1
-            flush(replies)
-            fast_count += len(replies)
         except ValueError as exc:  # holdtime.gap_stream.SequenceConflict
-            if replies:  # the flushed batch held the line
-                fast_count += getattr(exc, "offset", 0)
-                lineno = first + getattr(exc, "offset", 0)
             raise self._builder.error(lineno, str(exc)) from None
         finally:
             self.lines = lineno
-            reader.understood += fast_count
-            self._builder.events_seen += fast_count
 
     @property
     def understood(self) -> int:

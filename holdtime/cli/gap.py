@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import gc
+import io
 import json
 import math
 import sys
@@ -129,6 +131,24 @@ def read_lines(stream: BinaryIO | TextIO) -> Iterator[list[str]]:
             return
 
 
+def read_blocks(stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+    """A binary stream in blocks of whole lines (the last one as it ends), for feed_block."""
+    from holdtime.probes.pinglog_block import cut_block
+
+    pending = b""
+    while True:
+        chunk = stream.read(chunk_bytes)
+        if not chunk:
+            if pending:
+                yield pending
+            return
+        data = pending + chunk
+        cut = cut_block(data)
+        if cut:
+            yield data[:cut]
+        pending = data[cut:]
+
+
 def open_log(file: str) -> tuple[BinaryIO | TextIO, str]:
     """The log as a stream, and its name for messages (ConfigError when unreadable)."""
     if file == "-":
@@ -157,8 +177,20 @@ def run_gap(args: argparse.Namespace, out: TextIO | None = None) -> int:
     binary, source = open_log(args.file)
     analysis = LogStream(args.tool, source, args.target, given_interval, late_after)
     try:
-        for lines in read_lines(binary):
-            analysis.feed_lines(lines)
+        if not isinstance(binary, io.BufferedIOBase | io.RawIOBase):  # a replaced sys.stdin
+            for lines in read_lines(binary):
+                analysis.feed_lines(lines)
+        else:
+            # The blocks' millions of short-lived tuples hold no cycles: without the cyclic
+            # collector running every few hundred of them, the read takes ~10 % less CPU.
+            collecting = gc.isenabled()
+            gc.disable()
+            try:
+                for block in read_blocks(binary):
+                    analysis.feed_block(block)
+            finally:
+                if collecting:
+                    gc.enable()
     except OSError as exc:
         raise ConfigError(f"{args.file}: cannot read: {exc.strerror or exc}") from None
     finally:
