@@ -12,17 +12,15 @@ kept with its outcome (and rcode) for the drill report. The output is the event 
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from holdtime.errors import ConfigError, ParseError
-from holdtime.gap import ProbeEvent
 from holdtime.probes.dns import SocketSupply, exchange, socket_outcome
 from holdtime.probes.dns_answer import parse_dns_wire
 from holdtime.probes.dns_config import Resolver
-from holdtime.probes.path_prober import PathProber, PathState, outcome_counts
+from holdtime.probes.path_prober import PathProber, PathResult, PathState
 from holdtime.probes.ping import ProgressCallback
 
 Exchange = Callable[[Resolver, bytes, str, float, SocketSupply], bytes]
@@ -63,27 +61,8 @@ class DnsAttempt:
         return self.outcome == "answer"
 
 
-@dataclass(frozen=True, slots=True)
-class DnsPathResult:
-    """Everything one path saw: events for holdtime.gap plus every attempt with its outcome."""
-
-    path: DnsPath
-    interval_seconds: float
-    late_after_seconds: float
-    events: tuple[ProbeEvent, ...]  # successful answers in seq order, then the failed attempts
-    attempts: tuple[DnsAttempt, ...]  # every attempt in seq order
-    sent: int
-    max_send_lag_seconds: float
-
-    @property
-    def failed(self) -> int:
-        """Attempts without a usable answer (lost, refused, SERVFAIL, NXDOMAIN...)."""
-        return sum(1 for a in self.attempts if not a.succeeded)
-
-    @property
-    def outcomes(self) -> dict[str, int]:
-        """How many attempts ended in each outcome."""
-        return outcome_counts(self.attempts)
+DnsPathResult = PathResult[DnsPath, DnsAttempt]
+"""Everything one path saw: events for holdtime.gap plus every attempt with its outcome."""
 
 
 class DnsProber(PathProber[DnsPath, DnsAttempt]):
@@ -115,15 +94,6 @@ class DnsProber(PathProber[DnsPath, DnsAttempt]):
                 raise ConfigError(f"DNS path {path.label}: transport must be udp or tcp")
         self.send = send
         self._sockets: list[SocketSupply] = []
-
-    def run(
-        self,
-        duration_seconds: float | None = None,
-        count: int | None = None,
-        stop: threading.Event | None = None,
-    ) -> list[DnsPathResult]:
-        """Query until `count` queries per path, `duration_seconds`, or `stop` is set."""
-        return [self._result(state) for state in self._schedule(duration_seconds, count, stop)]
 
     def _begin(self) -> None:
         import dns.message  # noqa: F401  (imported here, once, not in the first query's time)
@@ -176,15 +146,3 @@ class DnsProber(PathProber[DnsPath, DnsAttempt]):
                     detail="answered after late_after_seconds" if late else "",
                 )
         return attempt
-
-    def _result(self, state: PathState[DnsPath, DnsAttempt]) -> DnsPathResult:
-        attempts, events = self._settled(state)
-        return DnsPathResult(
-            path=state.path,
-            interval_seconds=self.interval_seconds,
-            late_after_seconds=self.late_after_seconds,
-            events=events,
-            attempts=attempts,
-            sent=len(attempts),
-            max_send_lag_seconds=state.lag_max_seconds,
-        )

@@ -55,6 +55,29 @@ class PathState(Generic[PathT, AttemptT]):
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+@dataclass(frozen=True, slots=True)
+class PathResult(Generic[PathT, AttemptT]):
+    """Everything one path saw: events for holdtime.gap plus every attempt with its outcome."""
+
+    path: PathT
+    interval_seconds: float
+    late_after_seconds: float
+    events: tuple[ProbeEvent, ...]  # successful attempts in seq order, then the failed ones
+    attempts: tuple[AttemptT, ...]  # every attempt in seq order
+    sent: int
+    max_send_lag_seconds: float
+
+    @property
+    def failed(self) -> int:
+        """Attempts that did not succeed (lost, refused, an error answer...)."""
+        return sum(1 for a in self.attempts if not a.succeeded)
+
+    @property
+    def outcomes(self) -> dict[str, int]:
+        """How many attempts ended in each outcome."""
+        return outcome_counts(self.attempts)
+
+
 class PathProber(Generic[PathT, AttemptT]):
     """Send one attempt per path every interval and record every attempt's fate."""
 
@@ -105,12 +128,12 @@ class PathProber(Generic[PathT, AttemptT]):
         """After the last attempt (close what _begin opened)."""
 
     # -- the schedule -----------------------------------------------------------------------
-    def _schedule(
+    def run(
         self,
-        duration_seconds: float | None,
-        count: int | None,
-        stop: threading.Event | None,
-    ) -> list[PathState[PathT, AttemptT]]:
+        duration_seconds: float | None = None,
+        count: int | None = None,
+        stop: threading.Event | None = None,
+    ) -> list[PathResult[PathT, AttemptT]]:
         """Send until `count` attempts per path, `duration_seconds`, or `stop` is set."""
         if duration_seconds is None and count is None and stop is None:
             raise ConfigError(f"{self.kind} prober needs a duration, a count or a stop event")
@@ -128,7 +151,7 @@ class PathProber(Generic[PathT, AttemptT]):
                 self._send_loop(pool, total, stop)
         finally:
             self._end()
-        return self._states
+        return [self._result(state) for state in self._states]
 
     def _send_loop(
         self, pool: ThreadPoolExecutor, total: int | None, stop: threading.Event | None
@@ -201,9 +224,7 @@ class PathProber(Generic[PathT, AttemptT]):
             )
         return reports
 
-    def _settled(
-        self, state: PathState[PathT, AttemptT]
-    ) -> tuple[tuple[AttemptT, ...], tuple[ProbeEvent, ...]]:
+    def _result(self, state: PathState[PathT, AttemptT]) -> PathResult[PathT, AttemptT]:
         """Every attempt in seq order (a lost one for each without an outcome), and the events
         for holdtime.gap: the successes in seq order, then the failed attempts."""
         with state.lock:
@@ -213,7 +234,15 @@ class PathProber(Generic[PathT, AttemptT]):
             )
         answered = [attempt_event(a, a.seq, a.sent_at) for a in attempts if a.succeeded]
         failed = [attempt_event(a, a.seq, a.sent_at) for a in attempts if not a.succeeded]
-        return attempts, tuple(answered + failed)
+        return PathResult(
+            path=state.path,
+            interval_seconds=self.interval_seconds,
+            late_after_seconds=self.late_after_seconds,
+            events=tuple(answered + failed),
+            attempts=attempts,
+            sent=len(attempts),
+            max_send_lag_seconds=state.lag_max_seconds,
+        )
 
 
 def attempt_event(attempt: Attempt | None, seq: int, sent_at: float) -> ProbeEvent:
