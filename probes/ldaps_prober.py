@@ -11,6 +11,8 @@ outcome (OUTCOMES) for the drill report.
 
 from __future__ import annotations
 
+import errno
+import os
 from dataclasses import dataclass
 
 from holdtime.probes.path_prober import PathProber, PathResult, PathState
@@ -29,6 +31,7 @@ OUTCOMES = (
 
 # tls_handshake's connect states and handshake states -> an attempt's outcome.
 _CONNECT_OUTCOMES = {"refused": "refused", "timeout": "timeout", "unreachable": "unreachable"}
+_RESET_WORDS = os.strerror(errno.ECONNRESET)  # tls_handshake keeps a connect error's strerror
 _HANDSHAKE_OUTCOMES = {
     "ok": "handshake",
     "timeout": "timeout",
@@ -78,6 +81,8 @@ LdapsPathResult = PathResult[LdapsPath, LdapsAttempt]
 def attempt_outcome(seen: TlsObservation) -> tuple[str, str]:
     """(outcome, detail) of one handshake observation."""
     if seen.connect != "open":
+        if seen.detail == _RESET_WORDS:  # reset before the socket was handed over: a reset
+            return "reset", seen.detail
         return _CONNECT_OUTCOMES.get(seen.connect, "error"), seen.detail
     detail = seen.verify_message or seen.detail
     return _HANDSHAKE_OUTCOMES.get(seen.handshake, "error"), detail
