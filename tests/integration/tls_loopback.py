@@ -67,13 +67,15 @@ class LoopbackTlsServer:
             if self.mode == "reset":  # close with linger 0: the kernel sends RST
                 connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 return
-            assert self.context is not None
+            if self.context is None:
+                return
             connection.settimeout(2)
-            with contextlib.suppress(OSError):
-                with self.context.wrap_socket(connection, server_side=True) as tls:
-                    self.handshakes += 1
-                    with contextlib.suppress(OSError):
-                        tls.recv(1)  # until the client closes
+            with (
+                contextlib.suppress(OSError),
+                self.context.wrap_socket(connection, server_side=True) as tls,
+            ):
+                self.handshakes += 1
+                tls.recv(1)  # until the client closes
 
 
 def closed_port() -> int:
