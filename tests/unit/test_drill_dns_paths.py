@@ -76,8 +76,8 @@ def test_a_drill_names_a_dns_path_and_gets_its_plan(tmp_path: Path) -> None:
 def test_an_unknown_path_lists_the_ping_and_dns_paths(tmp_path: Path) -> None:
     """A typo names both kinds of path that exist, with a suggestion."""
     assert [
-        "9:25: drills.d.probes: no ping path named 'dc1-dbb' in the inventory, nor a dns path "
-        "(did you mean 'dc1-db'?); paths: app-to-db (ping), dc1-db (dns)"
+        "9:25: drills.d.probes: no ping path named 'dc1-dbb' in the inventory, nor a dns or ldaps "
+        "path (did you mean 'dc1-db'?); paths: app-to-db (ping), dc1-db (dns)"
     ] == _problems(tmp_path, PATHS + _drill("[app-to-db, dc1-dbb]"))
 
 
