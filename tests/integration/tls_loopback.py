@@ -16,14 +16,15 @@ MODES = ("tls", "reset", "silent")
 
 class LoopbackTlsServer:
     """Listen on 127.0.0.1; `tls`: handshake with `cert`/`key`, `reset`: RST each connection,
-    `silent`: accept nothing (the kernel completes TCP, no TLS answer ever comes)."""
+    `silent`: hold each connection and never answer (a controller behind a dead tunnel). The
+    mode may change while it serves (a drill's trigger and restore)."""
 
     def __init__(self, mode: str, cert: Path | None = None, key: Path | None = None) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         self.mode = mode
         self.context: ssl.SSLContext | None = None
-        if mode == "tls":
+        if cert is not None and key is not None:
             self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             self.context.load_cert_chain(str(cert), str(key))
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -37,8 +38,7 @@ class LoopbackTlsServer:
         self._thread = threading.Thread(target=self._serve, daemon=True)
 
     def __enter__(self) -> LoopbackTlsServer:
-        if self.mode != "silent":
-            self._thread.start()
+        self._thread.start()
         return self
 
     def __exit__(
@@ -64,6 +64,9 @@ class LoopbackTlsServer:
 
     def _handle(self, connection: socket.socket) -> None:
         with connection:
+            if self.mode == "silent":
+                self._stop.wait(5.0)
+                return
             if self.mode == "reset":  # close with linger 0: the kernel sends RST
                 connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 return
