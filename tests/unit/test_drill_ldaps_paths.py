@@ -27,7 +27,7 @@ from holdtime.errors import ConfigError
 from holdtime.inventory import load_inventory
 from holdtime.lab.lab_ca import Issued, LabCa
 from holdtime.probes.ldaps_path_config import LdapsPathConfig
-from holdtime.reports import json_report, markdown, table
+from holdtime.reports import html_page, json_report, markdown, table
 
 NAME = "dc2.lab.example"
 
@@ -252,7 +252,7 @@ def test_the_journal_keeps_the_outcomes(drilled: tuple[DrillResult, Path]) -> No
 
 
 def test_every_report_tells_the_ldaps_outage(drilled: tuple[DrillResult, Path]) -> None:
-    """Table and Markdown: handshakes lost with their outcomes, first failure, first success."""
+    """Table, Markdown, HTML: handshakes lost with their outcomes, first failure, first success."""
     result, _ = drilled
     failover = next(p for p in result.phases if p.phase == "failover")
     counts = f"handshake {failover.outcomes['handshake']}, timeout {failover.outcomes['timeout']}"
@@ -269,6 +269,9 @@ def test_every_report_tells_the_ldaps_outage(drilled: tuple[DrillResult, Path]) 
     assert f"failover: {failover.lost} of {failover.sent} handshakes lost ({counts})" in text
     assert f"| {failover.lost} / {failover.sent} LDAPS handshakes ({counts}) |" in markdown.render(
         run
+    )
+    assert f"LDAPS handshakes: {failover.lost} of {failover.sent} lost in the failover" in (
+        html_page.render(run)
     )
     [drill] = json.loads(json_report.render(run))["extras"]["drills"]
     assert ["ldaps", "ldaps"] == [p["kind"] for p in drill["phases"]]
