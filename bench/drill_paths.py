@@ -5,7 +5,9 @@ a certificate from a fresh lab CA) listen in a scratch network namespace; a DnsP
 LdapsProber run side by side, each with PATHS paths at 0.2 s, for SECONDS. Prints JSON per
 prober: attempts sent, the outcomes counted, whether sent == sum(outcomes), the max send lag
 (how late an attempt left after its absolute deadline) and handshake/answer times.
-Run (root): .venv/bin/python bench/drill_paths.py [--seconds 60] [--paths 2]
+With --drop-seconds, both servers' traffic is dropped that long (a silent failure): the attempts
+in it must come out as timeouts, every one counted.
+Run (root): .venv/bin/python bench/drill_paths.py [--seconds 60] [--paths 2] [--drop-seconds 10]
 """
 
 from __future__ import annotations
@@ -41,21 +43,59 @@ def _summary(results: list[Any]) -> dict[str, Any]:
     times = [
         a.answered_at - a.sent_at for r in results for a in r.attempts if a.answered_at is not None
     ]
+    # Lateness against the schedule the first attempt set (start + seq * interval): the drift a
+    # slow attempt would cause if it held up the sends after it.
+    lags = sorted(
+        a.sent_at - r.attempts[0].sent_at - a.seq * r.interval_seconds
+        for r in results
+        for a in r.attempts
+    )
     return {
         "paths": len(results),
         "sent": sent,
         "outcomes": outcomes,
         "sent_equals_outcomes": sent == sum(outcomes.values()),
         "max_send_lag_ms": round(1000 * max(r.max_send_lag_seconds for r in results), 2),
+        "p99_send_lag_ms": round(1000 * lags[int(0.99 * (len(lags) - 1))], 2),
+        "last_attempts_lag_ms": round(
+            1000
+            * max(
+                a.sent_at - r.attempts[0].sent_at - a.seq * r.interval_seconds
+                for r in results
+                for a in r.attempts[-1:]
+            ),
+            2,
+        ),
         "median_attempt_ms": round(1000 * statistics.median(times), 2) if times else None,
         "max_attempt_ms": round(1000 * max(times), 2) if times else None,
     }
+
+
+DROP = (
+    "table inet htpathdrop {\n chain input {\n type filter hook input priority 0;\n"
+    " udp dport 53 drop\n tcp dport 636 drop\n }\n}\n"
+)
+
+
+def _drop(netns: str, args: argparse.Namespace) -> None:
+    """A silent failure of both servers for --drop-seconds, a third of the way in."""
+    nft = ["ip", "netns", "exec", netns, "nft"]
+    time.sleep(args.seconds / 3)
+    subprocess.run([*nft, "-f", "-"], input=DROP, text=True, check=True)
+    time.sleep(args.drop_seconds)
+    subprocess.run([*nft, "delete", "table", "inet", "htpathdrop"], check=True)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--paths", type=int, default=2)
+    parser.add_argument(
+        "--drop-seconds",
+        type=float,
+        default=0.0,
+        help="drop both servers' traffic (nftables, in the namespace) this long, from a third in",
+    )
     args = parser.parse_args()
     netns = f"htpath-{uuid.uuid4().hex[:6]}"
     subprocess.run(["ip", "netns", "add", netns], check=True)
@@ -114,6 +154,8 @@ def main() -> int:
                 threading.Thread(target=run, args=("dns", dns)),
                 threading.Thread(target=run, args=("ldaps", ldaps)),
             ]
+            if args.drop_seconds:
+                threads.append(threading.Thread(target=_drop, args=(netns, args)))
             for thread in threads:
                 thread.start()
             for thread in threads:
@@ -121,6 +163,7 @@ def main() -> int:
             report = {
                 "interval_seconds": INTERVAL_SECONDS,
                 "seconds": args.seconds,
+                "drop_seconds": args.drop_seconds,
                 **{name: _summary(results) for name, results in sorted(found.items())},
             }
             print(json.dumps(report, indent=2))
