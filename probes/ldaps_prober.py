@@ -6,7 +6,8 @@ shifts the ones after it). Each attempt is one TLS handshake on the controller's
 verified against the ldaps family's CA file, by the `ldaps` and `tls` families' own
 :func:`holdtime.probes.tls_handshake.handshake`. An attempt succeeds only when the handshake
 verified within ``late_after_seconds``; every other end is a failed attempt kept with its
-outcome (OUTCOMES) for the drill report.
+outcome (OUTCOMES) for the drill report. A certificate that does not verify costs two handshakes
+(tls_handshake reads the certificate with a second, unverified one, to say why).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import errno
 import os
 from dataclasses import dataclass
 
+from holdtime.errors import ParseError
 from holdtime.probes.path_prober import PathProber, PathResult, PathState
 from holdtime.probes.tls_handshake import TlsObservation, handshake
 
@@ -106,15 +108,18 @@ class LdapsProber(PathProber[LdapsPath, LdapsAttempt]):
         self, state: PathState[LdapsPath, LdapsAttempt], seq: int, sent_at: float
     ) -> LdapsAttempt:
         path = state.path
-        seen = handshake(
-            path.host,
-            path.port,
-            server_name=path.server_name or path.host,
-            ca_file=path.ca_file,
-            timeout_seconds=self.late_after_seconds,
-            netns_name=path.netns,
-            clock=self.clock,
-        )
+        try:
+            seen = handshake(
+                path.host,
+                path.port,
+                server_name=path.server_name or path.host,
+                ca_file=path.ca_file,
+                timeout_seconds=self.late_after_seconds,
+                netns_name=path.netns,
+                clock=self.clock,
+            )
+        except (ParseError, ValueError) as exc:  # a certificate the reader cannot describe
+            return LdapsAttempt(seq, sent_at, self.clock(), "error", str(exc))
         ended_at = self.clock()
         outcome, detail = attempt_outcome(seen)
         if outcome == "handshake" and ended_at - sent_at > self.late_after_seconds:
