@@ -110,7 +110,11 @@ LDAPS_PATH_FIELD = Field(
 def build_ldaps_path(
     raw: Mapping[str, Any], where: str, context: BuildContext
 ) -> LdapsPathConfig | None:
-    """One `ldaps_paths:` entry (None when it cannot be built: the problem is reported)."""
+    """One `ldaps_paths:` entry (None without a name: already reported).
+
+    An entry with a problem is still built (the problem fails the load): a drill naming it then
+    gets no second, misleading "no such path" line.
+    """
     if raw.get("name") is None:
         return None
     controller, address = raw.get("controller"), raw.get("address")
@@ -119,48 +123,45 @@ def build_ldaps_path(
             where,
             "name an `ldaps:` controller (controller: dc1) or give address and ca_file, not both",
         )
-        return None
-    if controller is not None:
-        known = context.names("ldaps")
-        if controller not in known:
-            close = difflib.get_close_matches(controller, sorted(known), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            listed = ", ".join(sorted(known)) or "none"
-            context.problem(
-                f"{where}.controller",
-                f"no ldaps controller named {controller!r}{hint}; the ldaps: section has {listed}",
-            )
-            return None
-        for key in ("port", "server_name", "ca_file"):
-            if key in raw:
-                context.problem(
-                    f"{where}.{key}",
-                    f"comes from ldaps controller {controller!r}: set it there, or give an "
-                    "address instead of the controller",
-                )
-        return LdapsPathConfig(
-            name=raw["name"],
-            controller=controller,
-            interval_seconds=raw.get("interval_seconds", _DEFAULT.interval_seconds),
-            timeout_seconds=raw.get("timeout_seconds", _DEFAULT.timeout_seconds),
-            netns=raw.get("netns"),
-        )
-    if "ca_file" not in raw:
+    elif controller is not None:
+        _check_controller(raw, where, context)
+    elif "ca_file" not in raw:
         context.problem(
             f"{where}.ca_file",
             "missing: an LDAPS path by address needs the CA file its certificate must chain to",
         )
-        return None
     return LdapsPathConfig(
         name=raw["name"],
-        address=str(address),
+        controller=controller or "",
+        address=str(address or ""),
         port=raw.get("port", _DEFAULT.port),
         server_name=raw.get("server_name") or "",
-        ca_file=ca_file(raw, where, context),
+        ca_file=ca_file(raw, where, context) if controller is None else None,
         interval_seconds=raw.get("interval_seconds", _DEFAULT.interval_seconds),
         timeout_seconds=raw.get("timeout_seconds", _DEFAULT.timeout_seconds),
         netns=raw.get("netns"),
     )
+
+
+def _check_controller(raw: Mapping[str, Any], where: str, context: BuildContext) -> None:
+    """The controller must be an `ldaps:` entry, and the keys it provides are its own."""
+    controller = raw["controller"]
+    known = context.names("ldaps")
+    if controller not in known:
+        close = difflib.get_close_matches(controller, sorted(known), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        listed = ", ".join(sorted(known)) or "none"
+        context.problem(
+            f"{where}.controller",
+            f"no ldaps controller named {controller!r}{hint}; the ldaps: section has {listed}",
+        )
+    for key in ("port", "server_name", "ca_file"):
+        if key in raw:
+            context.problem(
+                f"{where}.{key}",
+                f"comes from ldaps controller {controller!r}: set it there, or give an "
+                "address instead of the controller",
+            )
 
 
 LDAPS_PATHS = Section(

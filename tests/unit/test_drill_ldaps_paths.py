@@ -275,3 +275,10 @@ def test_every_report_tells_the_ldaps_outage(drilled: tuple[DrillResult, Path]) 
     )
     [drill] = json.loads(json_report.render(run))["extras"]["drills"]
     assert ["ldaps", "ldaps"] == [p["kind"] for p in drill["phases"]]
+
+
+def test_a_bad_path_a_drill_names_is_reported_once(tmp_path: Path, issued: Issued) -> None:
+    """The drill naming a path with an unknown controller gets no second "no such path" line."""
+    entry = "  - {name: dc2-ldaps, controller: dc22}\n"
+    [problem] = _problems(tmp_path, _inventory(issued, entry))
+    assert problem.startswith("6:35: ldaps_paths[0].controller: no ldaps controller named 'dc22'")
