@@ -1,9 +1,16 @@
-"""Helpers the drill-path tests share: a quick exec-triggered scenario, a result as a run."""
+"""Helpers the drill-path tests share: an inventory's problems, a quick exec-triggered
+scenario, a result as a run."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from holdtime.drill.result import DrillResult, PhaseOutage
 from holdtime.drill.scenario import Action, Budget, Scenario, Timing
+from holdtime.errors import ConfigError
+from holdtime.inventory import load_inventory
 from holdtime.models import RunResult
 
 
@@ -33,3 +40,12 @@ def phase_of(result: DrillResult, path: str, phase: str) -> PhaseOutage:
     """The one phase of `path` named `phase` (failover, failback)."""
     [found] = [p for p in result.phases if p.path == path and p.phase == phase]
     return found
+
+
+def inventory_problems(tmp_path: Path, text: str) -> list[str]:
+    """The problem lines of loading `text` as an inventory, without the file name."""
+    path = tmp_path / "inv.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_inventory(path)
+    return [line.removeprefix(f"{path}:") for line in str(caught.value).splitlines()]

@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from drill_results import as_run, quick_drill
+from drill_results import as_run, inventory_problems, quick_drill
 
 from holdtime.drill.engine import DrillEngine, PingPlan, ping_plans
 from holdtime.drill.journal import Journal
 from holdtime.drill.result import DrillResult
 from holdtime.drill.scenario import Action
-from holdtime.errors import ConfigError
 from holdtime.inventory import load_inventory
 from holdtime.probes.dns import SocketSupply
 from holdtime.probes.dns_config import Resolver
@@ -48,14 +47,6 @@ def _drill(probes: str) -> str:
     )
 
 
-def _problems(tmp_path: Path, text: str) -> list[str]:
-    path = tmp_path / "inv.yaml"
-    path.write_text(text)
-    with pytest.raises(ConfigError) as caught:
-        load_inventory(path)
-    return [line.removeprefix(f"{path}:") for line in str(caught.value).splitlines()]
-
-
 def test_a_drill_names_a_dns_path_and_gets_its_plan(tmp_path: Path) -> None:
     """`probes: [app-to-db, dc1-db]` loads; the DNS plan routes to the resolver's address."""
     path = tmp_path / "inv.yaml"
@@ -78,7 +69,7 @@ def test_an_unknown_path_lists_the_ping_and_dns_paths(tmp_path: Path) -> None:
     assert [
         "9:25: drills.d.probes: no ping path named 'dc1-dbb' in the inventory, nor a dns or ldaps "
         "path (did you mean 'dc1-db'?); paths: app-to-db (ping), dc1-db (dns)"
-    ] == _problems(tmp_path, PATHS + _drill("[app-to-db, dc1-dbb]"))
+    ] == inventory_problems(tmp_path, PATHS + _drill("[app-to-db, dc1-dbb]"))
 
 
 def test_a_name_in_ping_paths_and_dns_paths_is_an_error(tmp_path: Path) -> None:
@@ -87,7 +78,7 @@ def test_a_name_in_ping_paths_and_dns_paths_is_an_error(tmp_path: Path) -> None:
     assert [
         "4:11: dns_paths[0].name: 'app-to-db' is also a ping_paths name: a drill's probes could "
         "mean either; rename one"
-    ] == _problems(tmp_path, both + _drill("[app-to-db]"))
+    ] == inventory_problems(tmp_path, both + _drill("[app-to-db]"))
 
 
 def test_inventory_loading_does_not_import_dnspython(tmp_path: Path) -> None:

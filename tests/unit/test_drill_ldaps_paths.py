@@ -16,14 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from drill_results import as_run, quick_drill
+from drill_results import as_run, inventory_problems, quick_drill
 from tls_loopback import LoopbackTlsServer
 
 from holdtime.drill.engine import DrillEngine, PingPlan, ping_plans
 from holdtime.drill.journal import Journal
 from holdtime.drill.result import DrillResult
 from holdtime.drill.scenario import Action
-from holdtime.errors import ConfigError
 from holdtime.inventory import load_inventory
 from holdtime.lab.lab_ca import Issued, LabCa
 from holdtime.probes.ldaps_path_config import LdapsPathConfig
@@ -55,14 +54,6 @@ def _inventory(issued: Issued, paths: str, probes: str = "[app-to-db, dc2-ldaps]
 
 
 BY_CONTROLLER = "  - {name: dc2-ldaps, controller: dc2, interval_seconds: 0.5}\n"
-
-
-def _problems(tmp_path: Path, text: str) -> list[str]:
-    path = tmp_path / "inv.yaml"
-    path.write_text(text)
-    with pytest.raises(ConfigError) as caught:
-        load_inventory(path)
-    return [line.removeprefix(f"{path}:") for line in str(caught.value).splitlines()]
 
 
 def test_a_path_by_controller_takes_its_address_name_ca_and_netns(
@@ -143,13 +134,13 @@ def test_bad_ldaps_paths_are_one_line(
 ) -> None:
     """Each mistake is one `file:line:col: where: what to do` line."""
     entry = entry.replace("{ca}", str(issued.ca_path))
-    assert [problem] == _problems(tmp_path, _inventory(issued, entry, "[app-to-db]"))
+    assert [problem] == inventory_problems(tmp_path, _inventory(issued, entry, "[app-to-db]"))
 
 
 def test_a_missing_ca_file_is_named(tmp_path: Path, issued: Issued) -> None:
     """A CA file that does not exist: one line at its key."""
     entry = "  - {name: dc2-ldaps, address: 10.20.0.11, ca_file: nowhere.pem}\n"
-    [problem] = _problems(tmp_path, _inventory(issued, entry, "[app-to-db]"))
+    [problem] = inventory_problems(tmp_path, _inventory(issued, entry, "[app-to-db]"))
     assert problem.startswith("6:53: ldaps_paths[0].ca_file: file 'nowhere.pem' does not exist"), (
         problem
     )
@@ -280,5 +271,5 @@ def test_every_report_tells_the_ldaps_outage(drilled: tuple[DrillResult, Path]) 
 def test_a_bad_path_a_drill_names_is_reported_once(tmp_path: Path, issued: Issued) -> None:
     """The drill naming a path with an unknown controller gets no second "no such path" line."""
     entry = "  - {name: dc2-ldaps, controller: dc22}\n"
-    [problem] = _problems(tmp_path, _inventory(issued, entry))
+    [problem] = inventory_problems(tmp_path, _inventory(issued, entry))
     assert problem.startswith("6:35: ldaps_paths[0].controller: no ldaps controller named 'dc22'")
