@@ -133,12 +133,13 @@ def _version(value: int, node: yaml.Node, walker: Walker, where: str) -> int | N
 
 def registered_sections() -> tuple[Section[Any], ...]:
     """Every inventory section: the registered probes' own, then the drills' paths (`ping_paths`,
-    `dns_paths`)."""
+    `dns_paths`, `ldaps_paths`)."""
     from holdtime.plugins import probe_sections
     from holdtime.probes.dns_path_config import DNS_PATHS  # no dnspython import: the prober's own
+    from holdtime.probes.ldaps_path_config import LDAPS_PATHS
     from holdtime.probes.ping_config import PING_PATHS
 
-    found = [*probe_sections(), PING_PATHS, DNS_PATHS]
+    found = [*probe_sections(), PING_PATHS, DNS_PATHS, LDAPS_PATHS]
     return tuple(sorted(found, key=lambda section: (section.order, section.name)))
 
 

@@ -6,7 +6,8 @@ Input is the JSON form of a DrillResult (``RunResult.extras["drills"][i]``): its
 The table and Markdown reports print these rows; the HTML page puts them in a table.
 
 A DNS path (a phase with ``kind: dns``) tells its outage the same way, in queries: its first
-failed query, its first answer again, how many queries were lost and how they ended.
+failed query, its first answer again, how many queries were lost and how they ended; an LDAPS
+path (``kind: ldaps``) in handshakes.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from holdtime.drill.result import outcomes_text
+from holdtime.drill.result import ATTEMPT_TITLES, outcomes_text
 
 _LABELS = {
     "trigger": "trigger sent",
@@ -99,12 +100,22 @@ def _hold_timer_note(
     ]
 
 
-def _dns_note(
+_NOUNS = {"dns": ("query", "queries"), "ldaps": ("handshake", "handshakes")}
+# A path whose attempts are not pings, in its own words: (title, one attempt, success again).
+_ATTEMPT_WORDS = {
+    "dns": (ATTEMPT_TITLES["dns"], "query", "answer"),
+    "ldaps": (ATTEMPT_TITLES["ldaps"], "handshake", "handshake"),
+}
+
+
+def _attempts_note(
     phase: Mapping[str, Any] | None, episodes: Sequence[Mapping[str, Any]] = ()
 ) -> list[str]:
-    """A DNS path's phase in its own words: first failure, first answer again, queries lost."""
-    if not phase or phase.get("kind") != "dns":
+    """A DNS or LDAPS path's phase in its own words: first failure, first success again, lost."""
+    words = _ATTEMPT_WORDS.get(str(phase.get("kind"))) if phase else None
+    if not phase or words is None:
         return []
+    title, one, success = words
     interval = float(phase.get("interval_seconds") or 0.0)
     spans = []
     for episode in episodes:
@@ -114,10 +125,10 @@ def _dns_note(
         )
         failed = "?" if last is None else f"{float(last) + interval:+.2f} s"
         again = "never (the drill ended inside it)" if first is None else f"{float(first):+.2f} s"
-        spans.append(f"first failed query {failed}, first answer again {again}")
+        spans.append(f"first failed {one} {failed}, first {success} again {again}")
     outcomes = phase.get("outcomes") or {}
     return [
-        f"DNS queries: {phase.get('lost', 0)} of {phase.get('sent', 0)} lost in the "
+        f"{title}: {phase.get('lost', 0)} of {phase.get('sent', 0)} lost in the "
         f"{phase.get('phase', '')}"
         + (f" ({outcomes_text(outcomes)})" if outcomes else "")
         + (f"; {'; '.join(spans)}" if spans else "")
@@ -163,7 +174,7 @@ def stories(drill: Mapping[str, Any]) -> list[Story]:
         )
         if phase == "failover":
             notes += _hold_timer_note(predictions.get(path), [timeline[i] for i in indexes])
-        notes += _dns_note(phases.get((path, phase)), [episode])
+        notes += _attempts_note(phases.get((path, phase)), [episode])
         comparison = str(episode.get("comparison") or "")
         heading = f"{path} {phase}: " + (
             comparison or f"{episode.get('data_plane_outage_seconds')} s lost"
@@ -188,7 +199,7 @@ def stories(drill: Mapping[str, Any]) -> list[Story]:
         path = str(phase.get("path", ""))
         prediction = predictions.get(path)
         lost = int(phase.get("lost") or 0)
-        one, many = ("query", "queries") if phase.get("kind") == "dns" else ("probe", "probes")
+        one, many = _NOUNS.get(str(phase.get("kind")), ("probe", "probes"))
         heading = f"{path} failover: no {one} lost (resolution {phase.get('interval_seconds')} s)"
         if lost:  # a killed drill's path without per-probe records: a count, no episodes
             heading = f"{path} failover: {lost} {many} lost so far (no per-probe records)"
@@ -203,7 +214,7 @@ def stories(drill: Mapping[str, Any]) -> list[Story]:
             and float(e.get("offset_seconds", 0.0)) >= 0
             and (e.get("plane") != "data" or e.get("source") == path)
         ]
-        notes = [*_prediction_notes(prediction), *_dns_note(phase)]
+        notes = [*_prediction_notes(prediction), *_attempts_note(phase)]
         found.append(Story(heading, tuple(notes), _rows(events)))
     return found
 

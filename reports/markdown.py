@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from holdtime.drill.result import outcomes_text
+from holdtime.drill.result import ATTEMPT_TITLES, outcomes_text
 from holdtime.models import CheckResult, RunResult, Status
 from holdtime.reports.drill_alarm import alarm_lines
 from holdtime.reports.drill_story import stories
@@ -99,8 +99,9 @@ def _drill(drill: Mapping[str, Any]) -> list[str]:
             md_escape(str(p.get("phase", ""))),
             f"{p.get('lost', '')} / {p.get('sent', '')}"
             + (
-                f" DNS queries ({md_escape(outcomes_text(p.get('outcomes') or {}))})"
-                if p.get("kind") == "dns"
+                f" {ATTEMPT_TITLES[str(p['kind'])]}"
+                f" ({md_escape(outcomes_text(p.get('outcomes') or {}))})"
+                if p.get("kind") in ATTEMPT_TITLES
                 else ""
             ),
             _seconds(p.get("loss_derived_outage_seconds")),

@@ -23,11 +23,12 @@ from holdtime.drill.events import ControlChange, ConvergenceEvent, ExplainedEpis
 from holdtime.drill.explain import explain_phases
 from holdtime.drill.journal import Journal
 from holdtime.drill.prediction import PathPrediction
-from holdtime.drill.result import DrillResult, PhaseOutage, TimelineEvent
+from holdtime.drill.result import ATTEMPT_NOUNS, DrillResult, PhaseOutage, TimelineEvent
 from holdtime.drill.scenario import Action, Scenario
 from holdtime.errors import HoldtimeError
 from holdtime.models import utc_now
 from holdtime.probes.dns_path_config import DnsPathConfig
+from holdtime.probes.ldaps_path_config import LdapsPathConfig
 from holdtime.probes.ping_config import PingPath
 from holdtime.probes.router_config import Router
 
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from holdtime.drill.deadman import DeadmanSwitch
     from holdtime.inventory import Inventory
     from holdtime.probes.dns_prober import DnsProber
+    from holdtime.probes.ldaps_prober import LdapsProber
     from holdtime.probes.ping import PingProber
     from holdtime.probes.router_ping import RouterPinger
 
@@ -84,7 +86,8 @@ FIRST_POLL_WAIT_SECONDS = 20.0
 @dataclass(frozen=True, slots=True)
 class PingPlan:
     """One path to run throughout the drill: pings from this host, a netns, or a router, or
-    DNS queries to a resolver (``dns``: a `dns_paths:` entry; destination is its address)."""
+    DNS queries to a resolver (``dns``: a `dns_paths:` entry; destination is its address), or
+    LDAPS handshakes to a controller (``ldaps``: a resolved `ldaps_paths:` entry)."""
 
     name: str
     destination: str
@@ -96,11 +99,17 @@ class PingPlan:
     count: int | None = None  # the path stops after this many probes (ping_paths[].count)
     duration_seconds: float | None = None  # ... or after this long; None: as long as the drill
     dns: DnsPathConfig | None = None  # a DNS path: queries to dns.resolver instead of pings
+    ldaps: LdapsPathConfig | None = None  # an LDAPS path: handshakes instead of pings
 
     @property
     def kind(self) -> str:
-        """``ping`` or ``dns``: what the path's attempts are."""
-        return "ping" if self.dns is None else "dns"
+        """``ping``, ``dns`` or ``ldaps``: what the path's attempts are."""
+        return "dns" if self.dns is not None else "ldaps" if self.ldaps is not None else "ping"
+
+    @property
+    def counts_outcomes(self) -> bool:
+        """The path's attempts end in named outcomes (DNS answers, LDAPS handshakes)."""
+        return self.kind != "ping"
 
     @property
     def section(self) -> str:
@@ -140,6 +149,15 @@ class PingPlan:
                 f"({dns.resolver.address} port {dns.resolver.port}), lost after "
                 f"{dns.timeout_seconds:g} s, from "
                 + (f"netns {dns.netns}" if dns.netns else "this host")
+            )
+        elif self.ldaps is not None:
+            ldaps = self.ldaps
+            where = (
+                f"LDAPS handshake to {ldaps.target} verifying "
+                f"{ldaps.server_name or ldaps.address} against "
+                f"{ldaps.ca_file or 'the system store'}, "
+                f"lost after {ldaps.timeout_seconds:g} s, from "
+                + (f"netns {ldaps.netns}" if ldaps.netns else "this host")
             )
         elif self.router is not None:
             where = f"router {self.router.name} (its own ping, over SSH)"
@@ -209,7 +227,9 @@ class DrillEngine:
     _actions_run: list[Mapping[str, Any]] = field(default_factory=list)
     _watch: dict[str, _FlowWatch] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _probers: dict[str, PingProber | RouterPinger | DnsProber] = field(default_factory=dict)
+    _probers: dict[str, PingProber | RouterPinger | DnsProber | LdapsProber] = field(
+        default_factory=dict
+    )
     _ended: dict[str, float] = field(default_factory=dict)  # path -> when its own limit ended it
     _changes: list[ControlChange] = field(default_factory=list)  # polled changes, in order
     _predictions: tuple[PathPrediction, ...] = ()
@@ -337,12 +357,14 @@ class DrillEngine:
 
         return update
 
-    def _prober(self, plan: PingPlan) -> PingProber | RouterPinger | DnsProber:
+    def _prober(self, plan: PingPlan) -> PingProber | RouterPinger | DnsProber | LdapsProber:
         """The local scapy prober, the router's own ping over SSH for a router source, or the
         DNS prober of a `dns_paths:` entry."""
         every = min(0.25, max(plan.interval_seconds, 0.05))
-        if plan.dns is not None:
-            prober = plan.dns.prober(progress=self._progress(plan.name))
+        if plan.dns is not None or plan.ldaps is not None:
+            config = plan.dns or plan.ldaps
+            assert config is not None  # for mypy: one of the two is set
+            prober = config.prober(progress=self._progress(plan.name))
             prober.progress_every_seconds, prober.clock = every, self.clock
             return prober
         if plan.router is not None:
@@ -382,7 +404,7 @@ class DrillEngine:
             self._probers[plan.name] = prober
 
             def work(
-                prober: PingProber | RouterPinger | DnsProber = prober,
+                prober: PingProber | RouterPinger | DnsProber | LdapsProber = prober,
                 sink: list[Any] = outputs[plan.name],
                 plan: PingPlan = plan,
             ) -> None:
@@ -396,15 +418,17 @@ class DrillEngine:
             threads.append(thread)
         return threads, outputs
 
-    def _probe(self, prober: PingProber | RouterPinger | DnsProber, plan: PingPlan) -> list[Any]:
+    def _probe(
+        self, prober: PingProber | RouterPinger | DnsProber | LdapsProber, plan: PingPlan
+    ) -> list[Any]:
         """Run one path until the drill stops it, or until its own count/duration is over."""
         limit = plan.limit_seconds()
         if limit is None:
             return list(prober.run(stop=self._stop))
         if plan.router is not None:  # the router's own ping runs until stopped: stop at the limit
             flows = prober.run(stop=_PathStop(self._stop, self.clock, limit))
-        else:  # a local path (a PingProber or a DnsProber) counts and times itself
-            flows = cast("PingProber | DnsProber", prober).run(
+        else:  # a local path (a PingProber, DnsProber, LdapsProber) counts and times itself
+            flows = cast("PingProber | DnsProber | LdapsProber", prober).run(
                 count=plan.count, duration_seconds=plan.duration_seconds, stop=self._stop
             )
         if not self._stop.is_set():
@@ -628,7 +652,7 @@ class DrillEngine:
             clock_origin=self._t0,  # probe send times minus this: seconds since the start
             budget_seconds=scenario.budget.max_outage_seconds,
             budgets={plan.name: list(plan.budget(scenario)) for plan in self.pings},
-            kinds={plan.name: plan.kind for plan in self.pings},  # ping | dns
+            kinds={plan.name: plan.kind for plan in self.pings},  # ping | dns | ldaps
         )
 
     def _steady_before(self, steady: dict[str, str]) -> None:
@@ -849,9 +873,9 @@ class DrillEngine:
                     path=plan.name,
                     interval_seconds=item.interval_seconds,
                     sent=item.sent,
-                    send_errors=getattr(item, "send_errors", 0),  # a DnsPathResult has outcomes
+                    send_errors=getattr(item, "send_errors", 0),  # a PathResult has outcomes
                     events=[[e.seq, e.sent_at, e.received_at, e.replied] for e in item.events],
-                    **({"outcomes": item.outcomes} if plan.dns is not None else {}),
+                    **({"outcomes": item.outcomes} if plan.counts_outcomes else {}),
                 )
                 samples[plan.name] = _rtt_samples(item.events, self._t0)
                 if trigger_at is None:
@@ -865,7 +889,7 @@ class DrillEngine:
                         if episode.start_at is not None:
                             self._event(
                                 "loss",
-                                f"{episode.lost_count} {'queries' if plan.dns else 'probes'} lost "
+                                f"{episode.lost_count} {ATTEMPT_NOUNS[plan.kind]} lost "
                                 f"(seq {episode.first_lost_seq}-{episode.last_lost_seq})",
                                 plan.name,
                                 at=episode.start_at - self._t0,
@@ -888,7 +912,7 @@ class DrillEngine:
                             if phase == "failback" and self._restore_failed
                             else "",
                             kind=plan.kind,
-                            outcomes=_outcomes(item, events) if plan.dns is not None else {},
+                            outcomes=_outcomes(item, events) if plan.counts_outcomes else {},
                         )
                     )
             if trigger_at is not None and plan.name in self._ended:
@@ -945,7 +969,7 @@ class DrillEngine:
 
 
 def _outcomes(item: Any, events: Sequence[Any]) -> dict[str, int]:
-    """How the DNS attempts of one phase (its events' seqs) ended: {"answer": 40, "timeout": 9}."""
+    """How the DNS or LDAPS attempts of one phase (its events' seqs) ended: {"answer": 40}."""
     seqs = {e.seq for e in events}
     counts: dict[str, int] = {}
     for attempt in item.attempts:
@@ -1001,7 +1025,7 @@ def _rtt_samples(events: Sequence[Any], t0: float) -> tuple[tuple[float, float |
 
 
 def ping_plans(inventory: Inventory, names: Sequence[str]) -> list[PingPlan]:
-    """The scenario's paths from the inventory: its ping paths, then its DNS paths."""
+    """The scenario's paths from the inventory: its ping paths, its DNS paths, its LDAPS paths."""
     plans = []
     for path in inventory.of(PingPath):
         if path.name not in names:
@@ -1031,6 +1055,18 @@ def ping_plans(inventory: Inventory, names: Sequence[str]) -> list[PingPlan]:
                     interval_seconds=dns.interval_seconds,
                     netns=dns.netns,
                     dns=dns,
+                )
+            )
+    for ldaps in inventory.of(LdapsPathConfig):
+        if ldaps.name in names:
+            resolved = ldaps.resolved(inventory)
+            plans.append(
+                PingPlan(
+                    name=ldaps.name,
+                    destination=resolved.address,  # what the prediction routes
+                    interval_seconds=ldaps.interval_seconds,
+                    netns=resolved.netns,
+                    ldaps=resolved,
                 )
             )
     return plans

@@ -17,7 +17,7 @@ from typing import Any
 
 from holdtime.drill.events import ControlChange
 from holdtime.drill.prediction import PathPrediction
-from holdtime.drill.result import DrillResult, PhaseOutage, TimelineEvent
+from holdtime.drill.result import ATTEMPT_NOUNS, DrillResult, PhaseOutage, TimelineEvent
 from holdtime.errors import ParseError
 
 MAX_DRILL_SECONDS = 30 * 86400.0  # larger offsets in a journal are damage, not a drill
@@ -97,10 +97,10 @@ def _phases_so_far(
 
 
 def _kind(start: Mapping[str, Any], name: str) -> str:
-    """ping or dns, as the start record journalled it (ping in a journal from before)."""
+    """ping, dns or ldaps, as the start record journalled it (ping in a journal from before)."""
     kinds = start.get("kinds")
     kind = kinds.get(name) if isinstance(kinds, Mapping) else None
-    return kind if kind in ("ping", "dns") else "ping"
+    return kind if kind in ATTEMPT_NOUNS else "ping"
 
 
 def _budget(start: Mapping[str, Any], name: str) -> dict[str, Any]:

@@ -11,6 +11,13 @@ from holdtime.drill.events import ConvergenceEvent, ExplainedEpisode
 from holdtime.drill.prediction import PathPrediction
 from holdtime.models import CheckResult, Status
 
+# What a path's attempts are called, by the path's kind; the kinds whose attempts end in named
+# outcomes, and the outcome that is each one's success (listed first in reports).
+ATTEMPT_NOUNS = {"ping": "probes", "dns": "queries", "ldaps": "handshakes"}
+OUTCOME_KINDS = ("dns", "ldaps")
+ATTEMPT_TITLES = {"dns": "DNS queries", "ldaps": "LDAPS handshakes"}
+SUCCESSES = ("answer", "handshake")
+
 
 @dataclass(frozen=True, slots=True)
 class TimelineEvent:
@@ -27,7 +34,8 @@ class PhaseOutage:
     """What one path saw in one phase (failover: trigger..restore, failback: after).
 
     A DNS path (``kind="dns"``) counts its queries as probes: a query without records of the
-    asked type in time is lost, and ``outcomes`` says how its attempts ended.
+    asked type in time is lost, and ``outcomes`` says how its attempts ended. An LDAPS path
+    (``kind="ldaps"``) does the same with handshakes: one not verified in time is lost.
     """
 
     path: str
@@ -42,13 +50,13 @@ class PhaseOutage:
     not_measured: str = ""  # why these probes are no measurement of the phase ("restore failed")
     so_far: bool = False  # the drill never finished: the outage up to its last journal record
     budget_from: str = ""  # the inventory key of the budget: the path's own, else the drill's
-    kind: str = "ping"  # ping | dns (a `dns_paths:` entry: DNS queries)
+    kind: str = "ping"  # ping | dns | ldaps (a `dns_paths:` / `ldaps_paths:` entry)
     outcomes: Mapping[str, int] = field(default_factory=dict)  # dns: {"answer": 40, "timeout": 9}
 
     @property
     def attempts_noun(self) -> str:
-        """What the path's attempts are called in a report: probes, or queries."""
-        return "queries" if self.kind == "dns" else "probes"
+        """What the path's attempts are called in a report: probes, queries or handshakes."""
+        return ATTEMPT_NOUNS.get(self.kind, "probes")
 
     @property
     def within_budget(self) -> bool:
@@ -194,7 +202,11 @@ class DrillResult:
                         "lost": phase.lost,
                         "sent": phase.sent,
                         "resolution_seconds": phase.interval_seconds,
-                        **({"outcomes": dict(phase.outcomes)} if phase.kind == "dns" else {}),
+                        **(
+                            {"outcomes": dict(phase.outcomes)}
+                            if phase.kind in OUTCOME_KINDS
+                            else {}
+                        ),
                     },
                     expected={
                         "max_outage_seconds": phase.budget_seconds,
@@ -321,8 +333,8 @@ class DrillResult:
 
 
 def outcomes_text(outcomes: Mapping[str, Any]) -> str:
-    """``answer 191, timeout 9``: how a DNS path's attempts ended, answers first."""
-    order = sorted(outcomes, key=lambda outcome: (outcome != "answer", outcome))
+    """``answer 191, timeout 9``: how a DNS (or LDAPS) path's attempts ended, successes first."""
+    order = sorted(outcomes, key=lambda outcome: (outcome not in SUCCESSES, outcome))
     return ", ".join(f"{outcome} {outcomes[outcome]}" for outcome in order)
 
 

@@ -6,7 +6,7 @@
       esg1-bgp-shutdown:
         description: Shut BGP on the active edge; traffic must move to esg2.
         steady_state: [bgp.*, ipsec.*]       # checks that must pass before and after
-        probes: [app-to-db, dc1-vcenter]     # ping_paths / dns_paths that run throughout
+        probes: [app-to-db, dc1-vcenter]     # ping_paths / dns_paths / ldaps_paths throughout
         watch: [vpc-router-1]                # routers whose BGP/IPsec state is polled
         trigger: {ssh: esg1, command: "vtysh -c 'conf t' -c 'router bgp 65010' ..."}
         restore: {ssh: esg1, command: "vtysh -c 'conf t' -c 'router bgp 65010' ..."}
@@ -31,7 +31,7 @@ from __future__ import annotations
 import difflib
 import re
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +40,7 @@ import yaml
 from holdtime.drill.deadman import CHOICES, DeadmanSettings, fire_after_seconds
 from holdtime.errors import ConfigError
 from holdtime.probes.dns_path_config import DnsPathConfig
+from holdtime.probes.ldaps_path_config import LdapsPathConfig
 from holdtime.probes.ping_config import PingPath
 from holdtime.probes.router_config import Router
 from holdtime.yaml_schema import Field, Walker
@@ -440,27 +441,40 @@ DRILLS = Field("table", item=SCENARIO, shape="drill name -> scenario", check=_na
 def check_references(inventory: Inventory, problem: Problem) -> None:
     """Drills naming routers or paths the inventory lacks, or budgets that cannot hold.
 
-    A drill's ``probes:`` name `ping_paths:` or `dns_paths:` entries; a name declared in both is
-    ambiguous, so it is an error there. ``problem(where, message, at)`` records a line at the
-    mark of `at` (or `where`).
+    A drill's ``probes:`` name `ping_paths:`, `dns_paths:` or `ldaps_paths:` entries; a name
+    declared in two of them is ambiguous, so it is an error there. ``problem(where, message,
+    at)`` records a line at the mark of `at` (or `where`).
     """
     paths = {p.name: p for p in inventory.of(PingPath)}
-    dns_paths = _dns_path_names(inventory, set(paths), problem)
+    dns_paths = _path_names(
+        inventory, DnsPathConfig, "dns_paths", {"ping_paths": set(paths)}, problem
+    )
+    ldaps_paths = _path_names(
+        inventory,
+        LdapsPathConfig,
+        "ldaps_paths",
+        {"ping_paths": set(paths), "dns_paths": dns_paths},
+        problem,
+    )
+    attempt_paths = dns_paths | ldaps_paths
     known = ", ".join(
-        [f"{n} (ping)" for n in sorted(paths)] + [f"{n} (dns)" for n in sorted(dns_paths)]
+        [f"{n} (ping)" for n in sorted(paths)]
+        + [f"{n} (dns)" for n in sorted(dns_paths)]
+        + [f"{n} (ldaps)" for n in sorted(ldaps_paths)]
     )
     routers = [r.name for r in inventory.of(Router)]
     for name, drill in inventory.drills.items():
         where = f"drills.{name}"
         for index, probe in enumerate(drill.probes):
-            if probe in dns_paths:
-                continue  # a DNS path has no budget of its own to check
+            if probe in attempt_paths:
+                continue  # a DNS or LDAPS path has no budget of its own to check
             if probe not in paths:
-                close = difflib.get_close_matches(probe, [*paths, *dns_paths], n=1)
+                close = difflib.get_close_matches(probe, [*paths, *attempt_paths], n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 problem(
                     f"{where}.probes",
-                    f"no ping path named {probe!r} in the inventory, nor a dns path{hint}; "
+                    f"no ping path named {probe!r} in the inventory, nor a dns or ldaps path"
+                    f"{hint}; "
                     f"paths: {known or 'none'}",
                     f"{where}.probes[{index}]",
                 )
@@ -492,18 +506,26 @@ def check_references(inventory: Inventory, problem: Problem) -> None:
                 )
 
 
-def _dns_path_names(inventory: Inventory, ping_names: set[str], problem: Problem) -> set[str]:
-    """The `dns_paths:` names; one also in `ping_paths:` is an error (probes would be ambiguous)."""
-    names = [p.name for p in inventory.of(DnsPathConfig)]
+def _path_names(
+    inventory: Inventory,
+    kind: type[DnsPathConfig] | type[LdapsPathConfig],
+    section: str,
+    taken: Mapping[str, set[str]],
+    problem: Problem,
+) -> set[str]:
+    """The names of `section`; one also in an earlier paths section is an error (a drill's
+    probes would be ambiguous)."""
+    names = [p.name for p in inventory.of(kind)]
     for index, name in enumerate(names):
-        if name in ping_names:
-            where = f"dns_paths[{index}].name"
-            problem(
-                where,
-                f"{name!r} is also a ping_paths name: a drill's probes could mean either; "
-                "rename one",
-                where,
-            )
+        for other, used in taken.items():
+            if name in used:
+                where = f"{section}[{index}].name"
+                problem(
+                    where,
+                    f"{name!r} is also a {other} name: a drill's probes could mean either; "
+                    "rename one",
+                    where,
+                )
     return set(names)
 
 

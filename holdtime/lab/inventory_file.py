@@ -91,6 +91,7 @@ def render(lab: Lab) -> str:
         "dns": dns_section(lab),
         "dns_paths": dns_paths_section(lab),
         "ldaps": ldaps_section(lab),
+        "ldaps_paths": ldaps_paths_section(),
         "tls": tls_section(lab),
         "kmip": kmip_section(lab),
         "drills": {
@@ -218,6 +219,18 @@ def dns_paths_section(lab: Lab) -> list[dict[str, object]]:
 
 
 # -- end dns_paths ----------------------------------------------------------------------------
+
+
+# -- issue 15, during drills: an LDAPS handshake path (`ldaps_paths:`) a drill's probes can name
+def ldaps_paths_section() -> list[dict[str, object]]:
+    """`dc1-ldaps`: an LDAPS handshake to dc1 every 500 ms (its `ldaps:` entry: from app, the lab
+    CA), across the tunnels."""
+    return [
+        {"name": "dc1-ldaps", "controller": "dc1", "interval_seconds": 0.5, "timeout_seconds": 1}
+    ]
+
+
+# -- end ldaps_paths --------------------------------------------------------------------------
 
 
 # -- issue 16: the key server on kms, from the app side across the tunnels ---------------------

@@ -10,18 +10,13 @@ the route; a clean BGP shutdown loses at most the query or two in flight as the 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-import yaml
+from drill_results import as_run, phase_of
+from lab_drill import clean_shutdown, silent_failure
 
-from holdtime.drill.result import DrillResult, PhaseOutage
-from holdtime.drill.scenario import scenario
-from holdtime.drill.wiring import run_inventory_drill
-from holdtime.inventory import load_inventory
 from holdtime.lab import Lab
-from holdtime.models import RunResult
 from holdtime.reports import markdown, table
 
 pytestmark = [
@@ -33,49 +28,10 @@ pytestmark = [
 DNS_PATH = "dc1-db"
 
 
-def _inventory_with_dns_path(
-    lab: Lab, tmp_path: Path, drill: str, timing: Mapping[str, float]
-) -> Path:
-    """The lab inventory with `drill` probing app-to-db and dc1-db, its timing shortened."""
-    document = yaml.safe_load(lab.inventory_path.read_text())
-    assert [DNS_PATH] == [p["name"] for p in document["dns_paths"]]
-    declared = document["drills"][drill]
-    declared["probes"] = ["app-to-db", DNS_PATH]
-    declared["timing"] = {"clean_seconds": 2, **timing}
-    path = tmp_path / "lab.yaml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
-    return path
-
-
-def _run(path: Path, drill: str, journal: Path) -> DrillResult:
-    inventory = load_inventory(path)
-    return run_inventory_drill(inventory, scenario(inventory, drill), journal, steady_state=False)
-
-
-def _phase(result: DrillResult, path: str, phase: str) -> PhaseOutage:
-    [found] = [p for p in result.phases if p.path == path and p.phase == phase]
-    return found
-
-
-def _report(result: DrillResult) -> RunResult:
-    return RunResult(
-        results=tuple(result.check_results()),
-        started_at=result.started_at,
-        finished_at=result.finished_at,
-        extras={"drills": [result.to_dict()]},
-    )
-
-
 def test_silent_failure_loses_dns_queries_like_pings(lab: Lab, tmp_path: Path) -> None:
     """Tunnel drop on esg1: both paths see one outage; the DNS one counts its lost queries."""
-    timing = {"settle_seconds": 2, "observe_seconds": 13, "failback_observe_seconds": 6}
-    path = _inventory_with_dns_path(lab, tmp_path, "esg1-silent-failure", timing)
-    try:
-        result = _run(path, "esg1-silent-failure", tmp_path / "silent.jsonl")
-    finally:
-        lab.exec("esg1", ["nft", "delete", "table", "inet", "holdtime_drill"], check=False)
-        lab.wait_ready()
-    ping, dns = _phase(result, "app-to-db", "failover"), _phase(result, DNS_PATH, "failover")
+    result = silent_failure(lab, tmp_path, "dns_paths", DNS_PATH)
+    ping, dns = phase_of(result, "app-to-db", "failover"), phase_of(result, DNS_PATH, "failover")
     assert "" == result.aborted
     assert ("ping", "dns") == (ping.kind, dns.kind)
     assert (True, True) == (ping.lost > 0, dns.lost > 0), (ping, dns)
@@ -87,10 +43,10 @@ def test_silent_failure_loses_dns_queries_like_pings(lab: Lab, tmp_path: Path) -
     assert abs(ping.loss_derived_outage_seconds - dns.loss_derived_outage_seconds) <= 1.0
     [prediction] = [p for p in result.predictions if p.path == DNS_PATH]
     assert prediction.worst_case_seconds is not None, prediction.basis
-    [story] = [line for line in table.render(_report(result)).splitlines() if "DNS queries" in line]
+    [story] = [line for line in table.render(as_run(result)).splitlines() if "DNS queries" in line]
     assert (True, True) == ("first failed query +" in story, "first answer again +" in story), story
     assert f"{dns.lost} of {dns.sent} lost in the failover" in story
-    assert "DNS queries (answer" in markdown.render(_report(result))
+    assert "DNS queries (answer" in markdown.render(as_run(result))
 
 
 def test_clean_shutdown_loses_at_most_the_queries_in_flight(lab: Lab, tmp_path: Path) -> None:
@@ -100,14 +56,11 @@ def test_clean_shutdown_loses_at_most_the_queries_in_flight(lab: Lab, tmp_path: 
     the lab about one run in two loses one of each, at the same instant. Anything more than two,
     or any outcome but an answer or a timeout, is a regression.
     """
-    timing = {"settle_seconds": 2, "observe_seconds": 6, "failback_observe_seconds": 6}
-    path = _inventory_with_dns_path(lab, tmp_path, "esg1-bgp-shutdown", timing)
-    try:
-        result = _run(path, "esg1-bgp-shutdown", tmp_path / "clean.jsonl")
-    finally:
-        lab.vtysh("esg1", "conf t", "router bgp 65010", "no neighbor 10.10.10.1 shutdown")
-        lab.wait_ready()
-    failover, failback = _phase(result, DNS_PATH, "failover"), _phase(result, DNS_PATH, "failback")
+    result = clean_shutdown(lab, tmp_path, "dns_paths", DNS_PATH)
+    failover, failback = (
+        phase_of(result, DNS_PATH, "failover"),
+        phase_of(result, DNS_PATH, "failback"),
+    )
     assert ("", True, True) == (result.aborted, failover.sent > 20, failback.sent > 20)
     # The same bound as the ping path's in test_lab_drills: a probe or two in the failover.
     assert (True, True) == (failover.lost <= 2, failback.lost <= 1), (

@@ -16,14 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from drill_results import as_run, inventory_problems, quick_drill
 
 from holdtime.drill.engine import DrillEngine, PingPlan, ping_plans
 from holdtime.drill.journal import Journal
 from holdtime.drill.result import DrillResult
-from holdtime.drill.scenario import Action, Budget, Scenario, Timing
-from holdtime.errors import ConfigError
+from holdtime.drill.scenario import Action
 from holdtime.inventory import load_inventory
-from holdtime.models import RunResult
 from holdtime.probes.dns import SocketSupply
 from holdtime.probes.dns_config import Resolver
 from holdtime.probes.dns_path_config import DnsPathConfig
@@ -48,14 +47,6 @@ def _drill(probes: str) -> str:
     )
 
 
-def _problems(tmp_path: Path, text: str) -> list[str]:
-    path = tmp_path / "inv.yaml"
-    path.write_text(text)
-    with pytest.raises(ConfigError) as caught:
-        load_inventory(path)
-    return [line.removeprefix(f"{path}:") for line in str(caught.value).splitlines()]
-
-
 def test_a_drill_names_a_dns_path_and_gets_its_plan(tmp_path: Path) -> None:
     """`probes: [app-to-db, dc1-db]` loads; the DNS plan routes to the resolver's address."""
     path = tmp_path / "inv.yaml"
@@ -76,9 +67,9 @@ def test_a_drill_names_a_dns_path_and_gets_its_plan(tmp_path: Path) -> None:
 def test_an_unknown_path_lists_the_ping_and_dns_paths(tmp_path: Path) -> None:
     """A typo names both kinds of path that exist, with a suggestion."""
     assert [
-        "9:25: drills.d.probes: no ping path named 'dc1-dbb' in the inventory, nor a dns path "
-        "(did you mean 'dc1-db'?); paths: app-to-db (ping), dc1-db (dns)"
-    ] == _problems(tmp_path, PATHS + _drill("[app-to-db, dc1-dbb]"))
+        "9:25: drills.d.probes: no ping path named 'dc1-dbb' in the inventory, nor a dns or ldaps "
+        "path (did you mean 'dc1-db'?); paths: app-to-db (ping), dc1-db (dns)"
+    ] == inventory_problems(tmp_path, PATHS + _drill("[app-to-db, dc1-dbb]"))
 
 
 def test_a_name_in_ping_paths_and_dns_paths_is_an_error(tmp_path: Path) -> None:
@@ -87,7 +78,7 @@ def test_a_name_in_ping_paths_and_dns_paths_is_an_error(tmp_path: Path) -> None:
     assert [
         "4:11: dns_paths[0].name: 'app-to-db' is also a ping_paths name: a drill's probes could "
         "mean either; rename one"
-    ] == _problems(tmp_path, both + _drill("[app-to-db]"))
+    ] == inventory_problems(tmp_path, both + _drill("[app-to-db]"))
 
 
 def test_inventory_loading_does_not_import_dnspython(tmp_path: Path) -> None:
@@ -109,14 +100,7 @@ def test_inventory_loading_does_not_import_dnspython(tmp_path: Path) -> None:
 
 # -- the engine with a real DnsProber, and what every report makes of its result ---------------
 DROP_SECONDS = 0.5
-DRILL = Scenario(
-    name="d",
-    trigger=Action(kind="exec", argv=("drop",)),
-    restore=Action(kind="exec", argv=("undrop",)),
-    probes=("dc1-db",),
-    budget=Budget(max_outage_seconds=10.0, abort_outage_seconds=60.0),
-    timing=Timing(settle_seconds=0.3, observe_seconds=1.0, clean_seconds=0.2),
-)
+DRILL = quick_drill("dc1-db")
 
 
 class Dropping:
@@ -182,15 +166,6 @@ def drilled(tmp_path_factory: pytest.TempPathFactory) -> DrillResult:
         return engine.run()
 
 
-def _run(result: DrillResult) -> RunResult:
-    return RunResult(
-        results=tuple(result.check_results()),
-        started_at=result.started_at,
-        finished_at=result.finished_at,
-        extras={"drills": [result.to_dict()]},
-    )
-
-
 def test_dns_path_outage_counts_every_query(drilled: DrillResult) -> None:
     """Failover: the dropped queries are lost, one episode, every attempt's outcome counted."""
     failover, failback = (
@@ -216,7 +191,7 @@ def test_json_round_trip_keeps_kind_and_outcomes(drilled: DrillResult) -> None:
     assert [(p.kind, dict(p.outcomes)) for p in drilled.phases] == [
         (p.kind, dict(p.outcomes)) for p in again.phases
     ]
-    [drill] = json.loads(json_report.render(_run(drilled)))["extras"]["drills"]
+    [drill] = json.loads(json_report.render(as_run(drilled)))["extras"]["drills"]
     assert ["dns", "dns"] == [p["kind"] for p in drill["phases"]]
 
 
@@ -224,7 +199,7 @@ def test_every_report_tells_the_dns_outage(drilled: DrillResult) -> None:
     """Table, Markdown and JUnit: queries lost with their outcomes, first failure, first answer."""
     failover = next(p for p in drilled.phases if p.phase == "failover")
     counts = f"answer {failover.outcomes['answer']}, timeout {failover.outcomes['timeout']}"
-    run = _run(drilled)
+    run = as_run(drilled)
     text = table.render(run)
     [note] = [line.strip() for line in text.splitlines() if line.strip().startswith("DNS queries")]
     assert note.startswith(

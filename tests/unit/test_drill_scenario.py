@@ -167,8 +167,8 @@ def test_drill_problems_are_listed_with_the_rest_of_the_inventory(tmp_path: Path
         load_inventory(path)
     assert [
         f"{path}:2:56: ping_paths[0].interval_seconds: must be a number, not 'fast'",
-        f"{path}:5:17: drills.d.probes: no ping path named 'q' in the inventory, nor a dns path; "
-        "paths: p (ping)",
+        f"{path}:5:17: drills.d.probes: no ping path named 'q' in the inventory, nor a dns or "
+        "ldaps path; paths: p (ping)",
         f"{path}:7:20: drills.d.restore.ssh: no router named 'esg1' in the inventory",
         f"{path}:8:5: drills.d: unknown key 'budjet' (did you mean 'budget'?)",
     ] == str(caught.value).splitlines()

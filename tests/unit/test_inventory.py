@@ -79,7 +79,8 @@ def test_example_validates_on_the_command_line(
     assert 0 == main(["inventory", "validate", str(example)])
     counts = (
         "1 routers, 1 vcenters, 0 key provider sites, 2 tcp targets, 1 ping paths, 0 dns paths,"
-        " 0 dns groups, 0 ldaps controllers, 0 tls endpoints, 0 KMIP servers, 0 drills"
+        " 0 dns groups, 0 ldaps controllers, 0 ldaps paths, 0 tls endpoints, 0 KMIP servers,"
+        " 0 drills"
     )
     expected = f"{example}: ok ({counts})\n"
     assert (expected, "") == capsys.readouterr()

@@ -47,7 +47,7 @@ CASES = [
     (
         "unknown-top-key-no-hint",
         "colour: red\n",
-        "1:1: top level: unknown key 'colour'; known keys: version, defaults, include, routers, vcenters, kms, tcp, ping_paths, dns_paths, dns, ldaps, tls, kmip, drills",
+        "1:1: top level: unknown key 'colour'; known keys: version, defaults, include, routers, vcenters, kms, tcp, ping_paths, dns_paths, dns, ldaps, ldaps_paths, tls, kmip, drills",
     ),
     (
         "bad-version",
