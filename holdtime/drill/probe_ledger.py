@@ -113,10 +113,10 @@ class ProbeLedger:
 
     def feed(self, events: Iterable[ProbeEvent]) -> None:
         """Settled probes with seqs above the cursor (replies and lost, any order in a batch)."""
-        batch = sorted((e for e in events if e.seq > self.cursor), key=lambda e: e.seq)
-        if not batch:
-            return
         with self._lock:
+            batch = sorted((e for e in events if e.seq > self.cursor), key=lambda e: e.seq)
+            if not batch:
+                return
             for probe in batch:
                 self._rtt_add(probe)
             self._rtt_flush(batch[-1].seq)
