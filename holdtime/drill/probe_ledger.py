@@ -188,8 +188,3 @@ class ProbeLedger:
                 for phase in phases
                 if self._fed.get(phase)
             ]
-
-    def held(self) -> int:
-        """Probes held whole (waiting for the restore's first answer), for tests and benches."""
-        with self._lock:
-            return len(self._after_restore) + len(self._rtt_pending)
