@@ -8,6 +8,11 @@ time. Part 2 tries each --rates value for --rate-seconds and says whether sequen
 stayed exact (every probe sent on schedule, answered once, nothing lost).
 
     python bench/ping_prober.py --duration 60
+
+``--soak MINUTES`` instead probes at --soak-rate (1000/s) for that long the way a drill does
+(settled_events once a second, released into a holdtime.drill.probe_ledger.ProbeLedger) and
+prints the process RSS, probes sent and the load average every minute; ``--soak-keep`` keeps
+every probe in the prober as drills did before the ledger (the old memory curve).
 """
 
 from __future__ import annotations
@@ -20,11 +25,13 @@ import resource
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass
 
 from holdtime import netns
+from holdtime.drill.probe_ledger import ProbeLedger
 from holdtime.gap import GapResult, analyze
 from holdtime.probes.ping import FlowResult, PingFlow, PingProber
 
@@ -107,6 +114,53 @@ def _probe(
     return Run(result, gap, wall, cpu), truths
 
 
+def _rss_mib() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _soak(near: str, minutes: float, rate: float, keep: bool) -> None:
+    """Probe at `rate` for `minutes` as a drill does; print RSS every minute."""
+    prober = PingProber([PingFlow(PEER, netns=near)], 1.0 / rate)
+    ledger = ProbeLedger(
+        1.0 / rate, prober.late_after_seconds, origin=time.monotonic(), max_rtt_samples=4000
+    )
+    stop = threading.Event()
+    began = time.monotonic()
+    print(f"soak: {rate:g} probes/s for {minutes:g} min, "
+          f"{'prober keeps every probe (old)' if keep else 'released into a ProbeLedger'}",
+          flush=True)  # fmt: skip
+    print(f"{'min':>4} {'rss MiB':>8} {'sent':>9} {'B/probe':>8}  load average", flush=True)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        running = pool.submit(prober.run, duration_seconds=minutes * 60, stop=stop)
+        time.sleep(0.5)
+        start_rss = _rss_mib()
+        cursor, minute = -1, 0
+        while not running.done():
+            time.sleep(1.0)
+            events, cursor = prober.settled_events(cursor, release=not keep)
+            if not keep:
+                ledger.feed(events)
+            if time.monotonic() - began >= (minute + 1) * 60:
+                minute += 1
+                rss = _rss_mib()
+                sent = prober.snapshot(began)[0].sent
+                per_probe = (rss - start_rss) * 1024 * 1024 / sent if sent else 0.0
+                load = " ".join(f"{v:.2f}" for v in os.getloadavg())
+                print(f"{minute:>4} {rss:>8.1f} {sent:>9} {per_probe:>8.1f}  {load}", flush=True)
+        (result,) = running.result()
+    if not keep:
+        ledger.feed(result.events)
+        ((_, gap), *_) = ledger.phases()
+        print(f"sent {result.sent}, lost {gap.lost}, episodes {len(gap.episodes)}; "
+              f"start RSS {start_rss:.1f} MiB, end {_rss_mib():.1f} MiB", flush=True)  # fmt: skip
+    else:
+        print(f"sent {result.sent}; start RSS {start_rss:.1f} MiB, end {_rss_mib():.1f} MiB")
+
+
 def _percentile(values: list[float], fraction: float) -> float:
     if not values:
         return 0.0
@@ -121,6 +175,9 @@ def main() -> int:
     parser.add_argument("--blackholes", type=int, default=5, help="part 1 1.0 s drops (5)")
     parser.add_argument("--rates", default="100,200,500,1000", help="part 2 probes/s to try")
     parser.add_argument("--rate-seconds", type=float, default=3.0, help="part 2 seconds per rate")
+    parser.add_argument("--soak", type=float, help="instead: probe MINUTES, print RSS a minute")
+    parser.add_argument("--soak-rate", type=float, default=1000.0, help="soak probes/s (1000)")
+    parser.add_argument("--soak-keep", action="store_true", help="soak the old way (keep all)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("bench/ping_prober.py needs root (namespaces, raw sockets)", file=sys.stderr)
@@ -140,6 +197,9 @@ def main() -> int:
         _nft(far, "add table inet htgap\nadd chain inet htgap input "
                   "{ type filter hook input priority 0; policy accept; }\n")  # fmt: skip
 
+        if args.soak is not None:
+            _soak(near, args.soak, args.soak_rate, args.soak_keep)
+            return 0
         run, truths = _probe(near, args.interval, args.duration, far, args.blackholes)
         errors = run.spacing_errors_ms()
         print(f"Part 1: {args.interval * 1e3:g} ms interval for {args.duration:g} s, "

@@ -69,7 +69,8 @@ class FlowResult:
     identifier: int
     interval_seconds: float
     late_after_seconds: float
-    events: tuple[ProbeEvent, ...]  # replies in arrival order, then unanswered probes
+    # replies in arrival order, then unanswered probes; without the ones settled_events released
+    events: tuple[ProbeEvent, ...]
     sent: int
     send_errors: int  # sendto failed (e.g. ENETUNREACH while routes are withdrawn)
     max_send_lag_seconds: float  # worst lateness of a send against its deadline
@@ -134,21 +135,46 @@ def parse_echo_reply(packet: bytes) -> tuple[int, int] | None:
 
 @dataclass(slots=True)
 class _FlowState:
+    """One flow's probes not yet handed on (all of them unless settled_events releases them).
+
+    Probe ``seq`` sits at ``sent_at[seq - first_kept]``; ``replies`` holds the kept probes'
+    replies in arrival order and ``answered`` their seqs. settled_events(release=True) drops
+    what it returns, so a drill keeps only the in-flight window here (the late threshold's worth
+    of probes), whatever its length; the counters cover every probe ever sent.
+    """
+
     flow: PingFlow
     identifier: int
     sock: socket.socket
     template: bytes
     kernel_timestamps: bool
-    # raw seq -> (seq, sent_at); overwritten after 65536 probes, long past any late threshold
+    # raw seq -> (seq, sent_at) of the kept probes (all of them: overwritten after 65536 probes,
+    # long past any late threshold)
     outstanding: dict[int, tuple[int, float]] = field(default_factory=dict)
-    answered: set[int] = field(default_factory=set)
-    replies: list[ProbeEvent] = field(default_factory=list)
+    first_kept: int = 0
     sent_at: list[float] = field(default_factory=list)
-    failed: set[int] = field(default_factory=set)
+    replies: list[ProbeEvent] = field(default_factory=list)
+    answered: set[int] = field(default_factory=set)
+    sent: int = 0
+    answered_count: int = 0  # distinct probes answered, released ones included
+    send_errors: int = 0
+    last_sent_at: float | None = None
     lag_total_seconds: float = 0.0
     lag_max_seconds: float = 0.0
     last_reply_at: float | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def release_through(self, last: int) -> None:
+        """Forget the probes up to `last` (the caller has handed them on)."""
+        drop = last + 1 - self.first_kept
+        if drop <= 0:
+            return
+        del self.sent_at[:drop]
+        for seq in range(self.first_kept, last + 1):
+            self.outstanding.pop(seq % SEQ_MODULO, None)
+        self.first_kept = last + 1
+        self.replies = [r for r in self.replies if r.seq > last]
+        self.answered = {seq for seq in self.answered if seq > last}
 
 
 class PingProber:
@@ -267,6 +293,8 @@ class PingProber:
             sent_at = self.clock()
             state.outstanding[seq % SEQ_MODULO] = (seq, sent_at)
             state.sent_at.append(sent_at)
+            state.sent += 1
+            state.last_sent_at = sent_at
         lag = sent_at - deadline
         state.lag_total_seconds += lag
         state.lag_max_seconds = max(state.lag_max_seconds, lag)
@@ -277,14 +305,18 @@ class PingProber:
             # the probe is lost, not the run.
             if exc.errno in {errno.EBADF, errno.EINVAL, errno.EAFNOSUPPORT}:
                 raise ConfigError(f"flow {state.flow.label}: {exc.strerror}") from None
-            state.failed.add(seq)
+            with state.lock:
+                state.send_errors += 1
 
     def _drain(self) -> None:
         """Listen for stragglers until the last probe is older than the late threshold."""
-        last_sent = max((s.sent_at[-1] for s in self._states if s.sent_at), default=self.clock())
+        last_sent = max(
+            (s.last_sent_at for s in self._states if s.last_sent_at is not None),
+            default=self.clock(),
+        )
         remaining = last_sent + self.late_after_seconds - self.clock()
         while remaining > 0:
-            if all(len(s.answered) + len(s.failed) >= len(s.sent_at) for s in self._states):
+            if all(s.answered_count + s.send_errors >= s.sent for s in self._states):
                 return
             time.sleep(min(remaining, 0.02))
             remaining = last_sent + self.late_after_seconds - self.clock()
@@ -332,35 +364,48 @@ class PingProber:
             if entry is None:
                 return
             seq, sent_at = entry
+            if seq < state.first_kept:
+                return  # handed on as lost already: later than the late threshold anyway
             received_at = max(received_at, sent_at)
             state.replies.append(
                 ProbeEvent(
                     seq, sent_at, received_at, replied=True, rtt_seconds=received_at - sent_at
                 )
             )
-            state.answered.add(seq)
+            if seq not in state.answered:
+                state.answered.add(seq)
+                state.answered_count += 1
             if state.last_reply_at is None or received_at > state.last_reply_at:
                 state.last_reply_at = received_at
 
     # -- issue 13: what the drill journal streams while the prober runs ----------------------
-    def settled_events(self, after_seq: int, flow_index: int = 0) -> tuple[list[ProbeEvent], int]:
+    def settled_events(
+        self, after_seq: int, flow_index: int = 0, *, release: bool = False
+    ) -> tuple[list[ProbeEvent], int]:
         """Events of the probes after `after_seq` whose fate is known (sent late_after ago).
 
-        Returns the events (replies, then unanswered probes) and the new cursor: the highest
-        seq covered. A reply arriving after its probe was streamed as lost is late anyway.
+        Returns the events (replies in arrival order, then unanswered probes) and the new
+        cursor: the highest seq covered. With `release` the prober forgets those probes (the
+        caller keeps them), so its memory holds only the in-flight window; a reply arriving
+        after its probe was handed on as lost is late anyway and is dropped. It touches only
+        the probes it returns and the window, not the whole drill.
         """
         if flow_index >= len(self._states):
             return [], after_seq
         state = self._states[flow_index]
         cutoff = self.clock() - self.late_after_seconds
         with state.lock:
-            last = bisect.bisect_left(state.sent_at, cutoff) - 1
-            events = [r for r in state.replies if after_seq < r.seq <= last]
+            base = state.first_kept
+            last = base + bisect.bisect_left(state.sent_at, cutoff) - 1
+            first = max(after_seq + 1, base)
+            events = [r for r in state.replies if first <= r.seq <= last]
             events.extend(
-                ProbeEvent(seq, state.sent_at[seq], None, replied=False)
-                for seq in range(after_seq + 1, last + 1)
+                ProbeEvent(seq, state.sent_at[seq - base], None, replied=False)
+                for seq in range(first, last + 1)
                 if seq not in state.answered
             )
+            if release:
+                state.release_through(last)
         return events, max(after_seq, last)
 
     # -- end issue 13 ---------------------------------------------------------------------------
@@ -370,11 +415,13 @@ class PingProber:
         reports = []
         for state in self._states:
             with state.lock:
-                sent = len(state.sent_at)
-                received = len(state.answered)
+                sent = state.sent
+                received = state.answered_count
                 # Probes sent before the cutoff, minus those answered: only the few answered
                 # probes newer than the cutoff are counted one by one (send times are sorted).
-                older = bisect.bisect_left(state.sent_at, now - self.late_after_seconds)
+                older = state.first_kept + bisect.bisect_left(
+                    state.sent_at, now - self.late_after_seconds
+                )
                 answered_newer = sum(1 for seq in range(older, sent) if seq in state.answered)
                 overdue = older - (received - answered_newer)
                 last = state.last_reply_at
@@ -388,10 +435,10 @@ class PingProber:
             events = list(state.replies)
             events.extend(
                 ProbeEvent(seq, sent_at, None, replied=False)
-                for seq, sent_at in enumerate(state.sent_at)
+                for seq, sent_at in enumerate(state.sent_at, start=state.first_kept)
                 if seq not in state.answered
             )
-            sent = len(state.sent_at)
+            sent = state.sent
         return FlowResult(
             flow=state.flow,
             identifier=state.identifier,
@@ -399,7 +446,7 @@ class PingProber:
             late_after_seconds=self.late_after_seconds,
             events=tuple(events),
             sent=sent,
-            send_errors=len(state.failed),
+            send_errors=state.send_errors,
             max_send_lag_seconds=state.lag_max_seconds,
             mean_send_lag_seconds=state.lag_total_seconds / sent if sent else 0.0,
             kernel_timestamps=state.kernel_timestamps,

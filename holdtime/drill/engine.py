@@ -23,6 +23,7 @@ from holdtime.drill.events import ControlChange, ConvergenceEvent, ExplainedEpis
 from holdtime.drill.explain import explain_phases
 from holdtime.drill.journal import Journal
 from holdtime.drill.prediction import PathPrediction
+from holdtime.drill.probe_ledger import ProbeLedger
 from holdtime.drill.result import ATTEMPT_NOUNS, DrillResult, PhaseOutage, TimelineEvent
 from holdtime.drill.scenario import Action, Scenario
 from holdtime.errors import HoldtimeError
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     import datetime as dt
 
     from holdtime.drill.deadman import DeadmanSwitch
+    from holdtime.gap import GapResult
     from holdtime.inventory import Inventory
     from holdtime.probes.dns_prober import DnsProber
     from holdtime.probes.ldaps_prober import LdapsProber
@@ -230,6 +232,7 @@ class DrillEngine:
     _probers: dict[str, PingProber | RouterPinger | DnsProber | LdapsProber] = field(
         default_factory=dict
     )
+    _ledgers: dict[str, ProbeLedger] = field(default_factory=dict)  # local ping paths
     _ended: dict[str, float] = field(default_factory=dict)  # path -> when its own limit ended it
     _changes: list[ControlChange] = field(default_factory=list)  # polled changes, in order
     _predictions: tuple[PathPrediction, ...] = ()
@@ -402,6 +405,13 @@ class DrillEngine:
                 outputs[plan.name].append(exc)
                 continue
             self._probers[plan.name] = prober
+            if plan.router is None and not plan.counts_outcomes:
+                self._ledgers[plan.name] = ProbeLedger(
+                    plan.interval_seconds,
+                    prober.late_after_seconds,
+                    origin=self._t0,
+                    max_rtt_samples=MAX_RTT_SAMPLES,
+                )
 
             def work(
                 prober: PingProber | RouterPinger | DnsProber | LdapsProber = prober,
@@ -474,7 +484,14 @@ class DrillEngine:
         while True:
             stopping = self._stop.wait(1.0)
             for name, prober in self._probers.items():
-                events, cursors[name] = prober.settled_events(cursors[name])
+                ledger = self._ledgers.get(name)
+                if ledger is not None:  # the prober forgets them: the ledger keeps the figures
+                    events, cursors[name] = cast("PingProber", prober).settled_events(
+                        cursors[name], release=True
+                    )
+                    ledger.feed(events)
+                else:
+                    events, cursors[name] = prober.settled_events(cursors[name])
                 if events:
                     self.journal.write(
                         "probes",
@@ -715,6 +732,8 @@ class DrillEngine:
         finally:
             if triggered:
                 restore_at = self._now()
+                for ledger in self._ledgers.values():
+                    ledger.restore_started(restore_at + self._t0)
                 self._restore()
             if self.deadman is not None:  # dead man's switch: disarmed unless restore failed
                 restored = not triggered or not self._restore_failed
@@ -857,8 +876,6 @@ class DrillEngine:
         restore_at: float | None,
         steady: Mapping[str, str],
     ) -> DrillResult:
-        from holdtime.gap import analyze
-
         phases: list[PhaseOutage] = []
         samples: dict[str, tuple[tuple[float, float | None], ...]] = {}
         for plan in self.pings:
@@ -868,23 +885,27 @@ class DrillEngine:
                     self._event("probe_error", str(item), plan.name)
                     self._abort = self._abort or f"{plan.kind} path {plan.name} failed: {item}"
                     continue
+                ledger = self._ledgers.get(plan.name)
+                # A ledger path streamed its settled probes already: only the rest is here.
+                tail = [e for e in item.events if ledger is None or e.seq > ledger.cursor]
                 self.journal.write(
                     "flow",
                     path=plan.name,
                     interval_seconds=item.interval_seconds,
                     sent=item.sent,
                     send_errors=getattr(item, "send_errors", 0),  # a PathResult has outcomes
-                    events=[[e.seq, e.sent_at, e.received_at, e.replied] for e in item.events],
+                    events=[[e.seq, e.sent_at, e.received_at, e.replied] for e in tail],
                     **({"outcomes": item.outcomes} if plan.counts_outcomes else {}),
+                    **({"streamed": True} if ledger is not None else {}),
                 )
-                samples[plan.name] = _rtt_samples(item.events, self._t0)
+                if ledger is not None:
+                    ledger.feed(tail)
+                    samples[plan.name] = ledger.rtt.samples()
+                else:
+                    samples[plan.name] = _rtt_samples(item.events, self._t0)
                 if trigger_at is None:
                     continue  # nothing was triggered: the probes measured no failover
-                split = restore_at + self._t0 if restore_at is not None else None
-                for phase, events in _split(item.events, split):
-                    if not events:
-                        continue
-                    gap = analyze(events, item.interval_seconds, item.late_after_seconds)
+                for phase, gap, outcomes in self._analysed(plan, item, ledger, restore_at):
                     for episode in gap.episodes:
                         if episode.start_at is not None:
                             self._event(
@@ -912,7 +933,7 @@ class DrillEngine:
                             if phase == "failback" and self._restore_failed
                             else "",
                             kind=plan.kind,
-                            outcomes=_outcomes(item, events) if plan.counts_outcomes else {},
+                            outcomes=outcomes,
                         )
                     )
             if trigger_at is not None and plan.name in self._ended:
@@ -946,6 +967,25 @@ class DrillEngine:
         )
         self.journal.write("result", result=result.to_dict())
         return result
+
+    def _analysed(
+        self, plan: PingPlan, item: Any, ledger: ProbeLedger | None, restore_at: float | None
+    ) -> list[tuple[str, GapResult, dict[str, int]]]:
+        """Each phase of one path: its gap result and (DNS, LDAPS) how its attempts ended."""
+        if ledger is not None:
+            return [(phase, gap, {}) for phase, gap in ledger.phases()]
+        from holdtime.gap import analyze
+
+        split = restore_at + self._t0 if restore_at is not None else None
+        return [
+            (
+                phase,
+                analyze(events, item.interval_seconds, item.late_after_seconds),
+                _outcomes(item, events) if plan.counts_outcomes else {},
+            )
+            for phase, events in _split(item.events, split)
+            if events
+        ]
 
     def _explain(
         self, phases: Sequence[PhaseOutage], trigger_at: float | None, restore_at: float | None

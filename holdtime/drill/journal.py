@@ -9,8 +9,9 @@ restore, BGP/IPsec changes, loss and recovery), ``sample`` (ping progress, contr
 ``action`` (what ran, how it ended), ``probes`` (per-probe events of a ping path, local or on
 a router, whose fate is known, streamed once a second), ``prediction`` (a path's predicted
 outage, just before the trigger: holdtime.drill.prediction), ``change`` (a polled control-plane
-change with the window it happened in: holdtime.drill.events), ``flow`` (all probe events of a
-ping path, at the end), ``result`` (the drill result, at the end).
+change with the window it happened in: holdtime.drill.events), ``flow`` (a path's totals at the
+end, with the probe events not streamed as ``probes``: all of them for a DNS or router path),
+``result`` (the drill result, at the end).
 """
 
 from __future__ import annotations

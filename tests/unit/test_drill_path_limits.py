@@ -58,8 +58,13 @@ class EchoProber:
         self.plan, self.progress = plan, progress
         self.events: list[ProbeEvent] = []
 
-    def settled_events(self, after_seq: int) -> tuple[list[ProbeEvent], int]:
-        """Every probe is answered at once, so each one sent is settled (as the engine reads)."""
+    def settled_events(
+        self, after_seq: int, *, release: bool = False
+    ) -> tuple[list[ProbeEvent], int]:
+        """Every probe is answered at once, so each one sent is settled (as the engine reads).
+
+        It keeps them all on `release` too: the engine's ledger takes only seqs past its cursor.
+        """
         settled = [e for e in list(self.events) if e.seq > after_seq]
         return settled, settled[-1].seq if settled else after_seq
 
