@@ -246,6 +246,27 @@ def test_registered_router_checks_declare_the_sections_they_read(
 
 
 # -- continuations: a collection that waits gives its worker back -----------------------------
+def test_worker_threads_are_reused_and_end_with_the_run() -> None:
+    """Twelve jobs on two workers run on at most two threads, gone once execute returns."""
+    threads: set[int] = set()
+    lock = threading.Lock()
+
+    class ThreadNoting(ScriptedProbe):
+        def collect(self, target: Target, timeout_seconds: float) -> object:
+            with lock:
+                threads.add(threading.get_ident())
+            return "ok"
+
+    before = set(threading.enumerate())
+    probe = ThreadNoting({f"t{i}": "ok" for i in range(12)}, timeout_seconds=5)
+    jobs = plan_jobs(None, {"scripted": probe}, {"scripted.echo": EchoCheck()})  # type: ignore[arg-type]
+    assert 12 == len(execute(jobs, max_workers=2))
+    assert len(threads) <= 2
+    for thread in set(threading.enumerate()) - before:
+        thread.join(5)
+        assert not thread.is_alive()
+
+
 @dataclass
 class WaitingProbe:
     """begin() answers with a Deferred `wait` seconds later; resume can be held (silent device).
