@@ -72,6 +72,7 @@ class WorkerSlot:
     def __init__(self, scheduler: Scheduler) -> None:
         self._scheduler = scheduler
         self.held = True  # the dispatcher counted this run in _running when it started it
+        self.ended = False  # the run is over (a late resume after its deadline takes nothing)
 
     def release(self) -> None:
         self._scheduler._give_back(self)
@@ -205,6 +206,7 @@ class Scheduler:
         self._heap: list[tuple[float, str]] = []
         self._running = 0  # runs holding a worker
         self._sampling = 0  # runs whose collection waits without one (a traffic sample)
+        self._resuming = 0  # of those, the ones due and waiting for a worker
         self._busy_targets: set[str] = set()
         self._waiting: dict[str, list[str]] = {}
         self._stopping = False
@@ -248,7 +250,7 @@ class Scheduler:
             with self._cond:
                 if self._stopping:
                     return
-                if not self._heap or self._running >= self.max_workers:
+                if not self._heap or self._running >= self.max_workers or self._resuming:
                     self._cond.wait(1.0)
                     continue
                 due, key = self._heap[0]
@@ -295,7 +297,7 @@ class Scheduler:
                     self._running -= 1
                 else:
                     self._sampling -= 1
-                slot.held = False
+                slot.held, slot.ended = False, True
                 target = job.target.name
                 self._busy_targets.discard(target)
                 now = self.clock()
@@ -309,7 +311,7 @@ class Scheduler:
     def _give_back(self, slot: WorkerSlot) -> None:
         """The run's collection waits (its traffic sample): its worker may start another run."""
         with self._cond:
-            if slot.held:
+            if slot.held and not slot.ended:
                 slot.held = False
                 self._running -= 1
                 self._sampling += 1
@@ -318,10 +320,16 @@ class Scheduler:
     def _take_again(self, slot: WorkerSlot) -> None:
         """The sample is due: wait for a free worker (not when stopping), then hold it again."""
         with self._cond:
-            if slot.held:
+            if slot.held or slot.ended:
                 return
-            while self._running >= self.max_workers and not self._stopping:
-                self._cond.wait(1.0)
-            slot.held = True
-            self._sampling -= 1
-            self._running += 1
+            self._resuming += 1  # the dispatcher starts no new run meanwhile: samples go first
+            try:
+                while self._running >= self.max_workers and not (self._stopping or slot.ended):
+                    self._cond.wait(1.0)
+            finally:
+                self._resuming -= 1
+                self._cond.notify_all()
+            if not slot.ended:  # else its deadline passed meanwhile: the run gave it up
+                slot.held = True
+                self._sampling -= 1
+                self._running += 1
