@@ -3,7 +3,10 @@
 Each job runs every ``interval_seconds`` (jittered), through :func:`holdtime.runner.execute` so
 a hung target is ERROR at its own deadline. At most one run per target is in flight: a second
 job on a busy target waits for the first, and a target whose previous collection hung past its
-deadline (its thread cannot be killed) is reported ERROR instead of being piled on.
+deadline (its thread cannot be killed) is reported ERROR instead of being piled on. A run
+whose collection waits (the router probe's 4 s IPsec traffic sample, a
+:class:`~holdtime.plugins.Deferred`) gives its worker back until the sample is due, so 64
+workers are not 64 routers sleeping through their samples.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 from holdtime.defaults import DEFAULT_WORKERS
 from holdtime.errors import CommandTimeout
 from holdtime.exporters.state import ResultStore
+from holdtime.plugins import Deferred, DeferringProbe
 from holdtime.runner import Job, errors_for, execute
 
 if TYPE_CHECKING:
@@ -53,17 +57,43 @@ class DeviceIO:
         with self._lock:
             return self._in_flight.get(target)
 
-    def wrap(self, job: Job) -> Job:
-        """The same job with its probe's collect calls counted and tracked."""
-        return dataclasses.replace(job, probe=_TrackedProbe(job.probe, self))
+    def wrap(self, job: Job, slot: WorkerSlot | None = None) -> Job:
+        """The same job with its probe's collections tracked (and its worker given back while
+        a collection waits, when a scheduler's ``slot`` is passed)."""
+        return dataclasses.replace(job, probe=_TrackedProbe(job.probe, self, slot))
+
+
+class WorkerSlot:
+    """One scheduled run's claim on a scheduler worker, given back while its sample waits.
+
+    ``release`` and ``reacquire`` are idempotent; ``end`` gives the claim back for good.
+    """
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        self._scheduler = scheduler
+        self.held = True  # the dispatcher counted this run in _running when it started it
+        self.ended = False  # the run is over (a late resume after its deadline takes nothing)
+
+    def release(self) -> None:
+        self._scheduler._give_back(self)
+
+    def reacquire(self) -> None:
+        self._scheduler._take_again(self)
 
 
 class _TrackedProbe(Generic[C]):
-    """A probe proxy that reports each collect to a DeviceIO tracker."""
+    """A probe proxy that reports each collection to a DeviceIO tracker.
 
-    def __init__(self, probe: Probe[C], io: DeviceIO) -> None:
+    ``begin`` is forwarded (a probe without one is collected): a collection that waits (the
+    router probe's traffic sample) stays in flight on its device until it resumes or is
+    closed, and gives its scheduler worker back meanwhile. Without ``begin`` here the runner
+    saw a plain probe and every sample held a worker for its whole 4 s.
+    """
+
+    def __init__(self, probe: Probe[C], io: DeviceIO, slot: WorkerSlot | None = None) -> None:
         self.probe = probe
         self.io = io
+        self.slot = slot
         self.name = probe.name
         self.section = probe.section
 
@@ -76,6 +106,44 @@ class _TrackedProbe(Generic[C]):
             return self.probe.collect(target, timeout_seconds)
         finally:
             self.io.end(target.name)
+
+    def begin(self, target: Target[C], timeout_seconds: float) -> object:
+        self.io.begin(target.name)
+        try:
+            if isinstance(self.probe, DeferringProbe):
+                outcome = self.probe.begin(target, timeout_seconds)
+            else:
+                outcome = self.probe.collect(target, timeout_seconds)
+        except BaseException:
+            self.io.end(target.name)
+            raise
+        return self._tracked(target.name, outcome)
+
+    def _tracked(self, target: str, outcome: object) -> object:
+        if not isinstance(outcome, Deferred):
+            self.io.end(target)
+            return outcome
+        if self.slot is not None:
+            self.slot.release()
+        waiting = outcome
+
+        def resume() -> object:
+            if self.slot is not None:
+                self.slot.reacquire()
+            try:
+                later = waiting.resume()
+            except BaseException:
+                self.io.end(target)
+                raise
+            return self._tracked(target, later)
+
+        def close() -> None:
+            try:
+                waiting.close()
+            finally:
+                self.io.end(target)
+
+        return Deferred(resume_at=waiting.resume_at, resume=resume, close=close)
 
 
 def job_interval(
@@ -136,7 +204,9 @@ class Scheduler:
         self.rng = rng or random.Random()
         self._cond = threading.Condition()
         self._heap: list[tuple[float, str]] = []
-        self._running = 0
+        self._running = 0  # runs holding a worker
+        self._sampling = 0  # runs whose collection waits without one (a traffic sample)
+        self._resuming = 0  # of those, the ones due and waiting for a worker
         self._busy_targets: set[str] = set()
         self._waiting: dict[str, list[str]] = {}
         self._stopping = False
@@ -168,9 +238,9 @@ class Scheduler:
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-            while self._running and self.clock() < deadline:
+            while (self._running or self._sampling) and self.clock() < deadline:
                 self._cond.wait(max(0.0, deadline - self.clock()))
-            finished = self._running == 0
+            finished = self._running == 0 and self._sampling == 0
         if self._thread is not None:
             self._thread.join(timeout=max(0.0, deadline - self.clock()))
         return finished
@@ -180,7 +250,7 @@ class Scheduler:
             with self._cond:
                 if self._stopping:
                     return
-                if not self._heap or self._running >= self.max_workers:
+                if not self._heap or self._running >= self.max_workers or self._resuming:
                     self._cond.wait(1.0)
                     continue
                 due, key = self._heap[0]
@@ -203,6 +273,7 @@ class Scheduler:
         scheduled = self.jobs[key]
         job = scheduled.job
         started = self.clock()
+        slot = WorkerSlot(self)
         try:
             hung_since = self.io.in_flight_since(job.target.name)
             results: list[CheckResult]
@@ -217,12 +288,16 @@ class Scheduler:
                     0.0,
                 )
             else:
-                results = execute([self.io.wrap(job)], max_workers=1)
+                results = execute([self.io.wrap(job, slot)], max_workers=1)
             self.store.put(key, results, self.clock() - started)
         finally:
             with self._cond:
                 self.runs += 1
-                self._running -= 1
+                if slot.held:
+                    self._running -= 1
+                else:
+                    self._sampling -= 1
+                slot.held, slot.ended = False, True
                 target = job.target.name
                 self._busy_targets.discard(target)
                 now = self.clock()
@@ -232,3 +307,29 @@ class Scheduler:
                 due = max(started + scheduled.interval_seconds * (1.0 + jitter), now)
                 heapq.heappush(self._heap, (due, key))
                 self._cond.notify_all()
+
+    def _give_back(self, slot: WorkerSlot) -> None:
+        """The run's collection waits (its traffic sample): its worker may start another run."""
+        with self._cond:
+            if slot.held and not slot.ended:
+                slot.held = False
+                self._running -= 1
+                self._sampling += 1
+                self._cond.notify_all()
+
+    def _take_again(self, slot: WorkerSlot) -> None:
+        """The sample is due: wait for a free worker (not when stopping), then hold it again."""
+        with self._cond:
+            if slot.held or slot.ended:
+                return
+            self._resuming += 1  # the dispatcher starts no new run meanwhile: samples go first
+            try:
+                while self._running >= self.max_workers and not (self._stopping or slot.ended):
+                    self._cond.wait(1.0)
+            finally:
+                self._resuming -= 1
+                self._cond.notify_all()
+            if not slot.ended:  # else its deadline passed meanwhile: the run gave it up
+                slot.held = True
+                self._sampling -= 1
+                self._running += 1

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from deferring_probe import WaitingProbe
 
 from holdtime.exporters.scheduler import DeviceIO, Scheduled, Scheduler, job_interval
 from holdtime.exporters.state import ResultStore
@@ -180,6 +181,29 @@ def test_stop_waits_for_running_checks_and_starts_no_more(stoppers: list[Schedul
     calls = probe.calls
     time.sleep(0.4)
     assert (True, calls, 0) == (finished, probe.calls, probe.active_total)
+
+
+def test_a_run_waiting_for_its_sample_gives_its_worker_back(stoppers: list[Scheduler]) -> None:
+    """One worker, three targets with a 0.5 s sample: all three begin before one resumes."""
+    probe = WaitingProbe({"t0": 0.5, "t1": 0.5, "t2": 0.5})
+    jobs = [Scheduled(_job(probe, name), 60) for name in probe.waits]  # type: ignore[arg-type]
+    scheduler = _start(stoppers, jobs, max_workers=1)
+    _wait_for(lambda: scheduler.runs >= 3)
+    assert ["begin"] * 3 + ["resume"] * 3 == [k for k, _ in probe.events if k != "close"]
+    records = scheduler.store.snapshot().records
+    assert [Status.PASS] * 3 == [r.status for record in records for r in record.results]
+
+
+def test_a_sampling_collection_stays_in_flight_on_its_device(stoppers: list[Scheduler]) -> None:
+    """While its sample waits the device counts as in flight; once resumed, no longer."""
+    probe = WaitingProbe({"r1": 0.5})
+    io = DeviceIO()
+    scheduler = _start(stoppers, [Scheduled(_job(probe, "r1"), 60)], io=io)  # type: ignore[arg-type]
+    _wait_for(lambda: bool(probe.of("begin")))
+    time.sleep(0.1)
+    during = io.in_flight_since("r1")
+    _wait_for(lambda: scheduler.runs >= 1)
+    assert (True, None) == (during is not None, io.in_flight_since("r1"))
 
 
 def test_job_interval_takes_the_shortest_matching_override() -> None:

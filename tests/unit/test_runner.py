@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from deferring_probe import WaitingProbe
 
 from holdtime import plugins
 from holdtime.checks.kit import BaseCheck
@@ -246,60 +247,25 @@ def test_registered_router_checks_declare_the_sections_they_read(
 
 
 # -- continuations: a collection that waits gives its worker back -----------------------------
-@dataclass
-class WaitingProbe:
-    """begin() answers with a Deferred `wait` seconds later; resume can be held (silent device).
+def test_worker_threads_are_reused_and_end_with_the_run() -> None:
+    """Twelve jobs on two workers run on at most two threads, gone once execute returns."""
+    threads: set[int] = set()
+    lock = threading.Lock()
 
-    ``events`` is what happened, in order: ("begin", name), ("resume", name), ("close", name).
-    """
+    class ThreadNoting(ScriptedProbe):
+        def collect(self, target: Target, timeout_seconds: float) -> object:
+            with lock:
+                threads.add(threading.get_ident())
+            return "ok"
 
-    waits: dict[str, float]
-    name: str = "scripted"
-    section: None = None
-    timeout_seconds: float = 5.0
-    hold: threading.Event | None = None  # resume waits for it (a device silent in the 2nd read)
-    events: list[tuple[str, str]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def targets(self, inventory: Any) -> Sequence[Target]:
-        return [
-            Target(name=n, device=n, config=None, timeout_seconds=self.timeout_seconds)
-            for n in self.waits
-        ]
-
-    def note(self, what: str, name: str) -> None:
-        with self.lock:
-            self.events.append((what, name))
-
-    def collect(self, target: Target, timeout_seconds: float) -> object:
-        return plugins.complete(self.begin(target, timeout_seconds))
-
-    def begin(self, target: Target, timeout_seconds: float) -> object:
-        import time
-
-        name = target.name
-        self.note("begin", name)
-        closed = threading.Event()
-
-        def resume() -> object:
-            try:
-                self.note("resume", name)
-                if self.hold is not None:
-                    self.hold.wait(30)
-                return "ok"
-            finally:
-                close()
-
-        def close() -> None:
-            if not closed.is_set():
-                closed.set()
-                self.note("close", name)
-
-        return plugins.Deferred(time.monotonic() + self.waits[name], resume, close)
-
-    def of(self, what: str) -> list[str]:
-        with self.lock:
-            return [name for kind, name in self.events if kind == what]
+    before = set(threading.enumerate())
+    probe = ThreadNoting({f"t{i}": "ok" for i in range(12)}, timeout_seconds=5)
+    jobs = plan_jobs(None, {"scripted": probe}, {"scripted.echo": EchoCheck()})  # type: ignore[arg-type]
+    assert 12 == len(execute(jobs, max_workers=2))
+    assert len(threads) <= 2
+    for thread in set(threading.enumerate()) - before:
+        thread.join(5)
+        assert not thread.is_alive()
 
 
 def _waiting_jobs(probe: WaitingProbe) -> list[Job]:

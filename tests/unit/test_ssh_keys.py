@@ -150,6 +150,42 @@ def test_an_unchanged_file_is_parsed_once(served: Served) -> None:
     assert ssh._known_hosts_file(path) is ssh._known_hosts_file(path)
 
 
+def test_lookups_find_what_paramikos_lookup_finds(served: Served, tmp_path: Path) -> None:
+    """Plain, hashed and repeated names: the same first key of each type as HostKeys.lookup."""
+    path = tmp_path / "known_hosts"
+    path.write_text(served.line("r001") + served.line("r002"))
+    subprocess.run(["ssh-keygen", "-q", "-H", "-f", str(path)], check=True, capture_output=True)
+    # plain lines after the hashed ones: r001 again with r002's key (a later key of the same
+    # type, which must not win), r002 plain, and an ed25519 key for r001
+    ed25519 = _keygen(tmp_path / "ed", "ed25519")
+    extra = Path(f"{ed25519}.pub").read_text().split()[:2]
+    with path.open("a") as handle:
+        handle.write(served.line("r001", key_of="r002") + served.line("r002"))
+        port = next(s.port for s in served.replay.routers if s.name == "r001")
+        handle.write(f"[127.0.0.1]:{port} {extra[0]} {extra[1]}\n")
+    parsed = paramiko.HostKeys(str(path))
+    for served_router in served.replay.routers:
+        name = f"[127.0.0.1]:{served_router.port}"
+        expected = parsed.lookup(name)
+        assert expected is not None
+        found = ssh._KnownHostsFile(path).keys_for(name)
+        first = {t: expected[t].asbytes() for t in expected}  # a repeated type: its first key
+        assert list(first.items()) == [(t, k.asbytes()) for t, k in found]
+    assert () == ssh._KnownHostsFile(path).keys_for("[127.0.0.1]:1")
+
+
+def test_the_session_agrees_on_aes_gcm_and_still_verifies(served: Served) -> None:
+    """AES-GCM is preferred (both ways) where the server offers it; the host key still checked."""
+    with SshSession(SshParams.from_router(served.routers["r001"])) as session:
+        transport = session._clients[-1].get_transport()
+        assert transport is not None
+        assert ("aes128-gcm@openssh.com", "aes128-gcm@openssh.com") == (
+            transport.local_cipher,
+            transport.remote_cipher,
+        )
+        assert served.key("r001").asbytes() == transport.get_remote_server_key().asbytes()
+
+
 # -- key files ---------------------------------------------------------------------------
 KEY_TYPES = [("ed25519", ()), ("rsa", ("-b", "2048")), ("ecdsa", ("-b", "256"))]
 
