@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from holdtime.sections import BuildContext, Section, seconds
-from holdtime.yaml_schema import Field, Walker
+from holdtime.yaml_schema import HOST_RE, Field, Walker
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +67,26 @@ def dns_name(value: Any, node: yaml.Node, walker: Walker, where: str) -> Any:
     """A DNS name (not an address), lower case without the trailing dot."""
     if value is None:
         return None
+    text = str(value)
     try:
-        ipaddress.ip_address(value)
+        ipaddress.ip_address(text)
     except ValueError:
-        return str(value).rstrip(".").lower()
-    walker.problem(node, where, f"{value!r} is an IP address, not a DNS name to resolve")
+        if _is_dns_name(text):
+            return text.rstrip(".").lower()
+        walker.problem(
+            node,
+            where,
+            f"{text!r} is not a DNS name: write labels of letters, digits, '-' or '_' "
+            "(1-63 each, not starting with '-') joined by single dots, e.g. vcenter.example.net",
+        )
+        return None
+    walker.problem(node, where, f"{text!r} is an IP address, not a DNS name to resolve")
     return None
+
+
+def _is_dns_name(text: str) -> bool:
+    # an all-digit last label is a mistyped address (10.0.0.300.5), never a name to resolve
+    return bool(HOST_RE.match(text)) and not text.rstrip(".").rpartition(".")[2].isdigit()
 
 
 RESOLVER_FIELD = Field(
@@ -87,7 +101,7 @@ RESOLVER_FIELD = Field(
 NAME_FIELD = Field(
     "map",
     fields={
-        "name": Field("host", required=True, check=dns_name),
+        "name": Field("str", required=True, check=dns_name),
         "addresses": Field("list", item=Field("address"), one_or_list=True),
         "reverse": Field("bool"),
     },
@@ -113,6 +127,8 @@ def _unique(
     clean = True
     for index, entry in enumerate(entries):
         value = entry.get(key)
+        if value is None:
+            continue  # missing or not valid: already reported where it is
         if value in seen:
             context.problem(f"{where}[{index}].{key}", f"{what} {value!r} is listed twice")
             clean = False

@@ -17,7 +17,7 @@ to list it next to PING_PATHS (`holdtime.inventory.registered_sections`)::
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from holdtime.probes.dns_config import RESOLVER_FIELD, Resolver, dns_name
@@ -54,13 +54,14 @@ class DnsPathConfig:
 
 
 _DEFAULT = DnsPathConfig(name="", resolver=Resolver("", ""), query="")
+RESOLVER_SHAPE = "the resolver itself: {name: dc1, address: 10.1.1.10, port: 53}"
 
 DNS_PATH_FIELD = Field(
     "map",
     fields={
         "name": Field("name", required=True),
-        "resolver": RESOLVER_FIELD,
-        "query": Field("host", required=True, check=dns_name),
+        "resolver": replace(RESOLVER_FIELD, required=True, shape=RESOLVER_SHAPE),
+        "query": Field("str", required=True, check=dns_name),
         "type": Field("str", choices=("A", "AAAA", "PTR")),
         "transport": Field("str", choices=("udp", "tcp")),
         "interval_seconds": seconds(0.01, 60),
@@ -73,17 +74,23 @@ DNS_PATH_FIELD = Field(
 def build_dns_path(
     raw: Mapping[str, Any], where: str, context: BuildContext
 ) -> DnsPathConfig | None:
-    """One `dns_paths:` entry (None when a required key was missing: already reported)."""
+    """One `dns_paths:` entry (None without a name: already reported).
+
+    An entry with a problem (no resolver, a query that is not a DNS name: the schema walk said
+    so, and the problem fails the load) is still built, as `ldaps_paths:` entries are: a drill
+    naming it then gets no second, misleading "no such path" line.
+    """
+    if raw.get("name") is None:
+        return None
     resolver = raw.get("resolver")
     if not isinstance(resolver, Mapping):
-        context.problem(f"{where}.resolver", "name the resolver: {name: dc1, address: 10.1.1.10}")
-        return None
-    if None in (raw.get("name"), raw.get("query"), resolver.get("name"), resolver.get("address")):
-        return None
+        resolver = {}
     return DnsPathConfig(
         name=raw["name"],
-        resolver=Resolver(resolver["name"], resolver["address"], resolver.get("port", 53)),
-        query=raw["query"],
+        resolver=Resolver(
+            resolver.get("name") or "", resolver.get("address") or "", resolver.get("port", 53)
+        ),
+        query=raw.get("query") or "",
         rdtype=raw.get("type", _DEFAULT.rdtype),
         transport=raw.get("transport", _DEFAULT.transport),
         interval_seconds=raw.get("interval_seconds", _DEFAULT.interval_seconds),

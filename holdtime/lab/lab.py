@@ -24,9 +24,10 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -771,6 +772,44 @@ class Lab:
         pid = _recorded(self._load_state(), "pids").get(f"{node}-slapd")
         if pid is not None and self._running(pid, node):
             processes.terminate({pid})
+
+    def issue_certificate(self, node: str, variant: lab_ca.Variant = "good") -> None:
+        """Give a controller's slapd a new certificate, good or broken one way, and restart it.
+
+        The failing scenarios of the `ldaps` and `tls` families (`expired`, `wrong_name`,
+        `expiring_soon` ...: `holdtime.lab.lab_ca.issue_server_variant`); `good` puts it right.
+        """
+        if node not in DOMAIN_CONTROLLERS:
+            raise ConfigError(f"no directory controller {node!r}: {', '.join(DOMAIN_CONTROLLERS)}")
+        ca = lab_ca.LabCa.load_or_create(self.root / "ca")
+        tls = self.root / node / "tls"
+        lab_ca.issue_server_variant(
+            ca, tls, variant, f"{node}.{DNS_ZONE}", ips=[DOMAIN_CONTROLLERS[node]]
+        )
+        self.stop_slapd(node)
+        self.start_slapd(node)
+
+    @contextlib.contextmanager
+    def hung(self, node: str) -> Iterator[None]:
+        """A controller that hangs: its named and slapd SIGSTOPped (they accept, never answer).
+
+        The kernel still completes TCP handshakes into their listen queues and takes UDP
+        datagrams into their buffers, so a client waits out its own deadline, as for a
+        controller whose disk or CPU is stuck. SIGCONT on the way out.
+        """
+        pids = _recorded(self._load_state(), "pids")
+        frozen = [
+            pid
+            for daemon in ("named", "slapd")
+            if self._running(pid := pids.get(f"{node}-{daemon}"), node) and pid is not None
+        ]
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for pid in frozen:
+                os.kill(pid, signal.SIGCONT)
 
     def dns_update(self, node: str, commands: Sequence[str]) -> None:
         """Send a dynamic update to one controller only (nsupdate inside its namespace)."""

@@ -285,8 +285,16 @@ class LabCa:
         return issued
 
 
-Variant = Literal["good", "expired", "not_yet_valid", "wrong_name", "other_ca"]
-VARIANTS: tuple[Variant, ...] = ("good", "expired", "not_yet_valid", "wrong_name", "other_ca")
+Variant = Literal["good", "expired", "not_yet_valid", "wrong_name", "other_ca", "expiring_soon"]
+VARIANTS: tuple[Variant, ...] = (
+    "good",
+    "expired",
+    "not_yet_valid",
+    "wrong_name",
+    "other_ca",
+    "expiring_soon",
+)
+EXPIRING_SOON_DAYS = 10  # inside the 30-day window in which tls.expiry and ldaps.expiry WARN
 
 
 def issue_server_variant(
@@ -301,7 +309,8 @@ def issue_server_variant(
 ) -> Issued:
     """A server certificate for `host` that is good or broken in one named way.
 
-    expired: notAfter a day ago; not_yet_valid: notBefore in a day; wrong_name: the SANs and CN
+    expired: notAfter a day ago; expiring_soon: valid, notAfter in EXPIRING_SOON_DAYS days;
+    not_yet_valid: notBefore in a day; wrong_name: the SANs and CN
     name `wrong_host` only (no IP SAN); other_ca: good in itself but signed by a second CA made in
     `directory/other-ca` (so `Issued.ca_path` is that CA; verify against `ca.cert_path`).
     """
@@ -316,7 +325,9 @@ def issue_server_variant(
         host,
         dns_names=[host],
         ips=ips,
-        not_after=now - day if variant == "expired" else None,
+        not_after={"expired": now - day, "expiring_soon": now + EXPIRING_SOON_DAYS * day}.get(
+            variant
+        ),
         not_before=now + day if variant == "not_yet_valid" else None,
         key_type=key_type,
     )

@@ -14,8 +14,12 @@ HOLDTIME = str(Path(sys.executable).parent / "holdtime")
 Results = dict[tuple[str, str], dict[str, object]]
 
 
-def check_lab(lab: Lab, only: Sequence[str]) -> tuple[int, Results, str]:
-    """Exit code, results by (check, device) and the whole output of `holdtime check --only`."""
+def check_lab(lab: Lab, only: Sequence[str], key: str = "device") -> tuple[int, Results, str]:
+    """Exit code, results by (check, device) and the whole output of `holdtime check --only`.
+
+    `key="target"`: by (check, target) instead, for families with many results per device (a
+    `dns:` group is one device).
+    """
     selected = [arg for pattern in only for arg in ("--only", pattern)]
     done = subprocess.run(
         [HOLDTIME, "check", "-i", str(lab.inventory_path), "--format", "json", "-q", *selected],
@@ -25,7 +29,7 @@ def check_lab(lab: Lab, only: Sequence[str]) -> tuple[int, Results, str]:
         check=False,
     )
     report = json.loads(done.stdout)
-    results = {(r["check"], r["device"]): r for r in report["results"]}
+    results = {(r["check"], r[key]): r for r in report["results"]}
     return done.returncode, results, done.stdout + done.stderr
 
 

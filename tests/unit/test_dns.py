@@ -130,7 +130,7 @@ def test_section_builds_the_group(tmp_path: Path) -> None:
             "5:47: dns[0].resolvers[1].port: 70000 is out of range 1..65535",
         ),
         (("VCenter.Example.NET.", "10.1.1.20"), "is an IP address, not a DNS name to resolve"),
-        (("VCenter.Example.NET.", "'bad name!'"), "is neither an IP address nor a host name"),
+        (("VCenter.Example.NET.", "'bad name!'"), "'bad name!' is not a DNS name: write labels"),
         (("address: 10.1.1.10", "address: dc1.example.net"), "is not an IP address"),
         (("name: dc2,", "name: dc1,"), "resolver 'dc1' is listed twice"),
     ],

@@ -62,5 +62,6 @@ def test_variants(ca: LabCa, tmp_path: Path, variant: str) -> None:
         "not_yet_valid": cert.not_valid_before_utc > now,
         "wrong_name": "dc1.lab.example" not in names.get_values_for_type(x509.DNSName),
         "other_ca": cert.issuer != _cert(ca.cert_path).subject,
+        "expiring_soon": now < cert.not_valid_after_utc < now + datetime.timedelta(days=30),
     }
     assert {k: k == variant for k in seen} == seen
