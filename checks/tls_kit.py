@@ -98,14 +98,20 @@ def handshake_observed(observation: TlsObservation) -> dict[str, object]:
     }
 
 
+def _why_not_evaluated(observation: TlsObservation) -> str:
+    """`TCP connect timeout (timed out)`, `no TLS answer (...)`: why nothing could be judged."""
+    state, detail = observation.handshake, observation.detail
+    if state == "not_attempted":
+        return f"TCP connect {observation.connect}" + (f" ({detail})" if detail else "")
+    return detail or _NOT_EVALUATED.get(state, state)
+
+
 def _unfinished(observation: TlsObservation, observed: Mapping[str, object]) -> Verdict | None:
     """The verdict of a handshake that did not get to a certificate decision (else None)."""
     where = f"{observation.host}:{observation.port}"
     state, detail = observation.handshake, observation.detail
     if state in _NOT_EVALUATED:
-        why = detail or _NOT_EVALUATED[state]
-        if state == "not_attempted":
-            why = f"TCP connect {observation.connect}" + (f" ({detail})" if detail else "")
+        why = _why_not_evaluated(observation)
         return Verdict(
             Status.ERROR,
             f"{where}: could not evaluate the TLS handshake: {why}",
@@ -178,11 +184,11 @@ def expiry_verdict(observation: TlsObservation, warn_before_days: float) -> Verd
     observed = expiry_observed(observation, cert)
     where = f"{observation.host}:{observation.port}"
     if cert is None:
-        why = observation.detail or observation.handshake
+        why = _why_not_evaluated(observation)
         return Verdict(
             Status.ERROR,
             f"{where}: no certificate read ({why})",
-            (f"the handshake did not deliver a certificate: {observation.handshake}: {why}",),
+            (f"the handshake did not deliver a certificate: {why}",),
             observed,
         )
     now = observation.observed_at

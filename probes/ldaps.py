@@ -300,6 +300,16 @@ class LdapsProbe:
         return collect_controller(entry)
 
 
+# probes.tls_handshake.HANDSHAKE_STATES in the words a result shows (why no bind was tried)
+_HANDSHAKE_WORDS = {
+    "timeout": "no TLS answer in time",
+    "closed": "the controller closed the connection",
+    "verify_failed": "its certificate was refused",
+    "protocol": "the TLS handshake failed",
+    "local_error": "the CA file could not be loaded",
+}
+
+
 def collect_controller(
     entry: LdapsController, clock: Callable[[], float] | None = None
 ) -> LdapsObservation:
@@ -325,7 +335,10 @@ def collect_controller(
     if ldaps.handshake == "ok":
         rootdse, bind = read_directory(entry, left)
     else:
-        why = f"the LDAPS handshake did not verify ({ldaps.handshake})"
+        words = _HANDSHAKE_WORDS.get(ldaps.handshake, ldaps.handshake)
+        why = f"the LDAPS handshake did not verify ({words})"
+        if ldaps.handshake == "not_attempted":
+            why = f"no TCP connection to {entry.host}:{entry.port} (connect {ldaps.connect})"
         rootdse = RootDse(state="not_attempted", detail=why)
         bind = BindOutcome(entry.bind_dn, "not_attempted", detail=why) if entry.bind_dn else None
     starttls = None

@@ -52,6 +52,16 @@ def _statuses(report: Report, owner: str) -> set[str]:
     }
 
 
+def _by_owner(exit_code: int, report: Report) -> tuple[int, set[str], set[str], set[str]]:
+    """Exit code, then the statuses of dc1's, dc2's and both controllers' results."""
+    dc1, dc2, both = (_statuses(report, owner) for owner in ("dc1", "dc2", "both"))
+    return exit_code, dc1, dc2, both
+
+
+# dc2 unusable: exit 2, dc1's results PASS, dc2's and dns.consistent's (compares both) ERROR
+ONLY_DC2_ERRORS = (2, {"pass"}, {"error"}, {"error"})
+
+
 @pytest.fixture
 def dc2_certificate(lab: Lab) -> Iterator[None]:
     """dc2's slapd gets its good certificate back after the test, whatever it did to it."""
@@ -67,12 +77,7 @@ def test_hung_controller_errors_only_its_own_checks_at_their_deadline(lab: Lab) 
     handshake = report[("ldaps.handshake", "dc2")]
     transport = report[("dns.transport", f"{GROUP}/dc2")]
     dc1_ldaps = [r for (check, target), r in report.items() if target == "dc1"]
-    assert (2, {"pass"}, {"error"}, {"error"}) == (
-        exit_code,
-        _statuses(report, "dc1"),
-        _statuses(report, "dc2"),
-        _statuses(report, "both"),
-    )
+    assert ONLY_DC2_ERRORS == _by_owner(exit_code, report)
     assert (
         "172.16.1.12:636: could not evaluate the TLS handshake: no TLS answer "
         "(the handshake timed out)"
@@ -86,6 +91,36 @@ def test_hung_controller_errors_only_its_own_checks_at_their_deadline(lab: Lab) 
     assert (True, True) == (
         dc2_seconds >= controller.timeout_seconds,
         all(float(r["duration_seconds"]) < dc2_seconds for r in dc1_ldaps),  # type: ignore[arg-type]
+    )
+
+
+BLACK_HOLE = """table inet holdtime_directory_test {
+  chain input {
+    type filter hook input priority -10;
+    tcp dport { 53, 389, 636 } drop
+    udp dport 53 drop
+  }
+}
+"""
+
+
+def test_controller_behind_a_silent_drop_errors_only_its_own_checks(lab: Lab) -> None:
+    """nftables drops DNS and LDAP on dc2: its checks ERROR naming the connect timeout."""
+    lab.exec("dc2", ["nft", "-f", "-"], input_text=BLACK_HOLE)
+    try:
+        exit_code, report = _check(lab)
+    finally:
+        lab.exec("dc2", ["nft", "delete", "table", "inet", "holdtime_directory_test"])
+    assert ONLY_DC2_ERRORS == _by_owner(exit_code, report)
+    assert (
+        "172.16.1.12:636: could not evaluate the TLS handshake: TCP connect timeout (timed out)",
+        "bind of cn=holdtime-svc,ou=services,dc=lab,dc=holdtime,dc=test not evaluated: no TCP "
+        "connection to 172.16.1.12:636 (connect timeout)",
+        "172.16.1.12:636: no certificate read (TCP connect timeout (timed out))",
+    ) == (
+        report[("ldaps.handshake", "dc2")]["summary"],
+        report[("ldaps.bind", "dc2")]["summary"],
+        report[("tls.expiry", "dc2-ldaps/172.16.1.12:636")]["summary"],
     )
 
 

@@ -335,3 +335,35 @@ def test_starttls_answer_not_understood_is_error() -> None:
 def test_starttls_not_configured_skips() -> None:
     """No starttls_port: SKIP."""
     assert Status.SKIP == _status(ldaps_checks.StartTlsCheck(), _ldaps(starttls=None))[0]
+
+
+def test_expiry_without_a_tcp_connection_says_how_the_connect_ended() -> None:
+    """Connect timed out: tls.expiry ERRORs in the connect's words, not an internal state."""
+    unreachable = dataclasses.replace(
+        OK, connect="timeout", handshake="not_attempted", detail="timed out", certificate=None
+    )
+    (result,) = tls_checks.ExpiryCheck().evaluate(TLS_TARGET, unreachable)
+    assert (
+        Status.ERROR,
+        "10.20.0.10:636: no certificate read (TCP connect timeout (timed out))",
+        ("the handshake did not deliver a certificate: TCP connect timeout (timed out)",),
+    ) == (result.status, result.summary, result.reasons)
+
+
+def test_no_bind_is_tried_without_a_connection_and_the_result_says_why() -> None:
+    """A controller refusing TCP: the bind and rootDSE ERROR naming the refused connect."""
+    from tls_loopback import closed_port
+
+    from holdtime.probes.ldaps import collect_controller
+
+    port = closed_port()
+    controller = dataclasses.replace(
+        CONTROLLER, host="127.0.0.1", port=port, ca_file=None, timeout_seconds=2
+    )
+    observation = collect_controller(controller)
+    why = f"no TCP connection to 127.0.0.1:{port} (connect refused)"
+    assert ("not_attempted", why, why) == (
+        observation.bind.state if observation.bind else None,
+        observation.bind.detail if observation.bind else None,
+        observation.rootdse.detail,
+    )
