@@ -105,13 +105,6 @@ CASES = [  # id, (replace this, with this), the one line expected after `file:`
         "e.g. vcenter.example.net",
     ),
     (
-        "two-names-not-dns",  # each is its own line; neither is taken for a duplicate
-        ("{name: vcenter.example.net}", "{name: -vc.example.net}"),
-        "8:16: dns[0].names[0].name: '-vc.example.net' is not a DNS name: write labels of "
-        "letters, digits, '-' or '_' (1-63 each, not starting with '-') joined by single dots, "
-        "e.g. vcenter.example.net",
-    ),
-    (
         "name-is-an-address",
         ("{name: nsx.example.net}", "{name: 10.1.1.30}"),
         "9:16: dns[0].names[1].name: '10.1.1.30' is an IP address, not a DNS name to resolve",
@@ -173,3 +166,24 @@ def test_each_mistake_is_one_line_naming_where(
         done.stderr.splitlines(),
     )
     assert "Hdq-bind-Xq93-secret" not in done.stderr
+
+
+def test_two_bad_names_are_two_lines_and_no_duplicate(tmp_path: Path) -> None:
+    """Two names that are not DNS names: a line each, neither taken for a name listed twice."""
+    names = "      - {name: vcenter.example.net}\n      - {name: nsx.example.net}\n"
+    bad = "      - {name: -vc.example.net}\n      - {name: nsx..example.net}\n"
+    assert names in GOOD
+    done = _validate(tmp_path, GOOD.replace(names, bad))
+    path = tmp_path / "inventory.yaml"
+    rule = (
+        "is not a DNS name: write labels of letters, digits, '-' or '_' (1-63 each, not "
+        "starting with '-') joined by single dots, e.g. vcenter.example.net"
+    )
+    assert (
+        2,
+        [
+            f"{path}:8:16: dns[0].names[0].name: '-vc.example.net' {rule}",
+            f"{path}:9:16: dns[0].names[1].name: 'nsx..example.net' {rule}",
+            f"{path}: 2 problems",
+        ],
+    ) == (done.returncode, done.stderr.splitlines())
