@@ -270,6 +270,7 @@ def _build(
             name: frozenset(str(item["name"]) for item in entries if item.get("name"))
             for name, entries in items.items()
         },
+        items=items,
     )
     built: dict[str, tuple[object, ...]] = {}
     for section in sections:

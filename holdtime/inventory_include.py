@@ -316,7 +316,11 @@ def _router(
     mark = yaml.Mark(context.walker.source, 0, line - 1, column - 1, None, 0)
     raw = walker.value(_node(data, mark), ROUTERS.item, HOLE)
     own = Context(
-        path=context.path, walker=walker, defaults=context.defaults, declared=context.declared
+        path=context.path,
+        walker=walker,
+        defaults=context.defaults,
+        declared=context.declared,
+        items=context.items,
     )
     router = ROUTERS.build(raw, HOLE, own) if raw is not None else None
     problems = [_relabel(message, notes) for _line, _column, message in sorted(walker.problems)]

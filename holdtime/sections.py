@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
@@ -44,6 +44,10 @@ class BuildContext(Protocol):
 
     def names(self, section: str) -> frozenset[str]:
         """The entry names another section declares (for cross-references)."""
+        ...
+
+    def entries(self, section: str) -> Sequence[Mapping[str, Any]]:
+        """Another section's entries as validated (plain mappings; for nested references)."""
         ...
 
 
@@ -78,6 +82,7 @@ class Context:
     walker: Walker
     defaults: Mapping[str, Any]
     declared: Mapping[str, frozenset[str]]
+    items: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
 
     def problem(self, where: str, message: str) -> None:
         """Record a problem at the closest known position of `where` (or its parents)."""
@@ -121,6 +126,10 @@ class Context:
     def names(self, section: str) -> frozenset[str]:
         """Entry names declared in another section (from the file, valid or not)."""
         return self.declared.get(section, frozenset())
+
+    def entries(self, section: str) -> Sequence[Mapping[str, Any]]:
+        """Another section's validated entries (from the file, valid or not)."""
+        return self.items.get(section, ())
 
 
 def password(

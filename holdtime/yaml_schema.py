@@ -42,6 +42,7 @@ class Field:
     one_or_list: bool = False  # a single value stands for a one-item list
     check: Validator | None = None  # extra validation, may return a replacement value
     shape: str = ""  # map: what the mapping looks like; table: "NAME -> WHAT" (for messages)
+    or_name: bool = False  # map: a bare name stands for an entry declared elsewhere (by name)
 
 
 @dataclass
@@ -97,6 +98,8 @@ class Walker:
             assert spec.item is not None
             single = self.value(node, spec.item, where)
             result: Any = None if single is None else [single]
+        elif spec.kind == "map" and spec.or_name and isinstance(node, yaml.ScalarNode):
+            result = self._typed_scalar(node, Field("name"), where)  # the builder resolves it
         elif spec.kind == "map":
             result = self._map(node, spec, where)
         elif spec.kind == "table":

@@ -5,17 +5,20 @@ to list it next to PING_PATHS (`holdtime.inventory.registered_sections`)::
 
     dns_paths:
       - name: dc1-vcenter
-        resolver: {name: dc1, address: 10.1.1.10}   # port 53 unless given
+        resolver: {name: dc1, address: 10.1.1.10}   # port 53 unless given; or `resolver: dc1`:
+                                                    # a resolver of a `dns:` group, by its name
         query: vcenter.example.net
         type: A                                     # A | AAAA | PTR
         transport: udp                              # udp | tcp
         interval_seconds: 0.2
         timeout_seconds: 1                          # an answer later than this is lost
-        netns: holdtime-app                         # optional: ask from this namespace
+        netns: holdtime-app                         # optional: ask from this namespace (by
+                                                    # default the `dns:` group's, by name)
 """
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -54,13 +57,16 @@ class DnsPathConfig:
 
 
 _DEFAULT = DnsPathConfig(name="", resolver=Resolver("", ""), query="")
-RESOLVER_SHAPE = "the resolver itself: {name: dc1, address: 10.1.1.10, port: 53}"
+RESOLVER_SHAPE = (
+    "a resolver of a dns: group by its name (resolver: dc1), or the resolver itself: "
+    "{name: dc1, address: 10.1.1.10, port: 53}"
+)
 
 DNS_PATH_FIELD = Field(
     "map",
     fields={
         "name": Field("name", required=True),
-        "resolver": replace(RESOLVER_FIELD, required=True, shape=RESOLVER_SHAPE),
+        "resolver": replace(RESOLVER_FIELD, required=True, shape=RESOLVER_SHAPE, or_name=True),
         "query": Field("str", required=True, check=dns_name),
         "type": Field("str", choices=("A", "AAAA", "PTR")),
         "transport": Field("str", choices=("udp", "tcp")),
@@ -83,7 +89,11 @@ def build_dns_path(
     if raw.get("name") is None:
         return None
     resolver = raw.get("resolver")
-    if not isinstance(resolver, Mapping):
+    netns = raw.get("netns")
+    if isinstance(resolver, str):
+        resolver, group_netns = _declared_resolver(resolver, f"{where}.resolver", context)
+        netns = netns or group_netns
+    elif not isinstance(resolver, Mapping):
         resolver = {}
     return DnsPathConfig(
         name=raw["name"],
@@ -95,7 +105,48 @@ def build_dns_path(
         transport=raw.get("transport", _DEFAULT.transport),
         interval_seconds=raw.get("interval_seconds", _DEFAULT.interval_seconds),
         timeout_seconds=raw.get("timeout_seconds", _DEFAULT.timeout_seconds),
-        netns=raw.get("netns"),
+        netns=netns,
+    )
+
+
+def _declared_resolver(
+    name: str, where: str, context: BuildContext
+) -> tuple[Mapping[str, Any], str | None]:
+    """The `dns:` resolver called `name` and its group's netns ({} when there is none: said)."""
+    found: dict[tuple[object, object], list[Mapping[str, Any]]] = {}
+    for group in context.entries("dns"):
+        for entry in group.get("resolvers") or []:
+            if isinstance(entry, Mapping) and entry.get("name") == name:
+                key = (entry.get("address"), entry.get("port", 53))
+                found.setdefault(key, []).append(group)
+    if not found:
+        known = sorted(
+            {
+                str(entry["name"])
+                for group in context.entries("dns")
+                for entry in group.get("resolvers") or []
+                if isinstance(entry, Mapping) and entry.get("name")
+            }
+        )
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        listed = (
+            f"the dns: section has {', '.join(known)}" if known else "no dns: section lists any"
+        )
+        context.problem(where, f"no resolver named {name!r} in a dns: group{hint}; {listed}")
+        return {}, None
+    if len(found) > 1:
+        places = "; ".join(f"{address} port {port}" for address, port in found)
+        context.problem(
+            where,
+            f"resolver {name!r} has different addresses in the dns: groups ({places}): give "
+            "the resolver itself, {name: ..., address: ..., port: ...}",
+        )
+        return {}, None
+    (address, port), groups = next(iter(found.items()))
+    netns = {group.get("netns") for group in groups}
+    return {"name": name, "address": address, "port": port}, (
+        netns.pop() if len(netns) == 1 else None
     )
 
 

@@ -205,15 +205,17 @@ def tls_section(lab: Lab) -> list[dict[str, object]]:
 
 # -- issue 15, during drills: a DNS query path (`dns_paths:`) a drill's probes can name -------
 def dns_paths_section(lab: Lab) -> list[dict[str, object]]:
-    """`dc1-db`: ask dc1 for db's name every 200 ms from app, across the tunnels."""
+    """`dc1-db`: ask dc1 for db's name every 200 ms from app, across the tunnels.
+
+    The resolver by its name in the `dns:` group: its address, and the group's netns (app).
+    """
     return [
         {
             "name": "dc1-db",
-            "resolver": {"name": "dc1", "address": DOMAIN_CONTROLLERS["dc1"]},
+            "resolver": "dc1",
             "query": f"db.{DNS_ZONE}",
             "interval_seconds": 0.2,
             "timeout_seconds": 1,
-            "netns": lab.netns("app"),
         }
     ]
 

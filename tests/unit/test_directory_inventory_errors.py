@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from holdtime.inventory import load_inventory
 from holdtime.lab.lab_ca import LabCa
+from holdtime.probes.dns_path_config import DnsPathConfig
 
 HOLDTIME = str(Path(sys.executable).with_name("holdtime"))
 
@@ -65,10 +67,17 @@ CASES = [  # id, (replace this, with this), the one line expected after `file:`
         "or ldaps path (did you mean 'dc1-vc'?); paths: dc1-vc (dns), dc1-ldaps (ldaps)",
     ),
     (
-        "resolver-by-name",
-        ("resolver: {name: dc1, address: 10.1.1.10}", "resolver: dc1"),
-        "11:30: dns_paths[0].resolver: must be a mapping, not 'dc1' (the resolver itself: "
-        "{name: dc1, address: 10.1.1.10, port: 53})",
+        "unknown-resolver",
+        ("resolver: {name: dc1, address: 10.1.1.10}", "resolver: dc3"),
+        "11:30: dns_paths[0].resolver: no resolver named 'dc3' in a dns: group (did you mean "
+        "'dc2'?); the dns: section has dc1, dc2",
+    ),
+    (
+        "resolver-not-a-mapping",
+        ("resolver: {name: dc1, address: 10.1.1.10}", "resolver: [dc1]"),
+        "11:30: dns_paths[0].resolver: must be a mapping, not a list (a resolver of a dns: "
+        "group by its name (resolver: dc1), or the resolver itself: {name: dc1, address: "
+        "10.1.1.10, port: 53})",
     ),
     (
         "ldaps-ca-not-pem",
@@ -185,5 +194,48 @@ def test_two_bad_names_are_two_lines_and_no_duplicate(tmp_path: Path) -> None:
             f"{path}:8:16: dns[0].names[0].name: '-vc.example.net' {rule}",
             f"{path}:9:16: dns[0].names[1].name: 'nsx..example.net' {rule}",
             f"{path}: 2 problems",
+        ],
+    ) == (done.returncode, done.stderr.splitlines())
+
+
+def test_a_resolver_by_name_is_the_dns_groups(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`resolver: dc2` in a dns path is dc2 of the `dns:` group: its address, port and netns."""
+    text = (
+        GOOD.replace("resolver: {name: dc1, address: 10.1.1.10}", "resolver: dc2", 1)
+        .replace("{name: dc2, address: 10.1.2.10}", "{name: dc2, address: 10.1.2.10, port: 5353}")
+        .replace("    names:\n", "    netns: hdq-app\n    names:\n", 1)
+    )
+    done = _validate(tmp_path, text)
+    assert (0, "") == (done.returncode, done.stderr)
+    monkeypatch.setenv("HDQ_TEST_BIND_PW", "Hdq-bind-Xq93-secret")
+    (path,) = load_inventory(tmp_path / "inventory.yaml").of(DnsPathConfig)
+    assert (path.resolver.name, path.resolver.address, path.resolver.port, path.netns) == (
+        "dc2",
+        "10.1.2.10",
+        5353,
+        "hdq-app",
+    )
+
+
+def test_a_resolver_name_with_two_addresses_is_refused(tmp_path: Path) -> None:
+    """The same resolver name at two addresses in two groups: which one is meant is for the user."""
+    other = (
+        "  - name: other\n    resolvers:\n      - {name: dc1, address: 10.9.9.9}\n"
+        "    names:\n      - {name: vcenter.example.net}\n"
+    )
+    text = GOOD.replace("resolver: {name: dc1, address: 10.1.1.10}", "resolver: dc1", 1).replace(
+        "dns_paths:\n", other + "dns_paths:\n", 1
+    )
+    done = _validate(tmp_path, text)
+    path = tmp_path / "inventory.yaml"
+    assert (
+        2,
+        [
+            f"{path}:16:30: dns_paths[0].resolver: resolver 'dc1' has different addresses in the "
+            "dns: groups (10.1.1.10 port 53; 10.9.9.9 port 53): give the resolver itself, "
+            "{name: ..., address: ..., port: ...}",
+            f"{path}: 1 problem",
         ],
     ) == (done.returncode, done.stderr.splitlines())
