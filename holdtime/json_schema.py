@@ -65,6 +65,8 @@ def _field(spec: Field, fixed: Mapping[str, Mapping[str, Any]] | None = None) ->
     elif spec.kind == "list":
         assert spec.item is not None
         out = {"type": "array", "items": _field(spec.item)}
+    elif spec.kind == "map" and spec.or_name:  # a bare name stands for a declared entry
+        out = {"anyOf": [_map(spec, fixed or {}), _scalar(Field("name"))]}
     elif spec.kind == "map":
         out = _map(spec, fixed or {})
     elif spec.kind == "table":
