@@ -1000,6 +1000,9 @@ class SshSession:
         finally:
             with _IN_FLIGHT_LOCK:
                 _IN_FLIGHT.pop(id(channel), None)
+            # CLOSE alone ends a channel (RFC 4254 5.3); paramiko would send an EOF before it,
+            # one more packet per command for both sides to encrypt, send and read.
+            channel.eof_sent = True
             channel.close()
         return CommandOutput(
             command=command,
