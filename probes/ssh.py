@@ -491,11 +491,11 @@ def _transport(sock: Any, disabled_algorithms: dict[str, list[str]] | None = Non
     import paramiko
 
     if isinstance(sock, socket.socket):  # a ProxyJump hop's channel buffers in memory already
-        sock = _ReadAhead(sock)
+        sock = ReadAheadSocket(sock)
     transport = paramiko.Transport(
         sock,
         disabled_algorithms=disabled_algorithms,
-        packetizer_class=_packetizer_class(),
+        packetizer_class=packetizer_class(),
     )
     options = transport.get_security_options()
     offered = tuple(options.ciphers)
@@ -506,7 +506,7 @@ def _transport(sock: Any, disabled_algorithms: dict[str, list[str]] | None = Non
 
 
 @functools.cache
-def _packetizer_class() -> type[Any]:
+def packetizer_class() -> type[Any]:
     """paramiko's Packetizer with its handshake timeout kept as a deadline, not a thread.
 
     paramiko starts a ``threading.Timer`` per connection for the handshake timeout and cancels
@@ -543,16 +543,17 @@ def _packetizer_class() -> type[Any]:
 _READ_AHEAD_BYTES = 65536
 
 
-class _ReadAhead:
+class ReadAheadSocket:
     """The connected socket as paramiko's transport reads it, with one read-ahead buffer.
 
     paramiko reads a packet in two ``recv`` calls (its first block, then the rest), each a
     system call that gives up the GIL and takes it back: at 1000 routers those hand-overs were
     a large part of holdtime's CPU. A command's answer (data, exit status, EOF, close) arrives
     as several packets at once; one ``recv`` of up to 64 KiB takes them all and the following
-    reads are served from memory. Only the transport's own thread reads (banner, packets), so
-    the buffer needs no lock. Everything else (``send``, ``settimeout``, ``close``, ``_closed``
-    that paramiko's ``stop_thread`` reads) is the socket's own.
+    reads are served from memory (`holdtime lab replay` reads its side the same way). Only the
+    transport's own thread reads (banner, packets), so the buffer needs no lock. Everything
+    else (``send``, ``settimeout``, ``close``, the ``_closed`` that paramiko's ``stop_thread``
+    reads) is the socket's own.
     """
 
     __slots__ = ("_ahead", "_at", "_sock")
