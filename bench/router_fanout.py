@@ -17,7 +17,7 @@ each on its own port with its own host key, and every router check runs on 1, 10
 them (one worker per router). It prints the wall time, holdtime's CPU per router, holdtime's
 peak RSS (the process's high-water mark, so runs go smallest first) and the replay's own CPU.
 No root, no lab: .venv/bin/python bench/router_fanout.py --replay [--counts 1,100,1000]
-                  [--workers 64] [--repeat 3] [--known-hosts shared|per-router]
+                  [--workers 64] [--repeat 3] [--known-hosts shared|per-router] [--processes K]
 With --workers 64 (holdtime check's default) the routers' 4 s traffic samples wait without
 holding a worker (the runner's continuations), so 1000 routers need not take 16 rounds of 4 s.
 """
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import os
 import resource
 import statistics
@@ -106,8 +107,46 @@ def _process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _split_runs(
+    inventory_path: Path, processes: int, only: tuple[str, ...], workers: int, folder: Path
+) -> tuple[int, int, float]:
+    """The routers split over `processes` `holdtime check` processes at once: results, bad, CPU.
+
+    What fanning routers out over worker processes would give (each process its own GIL and
+    thread pool, `workers` split between them), measured without building it into the runner.
+    The CPU is the children's (user + system), start-up and imports included.
+    """
+    data = yaml.safe_load(inventory_path.read_text())
+    routers = data["routers"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    children = []
+    for index in range(processes):
+        part = folder / f"{inventory_path.stem}-part{index}.yaml"
+        part.write_text(yaml.safe_dump({**data, "routers": routers[index::processes]}))
+        report = part.with_suffix(".json")
+        argv = [str(HOLDTIME), "check", "-i", str(part), "-q", "--format", "json", "-o"]
+        argv += [str(report), "--workers", str(max(1, (workers or len(routers)) // processes))]
+        for pattern in only:
+            argv += ["--only", pattern]
+        children.append((subprocess.Popen(argv, stdout=subprocess.DEVNULL), report))
+    results = bad = 0
+    for child, report in children:
+        child.wait()
+        for result in json.loads(report.read_text())["results"]:
+            results += 1
+            bad += result["status"] not in {"pass", "skip"}
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return results, bad, cpu
+
+
 def _replayed(
-    count: int, folder: Path, only: tuple[str, ...], known_hosts: str, workers: int = 0
+    count: int,
+    folder: Path,
+    only: tuple[str, ...],
+    known_hosts: str,
+    workers: int = 0,
+    processes: int = 1,
 ) -> dict[str, float]:
     """One check run over `count` replayed copies of the lab router: the figures."""
     state = folder / f"replay-{count}-{known_hosts}"
@@ -124,32 +163,46 @@ def _replayed(
         line = server.stdout.readline()  # "inventory: PATH", once every port listens
         if not line.startswith("inventory: "):
             raise SystemExit(f"holdtime lab replay did not start (said {line!r})")
-        inventory = load_inventory(Path(line.split(": ", 1)[1].strip()))
+        inventory_path = Path(line.split(": ", 1)[1].strip())
+        inventory = load_inventory(inventory_path)
         replay_before, cpu_before = _process_cpu_seconds(server.pid), time.process_time()
         began = time.perf_counter()
-        run = run_checks(inventory, only=only, max_workers=workers or count)
-        wall = time.perf_counter() - began
-        mine = (time.process_time() - cpu_before) / count
+        if processes > 1:
+            results, bad, cpu = _split_runs(inventory_path, processes, only, workers, folder)
+            wall = time.perf_counter() - began
+            mine = cpu / count
+        else:
+            run = run_checks(inventory, only=only, max_workers=workers or count)
+            wall = time.perf_counter() - began
+            mine = (time.process_time() - cpu_before) / count
+            failed = [r for r in run.results if r.status.value not in {"pass", "skip"}]
+            for summary in sorted({r.summary for r in failed})[:3]:
+                print(f"  e.g. {summary}")
+            results, bad = len(run.results), len(failed)
         replay = (_process_cpu_seconds(server.pid) - replay_before) / count
     finally:
         server.terminate()
         server.wait(timeout=30)
-    bad = [r for r in run.results if r.status.value not in {"pass", "skip"}]
-    for summary in sorted({r.summary for r in bad})[:3]:
-        print(f"  e.g. {summary}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+    if processes > 1:  # the largest child's high-water mark
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
     return {
         "wall": wall,
         "cpu": mine,
         "replay_cpu": replay,
         "rss": peak,
-        "results": len(run.results),
-        "bad": len(bad),
+        "results": results,
+        "bad": bad,
     }
 
 
 def replay_main(
-    counts: list[int], only: tuple[str, ...], known_hosts: str, workers: int, repeat: int = 1
+    counts: list[int],
+    only: tuple[str, ...],
+    known_hosts: str,
+    workers: int,
+    repeat: int = 1,
+    processes: int = 1,
 ) -> int:
     """The --replay bench: 1, 100, 1000 replayed routers (no lab, no root), medians of `repeat`."""
     cores = os.cpu_count() or 1
@@ -157,6 +210,7 @@ def replay_main(
     print(
         f"{cores} cores, load average {load:.2f} at start, known_hosts {known_hosts}, "
         f"{workers or 'one per router'} workers, {repeat} run(s) per count"
+        + (f", routers split over {processes} holdtime check processes" if processes > 1 else "")
     )
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
@@ -165,7 +219,7 @@ def replay_main(
         for count in counts:
             runs = []
             for _ in range(repeat):
-                figures = _replayed(count, folder, only, known_hosts, workers)
+                figures = _replayed(count, folder, only, known_hosts, workers, processes)
                 figures["load"] = os.getloadavg()[0]
                 runs.append(figures)
                 print(f"  {count}: {_line(figures)}")
@@ -215,6 +269,13 @@ def main() -> int:
     parser.add_argument(
         "--repeat", type=int, default=1, help="with --replay: runs per count (medians printed)"
     )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="with --replay: split the routers over this many `holdtime check` processes run "
+        "at once (the workers split between them; CPU and RSS are the children's)",
+    )
     parser.add_argument("--sequential", type=int, default=5)
     parser.add_argument("--prefix", default="htbf-")
     parser.add_argument(
@@ -228,7 +289,9 @@ def main() -> int:
     only = CHECK_SETS[args.checks]
     if args.replay:
         counts = [int(c) for c in args.counts.split(",")]
-        return replay_main(counts, only, args.known_hosts, args.workers, args.repeat)
+        return replay_main(
+            counts, only, args.known_hosts, args.workers, args.repeat, args.processes
+        )
     lab = Lab(prefix=args.prefix)
     lab.down()
     lab.up(timeout_seconds=90)

@@ -18,13 +18,15 @@ run ends in any way (an exception, KeyboardInterrupt).
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
+import gc
 import heapq
 import itertools
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -157,22 +159,60 @@ def execute(
     if max_workers < 1:
         raise ValueError("max_workers must be >= 1")
     start = clock()
+    planned = list(jobs)
     pool = _Pool(
-        pending=list(jobs)[::-1],  # pop() from the end keeps the planned order
+        pending=planned[::-1],  # pop() from the end keeps the planned order
         max_workers=max_workers,
         run_deadline=start + run_deadline_seconds if run_deadline_seconds else None,
         on_result=on_result,
         clock=clock,
     )
-    try:
-        while pool.pending or pool.running or pool.waiting:
-            pool.start_ready()
-            if pool.running or pool.waiting:
-                pool.wait_for_one()
-    finally:
-        pool.close_waiting()
-        pool.stop_workers()
+    with _young_collections_rarer(len(planned) >= _LARGE_RUN_JOBS):
+        try:
+            while pool.pending or pool.running or pool.waiting:
+                pool.start_ready()
+                if pool.running or pool.waiting:
+                    pool.wait_for_one()
+        finally:
+            pool.close_waiting()
+            pool.stop_workers()
     return pool.results
+
+
+# A run over this many targets collects with a larger first-generation threshold (see below).
+_LARGE_RUN_JOBS = 100
+_YOUNG_THRESHOLD = 50_000
+_gc_lock = threading.Lock()
+_gc_runs: list[tuple[int, int, int]] = []  # thresholds before the first large run still going
+
+
+@contextlib.contextmanager
+def _young_collections_rarer(large: bool) -> Iterator[None]:
+    """Raise the garbage collector's first threshold (700 objects) while large runs go on.
+
+    Every SSH packet allocates a few short-lived objects: at the default, 1000 routers ran
+    ~1000 collections, ~1.4 ms of CPU per router (measured with ``gc.callbacks``), and most of
+    what they scanned would have been freed by reference counting soon after. The collector
+    stays on (cycles are still found) and the previous thresholds come back when the last of
+    the concurrent large runs (``holdtime serve`` may overlap them) ends.
+    """
+    if not large:
+        yield
+        return
+    with _gc_lock:
+        if not _gc_runs:
+            before = gc.get_threshold()
+            gc.set_threshold(max(before[0], _YOUNG_THRESHOLD), *before[1:])
+        else:
+            before = _gc_runs[0]
+        _gc_runs.append(before)
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_runs.pop()
+            if not _gc_runs:
+                gc.set_threshold(*before)
 
 
 @dataclass

@@ -14,8 +14,11 @@
   one-line message that starts with the device name. paramiko's own log records (its transport
   thread logs a traceback for every failed handshake) are re-logged at DEBUG under
   ``holdtime.ssh.paramiko``: no library traceback reaches the user's terminal.
-- stdout and stderr are drained together (one ``select`` on the channel), so a command that
-  floods either stream never stalls on a full SSH window.
+- stdout and stderr are drained together (one wake-up for both, at the end of the output or
+  every 512 KiB), so a command that floods either stream never stalls on a full SSH window.
+- Cheaper per command than paramiko's defaults, with the same checks: the exec request is sent
+  without waiting for its reply (a refusal still fails the command), the transport's socket
+  is read ahead 64 KiB at a time, and the handshake timeout is a deadline, not a thread.
 - A command that times out is ended on the device before its channel is closed (a ``signal``
   request to its process group, else a fixed ``kill`` of the connection's other sessions; see
   :meth:`SshSession._stop`): a hanging device does not collect orphaned commands.
@@ -31,7 +34,6 @@ import contextlib
 import functools
 import hashlib
 import logging
-import select
 import socket
 import threading
 import time
@@ -488,13 +490,93 @@ def _transport(sock: Any, disabled_algorithms: dict[str, list[str]] | None = Non
     """paramiko's Transport (SSHClient's transport_factory) with the AEAD ciphers preferred."""
     import paramiko
 
-    transport = paramiko.Transport(sock, disabled_algorithms=disabled_algorithms)
+    if isinstance(sock, socket.socket):  # a ProxyJump hop's channel buffers in memory already
+        sock = ReadAheadSocket(sock)
+    transport = paramiko.Transport(
+        sock,
+        disabled_algorithms=disabled_algorithms,
+        packetizer_class=packetizer_class(),
+    )
     options = transport.get_security_options()
     offered = tuple(options.ciphers)
     options.ciphers = tuple(c for c in _AEAD_FIRST if c in offered) + tuple(
         c for c in offered if c not in _AEAD_FIRST
     )
     return transport
+
+
+@functools.cache
+def packetizer_class() -> type[Any]:
+    """paramiko's Packetizer with its handshake timeout kept as a deadline, not a thread.
+
+    paramiko starts a ``threading.Timer`` per connection for the handshake timeout and cancels
+    it after every packet it reads (an ``Event.set`` each time); a thread started and woken per
+    router, for a flag that is only ever read between reads. The same test on the clock gives
+    the same answer at the same points: the timeout counts from ``start_handshake`` and ends
+    with the first ``complete_handshake``, as paramiko's timer does.
+    """
+    from paramiko.packet import Packetizer
+
+    class _Packetizer(Packetizer):
+        def __init__(self, sock: Any) -> None:
+            super().__init__(sock)
+            self._handshake_deadline: float | None = None
+            self._handshake_done = False
+
+        def start_handshake(self, timeout: float) -> None:
+            if self._handshake_deadline is None:
+                self._handshake_deadline = time.monotonic() + float(timeout)
+
+        def handshake_timed_out(self) -> bool:
+            deadline = self._handshake_deadline
+            return (
+                deadline is not None and not self._handshake_done and time.monotonic() >= deadline
+            )
+
+        def complete_handshake(self) -> None:
+            if self._handshake_deadline is not None:
+                self._handshake_done = True
+
+    return _Packetizer
+
+
+_READ_AHEAD_BYTES = 65536
+
+
+class ReadAheadSocket:
+    """The connected socket as paramiko's transport reads it, with one read-ahead buffer.
+
+    paramiko reads a packet in two ``recv`` calls (its first block, then the rest), each a
+    system call that gives up the GIL and takes it back: at 1000 routers those hand-overs were
+    a large part of holdtime's CPU. A command's answer (data, exit status, EOF, close) arrives
+    as several packets at once; one ``recv`` of up to 64 KiB takes them all and the following
+    reads are served from memory (`holdtime lab replay` reads its side the same way). Only the
+    transport's own thread reads (banner, packets), so the buffer needs no lock. Everything
+    else (``send``, ``settimeout``, ``close``, the ``_closed`` that paramiko's ``stop_thread``
+    reads) is the socket's own.
+    """
+
+    __slots__ = ("_ahead", "_at", "_sock")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._ahead = b""
+        self._at = 0
+
+    def recv(self, size: int) -> bytes:
+        """Up to ``size`` bytes: buffered ones first, else one read of up to 64 KiB."""
+        if self._at < len(self._ahead):
+            chunk = self._ahead[self._at : self._at + size]
+            self._at += len(chunk)
+            return chunk
+        data = self._sock.recv(max(size, _READ_AHEAD_BYTES))  # a timeout propagates as before
+        if len(data) <= size:
+            return data
+        self._ahead, self._at = data, size
+        return data[:size]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
 
 
 # paramiko's transport thread wakes every 0.1 s (its socket timeout) to see whether it was
@@ -559,6 +641,95 @@ def _is_reset(exc: BaseException) -> bool:
     if isinstance(exc, ConnectionResetError | BrokenPipeError | EOFError | ConnectionAbortedError):
         return True
     return isinstance(exc, paramiko.SSHException) and "not active" in str(exc).lower()
+
+
+def _exec(channel: Any, command: str) -> None:
+    """Send the exec request without waiting for its reply (paramiko's exec_command waits).
+
+    The reply still comes (want-reply is set, as OpenSSH's client sets it) and paramiko's
+    transport records it on the channel (``event_ready``); the caller reads the command's
+    output, EOF and exit status next, which a device sends only for a command it runs. A
+    refusal closes the channel without an exit status: :meth:`SshSession._run_once` then
+    raises what ``exec_command`` would have. Not waiting saves a wake-up of the worker thread
+    (a GIL hand-over) per command.
+    """
+    from paramiko.common import cMSG_CHANNEL_REQUEST
+    from paramiko.message import Message
+
+    message = Message()
+    message.add_byte(cMSG_CHANNEL_REQUEST)
+    message.add_int(channel.remote_chanid)
+    message.add_string("exec")
+    message.add_boolean(True)
+    message.add_string(command)
+    channel._event_pending()
+    channel.transport._send_user_message(message)
+
+
+def _ssh_exception(transport: Any) -> BaseException:
+    """The exception paramiko's ``Channel._wait_for_event`` raises for a refused request."""
+    import paramiko
+
+    error = transport.get_exception()
+    return error if error is not None else paramiko.SSHException("Channel closed.")
+
+
+class _Readable:
+    """Set when a channel's output is worth reading: at its end (EOF, close) or 512 KiB buffered.
+
+    What ``Channel.fileno()`` offers ``select``, without its OS pipe (two file descriptors per
+    channel, a write and a read of the pipe for every packet, each a system call that gives up
+    the GIL), and without waking the reading thread for every packet: a command's answer comes
+    as several (stdout, stderr, exit status, EOF) and is read once, at its end. An output
+    larger than that is still read as it arrives, long before it fills the SSH window (2 MB),
+    so a command that floods either stream never stalls. paramiko's buffers set and clear one
+    half each (``set_event``), as they do for its ``OrPipe``.
+    """
+
+    __slots__ = ("_lock", "_ready", "event")
+
+    def __init__(self, channel: Any) -> None:
+        self.event = threading.Event()
+        self._lock = threading.Lock()
+        self._ready = [False, False]
+        channel.in_buffer.set_event(_Half(self, 0, channel.in_buffer))
+        channel.in_stderr_buffer.set_event(_Half(self, 1, channel.in_stderr_buffer))
+
+    def mark(self, index: int, ready: bool) -> None:
+        with self._lock:
+            self._ready[index] = ready
+            if ready:
+                self.event.set()
+            elif not any(self._ready):
+                self.event.clear()
+
+
+_WAKE_BYTES = 512 * 1024
+
+
+class _Half:
+    """One buffer's side of a :class:`_Readable` (the Event interface paramiko calls).
+
+    paramiko calls ``set`` holding the buffer's lock, before it appends the new data, and on
+    close; the buffer's own ``_closed`` and ``_buffer`` tell which (read without its lock, which
+    the caller holds). A paramiko without them wakes the reader on every packet, as before.
+    """
+
+    __slots__ = ("_both", "_index", "_pipe")
+
+    def __init__(self, both: _Readable, index: int, pipe: Any) -> None:
+        self._both = both
+        self._index = index
+        self._pipe = pipe
+
+    def set(self) -> None:
+        pipe = self._pipe
+        closed, buffered = getattr(pipe, "_closed", True), getattr(pipe, "_buffer", None)
+        if closed or buffered is None or len(buffered) >= _WAKE_BYTES:
+            self._both.mark(self._index, True)
+
+    def clear(self) -> None:
+        self._both.mark(self._index, False)
 
 
 class SshSession:
@@ -812,7 +983,7 @@ class SshSession:
             with _IN_FLIGHT_LOCK:
                 _IN_FLIGHT[id(channel)] = (self, channel, command)
         try:
-            channel.exec_command(command)
+            _exec(channel, command)
             stdout, stderr = self._drain(channel, deadline)
             if stdout is None or not channel.status_event.wait(max(0.0, deadline - self._clock())):
                 if end_on_timeout:
@@ -823,9 +994,16 @@ class SshSession:
                 # paramiko reports -1 when the channel closed without an exit status: the
                 # connection went away mid-command (sshd killed, TCP reset).
                 raise ConnectionResetError("connection closed before the command finished")
+            if status == -1 and not channel.event_ready:
+                # The device refused the exec request (its failure reply closed the channel):
+                # what paramiko's exec_command raises, which run() reports as before.
+                raise _ssh_exception(transport)
         finally:
             with _IN_FLIGHT_LOCK:
                 _IN_FLIGHT.pop(id(channel), None)
+            # CLOSE alone ends a channel (RFC 4254 5.3); paramiko would send an EOF before it,
+            # one more packet per command for both sides to encrypt, send and read.
+            channel.eof_sent = True
             channel.close()
         return CommandOutput(
             command=command,
@@ -842,7 +1020,7 @@ class SshSession:
         window (2 MB) to stderr: its sshd waits for us to read, we wait for its stdout to end.
         """
         stdout, stderr = bytearray(), bytearray()
-        wakeup = channel.fileno()  # readable when either stream has data, at EOF or close
+        wakeup = _Readable(channel)  # set at the end of the output, or when it is large
         while True:
             while channel.recv_ready():
                 stdout += channel.recv(65536)
@@ -858,7 +1036,7 @@ class SshSession:
             remaining = deadline - self._clock()
             if remaining <= 0:
                 return None, stderr
-            select.select([wakeup], [], [], remaining)
+            wakeup.event.wait(remaining)
 
     def _stop(self, channel: Any, command: str) -> None:
         """End a command that overran its timeout so nothing of it keeps running on the device.

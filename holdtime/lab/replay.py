@@ -327,7 +327,12 @@ class Replay:
     def _start_transport(self, served: Served, sock: socket.socket) -> None:
         import paramiko
 
-        transport = _transport_class()(sock)
+        from holdtime.probes.ssh import ReadAheadSocket, packetizer_class
+
+        # The client's economies, on the server side: one recv for several packets, no
+        # handshake Timer thread per connection.
+        reader: Any = ReadAheadSocket(sock)  # socket-like: paramiko's hints name socket only
+        transport = _transport_class()(reader, packetizer_class=packetizer_class())
         transport.add_server_key(served.wrong_key or served.host_key)
         try:
             # With an event, start_server returns at once: key exchanges run in parallel in

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -351,3 +352,32 @@ def test_a_probe_without_begin_is_collected_as_before() -> None:
         max_workers=1,
     )
     assert [Status.PASS] == [r.status for r in results]
+
+
+@dataclass
+class ThresholdProbe(ScriptedProbe):
+    """Answers 'ok' and notes the collector's first threshold while it collects."""
+
+    seen: list[int] = field(default_factory=list)
+
+    def collect(self, target: Target, timeout_seconds: float) -> object:
+        self.seen.append(gc.get_threshold()[0])
+        return "ok"
+
+
+@pytest.mark.parametrize(("targets", "during"), [(99, 700), (100, 50_000)])
+def test_a_large_run_collects_young_garbage_less_often_then_restores(
+    targets: int, during: int
+) -> None:
+    """From 100 targets the first gc threshold is 50000 while the run goes on, then restored."""
+    before = gc.get_threshold()
+    gc.set_threshold(700, *before[1:])
+    try:
+        probe = ThresholdProbe({f"r{n}": "ok" for n in range(targets)})
+        jobs = plan_jobs(None, {"scripted": probe}, {"scripted.echo": EchoCheck()})  # type: ignore[arg-type]
+        results = execute(jobs, max_workers=8)
+        after = gc.get_threshold()
+    finally:
+        gc.set_threshold(*before)
+    assert ({during}, targets) == (set(probe.seen), len(results))
+    assert (700, *before[1:]) == after
