@@ -486,8 +486,14 @@ def _policy_class() -> Callable[[SshParams], paramiko.MissingHostKeyPolicy]:
 _AEAD_FIRST = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
 
 
-def _transport(sock: Any, disabled_algorithms: dict[str, list[str]] | None = None) -> Any:
-    """paramiko's Transport (SSHClient's transport_factory) with the AEAD ciphers preferred."""
+def _transport(
+    sock: Any, disabled_algorithms: dict[str, list[str]] | None = None, **gss: Any
+) -> Any:
+    """paramiko's Transport (SSHClient's transport_factory) with the AEAD ciphers preferred.
+
+    paramiko before 5.0 also hands over `gss_kex` and `gss_deleg_creds` (5.0 removed GSS-API):
+    passed on as given.
+    """
     import paramiko
 
     if isinstance(sock, socket.socket):  # a ProxyJump hop's channel buffers in memory already
@@ -496,6 +502,7 @@ def _transport(sock: Any, disabled_algorithms: dict[str, list[str]] | None = Non
         sock,
         disabled_algorithms=disabled_algorithms,
         packetizer_class=packetizer_class(),
+        **gss,
     )
     options = transport.get_security_options()
     offered = tuple(options.ciphers)
