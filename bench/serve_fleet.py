@@ -168,9 +168,10 @@ def _scraper(
         try:
             conn.request("GET", "/metrics", headers=headers)
             response = conn.getresponse()
-            response.read()
-            if response.status != 200:
-                errors.append(str(response.status))
+            body = response.read()
+            if response.status != 200:  # what the server said (its first line, when not gzip)
+                said = body[:80].decode(errors="replace").strip()
+                errors.append(f"{response.status} {said}")
         except OSError as exc:
             errors.append(type(exc).__name__)
             conn.close()

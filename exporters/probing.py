@@ -16,7 +16,8 @@ one child process (``python -m holdtime.exporters.probing``) and keeps only HTTP
 - when the child dies, the parent logs one line and starts a new one (at once the first time,
   then after 2, 4, ... 60 s while it keeps dying within 30 s of its start), and the new child
   serves ``holdtime_exporter_probing_restarts_total``. Meanwhile the last render is served
-  while it is valid (until a record in it would turn stale, plus `STALE_GRACE_SECONDS`), then
+  while it is valid (until a record in it would turn stale, plus the time the child's next
+  render takes: 5 of its last render times, at least `STALE_GRACE_SECONDS`), then
   /metrics is 503: never a stale PASS. A new child starts with an empty store: each job's
   series come back with its first run (within `initial_spread_seconds` plus the run).
 
@@ -50,7 +51,10 @@ from holdtime.exporters.metrics import TEXT_CONTENT_TYPE
 from holdtime.exporters.scheduler import Scheduled
 from holdtime.runner import Job
 
-STALE_GRACE_SECONDS = 15.0  # how long past its validity a render is still served
+STALE_GRACE_SECONDS = 15.0  # how long past its validity a render is still served, at least
+# The child renders again at most 4 render-times after the last one ended (run_background), and
+# a render at load 20 on 2 cores took seconds: 15 s alone turned every scrape of one second 503.
+RENDER_TIMES_GRACE = 5.0
 START_TIMEOUT_SECONDS = 120.0  # the child's imports and first render, on a loaded machine
 STOP_MARGIN_SECONDS = 5.0  # beyond the grace: then the child is killed
 QUICK_DEATH_SECONDS = 30.0  # a child dying sooner than this after its start restarts later
@@ -138,12 +142,16 @@ def _read_frame(stream: IO[bytes]) -> tuple[dict[str, Any], list[bytes]] | None:
 class _Render:
     """One render as the parent keeps it: its gzip, and the text only once a client wants it."""
 
-    __slots__ = ("_body", "_lock", "gzipped", "ready", "valid_until")
+    __slots__ = ("_body", "_lock", "gzipped", "ready", "served_until", "valid_until")
 
-    def __init__(self, gzipped: bytes, valid_until: float, ready: bool) -> None:
+    def __init__(
+        self, gzipped: bytes, valid_until: float, ready: bool, render_seconds: float = 0.0
+    ) -> None:
         self.gzipped = gzipped
         self.valid_until = valid_until  # Unix time a record in it turns stale (re-rendered then)
         self.ready = ready
+        grace = max(STALE_GRACE_SECONDS, RENDER_TIMES_GRACE * render_seconds)
+        self.served_until = valid_until + grace  # then no newer render came: the child is stuck
         self._body: bytes | None = None
         self._lock = threading.Lock()
 
@@ -156,7 +164,9 @@ class _Render:
             return self._body
 
     def not_ready(self) -> _Render:
-        return _Render(self.gzipped, self.valid_until, ready=False)
+        stale = _Render(self.gzipped, self.valid_until, ready=False)
+        stale.served_until = self.served_until
+        return stale
 
 
 @dataclass
@@ -313,7 +323,9 @@ class ProbingProcess:
             message, blobs = frame
             kind = message["kind"]
             if kind == "render":
-                self._render = _Render(blobs[0], message["valid_until"], message["ready"])
+                self._render = _Render(
+                    blobs[0], message["valid_until"], message["ready"], message["render_seconds"]
+                )
                 self._started.set()
             elif kind == "probe":
                 with self._lock:
@@ -333,7 +345,7 @@ class ProbingProcess:
     def body(self, gzipped: bool) -> tuple[bytes, str] | None:
         """The last render's payload, None once it is past its validity (plus the grace)."""
         render = self._render
-        if render is None or time.time() > render.valid_until + STALE_GRACE_SECONDS:
+        if render is None or time.time() > render.served_until:
             return None
         return (render.gzipped if gzipped else render.body()), TEXT_CONTENT_TYPE
 
@@ -485,7 +497,13 @@ def child_main(argv: Sequence[str]) -> int:
 
     def publish(parts: Sequence[bytes], gzipped: bytes, valid_until: float) -> None:
         # the gzip only: 1.2 MB instead of 17 MB down the pipe per render at 1000 routers
-        out.send("render", [[gzipped]], valid_until=valid_until, ready=store.ready())
+        out.send(
+            "render",
+            [[gzipped]],
+            valid_until=valid_until,
+            ready=store.ready(),
+            render_seconds=exposition.last_render_seconds,
+        )
 
     scheduler.start()
     exposition.publish_now(publish)

@@ -3,10 +3,12 @@ freezes or cannot start, that /probe reaches it, and that no child outlives serv
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
 import sys
+import threading
 import time
 import types
 import urllib.error
@@ -221,3 +223,36 @@ def test_a_probing_process_that_cannot_load_its_jobs_is_one_error() -> None:
     assert service.probing is not None
     assert (None, []) == (service.probing.pid, _children(os.getpid()))
     service.stop(0.0)
+
+
+class _LockedProbe(TcpProbe):
+    """A plugin probe holding a lock: it cannot be pickled, so not handed to a child."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+
+def test_a_probe_that_cannot_be_pickled_runs_in_the_http_process(
+    caplog: pytest.LogCaptureFixture, listener: socket.socket
+) -> None:
+    """One warning line naming the probe; the checks run here, as before the split."""
+    port = listener.getsockname()[1]
+    inventory = Inventory(
+        path=Path("x.yaml"), sections={"tcp": (TcpTarget("svc", "127.0.0.1", port),)}
+    )
+    probe = _LockedProbe()
+    job = Job(probe, probe.targets(inventory)[0], (PortOpenCheck(),))
+    with caplog.at_level(logging.WARNING):
+        service = ExporterService([job], ServeOptions(initial_spread_seconds=0.0))
+    server = service.start("127.0.0.1:0")
+    try:
+        _until(lambda: _get(server.port, "/-/ready")[0] == 200, 30, "the check ran here")
+    finally:
+        service.stop(5.0)
+    assert (None, []) == (service.probing, _children(os.getpid()))
+    warned = [r.getMessage() for r in caplog.records if "cannot hand it" in r.getMessage()]
+    assert [
+        f"holdtime serve: probe 'tcp' on svc/127.0.0.1:{port}: cannot pickle '_thread.lock' "
+        "object: cannot hand it to a probing process, so the checks run in the HTTP process "
+        "(scrapes share its interpreter)"
+    ] == warned
