@@ -4,7 +4,8 @@
 lab-healthy, vpc-router-1) from one process; `holdtime serve` runs every router check on them
 on its schedule, and 20 scraper threads in a separate process hit /metrics over keep-alive
 connections (gzip, as Prometheus does) for the whole run. Per schedule round the bench prints
-the scrape latency (p50/p95/p99/max), serve's RSS at the round's end (VmRSS from /proc), how
+the scrape latency (p50/p95/p99/max), serve's RSS at the round's end (VmRSS from /proc: the
+HTTP process plus its probing process), the load average, how
 many routers finished a run and the round's span (first start to last finish of every router's
 k-th run, read from holdtime_check_last_run_timestamp_seconds and
 holdtime_collector_duration_seconds). Targets: scrape p99 under 50 ms, RSS stable over the
@@ -116,16 +117,43 @@ def serve(
         process.wait(timeout=30)
 
 
-def _rss_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
+def _children(pid: int) -> list[int]:
+    """The live child processes of `pid` (serve's probing process)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def _own_rss_bytes(pid: int) -> int:
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
     return 0
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _rss_bytes(pid: int) -> tuple[int, int]:
+    """(serve's own RSS, its children's): the HTTP process and the probing process."""
+    return _own_rss_bytes(pid), sum(_own_rss_bytes(child) for child in _children(pid))
+
+
+def _cpu_seconds(pid: int, waited: bool = False) -> float:
+    """utime + stime of `pid` (plus its waited-for children's when `waited`)."""
+    with contextlib.suppress(OSError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = int(fields[11]) + int(fields[12])
+        if waited:
+            ticks += int(fields[13]) + int(fields[14])
+        return ticks / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
+def _tree_cpu_seconds(pid: int) -> tuple[float, float]:
+    """(serve's own CPU, its children's: live ones and the ones it waited for)."""
+    children = sum(_cpu_seconds(child) for child in _children(pid))
+    return _cpu_seconds(pid), children + _cpu_seconds(pid, waited=True) - _cpu_seconds(pid)
 
 
 def _scraper(
@@ -140,9 +168,10 @@ def _scraper(
         try:
             conn.request("GET", "/metrics", headers=headers)
             response = conn.getresponse()
-            response.read()
-            if response.status != 200:
-                errors.append(str(response.status))
+            body = response.read()
+            if response.status != 200:  # what the server said (its first line, when not gzip)
+                said = body[:80].decode(errors="replace").strip()
+                errors.append(f"{response.status} {said}")
         except OSError as exc:
             errors.append(type(exc).__name__)
             conn.close()
@@ -221,9 +250,10 @@ def fleet(args: argparse.Namespace) -> int:
             )
             child.start()
             seen: dict[str, list[tuple[float, float]]] = {}  # router -> its runs
-            rss: list[int] = []
+            loads: list[float] = [os.getloadavg()[0]]  # 1-min load average, at each round's end
+            rss: list[tuple[int, int]] = []
             statuses: dict[str, int] = {}
-            cpu_before = (_cpu_seconds(process.pid), _cpu_seconds(replay_pid))
+            cpu_before = (*_tree_cpu_seconds(process.pid), _cpu_seconds(replay_pid))
             poll = min(10.0, args.interval / 4)
             for round_index in range(args.rounds):
                 round_end = started + (round_index + 1) * args.interval
@@ -235,14 +265,18 @@ def fleet(args: argparse.Namespace) -> int:
                         if not runs or runs[-1][0] != run[0]:
                             runs.append(run)
                 rss.append(_rss_bytes(process.pid))
+                loads.append(os.getloadavg()[0])
+            http_cpu, probing_cpu = _tree_cpu_seconds(process.pid)
             cpu = (
-                _cpu_seconds(process.pid) - cpu_before[0],
-                _cpu_seconds(replay_pid) - cpu_before[1],
+                http_cpu - cpu_before[0],
+                probing_cpu - cpu_before[1],
+                _cpu_seconds(replay_pid) - cpu_before[2],
             )
+            loads.append(os.getloadavg()[0])
             stop.set()
             latencies, errors = queue.get()
             child.join()
-    _print_fleet(args, started, latencies, errors, seen, rss, cpu)
+    _print_fleet(args, started, latencies, errors, seen, rss, cpu, loads)
     print(f"check results in the last poll, by status: {statuses}")
     return 0
 
@@ -253,14 +287,16 @@ def _print_fleet(
     latencies: list[tuple[float, float]],
     errors: list[str],
     seen: dict[str, list[tuple[float, float]]],
-    rss: list[int],
-    cpu: tuple[float, float],
+    rss_split: list[tuple[int, int]],
+    cpu: tuple[float, float, float],
+    loads: list[float],
 ) -> None:
+    rss = [own + children for own, children in rss_split]
     print(
-        "| round | scrapes | p50 ms | p95 ms | p99 ms | max ms | serve RSS MiB (end) "
-        "| routers with a k-th run | k-th runs' span s |"
+        "| round | scrapes | p50 ms | p95 ms | p99 ms | max ms | serve RSS MiB (end; HTTP + "
+        "probing) | routers with a k-th run | k-th runs' span s | load (end) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for index in range(args.rounds):
         begin, end = started + index * args.interval, started + (index + 1) * args.interval
         window = sorted(lat for at, lat in latencies if begin <= at < end)
@@ -271,19 +307,22 @@ def _print_fleet(
         print(
             f"| {index + 1} | {len(window)} | {_pct(window, 0.50):.1f} | {_pct(window, 0.95):.1f} "
             f"| {_pct(window, 0.99):.1f} | {window[-1] * 1000 if window else float('nan'):.1f} "
-            f"| {rss[index] / 2**20:.0f} | {len(kth)} | {span:.1f} |"
+            f"| {rss[index] / 2**20:.0f} ({rss_split[index][0] / 2**20:.0f} + "
+            f"{rss_split[index][1] / 2**20:.0f}) | {len(kth)} | {span:.1f} "
+            f"| {loads[index + 1]:.1f} |"
         )
     overall = sorted(lat for _, lat in latencies)
     print(
         f"| all | {len(overall)} | {_pct(overall, 0.50):.1f} | {_pct(overall, 0.95):.1f} "
         f"| {_pct(overall, 0.99):.1f} | {overall[-1] * 1000 if overall else float('nan'):.1f} "
-        f"| {min(rss) / 2**20:.0f}-{max(rss) / 2**20:.0f} | | |"
+        f"| {min(rss) / 2**20:.0f}-{max(rss) / 2**20:.0f} | | | {min(loads):.1f}-{max(loads):.1f} |"
     )
     wall = args.rounds * args.interval
     print(
-        f"scrape errors: {len(errors)} {sorted(set(errors))[:5]}; serve CPU {cpu[0] / wall:.2f} "
-        f"cores, replay CPU {cpu[1] / wall:.2f} cores over the run; load average "
-        f"{os.getloadavg()[0]:.2f} at end"
+        f"scrape errors: {len(errors)} {sorted(set(errors))[:5]}; serve CPU "
+        f"{(cpu[0] + cpu[1]) / wall:.2f} cores (HTTP process {cpu[0] / wall:.2f}, probing "
+        f"process {cpu[1] / wall:.2f}), replay CPU {cpu[2] / wall:.2f} cores over the run; load "
+        f"average {os.getloadavg()[0]:.2f} at end"
     )
     later = rss[1:] or rss
     growth = (later[-1] - later[0]) / 2**20

@@ -117,7 +117,7 @@ def probe_budget(header: str | None) -> float:
 class ExporterApp:
     """What the handler serves: the store, the scrape cache and the on-demand probe jobs."""
 
-    store: ResultStore
+    store: ResultStore | None = None  # None: the body comes from elsewhere (exposition)
     probe_jobs: Sequence[Job] = ()
     io: DeviceIO = field(default_factory=DeviceIO)
     web: WebConfig = field(default_factory=WebConfig)
@@ -127,13 +127,22 @@ class ExporterApp:
     _locks_guard: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        if self.exposition is None:
+        if self.exposition is None and self.store is not None:
             self.exposition = CachedExposition(self.store)
 
-    def metrics_body(self, accept: str | None, gzipped: bool = False) -> tuple[bytes, str]:
-        """The cached /metrics payload for this Accept header."""
-        assert self.exposition is not None
+    def metrics_body(self, accept: str | None, gzipped: bool = False) -> tuple[bytes, str] | None:
+        """The cached /metrics payload for this Accept header (None: none can be served)."""
+        if self.exposition is None:
+            return None
         return self.exposition.body(accept, gzipped)
+
+    def unavailable_reason(self) -> str:
+        """Why metrics_body gave nothing (one line, the body of the 503)."""
+        return "No metrics to serve\n"
+
+    def not_ready_reason(self) -> str:
+        """The body of /-/ready's 503."""
+        return "Not ready: first runs pending\n"
 
     def start_background_render(self, stop: threading.Event) -> threading.Thread:
         """Render /metrics in a background thread (scrapes never wait for a render)."""
@@ -149,8 +158,8 @@ class ExporterApp:
         with self._locks_guard:
             return self._probe_locks.setdefault(target, threading.Lock())
 
-    def probe(self, target: str, module: str, budget_seconds: float) -> tuple[int, bytes]:
-        """Run the target's checks now (at most one on-demand run per target at a time)."""
+    def probe_jobs_for(self, target: str, module: str) -> list[Job]:
+        """The jobs (restricted to the matching checks) a /probe of `target` and `module` runs."""
         patterns = [p.strip() for p in module.split(",") if p.strip()] or ["*"]
         jobs = []
         for job in self.probe_jobs:
@@ -161,8 +170,13 @@ class ExporterApp:
             )
             if checks:
                 jobs.append(replace(job, checks=checks))
+        return jobs
+
+    def probe(self, target: str, module: str, budget_seconds: float) -> tuple[int, bytes]:
+        """Run the target's checks now (at most one on-demand run per target at a time)."""
+        jobs = self.probe_jobs_for(target, module)
         if not jobs:
-            return 400, f"unknown target {target!r} or no check matches {module!r}\n".encode()
+            return unknown_probe(target, module)
         began = time.monotonic()
         results: list[CheckResult] = []
         locks = [self._lock_for(name) for name in sorted({j.target.name for j in jobs})]
@@ -187,6 +201,11 @@ class ExporterApp:
             for lock in acquired:
                 lock.release()
         return 200, _render_probe(results, time.monotonic() - began)
+
+
+def unknown_probe(target: str, module: str) -> tuple[int, bytes]:
+    """The answer to a /probe that matches no target or no check."""
+    return 400, f"unknown target {target!r} or no check matches {module!r}\n".encode()
 
 
 def _render_probe(results: Sequence[CheckResult], duration_seconds: float) -> bytes:
@@ -272,7 +291,11 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         if url.path == "/metrics":
             gzipped = "gzip" in (self.headers.get("Accept-Encoding") or "")
-            body, content_type = app.metrics_body(self.headers.get("Accept"), gzipped)
+            payload = app.metrics_body(self.headers.get("Accept"), gzipped)
+            if payload is None:
+                self._send(HTTPStatus.SERVICE_UNAVAILABLE, app.unavailable_reason().encode())
+                return
+            body, content_type = payload
             headers = [("Content-Encoding", "gzip")] if gzipped else []
             self._send(HTTPStatus.OK, body, content_type, headers)
         elif url.path == "/probe":
@@ -284,7 +307,7 @@ class _Handler(BaseHTTPRequestHandler):
             if ready:
                 self._send(HTTPStatus.OK, b"Ready\n")
             else:
-                self._send(HTTPStatus.SERVICE_UNAVAILABLE, b"Not ready: first runs pending\n")
+                self._send(HTTPStatus.SERVICE_UNAVAILABLE, app.not_ready_reason().encode())
         elif url.path == "/":
             self._send(HTTPStatus.OK, _INDEX, "text/html; charset=utf-8")
         else:

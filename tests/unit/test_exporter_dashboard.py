@@ -24,6 +24,7 @@ def _exported() -> set[str]:
         "holdtime_check_status",
         "holdtime_check_duration_seconds",
         "holdtime_check_last_run_timestamp_seconds",
+        "holdtime_exporter_probing_restarts_total",  # serve's probing process (probing.py)
     }
     names |= {s.metric for s in all_specs()}  # the table and the checks' own metrics
     record = DrillRecord("d", True, dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
