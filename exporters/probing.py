@@ -96,8 +96,7 @@ def registered_secrets() -> tuple[str, ...]:
     """The secrets this process resolved (the child registers them too, for its redaction)."""
     from holdtime import redaction
 
-    with redaction._LOCK:
-        return tuple(sorted(redaction._secrets))
+    return redaction.registered()
 
 
 class _Writer:

@@ -67,6 +67,12 @@ def register(secret: str | None) -> str | None:
     return secret
 
 
+def registered() -> tuple[str, ...]:
+    """Every secret registered in this process (to hand on to a child that must redact them)."""
+    with _LOCK:
+        return tuple(sorted(_secrets))
+
+
 def forget_all() -> None:
     """Drop every registered secret (tests; a long-running process reloading its inventory)."""
     with _LOCK:
