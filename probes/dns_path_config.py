@@ -113,21 +113,19 @@ def _declared_resolver(
     name: str, where: str, context: BuildContext
 ) -> tuple[Mapping[str, Any], str | None]:
     """The `dns:` resolver called `name` and its group's netns ({} when there is none: said)."""
+    declared = [
+        (group, entry)
+        for group in context.entries("dns")
+        for entry in group.get("resolvers") or []
+        if isinstance(entry, Mapping) and entry.get("name")
+    ]
     found: dict[tuple[object, object], list[Mapping[str, Any]]] = {}
-    for group in context.entries("dns"):
-        for entry in group.get("resolvers") or []:
-            if isinstance(entry, Mapping) and entry.get("name") == name:
-                key = (entry.get("address"), entry.get("port", 53))
-                found.setdefault(key, []).append(group)
+    for group, entry in declared:
+        if entry["name"] == name:
+            key = (entry.get("address"), entry.get("port", 53))
+            found.setdefault(key, []).append(group)
     if not found:
-        known = sorted(
-            {
-                str(entry["name"])
-                for group in context.entries("dns")
-                for entry in group.get("resolvers") or []
-                if isinstance(entry, Mapping) and entry.get("name")
-            }
-        )
+        known = sorted({str(entry["name"]) for _group, entry in declared})
         close = difflib.get_close_matches(name, known, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         listed = (
