@@ -7,7 +7,6 @@ collected; nothing stops at the first one. Unknown keys are errors with a did-yo
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import math
 import re
@@ -17,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from holdtime.suggestions import did_you_mean
 from holdtime.yaml_nodes import NULL_TAG, STR_TAG, mapping_pairs
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
@@ -135,9 +135,8 @@ class Walker:
                 continue
             seen[key] = key_node
             if key not in fields:
-                close = difflib.get_close_matches(key, list(fields), n=1, cutoff=0.6)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                known = f"; known keys: {', '.join(fields)}" if not close and fields else ""
+                hint = did_you_mean(key, fields)
+                known = f"; known keys: {', '.join(fields)}" if not hint and fields else ""
                 self.problem(key_node, where, f"unknown key {key!r}{hint}{known}")
                 continue
             if _is_null(value_node) and not fields[key].required:
@@ -226,8 +225,7 @@ class Walker:
             self.problem(node, where, f"{raw!r} must not contain control characters")
             return None
         if spec.choices and raw not in spec.choices:
-            close = difflib.get_close_matches(raw, spec.choices, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(raw, spec.choices)
             self.problem(node, where, f"{raw!r} is not one of {', '.join(spec.choices)}{hint}")
             return None
         if kind == "name" and not NAME_RE.match(raw):

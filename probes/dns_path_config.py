@@ -18,7 +18,6 @@ to list it next to PING_PATHS (`holdtime.inventory.registered_sections`)::
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -27,6 +26,7 @@ from holdtime.probes.dns_config import RESOLVER_FIELD, Resolver, dns_name
 from holdtime.probes.dns_prober import DnsPath, DnsProber
 from holdtime.probes.ping import ProgressCallback
 from holdtime.sections import BuildContext, Section, seconds
+from holdtime.suggestions import did_you_mean, listing
 from holdtime.yaml_schema import Field
 
 
@@ -125,12 +125,9 @@ def _declared_resolver(
             key = (entry.get("address"), entry.get("port", 53))
             found.setdefault(key, []).append(group)
     if not found:
-        known = sorted({str(entry["name"]) for _group, entry in declared})
-        close = difflib.get_close_matches(name, known, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        listed = (
-            f"the dns: section has {', '.join(known)}" if known else "no dns: section lists any"
-        )
+        known = {str(entry["name"]) for _group, entry in declared}
+        hint = did_you_mean(name, sorted(known))
+        listed = f"the dns: section has {listing(known)}" if known else "no dns: section lists any"
         context.problem(where, f"no resolver named {name!r} in a dns: group{hint}; {listed}")
         return {}, None
     if len(found) > 1:

@@ -20,7 +20,6 @@ and the CA file itself::
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -31,6 +30,7 @@ from holdtime.probes.ldaps_prober import LdapsPath, LdapsProber
 from holdtime.probes.ping import ProgressCallback
 from holdtime.probes.tls_config import ca_file
 from holdtime.sections import BuildContext, Section, seconds
+from holdtime.suggestions import did_you_mean, listing
 from holdtime.yaml_schema import Field
 
 if TYPE_CHECKING:
@@ -148,9 +148,8 @@ def _check_controller(raw: Mapping[str, Any], where: str, context: BuildContext)
     controller = raw["controller"]
     known = context.names("ldaps")
     if controller not in known:
-        close = difflib.get_close_matches(controller, sorted(known), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        listed = ", ".join(sorted(known)) or "none"
+        hint = did_you_mean(controller, sorted(known))
+        listed = listing(known)
         context.problem(
             f"{where}.controller",
             f"no ldaps controller named {controller!r}{hint}; the ldaps: section has {listed}",

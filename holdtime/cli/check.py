@@ -125,10 +125,9 @@ def run_describe(args: argparse.Namespace) -> int:
         return 0
     check = registered.get(args.check_name)
     if check is None:
-        import difflib
+        from holdtime.suggestions import did_you_mean
 
-        close = difflib.get_close_matches(args.check_name, registered, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else "; `holdtime describe` lists them"
+        hint = did_you_mean(args.check_name, registered) or "; `holdtime describe` lists them"
         raise ConfigError(f"unknown check {args.check_name!r}{hint}")
     info = check.describe()
     print(f"{info.name} (probe: {info.probe})")

@@ -28,7 +28,6 @@ trigger's effect is gone. It is retried once a second for up to the failback obs
 
 from __future__ import annotations
 
-import difflib
 import re
 import shlex
 from collections.abc import Callable, Mapping
@@ -43,6 +42,7 @@ from holdtime.probes.dns_path_config import DnsPathConfig
 from holdtime.probes.ldaps_path_config import LdapsPathConfig
 from holdtime.probes.ping_config import PingPath
 from holdtime.probes.router_config import Router
+from holdtime.suggestions import did_you_mean, listing
 from holdtime.yaml_schema import Field, Walker
 
 if TYPE_CHECKING:
@@ -469,8 +469,7 @@ def check_references(inventory: Inventory, problem: Problem) -> None:
             if probe in attempt_paths:
                 continue  # a DNS or LDAPS path has no budget of its own to check
             if probe not in paths:
-                close = difflib.get_close_matches(probe, [*paths, *attempt_paths], n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                hint = did_you_mean(probe, [*paths, *attempt_paths])
                 problem(
                     f"{where}.probes",
                     f"no ping path named {probe!r} in the inventory, nor a dns or ldaps path"
@@ -497,8 +496,7 @@ def check_references(inventory: Inventory, problem: Problem) -> None:
                 )
         for role, action in (("trigger", drill.trigger), ("restore", drill.restore)):
             if action.kind == "ssh" and action.device and action.device not in routers:
-                close = difflib.get_close_matches(action.device, routers, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                hint = did_you_mean(action.device, routers)
                 problem(
                     f"{where}.{role}.ssh",
                     f"no router named {action.device!r} in the inventory{hint}",
@@ -533,8 +531,7 @@ def scenario(inventory: Inventory, name: str) -> Scenario:
     """One scenario by name, with a suggestion for typos."""
     scenarios = inventory.drills  # validated by load_inventory with the rest of the file
     if name not in scenarios:
-        close = difflib.get_close_matches(name, scenarios, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        known = ", ".join(sorted(scenarios)) or "none"
+        hint = did_you_mean(name, scenarios)
+        known = listing(scenarios)
         raise ConfigError(f"{inventory.path}: no drill named {name!r}{hint}; drills: {known}")
     return scenarios[name]
