@@ -17,7 +17,8 @@ PYTEST_ARGS ?=
 
 help:
 	@echo "make demo   - install what is needed, run holdtime on the built-in lab, print the report"
-	@echo "make test   - install, lint (ruff, mypy) and run every test (root: includes the lab)"
+	@echo "make test   - install, lint (ruff, mypy), run every test (root: includes the lab), then"
+	@echo "              the SSH tests again on the lowest paramiko pyproject.toml allows"
 	@echo "make unit   - unit tests only (no root, no lab)"
 	@echo "make lint   - ruff check, ruff format --check, mypy --strict"
 	@echo "make bench  - run the benchmarks under bench/"
@@ -58,6 +59,7 @@ integration: install
 
 test: deps lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+	BIN=$(BIN) bash tools/test_lowest_paramiko.sh
 
 demo: deps install
 	PATH=$(abspath $(BIN)):$$PATH bash tools/demo.sh
