@@ -1,8 +1,9 @@
 """Benchmark the ping prober: schedule error, outage error and CPU at 10 ms, then the highest rate.
 
-Needs root: builds its own namespace pair (htgap-bench-<id>-a/-b, veth, 10.99.2.0/24), removed
-at the end. Part 1 probes at --interval for --duration seconds with --blackholes 1.0 s nftables
-blackholes spread over the run and reports the send-spacing error, each outage's error (gap- and
+Needs root: builds its own namespace pair (htgap-bench-<pid>-a/-b, veth, 10.99.2.0/24), removed
+at the end; a pair left by a bench that was killed (its pid gone) is removed at the next start.
+Part 1 probes at --interval for --duration seconds with --blackholes 1.0 s nftables blackholes
+spread over the run and reports the send-spacing error, each outage's error (gap- and
 loss-derived against the drop rule's lifetime, and the worst in intervals) and process CPU
 time. Part 2 tries each --rates value for --rate-seconds and says whether sequence accounting
 stayed exact (every probe sent on schedule, answered once, nothing lost).
@@ -27,7 +28,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 
 from holdtime import netns
@@ -36,6 +36,19 @@ from holdtime.gap import GapResult, analyze
 from holdtime.probes.ping import FlowResult, PingFlow, PingProber
 
 PEER = "10.99.2.2"
+
+
+def _remove_stale_namespaces() -> None:
+    """Remove the namespace pairs of benches that were killed before their `finally` ran."""
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True)
+    for line in listed.stdout.splitlines():
+        name = line.split()[0] if line.split() else ""
+        parts = name.split("-")  # htgap-bench-<pid>-a
+        if len(parts) != 4 or parts[:2] != ["htgap", "bench"] or not parts[2].isdigit():
+            continue
+        if not os.path.exists(f"/proc/{parts[2]}"):
+            print(f"removing {name}: left by bench pid {parts[2]}, which is gone", file=sys.stderr)
+            _ip("netns", "del", name)
 
 
 def _ip(*args: str) -> None:
@@ -182,7 +195,8 @@ def main() -> int:
     if os.geteuid() != 0:
         print("bench/ping_prober.py needs root (namespaces, raw sockets)", file=sys.stderr)
         return 2
-    tag = uuid.uuid4().hex[:6]
+    _remove_stale_namespaces()
+    tag = str(os.getpid())
     near, far = f"htgap-bench-{tag}-a", f"htgap-bench-{tag}-b"
     _ip("netns", "add", near)
     _ip("netns", "add", far)
