@@ -18,7 +18,8 @@
   every 512 KiB), so a command that floods either stream never stalls on a full SSH window.
 - Cheaper per command than paramiko's defaults, with the same checks: the exec request is sent
   without waiting for its reply (a refusal still fails the command), the transport's socket
-  is read ahead 64 KiB at a time, and the handshake timeout is a deadline, not a thread.
+  is read ahead 64 KiB at a time and written in one system call, packet padding comes from a
+  pool of os.urandom bytes, and the handshake timeout is a deadline, not a thread.
 - A command that times out is ended on the device before its channel is closed (a ``signal``
   request to its process group, else a fixed ``kill`` of the connection's other sessions; see
   :meth:`SshSession._stop`): a hanging device does not collect orphaned commands.
@@ -516,7 +517,7 @@ def _transport(
 
 @functools.cache
 def packetizer_class() -> type[Any]:
-    """paramiko's Packetizer with its handshake timeout kept as a deadline, not a thread.
+    """paramiko's Packetizer: handshake timeout as a deadline, padding from a random pool.
 
     paramiko starts a ``threading.Timer`` per connection for the handshake timeout and cancels
     it after every packet it reads (an ``Event.set`` each time); a thread started and woken per
@@ -612,9 +613,9 @@ class ReadAheadSocket:
     a large part of holdtime's CPU. A command's answer (data, exit status, EOF, close) arrives
     as several packets at once; one ``recv`` of up to 64 KiB takes them all and the following
     reads are served from memory (`holdtime lab replay` reads its side the same way). Only the
-    transport's own thread reads (banner, packets), so the buffer needs no lock. Everything
-    else (``send``, ``settimeout``, ``close``, the ``_closed`` that paramiko's ``stop_thread``
-    reads) is the socket's own.
+    transport's own thread reads (banner, packets), so the buffer needs no lock. ``send`` is
+    one system call where it can be (see :meth:`send`); everything else (``settimeout``,
+    ``close``, the ``_closed`` that paramiko's ``stop_thread`` reads) is the socket's own.
     """
 
     __slots__ = ("_ahead", "_at", "_sock")
