@@ -18,6 +18,9 @@ them (one worker per router). It prints the wall time, holdtime's CPU per router
 peak RSS (the process's high-water mark, so runs go smallest first) and the replay's own CPU.
 No root, no lab: .venv/bin/python bench/router_fanout.py --replay [--counts 1,100,1000]
                   [--workers 64] [--repeat 3] [--known-hosts shared|per-router] [--processes K]
+--replay --breakdown K splits one router's CPU, K routers one after another: the SSH connect
+(and close), the router's recorded command lines on that connection, and holdtime's own code
+(probe, parsers, checks, runner) with an in-memory session answering from the recording.
 With --workers 64 (holdtime check's default) the routers' 4 s traffic samples wait without
 holding a worker (the runner's continuations), so 1000 routers need not take 16 rounds of 4 s.
 """
@@ -40,7 +43,10 @@ import yaml
 
 from holdtime.inventory import load_inventory
 from holdtime.lab import Lab
+from holdtime.probes.router import RouterProbe
 from holdtime.probes.router_config import Router
+from holdtime.probes.ssh import CommandOutput, SshParams, SshSession
+from holdtime.record import Recorded, load_recording
 from holdtime.runner import run_checks
 
 ROUTER_CHECKS = ("bgp.*", "ipsec.*", "system.*")
@@ -196,6 +202,88 @@ def _replayed(
     }
 
 
+class _Answered:
+    """An in-memory session: the k-th send of a line gets its k-th recorded answer (as replay)."""
+
+    def __init__(self, commands: tuple[Recorded, ...]) -> None:
+        self._answers: dict[str, list[Recorded]] = {}
+        for command in commands:
+            self._answers.setdefault(command.command, []).append(command)
+        self._sent: dict[str, int] = {}
+
+    def __enter__(self) -> _Answered:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    def run(self, line: str, timeout_seconds: float | None = None) -> CommandOutput:
+        answers = self._answers[line]
+        sent = self._sent[line] = self._sent.get(line, 0) + 1
+        answer = answers[min(sent, len(answers)) - 1]
+        return CommandOutput(line, answer.stdout, answer.stderr, answer.exit_status or 0, 0.0)
+
+
+def breakdown_main(count: int, only: tuple[str, ...]) -> int:
+    """One router's CPU split into connect, commands and holdtime's own code (K in a row)."""
+    recorded = load_recording(RECORDING).router("vpc-router-1").commands
+    lines = [command.command for command in recorded]
+    print(f"load average {os.getloadavg()[0]:.2f} at start; {count} routers one after another")
+    with tempfile.TemporaryDirectory() as scratch:
+        state = Path(scratch) / "replay"
+        argv = [str(HOLDTIME), "lab", "replay", str(RECORDING), "--copies", str(count + 1)]
+        argv += ["--router", "vpc-router-1", "--state", str(state)]
+        server = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        )
+        try:
+            assert server.stdout is not None
+            line = server.stdout.readline()
+            if not line.startswith("inventory: "):
+                raise SystemExit(f"holdtime lab replay did not start (said {line!r})")
+            inventory = load_inventory(Path(line.split(": ", 1)[1].strip()))
+            params = [SshParams.from_router(router) for router in inventory.of(Router)]
+            with SshSession(params[0]) as session:  # warm-up: imports, first key exchange
+                session.run(lines[-1])
+
+            def connect(target: SshParams) -> None:
+                with SshSession(target):
+                    pass
+
+            def commands(target: SshParams) -> None:
+                with SshSession(target) as session:
+                    for command in lines:
+                        session.run(command)
+
+            figures = {}
+            for name, step in (("connect", connect), ("commands", commands)):
+                began = time.process_time()
+                for target in params[1:]:
+                    step(target)
+                figures[name] = (time.process_time() - began) / count
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        probe = RouterProbe(session_factory=lambda params: _Answered(recorded))  # type: ignore[arg-type,return-value]
+        run_checks(inventory, only=only, probes={"router": probe}, max_workers=64)  # warm-up
+        began = time.process_time()
+        run = run_checks(inventory, only=only, probes={"router": probe}, max_workers=64)
+        own = (time.process_time() - began) / len(inventory.of(Router))
+    bad = sum(r.status.value not in {"pass", "skip"} for r in run.results)
+    each = (figures["commands"] - figures["connect"]) / len(lines)
+    print(
+        f"SSH connect + close {figures['connect'] * 1000:.2f} ms; {len(lines)} commands "
+        f"{each * 1000:.2f} ms each ({(figures['commands'] - figures['connect']) * 1000:.2f} ms); "
+        f"holdtime's own code (in-memory session, 64 workers) {own * 1000:.2f} ms "
+        f"({len(run.results)} results, {bad} not pass/skip); "
+        f"load average {os.getloadavg()[0]:.2f} at the end"
+    )
+    return 0
+
+
 def replay_main(
     counts: list[int],
     only: tuple[str, ...],
@@ -276,6 +364,14 @@ def main() -> int:
         help="with --replay: split the routers over this many `holdtime check` processes run "
         "at once (the workers split between them; CPU and RSS are the children's)",
     )
+    parser.add_argument(
+        "--breakdown",
+        type=int,
+        default=0,
+        metavar="K",
+        help="with --replay: one router's CPU split into connect, commands and holdtime's own "
+        "code, over K routers one after another",
+    )
     parser.add_argument("--sequential", type=int, default=5)
     parser.add_argument("--prefix", default="htbf-")
     parser.add_argument(
@@ -287,6 +383,8 @@ def main() -> int:
     )
     args = parser.parse_args()
     only = CHECK_SETS[args.checks]
+    if args.replay and args.breakdown:
+        return breakdown_main(args.breakdown, only)
     if args.replay:
         counts = [int(c) for c in args.counts.split(",")]
         return replay_main(

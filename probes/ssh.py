@@ -18,7 +18,8 @@
   every 512 KiB), so a command that floods either stream never stalls on a full SSH window.
 - Cheaper per command than paramiko's defaults, with the same checks: the exec request is sent
   without waiting for its reply (a refusal still fails the command), the transport's socket
-  is read ahead 64 KiB at a time, and the handshake timeout is a deadline, not a thread.
+  is read ahead 64 KiB at a time and written in one system call, packet padding comes from a
+  pool of os.urandom bytes, and the handshake timeout is a deadline, not a thread.
 - A command that times out is ended on the device before its channel is closed (a ``signal``
   request to its process group, else a fixed ``kill`` of the connection's other sessions; see
   :meth:`SshSession._stop`): a hanging device does not collect orphaned commands.
@@ -34,7 +35,9 @@ import contextlib
 import functools
 import hashlib
 import logging
+import os
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -514,7 +517,7 @@ def _transport(
 
 @functools.cache
 def packetizer_class() -> type[Any]:
-    """paramiko's Packetizer with its handshake timeout kept as a deadline, not a thread.
+    """paramiko's Packetizer: handshake timeout as a deadline, padding from a random pool.
 
     paramiko starts a ``threading.Timer`` per connection for the handshake timeout and cancels
     it after every packet it reads (an ``Event.set`` each time); a thread started and woken per
@@ -529,6 +532,7 @@ def packetizer_class() -> type[Any]:
             super().__init__(sock)
             self._handshake_deadline: float | None = None
             self._handshake_done = False
+            self._padding = _RandomPool()
 
         def start_handshake(self, timeout: float) -> None:
             if self._handshake_deadline is None:
@@ -544,7 +548,58 @@ def packetizer_class() -> type[Any]:
             if self._handshake_deadline is not None:
                 self._handshake_done = True
 
+        def _build_packet(self, payload: bytes) -> bytes:
+            # paramiko's own framing (RFC 4253 6), with the random padding taken from a pool
+            # of os.urandom bytes, each byte used once: paramiko calls os.urandom for every
+            # packet, a getrandom system call that gives up the GIL (27 a router).
+            state = _outgoing_cipher_state(self)
+            if state is None:  # another paramiko, or no random padding (no cipher, or SDCTR)
+                return bytes(super()._build_packet(payload))  # type: ignore[misc]
+            block_size, addlen = state
+            padding = 3 + block_size - ((len(payload) + addlen) % block_size)
+            header = struct.pack(">IB", len(payload) + padding + 1, padding)
+            return header + payload + self._padding.take(padding)
+
     return _Packetizer
+
+
+class _RandomPool:
+    """os.urandom bytes fetched 4 KiB at a time and handed out once each (one per Packetizer).
+
+    Only ``send_message`` builds packets, under paramiko's write lock: no lock of its own.
+    """
+
+    __slots__ = ("_at", "_pool")
+
+    def __init__(self) -> None:
+        self._pool = b""
+        self._at = 0
+
+    def take(self, count: int) -> bytes:
+        if self._at + count > len(self._pool):
+            self._pool, self._at = os.urandom(max(count, 4096)), 0
+        chunk = self._pool[self._at : self._at + count]
+        self._at += count
+        return chunk
+
+
+def _outgoing_cipher_state(packetizer: Any) -> tuple[int, int] | None:
+    """(block size, length not counted in the padding) when paramiko would pad randomly.
+
+    paramiko pads with zeros without a cipher and under SDCTR (as OpenSSH does), with
+    os.urandom otherwise; its addlen is 4 under EtM and AEAD (the length is not encrypted).
+    None for a paramiko whose Packetizer keeps these differently: its own code runs then.
+    """
+    try:
+        engine = packetizer._Packetizer__block_engine_out
+        sdctr = packetizer._Packetizer__sdctr_out
+        block_size = int(packetizer._Packetizer__block_size_out)
+        unencrypted_length = packetizer._Packetizer__etm_out or packetizer._Packetizer__aead_out
+    except AttributeError:
+        return None
+    if engine is None or sdctr:
+        return None
+    return block_size, 4 if unencrypted_length else 8
 
 
 _READ_AHEAD_BYTES = 65536
@@ -558,9 +613,9 @@ class ReadAheadSocket:
     a large part of holdtime's CPU. A command's answer (data, exit status, EOF, close) arrives
     as several packets at once; one ``recv`` of up to 64 KiB takes them all and the following
     reads are served from memory (`holdtime lab replay` reads its side the same way). Only the
-    transport's own thread reads (banner, packets), so the buffer needs no lock. Everything
-    else (``send``, ``settimeout``, ``close``, the ``_closed`` that paramiko's ``stop_thread``
-    reads) is the socket's own.
+    transport's own thread reads (banner, packets), so the buffer needs no lock. ``send`` is
+    one system call where it can be (see :meth:`send`); everything else (``settimeout``,
+    ``close``, the ``_closed`` that paramiko's ``stop_thread`` reads) is the socket's own.
     """
 
     __slots__ = ("_ahead", "_at", "_sock")
@@ -581,6 +636,23 @@ class ReadAheadSocket:
             return data
         self._ahead, self._at = data, size
         return data[:size]
+
+    def send(self, data: bytes) -> int:
+        """``socket.send`` in one system call where the kernel takes the data at once.
+
+        A socket with a timeout (paramiko's is 0.1 s, then 1 s) makes Python ``poll`` before
+        every ``send``: two system calls, each giving up the GIL. Its descriptor is
+        non-blocking, so a ``write`` either takes the data or fails with EAGAIN, and only then
+        the socket's own ``send`` waits (with its timeout) as before. A closed socket's
+        descriptor is -1: its own ``send`` raises as it did.
+        """
+        fd = self._sock.fileno()
+        if fd < 0 or self._sock.gettimeout() is None:
+            return self._sock.send(data)
+        try:
+            return os.write(fd, data)
+        except BlockingIOError:
+            return self._sock.send(data)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._sock, name)

@@ -1,0 +1,101 @@
+"""Our Packetizer's packets and socket writes: paramiko's framing, fewer system calls.
+
+holdtime's Packetizer (probes/ssh.py) pads packets with bytes from a pool of os.urandom output
+instead of one os.urandom call per packet, and ReadAheadSocket writes with one system call
+where the kernel takes the data at once. These prove that the packets are the ones paramiko
+frames (same lengths and padding lengths, decrypted and verified by paramiko's own reader),
+that no padding byte is used twice, and that a full socket still waits with its own timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Iterator
+
+import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from paramiko.message import Message
+from paramiko.packet import Packetizer
+
+from holdtime.probes.ssh import ReadAheadSocket, _RandomPool, packetizer_class
+
+
+@pytest.fixture
+def pair() -> Iterator[tuple[socket.socket, socket.socket]]:
+    left, right = socket.socketpair()
+    try:
+        yield left, right
+    finally:
+        left.close()
+        right.close()
+
+
+def _gcm(packetizer: Packetizer, key: bytes, iv: bytes, *, out: bool) -> None:
+    if out:
+        packetizer.set_outbound_cipher(AESGCM(key), 16, None, 16, b"", aead=True, iv_out=iv)
+    else:
+        packetizer.set_inbound_cipher(AESGCM(key), 16, None, 16, b"", aead=True, iv_in=iv)
+
+
+def test_aes_gcm_packets_are_framed_as_paramiko_frames_them(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    """Every payload length 1..300: paramiko's length fields, its reader decodes each packet."""
+    left, right = pair
+    key, iv = os.urandom(16), os.urandom(12)
+    ours, theirs = packetizer_class()(ReadAheadSocket(left)), Packetizer(right)
+    reference = Packetizer(socket.socket())
+    _gcm(ours, key, iv, out=True)
+    _gcm(reference, key, iv, out=True)
+    _gcm(theirs, key, iv, out=False)
+    paddings = []
+    for size in range(1, 301):
+        payload = bytes([94]) + os.urandom(size - 1)  # 94: CHANNEL_DATA
+        built, expected = ours._build_packet(payload), reference._build_packet(payload)
+        assert (len(expected), expected[:5]) == (len(built), built[:5])
+        assert payload == built[5 : 5 + size]
+        paddings.append(built[5 + size :])
+        message = Message()
+        message.add_bytes(payload)
+        ours.send_message(message)
+        kind, received = theirs.read_message()
+        assert (payload[0], payload[1:]) == (kind, received.get_remainder())
+    padding = b"".join(paddings)
+    assert len(set(padding)) > 200  # random bytes, not zeros
+    reference.close()
+
+
+def test_no_padding_byte_is_handed_out_twice() -> None:
+    """Takes across many 4 KiB refills: each chunk is fresh (2000 chunks of 16, all distinct)."""
+    pool = _RandomPool()
+    chunks = [pool.take(16) for _ in range(2000)] + [pool.take(5000)]
+    assert [16] * 2000 + [5000] == [len(c) for c in chunks]
+    assert 2001 == len(set(chunks))
+
+
+def test_a_full_socket_still_waits_with_its_own_timeout(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    """Writes while the kernel takes them; then the socket's send times out as before."""
+    left, right = pair
+    left.settimeout(0.2)
+    writer = ReadAheadSocket(left)
+    sent = _until(TimeoutError, lambda: writer.send(b"x" * 65536))
+    right.setblocking(False)
+    received = _until(BlockingIOError, lambda: len(right.recv(1 << 20)))
+    assert sent == received > 0
+    left.close()
+    with pytest.raises(OSError, match="Bad file descriptor"):
+        writer.send(b"y")
+
+
+def _until(error: type[Exception], step: Callable[[], int]) -> int:
+    """Sum of step() until it raises `error` (which it must within 10000 steps)."""
+    total = 0
+    for _ in range(10_000):  # a few MiB fill any socket buffer
+        try:
+            total += step()
+        except error:
+            return total
+    raise AssertionError(f"no {error.__name__} after {total} bytes")
