@@ -21,6 +21,6 @@ if [ "$got" != "$lowest" ]; then
 fi
 echo "== the SSH tests on paramiko $lowest (the lowest pyproject.toml allows)"
 PYTHONPATH=$target "$BIN/pytest" -q -p no:cacheprovider \
-    tests/unit/test_ssh_channel.py tests/unit/test_ssh_keys.py tests/unit/test_ssh_params.py \
+    tests/unit/test_ssh*.py \
     tests/unit/test_replay.py tests/unit/test_router_probe.py \
     tests/integration/test_record_replay.py tests/integration/test_ssh_transport.py
