@@ -377,23 +377,33 @@ class Replay:
         self, channel: paramiko.Channel, stdout: bytes, stderr: bytes, status: int, delay: float
     ) -> None:
         # Data, exit status and EOF may go out before the reply to the exec request (the reply
-        # follows when this callback returns): paramiko's client buffers them. The channel is
-        # never closed from here, since a CLOSE before that reply fails the client's
-        # exec_command; the client closes it after reading the exit status.
+        # follows when this callback returns): paramiko's client buffers them. The CLOSE goes
+        # after that reply, as sshd's does once the command has exited (a CLOSE before the
+        # reply fails paramiko's exec_command; without one, OpenSSH's ssh and asyncssh wait
+        # forever): `_request_then_close` sends it once the reply is out.
         if delay > 0 or len(stdout) + len(stderr) > channel.out_window_size // 2:
             # A delayed or a window-sized answer must not hold the transport thread (it reads
             # the client's window adjustments): a thread of its own.
+            replied = threading.Event()
+            channel.holdtime_replied = replied  # type: ignore[attr-defined]
             threading.Thread(
                 target=self._deliver,
-                args=(channel, stdout, stderr, status, delay),
+                args=(channel, stdout, stderr, status, delay, replied),
                 name="replay-answer",
                 daemon=True,
             ).start()
             return
-        self._deliver(channel, stdout, stderr, status, 0.0)
+        self._deliver(channel, stdout, stderr, status, 0.0, None)
+        channel.holdtime_close_after_reply = True  # type: ignore[attr-defined]
 
     def _deliver(
-        self, channel: paramiko.Channel, stdout: bytes, stderr: bytes, status: int, delay: float
+        self,
+        channel: paramiko.Channel,
+        stdout: bytes,
+        stderr: bytes,
+        status: int,
+        delay: float,
+        replied: threading.Event | None,
     ) -> None:
         if delay > 0 and self._closing.wait(delay):
             return
@@ -404,6 +414,8 @@ class Replay:
                 channel.sendall_stderr(stderr)
             channel.send_exit_status(status)
             channel.shutdown_write()
+            if replied is not None and replied.wait(REPLY_WAIT_SECONDS):
+                channel.close()
         except (OSError, EOFError) as exc:  # the client gave up (its timeout) meanwhile
             log.debug("answer not delivered: %s", exc)
         except Exception as exc:  # paramiko.SSHException: channel closed under us
@@ -489,6 +501,21 @@ _TRANSPORT_CLASS: list[type[paramiko.Transport]] = []
 # CPU polling than answering. Closing a connection closes its socket, which ends the read at
 # once, so the poll only bounds how late a transport notices it was closed by this process.
 POLL_SECONDS = 2.0
+REPLY_WAIT_SECONDS = 30.0  # a threaded answer's CLOSE waits this long for the exec reply
+
+
+def _request_then_close(channel: Any, message: Any) -> None:
+    """paramiko's channel-request handling (the exec callback, then its reply), then the
+    CLOSE of a command answered meanwhile: sshd closes a session once its command exited."""
+    import paramiko
+
+    paramiko.Channel._handle_request(channel, message)  # type: ignore[attr-defined]
+    replied = getattr(channel, "holdtime_replied", None)
+    if replied is not None:
+        replied.set()
+    if getattr(channel, "holdtime_close_after_reply", False):
+        with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
+            channel.close()
 
 
 def _transport_class() -> type[paramiko.Transport]:
@@ -498,6 +525,10 @@ def _transport_class() -> type[paramiko.Transport]:
 
         class QuietTransport(paramiko.Transport):
             _active_check_timeout = POLL_SECONDS
+            _channel_handler_table = {
+                **paramiko.Transport._channel_handler_table,  # type: ignore[attr-defined]
+                paramiko.common.MSG_CHANNEL_REQUEST: _request_then_close,
+            }
 
         _TRANSPORT_CLASS.append(QuietTransport)
     return _TRANSPORT_CLASS[0]

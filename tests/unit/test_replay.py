@@ -265,3 +265,34 @@ def test_a_recorded_timeout_replays_as_a_command_that_never_ends(tmp_path: Path)
         ):
             session.run("sysctl net.ipv4.ip_forward", timeout_seconds=0.5)
     assert "esg1: `sysctl net.ipv4.ip_forward` did not finish within 0.5 s" == str(caught.value)
+
+
+def _openssh(state: Path, port: int, command: str) -> subprocess.CompletedProcess[str]:
+    """OpenSSH's own client against one replayed router (it waits for the server's CLOSE)."""
+    return subprocess.run(
+        [
+            "ssh",
+            *("-F", "none", "-n", "-p", str(port), "-i", str(state / "client_key")),
+            *("-o", "BatchMode=yes", "-o", f"UserKnownHostsFile={state / 'known_hosts'}"),
+            *("-o", "StrictHostKeyChecking=yes", "holdtime@127.0.0.1", command),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+    )
+
+
+def test_openssh_gets_answers_and_their_end_like_from_sshd(tmp_path: Path) -> None:
+    """The replay closes each session once its command has answered, as sshd does: OpenSSH's
+    `ssh` gets the recorded output, the refusal and a delayed answer, and returns each time
+    (before, it waited forever for a CLOSE that never came)."""
+    recording = load_recording(RECORDINGS / "lab-healthy")
+    with Replay(recording, tmp_path, copies=2, router="esg1", faults="r002=delay:0.5") as replay:
+        ports = {s.name: s.port for s in replay.routers}
+        answered = _openssh(tmp_path, ports["r001"], "sysctl net.ipv4.ip_forward")
+        refused = _openssh(tmp_path, ports["r001"], "rm -rf /")
+        delayed = _openssh(tmp_path, ports["r002"], "sysctl net.ipv4.ip_forward")
+    assert (0, "net.ipv4.ip_forward = 1\n") == (answered.returncode, answered.stdout)
+    assert (127, "r001: rm: command not found\n") == (refused.returncode, refused.stderr)
+    assert (0, "net.ipv4.ip_forward = 1\n") == (delayed.returncode, delayed.stdout)
