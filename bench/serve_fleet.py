@@ -2,10 +2,10 @@
 
 `holdtime lab replay` serves N copies of the recorded lab router (tests/fixtures/recordings/
 lab-healthy, vpc-router-1) from one process; `holdtime serve` runs every router check on them
-on its schedule, and 20 scraper threads in a separate process hit /metrics over keep-alive
-connections (gzip, as Prometheus does) for the whole run. Per schedule round the bench prints
-the scrape latency (p50/p95/p99/max), serve's RSS at the round's end (VmRSS from /proc: the
-HTTP process plus its probing process), the load average, how
+on its schedule, and once serve has rendered a first time, 20 scraper threads in a separate
+process hit /metrics over keep-alive connections (gzip, as Prometheus does) for the whole run.
+Per schedule round the bench prints the scrape latency (p50/p95/p99/max), serve's RSS at the
+round's end (VmRSS from /proc: the HTTP process plus its probing process), the load average, how
 many routers finished a run and the round's span (first start to last finish of every router's
 k-th run, read from holdtime_check_last_run_timestamp_seconds and
 holdtime_collector_duration_seconds). Targets: scrape p99 under 50 ms, RSS stable over the
