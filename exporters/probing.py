@@ -499,9 +499,9 @@ def settle_probing_process() -> None:
     Its ~500 probe and paramiko threads allocate from glibc's per-thread arenas (up to 8 per
     core); what they free stays resident in them as free chunks, so RSS climbed for five
     rounds at 1000 routers while the live Python objects did not (docs/exporter.md, "Fleet
-    scale"). A daemon thread calls ``malloc_trim(0)`` every
-    `TRIM_EVERY_SECONDS` (8-83 ms at 1000 routers; the interpreter lock is not held and the
-    HTTP process is not concerned), which returns the free pages of every arena.
+    scale"). A daemon thread calls ``malloc_trim(0)`` every `TRIM_EVERY_SECONDS` (8-83 ms at
+    1000 routers; the interpreter lock is not held and the HTTP process is not concerned),
+    which returns the free pages of every arena.
     """
     try:
         trim = ctypes.CDLL(None).malloc_trim
