@@ -2,17 +2,17 @@
 
 `holdtime lab replay` serves N copies of the recorded lab router (tests/fixtures/recordings/
 lab-healthy, vpc-router-1) from one process; `holdtime serve` runs every router check on them
-on its schedule, and 20 scraper threads in a separate process hit /metrics over keep-alive
-connections (gzip, as Prometheus does) for the whole run. Per schedule round the bench prints
-the scrape latency (p50/p95/p99/max), serve's RSS at the round's end (VmRSS from /proc: the
-HTTP process plus its probing process), the load average, how
+on its schedule, and once serve has rendered a first time, 20 scraper threads in a separate
+process hit /metrics over keep-alive connections (gzip, as Prometheus does) for the whole run.
+Per schedule round the bench prints the scrape latency (p50/p95/p99/max), serve's RSS at the
+round's end (VmRSS from /proc: the HTTP process plus its probing process), the load average, how
 many routers finished a run and the round's span (first start to last finish of every router's
 k-th run, read from holdtime_check_last_run_timestamp_seconds and
 holdtime_collector_duration_seconds). Targets: scrape p99 under 50 ms, RSS stable over the
 rounds. No root, no lab.
 
 Run: .venv/bin/python bench/serve_fleet.py [--copies 1000] [--interval 60] [--rounds 10]
-                                           [--scrapers 20] [--workers N]
+                                           [--scrapers 20] [--workers N] [--probing-nice N]
      quick: .venv/bin/python bench/serve_fleet.py --copies 200 --interval 20 --rounds 3
 
 --shards N runs N `holdtime serve --shard I/N` over the same replayed routers and a real
@@ -40,6 +40,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -92,25 +93,34 @@ def replay(copies: int, folder: Path) -> Iterator[tuple[Path, int]]:
 
 @contextlib.contextmanager
 def serve(
-    inventory: Path, port: int, interval: float, workers: int, shard: str, log: Path
+    inventory: Path,
+    port: int,
+    interval: float,
+    workers: int,
+    shard: str,
+    log: Path,
+    probing_nice: int | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """`holdtime serve` on the inventory, listening on `port`, until the block ends."""
     argv = [str(HOLDTIME), "serve", "-i", str(inventory), "--listen", f"127.0.0.1:{port}"]
     argv += ["--interval", f"{interval:g}", "--no-probe-endpoint"]
     argv += ["--workers", str(workers)] if workers else []
     argv += ["--shard", shard] if shard else []
+    argv += ["--probing-nice", str(probing_nice)] if probing_nice is not None else []
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise SystemExit(f"holdtime serve exited {process.returncode}: {log.read_text()}")
-            healthy = f"http://127.0.0.1:{port}/-/healthy"
-            with contextlib.suppress(OSError), urllib.request.urlopen(healthy, timeout=2):
+            # /metrics, not /-/healthy: serve listens before its probing process' first render,
+            # and a scrape meanwhile is a 503 (no data yet), which the run would count
+            metrics = f"http://127.0.0.1:{port}/metrics"
+            with contextlib.suppress(OSError), urllib.request.urlopen(metrics, timeout=30):
                 break
             time.sleep(0.2)
         else:
-            raise SystemExit(f"holdtime serve did not answer /-/healthy within 60 s: {log}")
+            raise SystemExit(f"holdtime serve answered no /metrics within 60 s: {log}")
         yield process
     finally:
         process.terminate()
@@ -157,7 +167,11 @@ def _tree_cpu_seconds(pid: int) -> tuple[float, float]:
 
 
 def _scraper(
-    port: int, every: float, stop: Any, out: list[tuple[float, float]], errors: list[str]
+    port: int,
+    every: float,
+    stop: Any,
+    out: list[tuple[float, float]],
+    errors: list[tuple[float, str]],
 ) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Accept": ACCEPT, "Accept-Encoding": "gzip"}
@@ -171,9 +185,9 @@ def _scraper(
             body = response.read()
             if response.status != 200:  # what the server said (its first line, when not gzip)
                 said = body[:80].decode(errors="replace").strip()
-                errors.append(f"{response.status} {said}")
+                errors.append((began, f"{response.status} {said}"))
         except OSError as exc:
-            errors.append(type(exc).__name__)
+            errors.append((began, type(exc).__name__))
             conn.close()
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             continue
@@ -184,7 +198,7 @@ def _scraper(
 def _load(port: int, scrapers: int, every: float, stop: Any, queue: Any) -> None:
     """Child process: `scrapers` keep-alive threads until `stop`; (start, latency) pairs."""
     latencies: list[tuple[float, float]] = []
-    errors: list[str] = []
+    errors: list[tuple[float, str]] = []
     threads = [
         threading.Thread(target=_scraper, args=(port, every, stop, latencies, errors))
         for _ in range(scrapers)
@@ -198,8 +212,11 @@ def _load(port: int, scrapers: int, every: float, stop: Any, queue: Any) -> None
 
 def _runs(port: int) -> tuple[dict[str, tuple[float, float]], dict[str, int]]:
     """Per router the last run's (finish Unix time, duration); check results per status."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=60) as response:
-        text = response.read().decode()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=60) as response:
+            text = response.read().decode()
+    except urllib.error.HTTPError:  # a 503 (no valid render): the scrapers count it, poll again
+        return {}, {}
     finished: dict[str, float] = {}
     took: dict[str, float] = {}
     statuses: dict[str, int] = {}
@@ -230,7 +247,8 @@ def fleet(args: argparse.Namespace) -> int:
         f"{cores} cores, load average {os.getloadavg()[0]:.2f} at start; {args.copies} replayed "
         f"routers, interval {args.interval:g} s x {args.rounds} rounds, {args.scrapers} "
         f"scrapers {f'every {args.scrape_every:g} s' if args.scrape_every else 'back to back'}, "
-        f"workers {args.workers or 'serve default'}"
+        f"workers {args.workers or 'serve default'}, probing nice "
+        f"{'serve default' if args.probing_nice is None else args.probing_nice}"
     )
     port = _free_port()
     with (
@@ -241,7 +259,9 @@ def fleet(args: argparse.Namespace) -> int:
         ),
     ):
         log = Path(scratch) / "serve.log"
-        with serve(inventory, port, args.interval, args.workers, "", log) as process:
+        with serve(
+            inventory, port, args.interval, args.workers, "", log, args.probing_nice
+        ) as process:
             started = time.monotonic()
             context = multiprocessing.get_context("fork")
             stop, queue = context.Event(), context.Queue()
@@ -255,27 +275,30 @@ def fleet(args: argparse.Namespace) -> int:
             statuses: dict[str, int] = {}
             cpu_before = (*_tree_cpu_seconds(process.pid), _cpu_seconds(replay_pid))
             poll = min(10.0, args.interval / 4)
-            for round_index in range(args.rounds):
-                round_end = started + (round_index + 1) * args.interval
-                while (left := round_end - time.monotonic()) > 0:
-                    time.sleep(min(poll, left))
-                    runs_now, statuses = _runs(port)
-                    for device, run in runs_now.items():
-                        runs = seen.setdefault(device, [])
-                        if not runs or runs[-1][0] != run[0]:
-                            runs.append(run)
-                rss.append(_rss_bytes(process.pid))
+            try:
+                for round_index in range(args.rounds):
+                    round_end = started + (round_index + 1) * args.interval
+                    while (left := round_end - time.monotonic()) > 0:
+                        time.sleep(min(poll, left))
+                        runs_now, polled = _runs(port)
+                        statuses = polled or statuses
+                        for device, run in runs_now.items():
+                            runs = seen.setdefault(device, [])
+                            if not runs or runs[-1][0] != run[0]:
+                                runs.append(run)
+                    rss.append(_rss_bytes(process.pid))
+                    loads.append(os.getloadavg()[0])
+                http_cpu, probing_cpu = _tree_cpu_seconds(process.pid)
+                cpu = (
+                    http_cpu - cpu_before[0],
+                    probing_cpu - cpu_before[1],
+                    _cpu_seconds(replay_pid) - cpu_before[2],
+                )
                 loads.append(os.getloadavg()[0])
-            http_cpu, probing_cpu = _tree_cpu_seconds(process.pid)
-            cpu = (
-                http_cpu - cpu_before[0],
-                probing_cpu - cpu_before[1],
-                _cpu_seconds(replay_pid) - cpu_before[2],
-            )
-            loads.append(os.getloadavg()[0])
-            stop.set()
-            latencies, errors = queue.get()
-            child.join()
+            finally:  # the scrapers stop with the bench, whatever ended it
+                stop.set()
+                latencies, errors = queue.get()
+                child.join()
     _print_fleet(args, started, latencies, errors, seen, rss, cpu, loads)
     print(f"check results in the last poll, by status: {statuses}")
     return 0
@@ -285,7 +308,7 @@ def _print_fleet(
     args: argparse.Namespace,
     started: float,
     latencies: list[tuple[float, float]],
-    errors: list[str],
+    errors: list[tuple[float, str]],
     seen: dict[str, list[tuple[float, float]]],
     rss_split: list[tuple[int, int]],
     cpu: tuple[float, float, float],
@@ -318,8 +341,10 @@ def _print_fleet(
         f"| {min(rss) / 2**20:.0f}-{max(rss) / 2**20:.0f} | | | {min(loads):.1f}-{max(loads):.1f} |"
     )
     wall = args.rounds * args.interval
+    at = sorted(began - started for began, _ in errors)
+    when = f" at {at[0]:.0f}-{at[-1]:.0f} s into the run" if at else ""
     print(
-        f"scrape errors: {len(errors)} {sorted(set(errors))[:5]}; serve CPU "
+        f"scrape errors: {len(errors)} {sorted({said for _, said in errors})[:5]}{when}; serve CPU "
         f"{(cpu[0] + cpu[1]) / wall:.2f} cores (HTTP process {cpu[0] / wall:.2f}, probing "
         f"process {cpu[1] / wall:.2f}), replay CPU {cpu[2] / wall:.2f} cores over the run; load "
         f"average {os.getloadavg()[0]:.2f} at end"
@@ -438,6 +463,9 @@ def main() -> int:
         help="each scraper scrapes every this many seconds, all at once (1; 0: back to back)",
     )
     parser.add_argument("--workers", type=int, default=0, help="serve --workers (its default)")
+    parser.add_argument(
+        "--probing-nice", type=int, default=None, help="serve --probing-nice (its default)"
+    )
     parser.add_argument("--shards", type=int, default=0, help="the sharded Prometheus mode")
     parser.add_argument(
         "--timeout", type=float, default=600.0, help="--shards: wait this long for every router"

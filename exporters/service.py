@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from holdtime.defaults import DEFAULT_WORKERS
+from holdtime.defaults import DEFAULT_WORKERS, EXPORTER_PROBING_NICE
 from holdtime.exporters.connections import ConnectionLimits
 from holdtime.exporters.probing import (
     ProbingPlan,
@@ -50,6 +50,7 @@ class ServeOptions:
     web: WebConfig = field(default_factory=WebConfig)
     limits: ConnectionLimits = field(default_factory=ConnectionLimits)
     probing_process: bool = True  # scheduler and probes in a child process (HTTP alone here)
+    probing_nice: int = EXPORTER_PROBING_NICE  # the child's niceness above the HTTP process'
 
 
 _log = logging.getLogger(__name__)
@@ -143,6 +144,7 @@ class ExporterService:
             jitter_fraction=options.jitter_fraction,
             initial_spread_seconds=options.initial_spread_seconds,
             secrets=registered_secrets(),
+            nice=options.probing_nice,
         )
         payload = pickled_plan(plan)
         if isinstance(payload, str):

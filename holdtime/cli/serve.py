@@ -15,6 +15,7 @@ from holdtime.defaults import (
     EXPORTER_HEAD_TIMEOUT_SECONDS,
     EXPORTER_IDLE_TIMEOUT_SECONDS,
     EXPORTER_MAX_CONNECTIONS,
+    EXPORTER_PROBING_NICE,
 )
 from holdtime.errors import ConfigError
 
@@ -107,11 +108,31 @@ def register(subparsers: Any) -> None:
         ),
     )
     serve.add_argument(
+        "--probing-nice",
+        type=_niceness,
+        default=EXPORTER_PROBING_NICE,
+        metavar="N",
+        help=(
+            f"run the scheduler and probes N nice levels below the HTTP server (0-19, default "
+            f"{EXPORTER_PROBING_NICE}): scrapes go first when both want the CPU"
+        ),
+    )
+    serve.add_argument(
         "--no-probe-endpoint",
         action="store_true",
         help="disable /probe (on-demand checks triggered by a scrape)",
     )
     serve.set_defaults(handler=run_serve)
+
+
+def _niceness(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 19:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a nice increment from 0 to 19")
+    return value
 
 
 def _check_interval(text: str) -> tuple[str, float]:
@@ -142,6 +163,7 @@ def run_serve(args: argparse.Namespace) -> int:
         max_workers=args.workers,
         jitter_fraction=args.jitter,
         probe_endpoint=not args.no_probe_endpoint,
+        probing_nice=args.probing_nice,
         web=web,
         limits=ConnectionLimits(
             max_connections=args.max_connections, idle_timeout_seconds=args.idle_timeout

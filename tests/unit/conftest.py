@@ -1,8 +1,10 @@
-"""Unit-test isolation: secrets one test registers are not redacted in the next one."""
+"""Unit-test isolation (registered secrets) and the fixtures several test files share."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -18,3 +20,21 @@ def _forget_registered_secrets() -> Iterator[None]:
     """
     yield
     redaction.forget_all()
+
+
+@pytest.fixture
+def listener() -> Iterator[socket.socket]:
+    """A TCP port the `inventory` fixture's tcp check finds open (a file may define its own)."""
+    with socket.create_server(("127.0.0.1", 0)) as sock:
+        yield sock
+
+
+@pytest.fixture
+def inventory(tmp_path: Path, listener: socket.socket) -> Path:
+    """An inventory with one tcp check (`svc`) against `listener`: what the `holdtime serve`
+    process tests (test_exporter_hostile_clients.py, test_exporter_probing_process.py) serve.
+    A file that needs another inventory defines its own `inventory` fixture."""
+    path = tmp_path / "inventory.yaml"
+    port = listener.getsockname()[1]
+    path.write_text(f"version: 1\ntcp:\n  - {{name: svc, host: 127.0.0.1, port: {port}}}\n")
+    return path

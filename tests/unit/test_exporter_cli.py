@@ -47,6 +47,13 @@ def test_connection_limits_default_and_parse() -> None:
     )
 
 
+def test_probing_nice_defaults_to_5_and_takes_0_to_19() -> None:
+    """--probing-nice: the probing process' nice increment, 5 unless given (0 turns it off)."""
+    given = [_parser().parse_args(["serve", "-i", "x", *f]).probing_nice for f in
+             ([], ["--probing-nice", "0"], ["--probing-nice", "19"])]  # fmt: skip
+    assert [5, 0, 19] == given
+
+
 def test_check_interval_is_pattern_and_seconds() -> None:
     """--check-interval 'nfs.*=300' parses into (pattern, seconds); repeatable."""
     args = _parser().parse_args(
@@ -65,6 +72,9 @@ def test_check_interval_is_pattern_and_seconds() -> None:
         ["--idle-timeout", "inf"],
         ["--interval", "1e308"],
         ["--check-interval", "nfs.*=inf"],
+        ["--probing-nice", "-1"],
+        ["--probing-nice", "20"],
+        ["--probing-nice", "low"],
     ],
 )
 def test_bad_numbers_exit_2(flag: list[str], capsys: pytest.CaptureFixture[str]) -> None:

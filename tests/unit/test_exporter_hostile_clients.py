@@ -48,22 +48,6 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def listener() -> Iterator[socket.socket]:
-    """A TCP port the inventory's tcp check finds open."""
-    with socket.create_server(("127.0.0.1", 0)) as sock:
-        yield sock
-
-
-@pytest.fixture
-def inventory(tmp_path: Path, listener: socket.socket) -> Path:
-    """An inventory with one tcp check against `listener`."""
-    path = tmp_path / "inventory.yaml"
-    port = listener.getsockname()[1]
-    path.write_text(f"version: 1\ntcp:\n  - {{name: svc, host: 127.0.0.1, port: {port}}}\n")
-    return path
-
-
 def _start(inventory: Path, *flags: str, prefix: tuple[str, ...] = ()) -> Serve:
     port = _free_port()
     process = subprocess.Popen(

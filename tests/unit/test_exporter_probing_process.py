@@ -29,22 +29,6 @@ from holdtime.runner import Job
 
 
 @pytest.fixture
-def listener() -> Iterator[socket.socket]:
-    """A TCP port the inventory's tcp check finds open."""
-    with socket.create_server(("127.0.0.1", 0)) as sock:
-        yield sock
-
-
-@pytest.fixture
-def inventory(tmp_path: Path, listener: socket.socket) -> Path:
-    """An inventory with one tcp check (`svc`) against `listener`."""
-    path = tmp_path / "inventory.yaml"
-    port = listener.getsockname()[1]
-    path.write_text(f"version: 1\ntcp:\n  - {{name: svc, host: 127.0.0.1, port: {port}}}\n")
-    return path
-
-
-@pytest.fixture
 def serve() -> Iterator[list[Serve]]:
     """Started servers; killed (with their children) if a test left one running."""
     started: list[Serve] = []
@@ -140,6 +124,29 @@ def test_a_killed_probing_process_is_restarted_logged_and_counted(
         "restarting it (restart 1, holdtime_exporter_probing_restarts_total)",
     ] == [said[0].split(" after ")[0], said[0].split("; ", 1)[1]]
     assert 1 == len(said)
+
+
+def _niceness(pid: int) -> set[int]:
+    """The nice values of every thread of `pid` (Linux keeps one per thread)."""
+    found = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found.add(int((task / "stat").read_text().rsplit(")", 1)[1].split()[16]))
+        except OSError:  # the thread ended meanwhile
+            continue
+    return found
+
+
+@pytest.mark.parametrize(("flags", "nicer"), [((), 5), (("--probing-nice", "3"), 3)])
+def test_the_probing_process_runs_nicer_than_the_http_process(
+    inventory: Path, serve: list[Serve], flags: tuple[str, ...], nicer: int
+) -> None:
+    """Every thread of the child (scheduler, probes, render) is `nicer` above serve's own."""
+    server = _start(inventory, *flags)
+    serve.append(server)
+    (child,) = _children(server.process.pid)
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    assert ({own}, {min(19, own + nicer)}) == (_niceness(server.process.pid), _niceness(child))
 
 
 def test_sigterm_stops_serve_and_its_probing_process(inventory: Path, serve: list[Serve]) -> None:
