@@ -614,16 +614,18 @@ class ReadAheadSocket:
     as several packets at once; one ``recv`` of up to 64 KiB takes them all and the following
     reads are served from memory (`holdtime lab replay` reads its side the same way). Only the
     transport's own thread reads (banner, packets), so the buffer needs no lock. ``send`` is
-    one system call where it can be (see :meth:`send`); everything else (``settimeout``,
-    ``close``, the ``_closed`` that paramiko's ``stop_thread`` reads) is the socket's own.
+    one system call where it can be, and ``close`` waits for it (see :meth:`send`); everything
+    else (``settimeout``, the ``_closed`` that paramiko's ``stop_thread`` reads) is the
+    socket's own.
     """
 
-    __slots__ = ("_ahead", "_at", "_sock")
+    __slots__ = ("_ahead", "_at", "_fd_lock", "_sock")
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
         self._ahead = b""
         self._at = 0
+        self._fd_lock = threading.Lock()
 
     def recv(self, size: int) -> bytes:
         """Up to ``size`` bytes: buffered ones first, else one read of up to 64 KiB."""
@@ -645,14 +647,26 @@ class ReadAheadSocket:
         non-blocking, so a ``write`` either takes the data or fails with EAGAIN, and only then
         the socket's own ``send`` waits (with its timeout) as before. A closed socket's
         descriptor is -1: its own ``send`` raises as it did.
+
+        The descriptor is written under a lock that :meth:`close` takes too: a number read
+        here and closed meanwhile by another thread can belong to the next connection by the
+        time of the ``write`` (the kernel reuses the lowest free number), and this session's
+        bytes would go down that one: a transport thread answering the server's CLOSE while
+        the session closes its socket did exactly that.
         """
-        fd = self._sock.fileno()
-        if fd < 0 or self._sock.gettimeout() is None:
-            return self._sock.send(data)
-        try:
-            return os.write(fd, data)
-        except BlockingIOError:
-            return self._sock.send(data)
+        with self._fd_lock:
+            fd = self._sock.fileno()
+            if fd >= 0 and self._sock.gettimeout() is not None:
+                try:
+                    return os.write(fd, data)
+                except BlockingIOError:
+                    pass
+        return self._sock.send(data)
+
+    def close(self) -> None:
+        """Close the socket, never during a :meth:`send`'s ``write`` (see there)."""
+        with self._fd_lock:
+            self._sock.close()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._sock, name)

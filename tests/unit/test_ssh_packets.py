@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -88,6 +89,39 @@ def test_a_full_socket_still_waits_with_its_own_timeout(
     left.close()
     with pytest.raises(OSError, match="Bad file descriptor"):
         writer.send(b"y")
+
+
+def test_a_close_waits_for_a_write_in_progress(
+    pair: tuple[socket.socket, socket.socket], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A transport thread writing while another thread closes the socket: the descriptor is
+    not closed (and so not reused by the next connection) until the write has returned.
+    Without the lock a session's CLOSE reply went down another connection's socket and its
+    handshake was reset (found against the replay once it closed sessions as sshd does)."""
+    left, right = pair
+    left.settimeout(1.0)
+    writer = ReadAheadSocket(left)
+    in_write, release = threading.Event(), threading.Event()
+    real_write = os.write
+
+    def slow_write(fd: int, data: bytes) -> int:
+        in_write.set()
+        release.wait(5)
+        return real_write(fd, data)
+
+    monkeypatch.setattr("holdtime.probes.ssh.os.write", slow_write)
+    sent: list[int] = []
+    sender = threading.Thread(target=lambda: sent.append(writer.send(b"close")))
+    sender.start()
+    assert in_write.wait(5)
+    closer = threading.Thread(target=writer.close)
+    closer.start()
+    closer.join(0.2)
+    still_open = closer.is_alive() and left.fileno() >= 0
+    release.set()
+    sender.join(5)
+    closer.join(5)
+    assert (True, [5], b"close", -1) == (still_open, sent, right.recv(16), left.fileno())
 
 
 def _until(error: type[Exception], step: Callable[[], int]) -> int:
