@@ -20,7 +20,8 @@ No root, no lab: .venv/bin/python bench/router_fanout.py --replay [--counts 1,10
                   [--workers 64] [--repeat 3] [--known-hosts shared|per-router] [--processes K]
 --replay --breakdown K splits one router's CPU, K routers one after another: the SSH connect
 (and close), the router's recorded command lines on that connection, and holdtime's own code
-(probe, parsers, checks, runner) with an in-memory session answering from the recording.
+(probe, parsers, checks, runner) with an in-memory session answering from the recording;
+and, when asyncssh is installed (it is not a dependency), the same connect and commands with it.
 With --workers 64 (holdtime check's default) the routers' 4 s traffic samples wait without
 holding a worker (the runner's continuations), so 1000 routers need not take 16 rounds of 4 s.
 """
@@ -264,6 +265,7 @@ def breakdown_main(count: int, only: tuple[str, ...]) -> int:
                 for target in params[1:]:
                     step(target)
                 figures[name] = (time.process_time() - began) / count
+            other = _asyncssh_breakdown(inventory.of(Router)[1:], lines)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -281,7 +283,52 @@ def breakdown_main(count: int, only: tuple[str, ...]) -> int:
         f"({len(run.results)} results, {bad} not pass/skip); "
         f"load average {os.getloadavg()[0]:.2f} at the end"
     )
+    print(other)
     return 0
+
+
+def _asyncssh_breakdown(routers: list[Router], lines: list[str]) -> str:
+    """The same connect and commands with asyncssh (one event loop, no thread per
+    connection), when it is installed: would leaving paramiko get under 10 ms a router?"""
+    import asyncio
+    import importlib.util
+
+    if importlib.util.find_spec("asyncssh") is None:
+        return (
+            "asyncssh: not installed (not a dependency): `.venv/bin/pip install asyncssh` compares"
+        )
+    import asyncssh
+
+    async def session(router: Router, run: bool) -> None:
+        assert router.auth.key_file is not None
+        assert router.known_hosts is not None
+        async with asyncssh.connect(
+            router.host,
+            router.port,
+            username=router.username,
+            client_keys=[str(router.auth.key_file)],
+            known_hosts=str(router.known_hosts),
+        ) as connection:
+            for line in lines if run else ():
+                await connection.run(line, check=False)
+
+    async def steps() -> dict[str, float]:
+        await session(routers[0], True)  # warm-up
+        figures = {}
+        for name, run in (("connect", False), ("commands", True)):
+            began = time.process_time()
+            for router in routers:
+                await session(router, run)
+            figures[name] = (time.process_time() - began) / len(routers)
+        return figures
+
+    figures = asyncio.run(steps())
+    each = (figures["commands"] - figures["connect"]) / len(lines)
+    return (
+        f"asyncssh {asyncssh.__version__} (for comparison, same replay): connect + close "
+        f"{figures['connect'] * 1000:.2f} ms; {len(lines)} commands {each * 1000:.2f} ms each "
+        f"({(figures['commands'] - figures['connect']) * 1000:.2f} ms)"
+    )
 
 
 def replay_main(
