@@ -101,7 +101,13 @@ def test_silent_failure_without_bfd_is_within_the_hold_time(lab: Lab, tmp_path: 
     assert "first_reply" == kinds[-1]
     assert _first(events, "trigger") < _first(events, "bgp_state", EDGE)
     assert _first(events, "bgp_state", EDGE) <= _first(events, "best_path", PREFIX)
-    assert ("Established", True) == (left.before, left.after in {"Idle", "Active", "Connect"})
+    # the hold timer's expiry takes the session through FRR's "Clearing" (bgpd tears down the
+    # routes) to "Idle"; a poll can land in either (CI at 133aa2c read Clearing), then Connect or
+    # Active as bgpd retries
+    assert ("Established", True) == (
+        left.before,
+        left.after in {"Clearing", "Idle", "Active", "Connect"},
+    )
     # "last keepalive seen (if readable)": when the poll before the drop read it, the peer was
     # last heard before the trigger and its hold timer ran out after that. Two clean-clone CI
     # runs out of many showed no last_keepalive in the story: cause not yet found (see notes).
