@@ -197,6 +197,42 @@ class CommandOutput:
         return self.stdout if self.stdout.strip() else self.stderr
 
 
+@functools.cache
+def host_keys_class() -> type[paramiko.HostKeys]:
+    """paramiko's HostKeys whose ``lookup`` does not build a class on every call.
+
+    paramiko's ``HostKeys.lookup`` defines its ``SubDict`` mapping class anew each time it is
+    called, and ``SSHClient.connect`` looks the server up three times (system keys, client
+    keys, the server's key): three ABCMeta classes a router, each a few dozen objects in
+    reference cycles that only the garbage collector frees (at 1000 routers most of the cyclic
+    garbage of a check run). This one matches the entries exactly as paramiko does (its own
+    ``_hostname_matches``) and answers with paramiko's own ``SubDict`` class, taken once from
+    a lookup of a keyless entry; a paramiko whose lookup gives something else keeps its own.
+    """
+    import paramiko
+    from paramiko.hostkeys import HostKeyEntry
+
+    probe = paramiko.HostKeys()
+    probe._entries.append(HostKeyEntry(["holdtime.invalid"], None))  # type: ignore[attr-defined]
+    found = probe.lookup("holdtime.invalid")
+    if found is None or not all(
+        hasattr(found, name) for name in ("_hostname", "_entries", "_hostkeys")
+    ):
+        return paramiko.HostKeys
+    entries_class: Any = type(found)
+
+    class _HostKeys(paramiko.HostKeys):
+        def lookup(self, hostname: str) -> Any:
+            entries = [
+                e
+                for e in self._entries  # type: ignore[attr-defined]
+                if self._hostname_matches(hostname, e)  # type: ignore[attr-defined]
+            ]
+            return entries_class(hostname, entries, self) if entries else None
+
+    return _HostKeys
+
+
 def _load_known_hosts(client: paramiko.SSHClient, params: SshParams, hop: Hop) -> None:
     """The hop's keys from every known_hosts file of the params (missing: fatal under `reject`).
 
@@ -235,9 +271,8 @@ class _KnownHostsFile:
     """One known_hosts file as paramiko parsed it, with a memo of lookups by host name."""
 
     def __init__(self, path: Path) -> None:
-        import paramiko
-
-        parsed = paramiko.HostKeys(str(path))  # paramiko's own parser: same entries
+        # paramiko's own parser (same entries), whose load looks up every line it adds
+        parsed: paramiko.HostKeys = host_keys_class()(str(path))
         # (position, entry), by plain host name; hashed (|1|) names are tried one by one
         self._by_name: dict[str, list[tuple[int, Any]]] = {}
         self._hashed: list[tuple[int, str, Any]] = []
@@ -613,19 +648,49 @@ class ReadAheadSocket:
     a large part of holdtime's CPU. A command's answer (data, exit status, EOF, close) arrives
     as several packets at once; one ``recv`` of up to 64 KiB takes them all and the following
     reads are served from memory (`holdtime lab replay` reads its side the same way). Only the
-    transport's own thread reads (banner, packets), so the buffer needs no lock. ``send`` is
-    one system call where it can be, and ``close`` waits for it (see :meth:`send`); everything
-    else (``settimeout``, the ``_closed`` that paramiko's ``stop_thread`` reads) is the
-    socket's own.
+    transport's own thread reads (banner, packets), so the buffer needs no lock. A timeout is
+    the kernel's (see :meth:`settimeout`), so a read that waits is one system call, not two.
+    ``send`` is one system call, and ``close`` waits for it (see :meth:`send`); everything
+    else (the ``_closed`` that paramiko's ``stop_thread`` reads) is the socket's own.
     """
 
-    __slots__ = ("_ahead", "_at", "_fd_lock", "_sock")
+    __slots__ = ("_ahead", "_at", "_fd_lock", "_sock", "_timeout")
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
         self._ahead = b""
         self._at = 0
         self._fd_lock = threading.Lock()
+        self._timeout: float | None = None
+        self.settimeout(sock.gettimeout())
+
+    def settimeout(self, seconds: float | None) -> None:
+        """A timeout for every read and write, kept by the kernel (SO_RCVTIMEO, SO_SNDTIMEO).
+
+        Python keeps a socket's timeout itself: the descriptor is made non-blocking and every
+        ``recv`` is a ``poll`` (waiting) and then the ``recv``, two system calls that each
+        give up the GIL and take it back, and paramiko's transport thread waits in ``recv``
+        for every answer (at 1000 routers, ~25 waits a router, each hand-over of the GIL a
+        context switch under contention). Here the descriptor stays blocking and the kernel
+        ends a wait after ``seconds`` with EAGAIN, which :meth:`recv` and :meth:`send` raise
+        as the ``socket.timeout`` Python's own would. None (wait forever) and 0 (never wait)
+        are the socket's own modes, as before.
+        """
+        self._timeout = seconds
+        if seconds is None or seconds <= 0:
+            self._sock.settimeout(seconds)
+            kernel = 0.0
+        else:
+            self._sock.settimeout(None)
+            kernel = seconds
+        whole = int(kernel)
+        wait = struct.pack("ll", whole, int((kernel - whole) * 1_000_000))
+        for option in (socket.SO_RCVTIMEO, socket.SO_SNDTIMEO):
+            self._sock.setsockopt(socket.SOL_SOCKET, option, wait)
+
+    def gettimeout(self) -> float | None:
+        """The timeout last set (seconds), as ``socket.gettimeout``."""
+        return self._timeout
 
     def recv(self, size: int) -> bytes:
         """Up to ``size`` bytes: buffered ones first, else one read of up to 64 KiB."""
@@ -633,20 +698,25 @@ class ReadAheadSocket:
             chunk = self._ahead[self._at : self._at + size]
             self._at += len(chunk)
             return chunk
-        data = self._sock.recv(max(size, _READ_AHEAD_BYTES))  # a timeout propagates as before
+        try:
+            data = self._sock.recv(max(size, _READ_AHEAD_BYTES))
+        except BlockingIOError:
+            if not self._timeout:
+                raise  # a non-blocking socket's own "nothing yet"
+            raise TimeoutError("timed out") from None  # the kernel's timeout ran out
         if len(data) <= size:
             return data
         self._ahead, self._at = data, size
         return data[:size]
 
     def send(self, data: bytes) -> int:
-        """``socket.send`` in one system call where the kernel takes the data at once.
+        """``socket.send`` in one system call.
 
-        A socket with a timeout (paramiko's is 0.1 s, then 1 s) makes Python ``poll`` before
-        every ``send``: two system calls, each giving up the GIL. Its descriptor is
-        non-blocking, so a ``write`` either takes the data or fails with EAGAIN, and only then
-        the socket's own ``send`` waits (with its timeout) as before. A closed socket's
-        descriptor is -1: its own ``send`` raises as it did.
+        With a timeout (paramiko's is 0.1 s, then 1 s) the descriptor is blocking and the
+        kernel ends the wait (see :meth:`settimeout`): one ``write`` takes the data, or what
+        fits before the timeout (paramiko sends the rest), or fails with EAGAIN, raised as
+        ``socket.timeout`` (paramiko tries again). A closed socket's descriptor is -1: its own
+        ``send`` raises as it did.
 
         The descriptor is written under a lock that :meth:`close` takes too: a number read
         here and closed meanwhile by another thread can belong to the next connection by the
@@ -656,11 +726,11 @@ class ReadAheadSocket:
         """
         with self._fd_lock:
             fd = self._sock.fileno()
-            if fd >= 0 and self._sock.gettimeout() is not None:
+            if fd >= 0 and self._timeout:
                 try:
                     return os.write(fd, data)
                 except BlockingIOError:
-                    pass
+                    raise TimeoutError("timed out") from None  # the kernel's timeout ran out
         return self._sock.send(data)
 
     def close(self) -> None:
@@ -779,14 +849,30 @@ class _Readable:
     half each (``set_event``), as they do for its ``OrPipe``.
     """
 
-    __slots__ = ("_lock", "_ready", "event")
+    __slots__ = ("_halves", "_lock", "_ready", "event")
 
     def __init__(self, channel: Any) -> None:
         self.event = threading.Event()
         self._lock = threading.Lock()
         self._ready = [False, False]
-        channel.in_buffer.set_event(_Half(self, 0, channel.in_buffer))
-        channel.in_stderr_buffer.set_event(_Half(self, 1, channel.in_stderr_buffer))
+        self._halves: tuple[_Half, ...] = (
+            _Half(self, 0, channel.in_buffer),
+            _Half(self, 1, channel.in_stderr_buffer),
+        )
+        channel.in_buffer.set_event(self._halves[0])
+        channel.in_stderr_buffer.set_event(self._halves[1])
+
+    def release(self) -> None:
+        """Once the output is read: each buffer and its half no longer hold each other.
+
+        A buffer holds its half (as its event) and the half its buffer: a reference cycle per
+        stream, two per command, that only the garbage collector would free (each with the
+        buffer's lock, condition and array: most of the cyclic garbage a check run made). A
+        packet arriving after this (the server's CLOSE) only marks the half ready.
+        """
+        for half in self._halves:
+            half.release()
+        self._halves = ()  # nor this and its halves
 
     def mark(self, index: int, ready: bool) -> None:
         with self._lock:
@@ -813,7 +899,10 @@ class _Half:
     def __init__(self, both: _Readable, index: int, pipe: Any) -> None:
         self._both = both
         self._index = index
-        self._pipe = pipe
+        self._pipe: Any = pipe
+
+    def release(self) -> None:
+        self._pipe = None
 
     def set(self) -> None:
         pipe = self._pipe
@@ -929,6 +1018,9 @@ class SshSession:
         capture_paramiko_logging()
         params = self.params
         client = paramiko.SSHClient()
+        keys_class = host_keys_class()
+        client._system_host_keys = keys_class()  # type: ignore[attr-defined]  # both empty
+        client._host_keys = keys_class()  # type: ignore[attr-defined]
         try:
             _load_known_hosts(client, params, hop)
             keys = (
@@ -1114,6 +1206,19 @@ class SshSession:
         """
         stdout, stderr = bytearray(), bytearray()
         wakeup = _Readable(channel)  # set at the end of the output, or when it is large
+        try:
+            return self._read_until_end(channel, deadline, wakeup, stdout, stderr)
+        finally:
+            wakeup.release()
+
+    def _read_until_end(
+        self,
+        channel: Any,
+        deadline: float,
+        wakeup: _Readable,
+        stdout: bytearray,
+        stderr: bytearray,
+    ) -> tuple[bytearray | None, bytearray]:
         while True:
             while channel.recv_ready():
                 stdout += channel.recv(65536)

@@ -38,3 +38,14 @@ def inventory(tmp_path: Path, listener: socket.socket) -> Path:
     port = listener.getsockname()[1]
     path.write_text(f"version: 1\ntcp:\n  - {{name: svc, host: 127.0.0.1, port: {port}}}\n")
     return path
+
+
+@pytest.fixture
+def pair() -> Iterator[tuple[socket.socket, socket.socket]]:
+    """Two connected Unix stream sockets, closed at the end."""
+    left, right = socket.socketpair()
+    try:
+        yield left, right
+    finally:
+        left.close()
+        right.close()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -20,16 +20,6 @@ from paramiko.message import Message
 from paramiko.packet import Packetizer
 
 from holdtime.probes.ssh import ReadAheadSocket, _RandomPool, packetizer_class
-
-
-@pytest.fixture
-def pair() -> Iterator[tuple[socket.socket, socket.socket]]:
-    left, right = socket.socketpair()
-    try:
-        yield left, right
-    finally:
-        left.close()
-        right.close()
 
 
 def _gcm(packetizer: Packetizer, key: bytes, iv: bytes, *, out: bool) -> None:
