@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import socket
 import struct
+import threading
 import weakref
 from types import SimpleNamespace
 
@@ -122,3 +123,27 @@ def test_no_timeout_and_non_blocking_are_the_sockets_own(
     assert (0.0, 0.0, False) == (reader.gettimeout(), _kernel_timeout(left), left.getblocking())
     reader.settimeout(None)
     assert (None, 0.0, True) == (reader.gettimeout(), _kernel_timeout(left), left.getblocking())
+
+
+def test_a_close_ends_a_read_waiting_in_another_thread(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    """The transport thread waits in ``recv`` with a 10 s timeout once connected: a close
+    from the session's thread ends that wait at once (end of file), not at the timeout."""
+    left, right = pair
+    left.settimeout(30.0)
+    reader = ReadAheadSocket(left)
+    got: list[bytes | Exception] = []
+
+    def read() -> None:
+        try:
+            got.append(reader.recv(16))
+        except OSError as exc:
+            got.append(exc)
+
+    waiter = threading.Thread(target=read, daemon=True)
+    waiter.start()
+    waiter.join(0.2)  # in its recv by now
+    reader.close()
+    waiter.join(10)  # well under the 30 s timeout
+    assert (False, [b""], b"") == (waiter.is_alive(), got, right.recv(16))
