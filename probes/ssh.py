@@ -712,11 +712,11 @@ class ReadAheadSocket:
     def send(self, data: bytes) -> int:
         """``socket.send`` in one system call.
 
-        With a timeout (paramiko's is 0.1 s, then 1 s) the descriptor is blocking and the
-        kernel ends the wait (see :meth:`settimeout`): one ``write`` takes the data, or what
-        fits before the timeout (paramiko sends the rest), or fails with EAGAIN, raised as
-        ``socket.timeout`` (paramiko tries again). A closed socket's descriptor is -1: its own
-        ``send`` raises as it did.
+        With a timeout (paramiko's 0.1 s, then holdtime's 10 s once connected) the descriptor
+        is blocking and the kernel ends the wait (see :meth:`settimeout`): one ``write`` takes
+        the data, or what fits before the timeout (paramiko sends the rest), or fails with
+        EAGAIN, raised as ``socket.timeout`` (paramiko tries again). A closed socket's
+        descriptor is -1: its own ``send`` raises as it did.
 
         The descriptor is written under a lock that :meth:`close` takes too: a number read
         here and closed meanwhile by another thread can belong to the next connection by the

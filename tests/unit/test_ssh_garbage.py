@@ -108,7 +108,7 @@ def test_a_read_waits_in_the_kernel_and_times_out_as_pythons_would(
         reader.recv(16)
     right.sendall(b"banner\r\n")
     assert b"banner\r\n" == reader.recv(16)
-    reader.settimeout(1.5)  # paramiko's once connected is 1 s
+    reader.settimeout(1.5)  # a fraction as well as whole seconds
     assert (1.5, True, 1.5) == (reader.gettimeout(), left.getblocking(), _kernel_timeout(left))
 
 
