@@ -871,6 +871,12 @@ class _Readable:
         channel.in_buffer.set_event(self._halves[0])
         channel.in_stderr_buffer.set_event(self._halves[1])
 
+    def __enter__(self) -> _Readable:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
     def release(self) -> None:
         """Once the output is read: each buffer and its half no longer hold each other.
 
@@ -1214,36 +1220,24 @@ class SshSession:
         window (2 MB) to stderr: its sshd waits for us to read, we wait for its stdout to end.
         """
         stdout, stderr = bytearray(), bytearray()
-        wakeup = _Readable(channel)  # set at the end of the output, or when it is large
-        try:
-            return self._read_until_end(channel, deadline, wakeup, stdout, stderr)
-        finally:
-            wakeup.release()
-
-    def _read_until_end(
-        self,
-        channel: Any,
-        deadline: float,
-        wakeup: _Readable,
-        stdout: bytearray,
-        stderr: bytearray,
-    ) -> tuple[bytearray | None, bytearray]:
-        while True:
-            while channel.recv_ready():
-                stdout += channel.recv(65536)
-            while channel.recv_stderr_ready():
-                stderr += channel.recv_stderr(65536)
-            if channel.eof_received or channel.closed:
-                # EOF closes both buffers: take what arrived between the reads above and now.
-                while chunk := channel.recv(65536):
-                    stdout += chunk
-                while chunk := channel.recv_stderr(65536):
-                    stderr += chunk
-                return stdout, stderr
-            remaining = deadline - self._clock()
-            if remaining <= 0:
-                return None, stderr
-            wakeup.event.wait(remaining)
+        # set at the end of the output, or when it is large; released however the read ends
+        with _Readable(channel) as wakeup:
+            while True:
+                while channel.recv_ready():
+                    stdout += channel.recv(65536)
+                while channel.recv_stderr_ready():
+                    stderr += channel.recv_stderr(65536)
+                if channel.eof_received or channel.closed:
+                    # EOF closes both buffers: take what arrived between the reads above and now.
+                    while chunk := channel.recv(65536):
+                        stdout += chunk
+                    while chunk := channel.recv_stderr(65536):
+                        stderr += chunk
+                    return stdout, stderr
+                remaining = deadline - self._clock()
+                if remaining <= 0:
+                    return None, stderr
+                wakeup.event.wait(remaining)
 
     def _stop(self, channel: Any, command: str) -> None:
         """End a command that overran its timeout so nothing of it keeps running on the device.
